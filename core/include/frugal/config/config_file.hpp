@@ -1,0 +1,37 @@
+// A FrugalLM config file: either {"model": {...}, <other sections>} or a bare model object (in
+// FrugalLM keys, or a Hugging Face config.json unchanged).
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "frugal/config/json_reader.hpp"
+#include "frugal/config/model_config_json.hpp"
+
+namespace frugal {
+
+// The model described by a parsed config document. `origin` prefixes nothing; error paths are
+// "model.<key>" for a sectioned document and "<key>" for a bare model.
+inline ModelConfig model_from_document(const nlohmann::json& doc) {
+  if (doc.is_object() && doc.contains("model")) {
+    JsonObjectReader top(doc, "");
+    top.ignore({"description"});
+    const nlohmann::json* model = top.object("model");
+    top.finish();
+    return parse_model_config(*model, "model");
+  }
+  return parse_model_config(doc, "");
+}
+
+// Reads FILE and returns its model. Errors carry the file name: "FILE: model.moe.top_k: ...".
+inline ModelConfig load_model_config_file(const std::string& file) {
+  const nlohmann::json doc = read_json_file(file);
+  try {
+    return model_from_document(doc);
+  } catch (const ConfigError& e) {
+    throw ConfigError(file, e.what());
+  }
+}
+
+}  // namespace frugal

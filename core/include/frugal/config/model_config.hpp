@@ -1,0 +1,209 @@
+// ModelConfig: the one model description that flows everywhere (DESIGN.md, "The one idea").
+//
+// The CPU reference trains a tiny instance of it, the kernels run its hot operations, and the
+// simulator prices a frontier-scale instance of it. It is deliberately plain data: every field is
+// a number or an enum, and `validate_model_config` is the single place that says which
+// combinations make sense.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "frugal/config/config_error.hpp"
+
+namespace frugal {
+
+// How a layer mixes tokens.
+//   mha: every head has its own K and V (Vaswani et al. 2017).
+//   gqa: groups of query heads share one K/V head (Ainslie et al. 2023; Llama 3).
+//   mla: keys and values are compressed jointly into a latent c_KV of rank d_c, with a
+//        decoupled RoPE key of d_h^R dims shared by all heads (V3 report §2.1.1, eq. 1-11).
+enum class AttentionKind { mha, gqa, mla };
+
+// The position-wise feed-forward network of a dense layer or an expert.
+//   swiglu: three matrices, W_down(silu(W_gate x) * W_up x) (Shazeer 2020; Llama, DeepSeek).
+//   gelu:   two matrices, W_down(gelu(W_up x)) (GPT-2/3).
+enum class FfnActivation { swiglu, gelu };
+
+// Router affinity s_{i,t} = f(u_t^T e_i): softmax over experts (DeepSeek-V2, Mixtral) or
+// sigmoid per expert (V3 report §2.1.2, eq. 15).
+enum class ScoreFunc { softmax, sigmoid };
+
+enum class PositionEmbedding { rope, learned };
+enum class NormKind { rmsnorm, layernorm };
+
+struct AttentionConfig {
+  AttentionKind kind = AttentionKind::mha;
+  std::int64_t num_heads = 0;
+  // MHA / GQA
+  std::int64_t num_kv_heads = 0;  // == num_heads for MHA
+  std::int64_t head_dim = 0;      // per-head dimension of Q, K and V
+  // MLA (V3 report §2.1.1)
+  std::int64_t q_lora_rank = 0;   // d'_c; 0 means queries are not compressed (DeepSeek-V2-Lite)
+  std::int64_t kv_lora_rank = 0;  // d_c
+  std::int64_t qk_nope_head_dim = 0;  // d_h
+  std::int64_t qk_rope_head_dim = 0;  // d_h^R
+  std::int64_t v_head_dim = 0;
+  // Biases on the Q/K/V projections (Qwen2) and on the output projection (GPT-3).
+  bool qkv_bias = false;
+  bool out_bias = false;
+
+  // Dimension of one query/key head and one value head, whatever the kind.
+  std::int64_t qk_head_dim() const {
+    return kind == AttentionKind::mla ? qk_nope_head_dim + qk_rope_head_dim : head_dim;
+  }
+  std::int64_t value_head_dim() const { return kind == AttentionKind::mla ? v_head_dim : head_dim; }
+};
+
+// DeepSeekMoE (V3 report §2.1.2; DeepSeekMoE arXiv 2401.06066): shared experts that see every
+// token plus fine-grained routed experts of which each token picks top_k.
+struct MoeConfig {
+  std::int64_t routed_experts = 0;  // 0 means a dense model
+  std::int64_t shared_experts = 0;
+  std::int64_t top_k = 0;
+  std::int64_t expert_intermediate_size = 0;
+  std::int64_t first_dense_layers = 0;  // the first k layers keep a dense FFN (first_k_dense_replace)
+  std::int64_t layer_freq = 1;          // after those, every layer_freq-th layer is MoE
+  // Group-limited routing: experts in `groups` groups, each token keeps `groups_per_token`
+  // groups (V3: 8 groups, 4 kept = node-limited routing with M = 4, §2.1.2 and §4.2).
+  std::int64_t groups = 1;
+  std::int64_t groups_per_token = 1;
+  ScoreFunc score_func = ScoreFunc::softmax;
+  double route_scale = 1.0;        // V3 config_671B.json route_scale = 2.5
+  bool normalize_top_k = false;    // normalise the chosen affinities to sum to 1 (V3 eq. 13)
+};
+
+struct ModelConfig {
+  std::string name;
+  std::string source;  // where the shape comes from (paper table or repository file)
+  std::int64_t vocab_size = 0;
+  std::int64_t hidden_size = 0;
+  std::int64_t num_layers = 0;
+  AttentionConfig attention;
+  std::int64_t ffn_intermediate_size = 0;  // dense FFN layers
+  FfnActivation ffn_activation = FfnActivation::swiglu;
+  bool mlp_bias = false;
+  MoeConfig moe;
+  std::int64_t mtp_depth = 0;  // Multi-Token Prediction modules (V3 report §2.2)
+  bool tie_embeddings = false;
+  PositionEmbedding position_embedding = PositionEmbedding::rope;
+  NormKind norm = NormKind::rmsnorm;
+  std::int64_t max_seq_len = 4096;
+
+  bool is_moe() const { return moe.routed_experts > 0; }
+
+  // Whether transformer layer `layer` (0-based) carries an MoE FFN (DeepSeek's
+  // first_k_dense_replace and moe_layer_freq rule, modeling_deepseek.py).
+  bool is_moe_layer(std::int64_t layer) const {
+    return is_moe() && layer >= moe.first_dense_layers && layer % moe.layer_freq == 0;
+  }
+
+  std::int64_t moe_layer_count() const {
+    std::int64_t n = 0;
+    for (std::int64_t l = 0; l < num_layers; ++l) n += is_moe_layer(l) ? 1 : 0;
+    return n;
+  }
+};
+
+// The names the user wrote for each field that validation can complain about, so that an error
+// names "model.moe.top_k" in a FrugalLM config and "num_experts_per_tok" in a Hugging Face one.
+struct ModelFieldPaths {
+  std::string vocab_size, hidden_size, num_layers;
+  std::string num_heads, num_kv_heads, head_dim;
+  std::string q_lora_rank, kv_lora_rank, qk_nope_head_dim, qk_rope_head_dim, v_head_dim;
+  std::string ffn_intermediate_size;
+  std::string routed_experts, shared_experts, top_k, expert_intermediate_size;
+  std::string first_dense_layers, layer_freq, groups, groups_per_token, route_scale;
+  std::string mtp_depth, max_seq_len;
+};
+
+inline const char* to_string(AttentionKind k) {
+  switch (k) {
+    case AttentionKind::mha: return "mha";
+    case AttentionKind::gqa: return "gqa";
+    case AttentionKind::mla: return "mla";
+  }
+  return "?";
+}
+inline const char* to_string(FfnActivation a) { return a == FfnActivation::swiglu ? "swiglu" : "gelu"; }
+inline const char* to_string(ScoreFunc s) { return s == ScoreFunc::softmax ? "softmax" : "sigmoid"; }
+inline const char* to_string(PositionEmbedding p) { return p == PositionEmbedding::rope ? "rope" : "learned"; }
+inline const char* to_string(NormKind n) { return n == NormKind::rmsnorm ? "rmsnorm" : "layernorm"; }
+
+namespace detail {
+inline void require_positive(std::int64_t v, const std::string& path) {
+  if (v <= 0) throw ConfigError(path, "must be a positive integer, got " + std::to_string(v));
+}
+inline void require_non_negative(std::int64_t v, const std::string& path) {
+  if (v < 0) throw ConfigError(path, "must not be negative, got " + std::to_string(v));
+}
+}  // namespace detail
+
+// Refuses a config whose fields are missing (zero), negative or contradict each other. Throws
+// ConfigError naming the field as the user wrote it.
+inline void validate_model_config(const ModelConfig& c, const ModelFieldPaths& p) {
+  using detail::require_non_negative;
+  using detail::require_positive;
+  require_positive(c.vocab_size, p.vocab_size);
+  require_positive(c.hidden_size, p.hidden_size);
+  require_positive(c.num_layers, p.num_layers);
+  require_positive(c.max_seq_len, p.max_seq_len);
+  const AttentionConfig& a = c.attention;
+  require_positive(a.num_heads, p.num_heads);
+  if (a.kind == AttentionKind::mla) {
+    require_non_negative(a.q_lora_rank, p.q_lora_rank);
+    require_positive(a.kv_lora_rank, p.kv_lora_rank);
+    require_positive(a.qk_nope_head_dim, p.qk_nope_head_dim);
+    require_non_negative(a.qk_rope_head_dim, p.qk_rope_head_dim);
+    require_positive(a.v_head_dim, p.v_head_dim);
+  } else {
+    require_positive(a.num_kv_heads, p.num_kv_heads);
+    require_positive(a.head_dim, p.head_dim);
+    if (a.num_kv_heads > a.num_heads)
+      throw ConfigError(p.num_kv_heads, std::to_string(a.num_kv_heads) + " exceeds the number of attention heads (" +
+                                            std::to_string(a.num_heads) + ")");
+    if (a.num_heads % a.num_kv_heads != 0)
+      throw ConfigError(p.num_kv_heads, std::to_string(a.num_kv_heads) + " does not divide the number of attention heads (" +
+                                            std::to_string(a.num_heads) + ")");
+  }
+  require_non_negative(c.mtp_depth, p.mtp_depth);
+
+  const MoeConfig& m = c.moe;
+  require_non_negative(m.routed_experts, p.routed_experts);
+  require_non_negative(m.shared_experts, p.shared_experts);
+  require_non_negative(m.first_dense_layers, p.first_dense_layers);
+  const bool has_dense_layers = !c.is_moe() || m.first_dense_layers > 0 || m.layer_freq > 1;
+  if (has_dense_layers) require_positive(c.ffn_intermediate_size, p.ffn_intermediate_size);
+  else require_non_negative(c.ffn_intermediate_size, p.ffn_intermediate_size);
+  if (!c.is_moe()) {
+    if (m.shared_experts > 0)
+      throw ConfigError(p.shared_experts, "shared experts need routed experts (" + p.routed_experts + " is 0)");
+    return;
+  }
+  require_positive(m.top_k, p.top_k);
+  require_positive(m.expert_intermediate_size, p.expert_intermediate_size);
+  require_positive(m.layer_freq, p.layer_freq);
+  require_positive(m.groups, p.groups);
+  require_positive(m.groups_per_token, p.groups_per_token);
+  if (m.top_k > m.routed_experts)
+    throw ConfigError(p.top_k, std::to_string(m.top_k) + " exceeds the number of routed experts (" +
+                                   std::to_string(m.routed_experts) + ")");
+  if (m.routed_experts % m.groups != 0)
+    throw ConfigError(p.groups, std::to_string(m.groups) + " groups do not divide the " +
+                                    std::to_string(m.routed_experts) + " routed experts");
+  if (m.groups_per_token > m.groups)
+    throw ConfigError(p.groups_per_token, std::to_string(m.groups_per_token) + " exceeds the number of groups (" +
+                                              std::to_string(m.groups) + ")");
+  const std::int64_t reachable = m.groups_per_token * (m.routed_experts / m.groups);
+  if (m.top_k > reachable)
+    throw ConfigError(p.top_k, std::to_string(m.top_k) + " exceeds the " + std::to_string(reachable) +
+                                   " experts in the groups a token may use");
+  if (m.first_dense_layers >= c.num_layers)
+    throw ConfigError(p.first_dense_layers, std::to_string(m.first_dense_layers) +
+                                                " leaves no MoE layer in a model of " + std::to_string(c.num_layers) +
+                                                " layers");
+  if (!(m.route_scale > 0.0))
+    throw ConfigError(p.route_scale, "must be positive, got " + std::to_string(m.route_scale));
+}
+
+}  // namespace frugal

@@ -1,0 +1,150 @@
+// frugal-sim as a user runs it: output formats, and bad input refused with one line on stderr,
+// exit status 2 and nothing on stdout.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace {
+
+struct ProgramRun {
+  int status = -1;
+  std::string out, err;
+};
+
+std::string slurp(const std::string& file) {
+  std::ifstream in(file);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string temp_path(const std::string& suffix) {
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  return ::testing::TempDir() + "/frugal_cli_" + info->test_suite_name() + "_" + info->name() + suffix;
+}
+
+ProgramRun frugal_sim(const std::string& args) {
+  const std::string out = temp_path(".out"), err = temp_path(".err");
+  const std::string command = std::string(FRUGAL_SIM_EXE) + " " + args + " >" + out + " 2>" + err + " </dev/null";
+  const int rc = std::system(command.c_str());
+  ProgramRun r;
+  r.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  r.out = slurp(out);
+  r.err = slurp(err);
+  return r;
+}
+
+std::string write_temp(const std::string& text) {
+  const std::string file = temp_path(".json");
+  std::ofstream(file) << text;
+  return file;
+}
+
+std::string hf(const std::string& name) { return std::string(FRUGAL_TEST_DATA_DIR) + "/hf/" + name + ".json"; }
+
+// One line on stderr containing `expected`, status 2, nothing on stdout.
+void expect_refused(const ProgramRun& r, const std::string& expected) {
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_NE(r.err.find(expected), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+}
+
+TEST(Cli, NoArgumentsPrintsTheMainReport) {
+  const ProgramRun r = frugal_sim("");
+  ASSERT_EQ(r.status, 0) << r.err;
+  for (const char* needle : {"deepseek-v3", "llama-3.1-405b", "deepseek-67b", "dense-", "70,272 B", "ISCA25",
+                             "Computed beside published", "conventions:"})
+    EXPECT_NE(r.out.find(needle), std::string::npos) << needle;
+}
+
+TEST(Cli, ModelJsonHasTheDocumentedKeys) {
+  const ProgramRun r = frugal_sim("model --preset deepseek-v3 --format json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  for (const char* key : {"total_params", "active_params", "train_flops_per_token", "inference_flops_per_token",
+                          "kv_cache_bytes_per_token", "breakdown"})
+    EXPECT_TRUE(j.contains(key)) << key;
+  EXPECT_NEAR(j["total_params"].get<double>() / 671e9, 1.0, 0.01);
+  EXPECT_EQ(j["kv_cache_bytes_per_token"].get<double>(), 70272.0);
+  EXPECT_EQ(j["attention_flops"], "causal");
+  std::vector<std::string> components;
+  for (const auto& c : j["breakdown"]) components.push_back(c["component"]);
+  for (const char* c : {"attention", "dense_ffn", "shared_experts", "routed_experts", "router", "mtp_module",
+                        "embedding", "output_head"})
+    EXPECT_NE(std::find(components.begin(), components.end(), c), components.end()) << c;
+}
+
+TEST(Cli, HuggingFaceConfigUnchanged) {
+  const ProgramRun a = frugal_sim("model --config " + hf("deepseek-v3") + " --format json");
+  const ProgramRun b = frugal_sim("model --preset deepseek-v3 --format json");
+  ASSERT_EQ(a.status, 0) << a.err;
+  const auto ja = nlohmann::json::parse(a.out), jb = nlohmann::json::parse(b.out);
+  EXPECT_EQ(ja["total_params"], jb["total_params"]);
+  EXPECT_EQ(ja["train_flops_per_token"], jb["train_flops_per_token"]);
+}
+
+TEST(Cli, OptionsChangeTheConvention) {
+  const auto causal = nlohmann::json::parse(frugal_sim("model --format json --seq-len 32768").out);
+  const auto full = nlohmann::json::parse(frugal_sim("model --format json --seq-len 32768 --attention-flops full").out);
+  EXPECT_GT(full["train_flops_per_token"].get<double>(), causal["train_flops_per_token"].get<double>());
+  const auto fp8 = nlohmann::json::parse(frugal_sim("model --format json --kv-dtype fp8").out);
+  EXPECT_EQ(fp8["kv_cache_bytes_per_token"].get<double>(), 35136.0);
+}
+
+TEST(Cli, ModelCsvHasAHeaderAndATotal) {
+  const ProgramRun r = frugal_sim("model --preset llama-3.1-8b --format csv");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("component,params,active_params,train_flops_per_token,inference_flops_per_token", 0), 0u);
+  EXPECT_NE(r.out.find("\ntotal,"), std::string::npos);
+}
+
+TEST(Cli, PresetsListsEveryRequiredPreset) {
+  const ProgramRun r = frugal_sim("presets");
+  ASSERT_EQ(r.status, 0) << r.err;
+  for (const char* p : {"deepseek-v3", "deepseek-v2", "deepseek-v2-lite", "deepseek-67b", "llama-3.1-405b",
+                        "llama-3.1-70b", "llama-3.1-8b", "gpt-3-175b", "deepseek-v3-tiny"})
+    EXPECT_NE(r.out.find(std::string("\n") + p + " "), std::string::npos) << p;
+}
+
+TEST(Cli, HelpExitsZero) {
+  const ProgramRun r = frugal_sim("model --help");
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(r.out.find("--preset"), std::string::npos);
+}
+
+TEST(Cli, UnknownPresetIsRefused) { expect_refused(frugal_sim("model --preset deepseek-v9"), "--preset: unknown preset"); }
+
+TEST(Cli, TopKAboveExpertsIsRefusedWithTheField) {
+  std::string text = slurp(hf("deepseek-v3"));
+  text.replace(text.find("\"num_experts_per_tok\": 8"), 24, "\"num_experts_per_tok\": 300");
+  const std::string file = write_temp(text);
+  expect_refused(frugal_sim("model --config " + file), file + ": num_experts_per_tok: 300 exceeds");
+}
+
+TEST(Cli, MalformedJsonIsRefusedWithItsLine) {
+  const std::string file = write_temp("{\n  \"model\": {\n    \"hidden_size\": 64,,\n  }\n}\n");
+  expect_refused(frugal_sim("model --config " + file), file + ":3:");
+}
+
+TEST(Cli, UnknownKeyIsRefused) {
+  const std::string file = write_temp(R"({"model": {"vocab_size": 10, "hidden_size": 8, "num_layers": 1, "colour": "red",
+    "attention": {"kind": "mha", "num_heads": 2}, "ffn": {"intermediate_size": 16}}})");
+  expect_refused(frugal_sim("model --config " + file), "model.colour: unknown key");
+}
+
+TEST(Cli, BadOptionValuesAreRefused) {
+  expect_refused(frugal_sim("model --seq-len 0"), "--seq-len");
+  expect_refused(frugal_sim("model --format xml"), "--format");
+  expect_refused(frugal_sim("model --preset deepseek-v3 --config x.json"), "excludes");
+  expect_refused(frugal_sim("modle"), "modle");
+}
+
+}  // namespace
