@@ -16,7 +16,8 @@ namespace frugal {
 inline ModelConfig model_from_document(const nlohmann::json& doc) {
   if (doc.is_object() && doc.contains("model")) {
     JsonObjectReader top(doc, "");
-    top.ignore({"description"});
+    // The other sections belong to the simulator (sim/training_config.hpp); they are checked there.
+    top.ignore({"description", "cluster", "training", "parallelism", "hardware"});
     const nlohmann::json* model = top.object("model");
     top.finish();
     return parse_model_config(*model, "model");

@@ -94,6 +94,17 @@ class JsonObjectReader {
     return v;
   }
 
+  // A nested array, or nullptr when absent.
+  const nlohmann::json* array(std::string_view key) {
+    const nlohmann::json* v = take(key);
+    if (v && !v->is_array()) throw ConfigError(path_of(key), "must be a JSON array, got " + v->dump());
+    return v;
+  }
+
+  // The value of `key` whatever its type, or nullptr when absent, for fields that accept more than
+  // one type (a token count as 14.8e12 or "14.8T").
+  const nlohmann::json* value(std::string_view key) { return take(key); }
+
   // Keys that are understood but do not change anything this reader's caller computes.
   void ignore(std::initializer_list<std::string_view> keys) {
     for (auto k : keys) used_.insert(std::string(k));

@@ -1,5 +1,6 @@
 // Data files compiled into the simulator (see cmake/embed_text_files.cmake): the model presets in
-// sim/data/models/ and the published figures in sim/data/published.json.
+// sim/data/models/, the published figures in sim/data/published.json and published_runs.json,
+// and the GPUs in sim/data/gpus.json.
 #pragma once
 
 #include <span>
@@ -14,5 +15,7 @@ struct EmbeddedFile {
 
 std::span<const EmbeddedFile> embedded_model_presets();
 std::span<const EmbeddedFile> embedded_published_figures();
+std::span<const EmbeddedFile> embedded_gpu_specs();
+std::span<const EmbeddedFile> embedded_published_runs();
 
 }  // namespace frugal::sim

@@ -1,0 +1,33 @@
+// Communication volumes and times: MoE all-to-all under expert parallelism with node-limited
+// routing, and ring collectives for data and tensor parallelism.
+#pragma once
+
+#include <cstdint>
+
+#include "frugal/config/model_config.hpp"
+
+namespace frugal::sim {
+
+// Expected number of distinct nodes one token's top-k routed experts live on, when EP spans
+// ceil(ep / gpus_per_node) nodes. Group-limited routing (V3 report §2.1.2: groups = nodes,
+// "each token is sent to at most M nodes") caps the choice to the nodes of the kept groups;
+// within them, k experts chosen at random land on n(1 - (1 - 1/n)^k) distinct nodes.
+double expected_nodes_per_token(const ModelConfig& m, std::int64_t ep, int gpus_per_node);
+
+// Bytes one GPU sends per token for one dispatch (or one combine) of one MoE layer.
+//  scaleout: one copy per remote node (DeepEP forwards inside the node over NVLink), i.e.
+//            (nodes - nodes / ep_nodes) x d x bytes;
+//  nvlink:   the top-k copies that land on another GPU of a node, k x (1 - 1/ep_gpus_in_node) x d x bytes.
+struct AllToAllBytes {
+  double scaleout = 0;
+  double nvlink = 0;
+};
+AllToAllBytes all_to_all_bytes_per_token(const ModelConfig& m, std::int64_t ep, int gpus_per_node,
+                                         double bytes_per_element);
+
+// Ring reduce-scatter or all-gather of `bytes` (the full buffer) over `ranks`: each rank sends
+// (ranks - 1) / ranks of it. An all-reduce is a reduce-scatter then an all-gather: twice that.
+double ring_reduce_scatter_time(double bytes, std::int64_t ranks, double bandwidth);
+double ring_all_reduce_time(double bytes, std::int64_t ranks, double bandwidth);
+
+}  // namespace frugal::sim

@@ -1,0 +1,26 @@
+// Time of a GEMM on one GPU from its shape: the slower of the compute roofline (at an efficiency
+// set by precision, wave quantisation and K) and the memory roofline.
+#pragma once
+
+#include "frugal/sim/efficiency.hpp"
+#include "frugal/sim/hardware.hpp"
+
+namespace frugal::sim {
+
+enum class GemmPrecision { bf16, fp8 };
+
+struct GemmShape {
+  double m = 0;       // rows (tokens)
+  double n = 0;       // output features
+  double k = 0;       // reduction
+  double groups = 1;  // independent GEMMs of this shape launched together (grouped GEMM, experts)
+};
+
+// Fraction of the peak reached: base efficiency x wave utilisation x K / (K + k0), where wave
+// utilisation = tiles / (waves x SMs) with 128 x 128 output tiles (the last wave runs part-empty).
+double gemm_efficiency(const GemmShape& s, GemmPrecision p, const GpuSpec& gpu, const EfficiencyConstants& c);
+
+// Seconds: max(2mnk x groups / (peak x efficiency), bytes moved / (HBM bandwidth x hbm efficiency)).
+double gemm_time(const GemmShape& s, GemmPrecision p, const GpuSpec& gpu, const EfficiencyConstants& c);
+
+}  // namespace frugal::sim

@@ -1,0 +1,86 @@
+// A training run to price: model, cluster, precision recipe, parallelism and stages. Read from the
+// "cluster", "training", "parallelism" and "hardware" sections of a config document (the same
+// file the model comes from), then adjusted by command-line flags.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "frugal/config/model_config.hpp"
+#include "frugal/sim/hardware.hpp"
+
+namespace frugal::sim {
+
+// bf16: every GEMM in BF16. fp8: DeepSeek-V3's recipe (V3 report §3.3): Linear-layer GEMMs (Fprop,
+// Dgrad, Wgrad) in FP8 E4M3 with fine-grained scales; embedding, output head, gating, norms and
+// attention stay in BF16/FP32; MoE dispatch in FP8, combine in BF16.
+enum class PrecisionRecipe { bf16, fp8 };
+// AdamW moments in FP32, or in BF16 as V3 (§3.3.3). Master weights and gradients stay FP32.
+enum class OptimizerStates { fp32, bf16 };
+// none: keep every activation; selective: recompute norms, activations and MLA up-projections
+// (V3 report §3.2.3); full: keep only each layer's input and recompute the layer.
+enum class Recompute { none, selective, full };
+enum class PipelineSchedule { one_f_one_b, interleaved, zero_bubble, dualpipe };
+
+const char* to_string(PrecisionRecipe p);
+const char* to_string(OptimizerStates o);
+const char* to_string(Recompute r);
+const char* to_string(PipelineSchedule s);
+
+struct Parallelism {
+  std::int64_t dp = 0;  // data-parallel degree; 0 = gpus / (tp * pp)
+  std::int64_t tp = 1;
+  std::int64_t pp = 1;
+  std::int64_t ep = 1;  // expert parallelism, carved out of dp * tp
+  std::int64_t micro_batch = 1;  // sequences per micro-batch
+  std::int64_t virtual_stages = 2;  // model chunks per GPU for the interleaved schedule
+  int zero_stage = 1;
+  PipelineSchedule schedule = PipelineSchedule::one_f_one_b;
+  bool automatic = false;  // let the planner choose (see planner.hpp)
+};
+
+struct TrainingStage {
+  std::string name;
+  double tokens = 0;
+  std::int64_t seq_len = 4096;
+  std::int64_t global_batch = 1024;  // sequences per optimizer step
+  // A stage may train with its own parallelism (long-context stages usually do); absent: the run's.
+  std::optional<Parallelism> parallel;
+};
+
+
+struct TrainingRun {
+  ModelConfig model;
+  GpuSpec gpu;
+  std::int64_t gpus = 2048;
+  double price_per_gpu_hour = 2.0;  // dollars; V3 report Table 1 assumes $2 for an H800
+  double overhead = 0.0;  // extra wall time for failures, restarts and evaluation, as a fraction
+  PrecisionRecipe precision = PrecisionRecipe::bf16;
+  OptimizerStates optimizer_states = OptimizerStates::fp32;
+  Recompute recompute = Recompute::selective;
+  Parallelism parallel;
+  std::vector<TrainingStage> stages;
+  std::optional<double> pinned_mfu;  // assume this BF16 MFU instead of predicting it
+};
+
+// Parses "14.8T", "500B", "62.9e9" or a plain number of tokens. Throws ConfigError(field, ...).
+double parse_token_count(const std::string& text, const std::string& field);
+
+// The run described by a config document: its model plus the optional cluster, training,
+// parallelism and hardware sections (defaults where a section is absent: 2048 H800 at $2,
+// one 1T-token stage at 4K x 1024 sequences, BF16, planner-chosen parallelism).
+TrainingRun training_run_from_document(const nlohmann::json& doc, const std::vector<GpuSpec>& extra_gpus = {});
+
+// Refuses a run whose parts contradict each other (degrees vs GPU count, EP vs experts, batch vs
+// micro-batch x DP, ...), naming the field. Parallelism marked automatic is not checked here.
+void validate_training_run(const TrainingRun& run);
+
+// The parallelism stage `i` trains with, and the path its fields are named by in errors.
+const Parallelism& stage_parallelism(const TrainingRun& run, std::size_t i);
+std::string stage_parallelism_path(const TrainingRun& run, std::size_t i);
+
+}  // namespace frugal::sim

@@ -1,0 +1,51 @@
+#include "frugal/sim/communication.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace frugal::sim {
+
+namespace {
+
+std::int64_t nodes_spanned(std::int64_t ep, int gpus_per_node) { return (ep + gpus_per_node - 1) / gpus_per_node; }
+
+}  // namespace
+
+double expected_nodes_per_token(const ModelConfig& m, std::int64_t ep, int gpus_per_node) {
+  const std::int64_t nodes = nodes_spanned(ep, gpus_per_node);
+  if (nodes <= 1) return 1.0;
+  double allowed = static_cast<double>(nodes);
+  const MoeConfig& e = m.moe;
+  if (e.groups > 1 && e.groups_per_token < e.groups) {
+    // Kept groups cover groups_per_token / groups of the experts, hence of the nodes.
+    allowed = std::max(1.0, std::ceil(static_cast<double>(nodes) * static_cast<double>(e.groups_per_token) /
+                                      static_cast<double>(e.groups)));
+  }
+  return allowed * (1.0 - std::pow(1.0 - 1.0 / allowed, static_cast<double>(e.top_k)));
+}
+
+AllToAllBytes all_to_all_bytes_per_token(const ModelConfig& m, std::int64_t ep, int gpus_per_node,
+                                         double bytes_per_element) {
+  AllToAllBytes out;
+  if (!m.is_moe() || ep <= 1) return out;
+  const double token_bytes = static_cast<double>(m.hidden_size) * bytes_per_element;
+  const std::int64_t nodes = nodes_spanned(ep, gpus_per_node);
+  const double gpus_in_node = static_cast<double>(std::min<std::int64_t>(ep, gpus_per_node));
+  if (nodes > 1) {
+    const double touched = expected_nodes_per_token(m, ep, gpus_per_node);
+    out.scaleout = (touched - touched / static_cast<double>(nodes)) * token_bytes;
+  }
+  out.nvlink = static_cast<double>(m.moe.top_k) * (1.0 - 1.0 / gpus_in_node) * token_bytes;
+  return out;
+}
+
+double ring_reduce_scatter_time(double bytes, std::int64_t ranks, double bandwidth) {
+  if (ranks <= 1) return 0.0;
+  return bytes * static_cast<double>(ranks - 1) / static_cast<double>(ranks) / bandwidth;
+}
+
+double ring_all_reduce_time(double bytes, std::int64_t ranks, double bandwidth) {
+  return 2.0 * ring_reduce_scatter_time(bytes, ranks, bandwidth);
+}
+
+}  // namespace frugal::sim

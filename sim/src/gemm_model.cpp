@@ -1,0 +1,30 @@
+#include "frugal/sim/gemm_model.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace frugal::sim {
+
+double gemm_efficiency(const GemmShape& s, GemmPrecision p, const GpuSpec& gpu, const EfficiencyConstants& c) {
+  const double tile = static_cast<double>(c.gemm_tile);
+  const double tiles = std::ceil(s.m / tile) * std::ceil(s.n / tile) * s.groups;
+  const double sms = static_cast<double>(gpu.sms);
+  const double waves = std::ceil(tiles / sms);
+  const double wave_utilisation = tiles / (waves * sms);
+  const double k_factor = s.k / (s.k + c.gemm_k_overhead);
+  const double base = p == GemmPrecision::fp8 ? c.gemm_fp8 : c.gemm_bf16;
+  return base * wave_utilisation * k_factor;
+}
+
+double gemm_time(const GemmShape& s, GemmPrecision p, const GpuSpec& gpu, const EfficiencyConstants& c) {
+  if (s.m <= 0 || s.n <= 0 || s.k <= 0) return 0.0;
+  const double peak = p == GemmPrecision::fp8 ? gpu.fp8_flops : gpu.bf16_flops;
+  const double flops = 2.0 * s.m * s.n * s.k * s.groups;
+  const double compute = flops / (peak * gemm_efficiency(s, p, gpu, c));
+  const double in_bytes = p == GemmPrecision::fp8 ? 1.0 : 2.0;
+  const double bytes = s.groups * ((s.m * s.k + s.k * s.n) * in_bytes + s.m * s.n * 2.0);
+  const double memory = bytes / (gpu.hbm_bandwidth * c.hbm);
+  return std::max(compute, memory);
+}
+
+}  // namespace frugal::sim

@@ -1,0 +1,97 @@
+// Memory per GPU: weights, gradients, optimizer states, activations and MoE buffers.
+#include <algorithm>
+
+#include "frugal/sim/pipeline.hpp"
+#include "frugal/sim/training_sim.hpp"
+
+namespace frugal::sim {
+
+namespace {
+
+// Activation elements one token keeps for backward in one layer, split into GEMM inputs (cached
+// in FP8 by the fp8 recipe, V3 report §3.3.3) and the rest (BF16).
+struct ActivationElements {
+  double gemm_inputs = 0;
+  double other = 0;
+};
+
+ActivationElements layer_activations(const ModelConfig& m, bool moe, Recompute recompute, double imbalance) {
+  const double d = static_cast<double>(m.hidden_size);
+  if (recompute == Recompute::full) return {0.0, d};  // only the layer's input
+  const bool keep_all = recompute == Recompute::none;
+  const AttentionConfig& a = m.attention;
+  const double h = static_cast<double>(a.num_heads);
+  ActivationElements e;
+  // Attention: layer input, normed input, Q, K, V (recomputed from the latents under selective
+  // recomputation for MLA, V3 report §3.2.3), attention output, softmax statistics.
+  e.other += d + h;
+  if (keep_all) e.gemm_inputs += d;
+  e.gemm_inputs += h * static_cast<double>(a.value_head_dim());
+  if (a.kind == AttentionKind::mla) {
+    e.gemm_inputs += static_cast<double>(a.q_lora_rank + a.kv_lora_rank + a.qk_rope_head_dim);
+    if (keep_all) e.other += h * (2.0 * static_cast<double>(a.qk_head_dim()) + static_cast<double>(a.v_head_dim));
+  } else {
+    e.other += (h + 2.0 * static_cast<double>(a.num_kv_heads)) * static_cast<double>(a.head_dim);
+  }
+  // FFN: residual input, normed input, gate/up outputs (recomputed under selective), activation.
+  const bool gated = m.ffn_activation == FfnActivation::swiglu;
+  double width = static_cast<double>(m.ffn_intermediate_size);
+  if (moe) {
+    const MoeConfig& x = m.moe;
+    const double copies = static_cast<double>(x.top_k) * imbalance;
+    width = static_cast<double>(x.expert_intermediate_size) * (copies + static_cast<double>(x.shared_experts));
+    e.gemm_inputs += copies * d;  // dispatched tokens
+    e.other += static_cast<double>(x.routed_experts);  // gate scores
+  }
+  e.other += d;
+  if (keep_all) e.gemm_inputs += d;
+  e.gemm_inputs += width;
+  if (keep_all) e.other += (gated ? 2.0 : 1.0) * width;
+  return e;
+}
+
+}  // namespace
+
+MemoryBreakdown memory_per_gpu(const TrainingRun& run, const TrainingStage& stage, const EfficiencyConstants& c) {
+  const Parallelism& p = run.parallel;
+  const ModelConfig& m = run.model;
+  const std::int64_t dp = resolved_dp(p, run.gpus);
+  const double expert_dp = static_cast<double>(std::max<std::int64_t>(1, dp * p.tp / std::max<std::int64_t>(1, p.ep)));
+  const auto [dense, expert] = parameters_per_gpu(run);
+  auto sharded = [&](double bytes_dense, double bytes_expert, bool shard) {
+    return shard ? dense * bytes_dense / static_cast<double>(dp) + expert * bytes_expert / expert_dp
+                 : dense * bytes_dense + expert * bytes_expert;
+  };
+  MemoryBreakdown mem;
+  // BF16 weights; FP32 gradients and master weights; AdamW moments in FP32 or BF16 (V3 §3.3.3).
+  mem.weights = sharded(2.0, 2.0, p.zero_stage >= 3);
+  mem.gradients = sharded(4.0, 4.0, p.zero_stage >= 2);
+  const double moments = run.optimizer_states == OptimizerStates::bf16 ? 4.0 : 8.0;
+  mem.optimizer_states = sharded(4.0 + moments, 4.0 + moments, p.zero_stage >= 1);
+
+  // Activations: micro-batches in flight x layers per stage x tokens per GPU x bytes per token.
+  const double tokens = static_cast<double>(p.micro_batch * stage.seq_len) / static_cast<double>(p.tp);
+  const double gemm_bytes = run.precision == PrecisionRecipe::fp8 ? 1.0 : 2.0;
+  double per_token = 0;
+  for (std::int64_t layer = 0; layer < m.num_layers; ++layer) {
+    const ActivationElements e = layer_activations(m, m.is_moe_layer(layer), run.recompute, c.moe_load_imbalance);
+    per_token += e.gemm_inputs * gemm_bytes + e.other * 2.0;
+  }
+  for (std::int64_t k = 0; k < m.mtp_depth; ++k) {
+    const ActivationElements e = layer_activations(m, m.is_moe(), run.recompute, c.moe_load_imbalance);
+    per_token += e.gemm_inputs * gemm_bytes + e.other * 2.0 + 2.0 * static_cast<double>(m.hidden_size) * 2.0;
+  }
+  const double in_flight = activations_in_flight(p.schedule, p.pp, p.virtual_stages);
+  mem.activations = tokens * per_token / static_cast<double>(p.pp) * in_flight;
+  // The last stage also holds one micro-batch's BF16 logits.
+  mem.activations += tokens * static_cast<double>(m.vocab_size) * 2.0;
+  if (m.is_moe() && p.ep > 1)  // send and receive buffers for the top-k copies of a micro-batch
+    mem.moe_buffers = 2.0 * tokens * static_cast<double>(m.moe.top_k) * c.moe_load_imbalance *
+                      static_cast<double>(m.hidden_size) * 2.0;
+  mem.capacity = run.gpu.hbm_bytes;
+  mem.reserve = c.memory_reserve_fraction * mem.capacity;
+  mem.total = mem.weights + mem.gradients + mem.optimizer_states + mem.activations + mem.moe_buffers + mem.reserve;
+  return mem;
+}
+
+}  // namespace frugal::sim

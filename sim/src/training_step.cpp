@@ -1,0 +1,300 @@
+// Step time of one training stage: every operation of one micro-batch through the whole model on
+// one GPU (tensor-parallel share), spread over the pipeline stages, then communication, overlap,
+// pipeline bubble, data-parallel gradient traffic and the optimizer.
+#include <algorithm>
+#include <cmath>
+
+#include "frugal/sim/communication.hpp"
+#include "frugal/sim/gemm_model.hpp"
+#include "frugal/sim/model_accountant.hpp"
+#include "frugal/sim/pipeline.hpp"
+#include "frugal/sim/training_sim.hpp"
+
+namespace frugal::sim {
+
+std::int64_t resolved_dp(const Parallelism& p, std::int64_t gpus) {
+  return p.dp > 0 ? p.dp : gpus / std::max<std::int64_t>(1, p.tp * p.pp);
+}
+
+namespace {
+
+// Seconds one micro-batch costs one GPU, whole model (not yet divided among pipeline stages).
+struct MicroBatchWork {
+  double gemm_fwd = 0, gemm_bwd = 0, gemm_wgrad = 0;
+  double attention_fwd = 0, attention_bwd = 0;
+  double memory_fwd = 0;  // element-wise kernels; their backward costs twice the forward
+  double recompute = 0;
+  double ep_fwd = 0, ep_bwd = 0;
+  double tp_fwd = 0, tp_bwd = 0;
+};
+
+class WorkCounter {
+ public:
+  WorkCounter(const TrainingRun& run, const TrainingStage& stage, const EfficiencyConstants& c)
+      : run_(run), m_(run.model), gpu_(run.gpu), c_(c), tp_(static_cast<double>(run.parallel.tp)),
+        tokens_(static_cast<double>(run.parallel.micro_batch * stage.seq_len)), seq_len_(stage.seq_len),
+        linear_(run.precision == PrecisionRecipe::fp8 ? GemmPrecision::fp8 : GemmPrecision::bf16) {}
+
+  MicroBatchWork count() {
+    for (std::int64_t layer = 0; layer < m_.num_layers; ++layer) add_layer(m_.is_moe_layer(layer));
+    add_head();
+    // MTP module k (V3 report §2.2): M_k projection, one transformer block, the shared head.
+    for (std::int64_t k = 0; k < m_.mtp_depth; ++k) {
+      add_gemm(tokens_, d(), 2 * d(), 1, linear_);
+      add_layer(m_.is_moe());
+      add_head();
+    }
+    return w_;
+  }
+
+ private:
+  double d() const { return static_cast<double>(m_.hidden_size); }
+
+  // Forward GEMM [m x k] x [k x n]; backward: data gradient [m x n] x [n x k] and weight gradient
+  // [n x m] x [m x k], each as many FLOPs as the forward.
+  void add_gemm(double m, double n, double k, double groups, GemmPrecision p, bool recompute_later = false) {
+    const double fwd = gemm_time({m, n, k, groups}, p, gpu_, c_);
+    const double wgrad = gemm_time({n, k, m, groups}, p, gpu_, c_);
+    w_.gemm_fwd += fwd;
+    w_.gemm_bwd += gemm_time({m, k, n, groups}, p, gpu_, c_) + wgrad;
+    w_.gemm_wgrad += wgrad;
+    if (recompute_later) w_.recompute += fwd;
+  }
+
+  // Element-wise work of `elements` 2-byte values read and written once, for the micro-batch.
+  double memory_time(double elements_per_token, double tokens) const {
+    return elements_per_token * 2.0 * tokens / (gpu_.hbm_bandwidth * c_.hbm);
+  }
+
+  void add_attention() {
+    const AttentionConfig& a = m_.attention;
+    const double h = static_cast<double>(a.num_heads);
+    const bool selective = run_.recompute == Recompute::selective;
+    if (a.kind == AttentionKind::mla) {
+      // V3 report §2.1.1; the up-projections are recomputed in backward under selective
+      // recomputation (§3.2.3).
+      const double qk = static_cast<double>(a.qk_head_dim());
+      if (a.q_lora_rank > 0) {
+        add_gemm(tokens_, static_cast<double>(a.q_lora_rank), d(), 1, linear_);
+        add_gemm(tokens_, h * qk / tp_, static_cast<double>(a.q_lora_rank), 1, linear_, selective);
+      } else {
+        add_gemm(tokens_, h * qk / tp_, d(), 1, linear_);
+      }
+      add_gemm(tokens_, static_cast<double>(a.kv_lora_rank + a.qk_rope_head_dim), d(), 1, linear_);
+      add_gemm(tokens_, h * static_cast<double>(a.qk_nope_head_dim + a.v_head_dim) / tp_,
+               static_cast<double>(a.kv_lora_rank), 1, linear_, selective);
+      add_gemm(tokens_, d(), h * static_cast<double>(a.v_head_dim) / tp_, 1, linear_);
+    } else {
+      const double qkv = (h + 2.0 * static_cast<double>(a.num_kv_heads)) * static_cast<double>(a.head_dim);
+      add_gemm(tokens_, qkv / tp_, d(), 1, linear_);
+      add_gemm(tokens_, d(), h * static_cast<double>(a.head_dim) / tp_, 1, linear_);
+    }
+    // Attention scores stay in BF16 (V3 report §3.3.1); FlashAttention-style kernels.
+    const double flops = tokens_ * attention_score_flops_forward(m_, seq_len_, AttentionFlops::causal) / tp_;
+    w_.attention_fwd += flops / (gpu_.bf16_flops * c_.attention_fwd);
+    w_.attention_bwd += 2.0 * flops / (gpu_.bf16_flops * c_.attention_bwd);
+    // RoPE on queries and keys, read and written.
+    const double rope = a.kind == AttentionKind::mla ? (h + 1.0) * static_cast<double>(a.qk_rope_head_dim)
+                                                     : (h + static_cast<double>(a.num_kv_heads)) * static_cast<double>(a.head_dim);
+    w_.memory_fwd += memory_time(2.0 * rope, tokens_ / tp_);
+  }
+
+  // SwiGLU reads gate and up, writes their product: 3 x I elements (GELU: 2 x I).
+  double activation_elements(double intermediate) const {
+    return (m_.ffn_activation == FfnActivation::swiglu ? 3.0 : 2.0) * intermediate;
+  }
+
+  void add_dense_ffn() {
+    const double i = static_cast<double>(m_.ffn_intermediate_size);
+    const double up = m_.ffn_activation == FfnActivation::swiglu ? 2.0 * i : i;
+    add_gemm(tokens_, up / tp_, d(), 1, linear_);
+    add_gemm(tokens_, d(), i / tp_, 1, linear_);
+    const double act = memory_time(activation_elements(i) / tp_, tokens_);
+    w_.memory_fwd += act;
+    if (run_.recompute == Recompute::selective) w_.recompute += act;
+  }
+
+  void add_moe_ffn() {
+    const MoeConfig& e = m_.moe;
+    const Parallelism& p = run_.parallel;
+    const double i = static_cast<double>(e.expert_intermediate_size);
+    const double local_tokens = tokens_ / tp_;  // tokens are split across the tensor-parallel group
+    const double top_k = static_cast<double>(e.top_k);
+    const double up = m_.ffn_activation == FfnActivation::swiglu ? 2.0 * i : i;
+    // Routed experts: E/EP local experts, each receiving the EP group's tokens x top_k / E on
+    // average; the busiest GPU sets the pace (moe_load_imbalance).
+    const double local_experts = static_cast<double>(e.routed_experts / p.ep);
+    const double per_expert = local_tokens * static_cast<double>(p.ep) * top_k /
+                              static_cast<double>(e.routed_experts) * c_.moe_load_imbalance;
+    add_gemm(per_expert, up, d(), local_experts, linear_);
+    add_gemm(per_expert, d(), i, local_experts, linear_);
+    if (e.shared_experts > 0) {
+      const double shared = static_cast<double>(e.shared_experts);
+      add_gemm(local_tokens, up * shared, d(), 1, linear_);
+      add_gemm(local_tokens, d(), i * shared, 1, linear_);
+    }
+    // The router stays in BF16 (V3 report §3.3.1).
+    add_gemm(local_tokens, static_cast<double>(e.routed_experts), d(), 1, GemmPrecision::bf16);
+    // Element-wise: activations of top-k + shared experts, gate scores, permute and unpermute of
+    // the top-k copies, and the weighted combine.
+    const double act = activation_elements(i) * (top_k * c_.moe_load_imbalance + static_cast<double>(e.shared_experts));
+    w_.memory_fwd += memory_time(act + 3.0 * static_cast<double>(e.routed_experts) + 5.0 * top_k * d(), local_tokens);
+    if (run_.recompute == Recompute::selective) w_.recompute += memory_time(act, local_tokens);
+    add_all_to_all(local_tokens);
+  }
+
+  // Dispatch and combine forward; their gradients backward (V3 report §3.3.3: dispatch in FP8,
+  // combine and backward traffic in BF16).
+  void add_all_to_all(double local_tokens) {
+    const Parallelism& p = run_.parallel;
+    if (p.ep <= 1) return;
+    const double dispatch_bytes = run_.precision == PrecisionRecipe::fp8 ? 1.0 + 4.0 / 128.0 : 2.0;  // + 1x128 scales
+    const AllToAllBytes one = all_to_all_bytes_per_token(m_, p.ep, gpu_.gpus_per_node, 1.0);
+    auto pass = [&](double bytes_per_element) {
+      const double scaleout = local_tokens * one.scaleout * bytes_per_element / (gpu_.scaleout_bandwidth * c_.scaleout);
+      const double nvlink = local_tokens * one.nvlink * bytes_per_element / (gpu_.nvlink_bandwidth * c_.nvlink);
+      return std::max(scaleout, nvlink) + c_.collective_latency_s;
+    };
+    w_.ep_fwd += pass(dispatch_bytes) + pass(2.0);
+    w_.ep_bwd += pass(2.0) + pass(2.0);
+  }
+
+  void add_layer(bool moe) {
+    // Two RMSNorms (read d, write d) and two residual adds (read 2d, write d), sequence-parallel.
+    const double norms = memory_time(4.0 * d(), tokens_ / tp_);
+    w_.memory_fwd += norms + memory_time(6.0 * d(), tokens_ / tp_);
+    if (run_.recompute == Recompute::selective) w_.recompute += norms;
+    const MicroBatchWork before = w_;
+    add_attention();
+    if (moe) add_moe_ffn();
+    else add_dense_ffn();
+    if (run_.recompute == Recompute::full)  // replay the whole layer's forward in backward
+      w_.recompute += (w_.gemm_fwd - before.gemm_fwd) + (w_.attention_fwd - before.attention_fwd) +
+                      (w_.memory_fwd - before.memory_fwd) + norms;
+    add_tensor_parallel_traffic();
+  }
+
+  // Megatron-style TP: two all-reduces of the activations forward, two backward, per layer.
+  void add_tensor_parallel_traffic() {
+    const std::int64_t tp = run_.parallel.tp;
+    if (tp <= 1) return;
+    const double bytes = tokens_ * d() * 2.0;
+    const double t = ring_all_reduce_time(bytes, tp, gpu_.nvlink_bandwidth * c_.nvlink) + c_.collective_latency_s;
+    w_.tp_fwd += 2 * t;
+    w_.tp_bwd += 2 * t;
+  }
+
+  // Output head (BF16, V3 report §3.3.1) and the cross-entropy over the vocabulary shard.
+  void add_head() {
+    const double vocab = static_cast<double>(m_.vocab_size) / tp_;
+    add_gemm(tokens_, vocab, d(), 1, GemmPrecision::bf16);
+    w_.memory_fwd += memory_time(3.0 * vocab, tokens_);
+  }
+
+  const TrainingRun& run_;
+  const ModelConfig& m_;
+  const GpuSpec& gpu_;
+  const EfficiencyConstants& c_;
+  double tp_;
+  double tokens_;
+  std::int64_t seq_len_;
+  GemmPrecision linear_;
+  MicroBatchWork w_;
+};
+
+}  // namespace
+
+ParametersPerGpu parameters_per_gpu(const TrainingRun& run) {
+  const ModelConfig& model = run.model;
+  const ModelAccount a = account_model(model);
+  // Routed experts of the main model plus those of each MTP module's MoE block.
+  const double routed_per_layer =
+      model.is_moe() ? a.component("routed_experts").params / static_cast<double>(model.moe_layer_count()) : 0.0;
+  const double routed = a.component("routed_experts").params + static_cast<double>(model.mtp_depth) * routed_per_layer;
+  const double dense = a.total_params_with_mtp - routed;
+  const Parallelism& p = run.parallel;
+  const double copies = parameter_copies(p.schedule, p.pp);
+  return {copies * dense / static_cast<double>(p.tp * p.pp), copies * routed / static_cast<double>(p.ep * p.pp)};
+}
+
+StepBreakdown step_time(const TrainingRun& run, const TrainingStage& stage, const EfficiencyConstants& c) {
+  const Parallelism& p = run.parallel;
+  const GpuSpec& gpu = run.gpu;
+  const double pp = static_cast<double>(p.pp);
+  const std::int64_t dp = resolved_dp(p, run.gpus);
+  MicroBatchWork w = WorkCounter(run, stage, c).count();
+
+  StepBreakdown s;
+  s.micro_batches = stage.global_batch / (p.micro_batch * dp);
+  const double m = static_cast<double>(s.micro_batches);
+
+  // One micro-batch on one stage: the model's work divided evenly among PP stages.
+  const double fwd_compute = (w.gemm_fwd + w.attention_fwd + w.memory_fwd) / pp;
+  const double bwd_compute = (w.gemm_bwd + w.attention_bwd + 2.0 * w.memory_fwd + w.recompute) / pp;
+  const double wgrad = w.gemm_wgrad / pp;
+  // Activations to the next stage forward, gradients back, across nodes once the cluster spans them.
+  const bool multi_node = run.gpus > gpu.gpus_per_node;
+  const double pp_link = multi_node ? gpu.scaleout_bandwidth * c.scaleout : gpu.nvlink_bandwidth * c.nvlink;
+  const double pp_one = p.pp > 1 ? static_cast<double>(p.micro_batch * stage.seq_len) * static_cast<double>(run.model.hidden_size) * 2.0 /
+                                           static_cast<double>(p.tp) / pp_link + c.collective_latency_s
+                                 : 0.0;
+  const double ep_fwd = w.ep_fwd / pp, ep_bwd = w.ep_bwd / pp;
+  const double tp_fwd = w.tp_fwd / pp, tp_bwd = w.tp_bwd / pp;
+
+  double f = 0, b = 0, wg = 0;
+  if (p.schedule == PipelineSchedule::dualpipe) {
+    // Computation loses the SMs given to communication; all-to-all and PP traffic hide behind it.
+    const double slow = static_cast<double>(gpu.sms) / (static_cast<double>(gpu.sms) - c.dualpipe_comm_sms);
+    f = fwd_compute * slow + std::max(0.0, ep_fwd + pp_one - fwd_compute * slow) + tp_fwd;
+    b = bwd_compute * slow + std::max(0.0, ep_bwd + pp_one - bwd_compute * slow) + tp_bwd;
+    wg = wgrad * slow;
+  } else {
+    f = fwd_compute + ep_fwd + tp_fwd + pp_one;
+    b = bwd_compute + ep_bwd + tp_bwd + pp_one;
+    wg = wgrad;
+  }
+  s.forward_s = f;
+  s.backward_s = b;
+  s.weight_grad_s = wg;
+  s.gemm_s = m * (w.gemm_fwd + w.gemm_bwd) / pp;
+  s.attention_s = m * (w.attention_fwd + w.attention_bwd) / pp;
+  s.memory_bound_s = m * 3.0 * w.memory_fwd / pp;
+  s.recompute_s = m * w.recompute / pp;
+  s.ep_comm_s = m * (ep_fwd + ep_bwd);
+  s.tp_comm_s = m * (tp_fwd + tp_bwd);
+  s.pp_comm_s = m * 2.0 * pp_one;
+  s.compute_s = m * (fwd_compute + bwd_compute);
+  s.bubble_s = bubble_time(p.schedule, p.pp, p.virtual_stages, f, b, wg);
+
+  // Data parallelism: reduce-scatter the gradients and all-gather the parameters once per step
+  // (ZeRO-1/2; an all-reduce without ZeRO moves the same bytes), BF16 on the wire. Non-expert
+  // parameters over the DP group, expert parameters over the expert-DP group (dp x tp / ep).
+  // It overlaps with the last micro-batch's backward and the next one's forward.
+  const auto [dense_params, expert_params] = parameters_per_gpu(run);
+  const bool dp_multi_node = run.gpus > gpu.gpus_per_node;
+  const double dp_link = dp_multi_node ? gpu.scaleout_bandwidth * c.scaleout : gpu.nvlink_bandwidth * c.nvlink;
+  const std::int64_t expert_dp = std::max<std::int64_t>(1, dp * p.tp / std::max<std::int64_t>(1, p.ep));
+  s.dp_comm_s = 2.0 * ring_reduce_scatter_time(dense_params * 2.0, dp, dp_link) +
+                2.0 * ring_reduce_scatter_time(expert_params * 2.0, expert_dp, dp_link);
+  if (p.zero_stage == 3)  // parameters gathered again for every micro-batch, forward and backward
+    s.dp_comm_s += m * 2.0 * (ring_reduce_scatter_time(dense_params * 2.0, dp, dp_link) +
+                              ring_reduce_scatter_time(expert_params * 2.0, expert_dp, dp_link));
+  const double dp_exposed = std::max(0.0, s.dp_comm_s - (f + b));
+
+  // AdamW touches, per parameter: master weight (r+w 8 B), two moments (r+w), gradient (4 B read)
+  // and the BF16 weight (2 B write); ZeRO-1+ spreads it over the DP group.
+  const double moment_bytes = run.optimizer_states == OptimizerStates::bf16 ? 2.0 : 4.0;
+  const double touched = 8.0 + 4.0 * moment_bytes + 4.0 + 2.0;
+  const double shard_dense = p.zero_stage >= 1 ? static_cast<double>(dp) : 1.0;
+  const double shard_expert = p.zero_stage >= 1 ? static_cast<double>(expert_dp) : 1.0;
+  s.optimizer_s = (dense_params / shard_dense + expert_params / shard_expert) * touched / (gpu.hbm_bandwidth * c.hbm);
+
+  const double pipeline = m * (f + b) + s.bubble_s;
+  // Whatever the pipeline takes beyond its computation is communication left exposed (under
+  // DualPipe: the SMs lent to communication).
+  s.exposed_comm_s = m * (f + b) - s.compute_s + dp_exposed;
+  s.step_s = pipeline + dp_exposed + s.optimizer_s;
+  return s;
+}
+
+}  // namespace frugal::sim
