@@ -6,6 +6,9 @@
 #include <CLI/CLI.hpp>
 
 #include "frugal/config/model_config.hpp"
+#include "frugal/sim/hardware.hpp"
+#include "frugal/sim/run_overrides.hpp"
+#include "frugal/sim/training_config.hpp"
 
 namespace frugal::sim::cli {
 
@@ -16,6 +19,23 @@ struct ModelSource {
 
   void add_options(CLI::App& command, const std::string& default_preset);
   ModelConfig load() const;
+};
+
+// The training run: a model source plus --gpu, --gpus, --tokens, --dp ... (see add_options).
+struct RunOptions {
+  ModelSource source;
+  std::string gpu, gpu_file, tokens, precision, optimizer_states, recompute, schedule, plan;
+  std::int64_t gpus = 0, seq_len = 0, global_batch = 0;
+  std::int64_t dp = 0, tp = 0, pp = 0, ep = 0, micro_batch = 0, virtual_stages = 0;
+  int zero_stage = -1;
+  double price = 0, overhead = -1, mfu = 0;
+  CLI::App* app = nullptr;
+
+  void add_options(CLI::App& command);
+  // The run the options describe; throws ConfigError naming the flag or field.
+  TrainingRun load() const;
+  RunOverrides overrides() const;
+  std::vector<GpuSpec> extra_gpus() const;
 };
 
 // --format table|json|csv

@@ -17,6 +17,9 @@ class Command {
 
 std::unique_ptr<Command> make_model_command(CLI::App& parent);
 std::unique_ptr<Command> make_presets_command(CLI::App& parent);
+std::unique_ptr<Command> make_train_command(CLI::App& parent);
+std::unique_ptr<Command> make_validate_command(CLI::App& parent);
+std::unique_ptr<Command> make_sweep_command(CLI::App& parent);
 
 // No subcommand: the main report.
 int run_main_report();

@@ -28,6 +28,9 @@ int main(int argc, char** argv) {
   std::vector<std::unique_ptr<Command>> commands;
   commands.push_back(make_model_command(app));
   commands.push_back(make_presets_command(app));
+  commands.push_back(make_train_command(app));
+  commands.push_back(make_validate_command(app));
+  commands.push_back(make_sweep_command(app));
 
   try {
     app.parse(argc, argv);

@@ -2,11 +2,14 @@
 
 #include <fmt/format.h>
 
+#include "frugal/sim/claims.hpp"
 #include "frugal/sim/dense_baseline.hpp"
 #include "frugal/sim/format.hpp"
 #include "frugal/sim/model_report.hpp"
 #include "frugal/sim/presets.hpp"
 #include "frugal/sim/text_table.hpp"
+#include "frugal/sim/training_report.hpp"
+#include "frugal/sim/validation.hpp"
 
 namespace frugal::sim {
 
@@ -37,14 +40,53 @@ std::vector<ModelConfig> main_report_models() {
           preset_model("deepseek-67b")};
 }
 
-std::string main_report_text() {
+namespace {
+
+// Part 1: DeepSeek-V3 pre-training on 2048 H800 at $2/GPU-hour, beside the published run.
+std::string training_section() {
+  const TrainingRun run = training_run_from_document(find_preset("deepseek-v3").document);
+  const TrainingEstimate v3 = simulate_training(run);
+  TrainingRun bf16_run = run;
+  bf16_run.precision = PrecisionRecipe::bf16;
+  const TrainingEstimate v3_bf16 = simulate_training(bf16_run);
+  const std::vector<Baseline> baselines = dense_baselines(run, "llama-3.1-405b");
+
+  std::string out = "FrugalLM: what DeepSeek-V3 cost to train, and why\n" + describe_run(v3) + "\n\n";
+  TextTable t({"stage", "tokens", "GPU-hours", "cost", "days", "MFU bf16", "MFU fp8", "fits"});
+  for (const StageEstimate& s : v3.stages)
+    t.add_row({s.stage.name, format_count(s.stage.tokens), format_count(s.gpu_hours), fmt::format("${}", format_count(s.cost_usd)),
+               fmt::format("{:.1f}", s.days), fmt::format("{:.1f}%", 100 * s.mfu_bf16), fmt::format("{:.1f}%", 100 * s.mfu_fp8),
+               s.memory.fits() ? "yes" : "no"});
+  t.add_row({"total", "", format_count(v3.gpu_hours), fmt::format("${}", format_count(v3.cost_usd)), fmt::format("{:.1f}", v3.days),
+             fmt::format("{:.1f}%", 100 * v3.mfu_bf16), fmt::format("{:.1f}%", 100 * v3.mfu_fp8), v3.fits ? "yes" : "no"});
+  out += t.render() + "\n";
+
+  out += "Computed beside published (frugal-sim validate shows every published run)\n";
+  TextTable c({"published run", "published", "predicted", "error", "source"});
+  c.set_left_aligned({4});
+  for (const ValidationRow& r : validate_published_runs()) {
+    if (r.run.preset != "deepseek-v3") continue;
+    const bool mfu = r.run.metric == "mfu_bf16";
+    auto value = [&](double v) { return mfu ? fmt::format("{:.2f}%", 100 * v) : format_count(v); };
+    c.add_row({r.run.name, value(r.run.published), value(r.predicted), format_percent(r.rel_error), r.run.source});
+  }
+  out += c.render();
+  out += "  post-training (5K H800-hours) is not modelled; the 128K stage is priced without context parallelism\n\n";
+  out += step_breakdown_text(v3.stages.front()) + "\n";
+  out += memory_breakdown_text(v3.stages.front()) + "\n";
+  out += "Dense baselines: the same cluster, stages and recipe; parallelism planned for each\n";
+  out += baselines_table(v3, baselines) + "\n";
+  out += "Claims check\n" + claims_text(claims_check(v3, v3_bf16, baselines)) + "\n";
+  return out;
+}
+
+// Part 2: what one token costs, DeepSeek-V3 beside dense models.
+std::string per_token_section() {
   const AccountingOptions options;  // 4K sequence, causal, bf16 KV: the published conditions
   const std::vector<ModelConfig> models = main_report_models();
   const ModelAccount v3 = account_model(models.front(), options);
 
-  std::string out =
-      "FrugalLM: what one token of DeepSeek-V3 costs, next to dense baselines\n"
-      "(DeepSeek-V3: 671B parameters, 37B activated per token; trained for 2.788M H800 GPU-hours, V3 report Table 1)\n\n";
+  std::string out = "What one token costs: DeepSeek-V3 next to dense baselines\n";
   TextTable t({"model", "total params", "activated", "train FLOP/token", "x V3", "KV cache/token", "x V3"});
   for (const ModelConfig& m : models) {
     const ModelAccount a = account_model(m, options);
@@ -66,8 +108,15 @@ std::string main_report_text() {
                  check.figure.source});
   out += c.render() + "\n";
   out += "  " + accounting_conventions(options) + "\n";
-  out += "  A breakdown by component: frugal-sim model --preset NAME; all presets: frugal-sim presets\n";
   return out;
+}
+
+}  // namespace
+
+std::string main_report_text() {
+  return training_section() + per_token_section() +
+         "\nMore: frugal-sim train --help, frugal-sim validate, frugal-sim sweep --help, frugal-sim model --preset NAME, "
+         "frugal-sim presets\n";
 }
 
 }  // namespace frugal::sim

@@ -57,10 +57,18 @@ TrainingRun published_run_config(const PublishedRun& p) {
   return run;
 }
 
+namespace {
+
+bool selected(const PublishedRun& p, const StageEstimate& s) {
+  return p.stages.empty() || std::find(p.stages.begin(), p.stages.end(), s.stage.name) != p.stages.end();
+}
+
+}  // namespace
+
 double published_metric(const PublishedRun& p, const TrainingEstimate& e) {
   double hours = 0, tokens = 0, flops = 0, gpu_seconds = 0;
   for (const StageEstimate& s : e.stages) {
-    if (!p.stages.empty() && std::find(p.stages.begin(), p.stages.end(), s.stage.name) == p.stages.end()) continue;
+    if (!selected(p, s)) continue;
     hours += s.gpu_hours;
     tokens += s.stage.tokens;
     flops += s.stage.tokens * s.model_flops_per_token;
@@ -78,7 +86,9 @@ std::vector<ValidationRow> validate_published_runs(const EfficiencyConstants& c)
   for (const PublishedRun& p : published_runs()) {
     const TrainingEstimate e = simulate_training(published_run_config(p), c);
     const double predicted = published_metric(p, e);
-    rows.push_back({p, predicted, (predicted - p.published) / p.published, e.fits});
+    bool fits = true;
+    for (const StageEstimate& s : e.stages) fits = fits && (!selected(p, s) || s.memory.fits());
+    rows.push_back({p, predicted, (predicted - p.published) / p.published, fits});
   }
   return rows;
 }
