@@ -148,3 +148,70 @@ TEST(Cli, BadOptionValuesAreRefused) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(CliTrain, JsonHasTheDocumentedKeys) {
+  const ProgramRun r = frugal_sim("train --preset deepseek-v3 --format json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  for (const char* key : {"gpu_hours", "cost_usd", "days", "step_time_s", "tokens_per_s_per_gpu", "mfu_bf16", "mfu_fp8",
+                          "memory_per_gpu_bytes", "fits", "step_breakdown", "memory_breakdown", "stages", "baselines"})
+    EXPECT_TRUE(j.contains(key)) << key;
+  EXPECT_EQ(j["stages"].size(), 3u);
+  EXPECT_EQ(j["baselines"].size(), 3u);
+  EXPECT_FALSE(j["mfu_assumed"].get<bool>());
+}
+
+TEST(CliTrain, FlagsReshapeTheRun) {
+  const ProgramRun r = frugal_sim("train --gpus 4096 --tokens 1T --seq-len 4096 --global-batch 8192 --price 3 "
+                                  "--no-baselines --format json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["gpus"], 4096);
+  EXPECT_EQ(j["stages"].size(), 1u);
+  EXPECT_NEAR(j["cost_usd"].get<double>(), 3 * j["gpu_hours"].get<double>(), 1e-6);
+}
+
+TEST(CliTrain, PinnedMfuSaysItIsAssumed) {
+  const ProgramRun r = frugal_sim("train --mfu 0.4 --no-baselines");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("ASSUMED"), std::string::npos);
+}
+
+TEST(CliTrain, CsvHasOneRowPerStage) {
+  const ProgramRun r = frugal_sim("train --format csv");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 4);
+}
+
+TEST(CliTrain, BadInputIsRefused) {
+  expect_refused(frugal_sim("train --gpus 100 --no-baselines"), "does not equal the 100 GPUs");
+  expect_refused(frugal_sim("train --gpu X100"), "unknown GPU \"X100\" (known: H800, H100, H200, A100, B200)");
+  expect_refused(frugal_sim("train --tokens 0"), "--tokens");
+  expect_refused(frugal_sim("train --price -1"), "--price: must be positive");
+  expect_refused(frugal_sim("train --ep 512 --pp 4"), "parallelism.ep: 512 exceeds the 256 routed experts");
+  expect_refused(frugal_sim("train --global-batch 100"), "global_batch: 100 is not divisible");
+  expect_refused(frugal_sim("train --baseline gpt-5"), "--preset: unknown preset");
+}
+
+TEST(CliValidate, JsonRowsHaveTheDocumentedKeys) {
+  const ProgramRun r = frugal_sim("validate --format json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_TRUE(j.is_array());
+  ASSERT_GE(j.size(), 9u);
+  for (const auto& row : j)
+    for (const char* key : {"name", "metric", "published", "predicted", "rel_error", "source"})
+      EXPECT_TRUE(row.contains(key)) << key;
+}
+
+TEST(CliSweep, CsvHasEveryPoint) {
+  const ProgramRun r = frugal_sim("sweep --set gpus=1024,2048 --set price=1,2 --tokens 1T");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("gpus,price,gpu_hours,cost_usd", 0), 0u);
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 5);
+  expect_refused(frugal_sim("sweep --set colour=red"), "--set: unknown key \"colour\"");
+}
+
+}  // namespace

@@ -1,0 +1,95 @@
+// Each formula of the training simulator against a hand-computed case.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "frugal/sim/communication.hpp"
+#include "frugal/sim/gemm_model.hpp"
+#include "frugal/sim/hardware.hpp"
+#include "frugal/sim/pipeline.hpp"
+#include "frugal/sim/presets.hpp"
+
+namespace frugal::sim {
+namespace {
+
+TEST(PipelineBubble, MatchesV3ReportTable2) {
+  // PP = 16, F = 1, B = 2, W = 1 (V3 report Table 2 formulas).
+  EXPECT_DOUBLE_EQ(bubble_time(PipelineSchedule::one_f_one_b, 16, 1, 1, 2, 1), 15 * 3.0);
+  EXPECT_DOUBLE_EQ(bubble_time(PipelineSchedule::interleaved, 16, 2, 1, 2, 1), 15 * 3.0 / 2);
+  EXPECT_DOUBLE_EQ(bubble_time(PipelineSchedule::zero_bubble, 16, 1, 1, 2, 1), 15 * (3.0 - 2));
+  EXPECT_DOUBLE_EQ(bubble_time(PipelineSchedule::dualpipe, 16, 1, 1, 2, 1), 7 * (3.0 + 2 - 3));
+  EXPECT_DOUBLE_EQ(bubble_time(PipelineSchedule::one_f_one_b, 1, 1, 1, 2, 1), 0.0);
+}
+
+TEST(PipelineBubble, DualPipeHoldsMoreActivationsAndTwoParameterCopies) {
+  EXPECT_EQ(activations_in_flight(PipelineSchedule::dualpipe, 16, 1), 17.0);
+  EXPECT_EQ(activations_in_flight(PipelineSchedule::one_f_one_b, 16, 1), 16.0);
+  EXPECT_EQ(parameter_copies(PipelineSchedule::dualpipe, 16), 2.0);
+  EXPECT_EQ(parameter_copies(PipelineSchedule::zero_bubble, 16), 1.0);
+}
+
+TEST(AllToAll, NodeLimitedRoutingOfDeepSeekV3) {
+  const ModelConfig v3 = preset_model("deepseek-v3");
+  // EP 64 on 8-GPU nodes spans 8 nodes; 4 of 8 groups kept -> 4 nodes allowed; 8 experts land on
+  // 4 (1 - (3/4)^8) = 3.5995 distinct nodes on average.
+  const double nodes = 4.0 * (1.0 - std::pow(0.75, 8));
+  EXPECT_NEAR(expected_nodes_per_token(v3, 64, 8), nodes, 1e-12);
+  const AllToAllBytes b = all_to_all_bytes_per_token(v3, 64, 8, 1.0);
+  // One copy per remote node over IB: (nodes - nodes/8) x 7168 bytes in FP8.
+  EXPECT_NEAR(b.scaleout, (nodes - nodes / 8) * 7168, 1e-9);
+  // NVLink: the 8 copies, 7 of 8 landing on another GPU of the node.
+  EXPECT_NEAR(b.nvlink, 8 * (1.0 - 1.0 / 8) * 7168, 1e-9);
+}
+
+TEST(AllToAll, IntraNodeExpertParallelismUsesNoScaleOut) {
+  const ModelConfig v2 = preset_model("deepseek-v2");
+  const AllToAllBytes b = all_to_all_bytes_per_token(v2, 8, 8, 2.0);
+  EXPECT_EQ(b.scaleout, 0.0);
+  EXPECT_NEAR(b.nvlink, 6 * (7.0 / 8) * 5120 * 2, 1e-9);
+  EXPECT_EQ(all_to_all_bytes_per_token(v2, 1, 8, 2.0).nvlink, 0.0);
+}
+
+TEST(Collectives, RingTimes) {
+  // 8 GB over 4 ranks at 1 GB/s: each rank sends 3/4 of it.
+  EXPECT_DOUBLE_EQ(ring_reduce_scatter_time(8e9, 4, 1e9), 6.0);
+  EXPECT_DOUBLE_EQ(ring_all_reduce_time(8e9, 4, 1e9), 12.0);
+  EXPECT_DOUBLE_EQ(ring_all_reduce_time(8e9, 1, 1e9), 0.0);
+}
+
+TEST(GemmModel, EfficiencyFromWavesAndK) {
+  const GpuSpec h800 = find_gpu("H800", "gpu");
+  const EfficiencyConstants c;
+  // DeepGEMM's 4096 x 7168 x 16384: 32 x 56 = 1792 tiles on 132 SMs -> 14 waves.
+  const double waves = 1792.0 / (14 * 132);
+  const double k = 16384.0 / (16384 + c.gemm_k_overhead);
+  EXPECT_NEAR(gemm_efficiency({4096, 7168, 16384, 1}, GemmPrecision::fp8, h800, c), c.gemm_fp8 * waves * k, 1e-12);
+  // 133 tiles need a second, almost empty wave.
+  EXPECT_NEAR(gemm_efficiency({128, 133 * 128, 1e9, 1}, GemmPrecision::bf16, h800, c),
+              c.gemm_bf16 * 133.0 / 264.0 * (1e9 / (1e9 + c.gemm_k_overhead)), 1e-9);
+}
+
+TEST(GemmModel, SmallMIsMemoryBound) {
+  const GpuSpec h800 = find_gpu("H800", "gpu");
+  const EfficiencyConstants c;
+  // One token against a 7168 x 7168 BF16 weight: reading the weight dominates.
+  const double bytes = (7168.0 + 7168.0 * 7168) * 2 + 7168.0 * 2;
+  EXPECT_NEAR(gemm_time({1, 7168, 7168, 1}, GemmPrecision::bf16, h800, c), bytes / (h800.hbm_bandwidth * c.hbm), 1e-15);
+}
+
+TEST(Hardware, KnownGpusAndErrors) {
+  const GpuSpec h800 = find_gpu("h800", "--gpu");
+  EXPECT_EQ(h800.name, "H800");
+  EXPECT_DOUBLE_EQ(h800.nvlink_bandwidth, 200e9);  // 400 GB/s bidirectional (V3 report §3.2.2)
+  EXPECT_EQ(find_gpu("A100", "--gpu").fp8_flops, 0.0);
+  for (const char* name : {"H800", "H100", "H200", "A100", "B200"}) EXPECT_NO_THROW((void)find_gpu(name, "--gpu"));
+  try {
+    (void)find_gpu("X100", "--gpu");
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("--gpu: unknown GPU \"X100\" (known: H800, H100, H200, A100, B200)", 0), 0u)
+        << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace frugal::sim

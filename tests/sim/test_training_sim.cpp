@@ -1,0 +1,174 @@
+// The training simulator as a whole: memory, fits, the step's parts, MFU, the planner, and the
+// validation targets.
+#include <gtest/gtest.h>
+
+#include "frugal/sim/model_accountant.hpp"
+#include "frugal/sim/planner.hpp"
+#include "frugal/sim/presets.hpp"
+#include "frugal/sim/run_overrides.hpp"
+#include "frugal/sim/training_sim.hpp"
+#include "frugal/sim/validation.hpp"
+
+namespace frugal::sim {
+namespace {
+
+TrainingRun preset_run(const std::string& name) { return training_run_from_document(find_preset(name).document); }
+
+// Llama-3.1-8B on 8 GPUs, data-parallel only: parameters P on every GPU.
+TrainingRun small_dense_run(int zero_stage) {
+  TrainingRun run = training_run_from_document(nlohmann::json{{"model", find_preset("llama-3.1-8b").document["model"]}});
+  run.gpu = find_gpu("H100", "gpu");
+  run.gpus = 8;
+  run.parallel = Parallelism{};
+  run.parallel.zero_stage = zero_stage;
+  run.stages = {TrainingStage{"pre-training", 1e9, 4096, 64, std::nullopt}};
+  return run;
+}
+
+TEST(TrainingMemory, ZeroStagesShardWhatTheySay) {
+  const double p = account_model(preset_model("llama-3.1-8b")).total_params_with_mtp;
+  const EfficiencyConstants c;
+  auto mem = [&](int zero) {
+    const TrainingRun run = small_dense_run(zero);
+    return memory_per_gpu(run, run.stages.front(), c);
+  };
+  // BF16 weights (2 B), FP32 gradients (4 B), FP32 master + two FP32 moments (12 B) per parameter.
+  EXPECT_NEAR(mem(0).weights, 2 * p, 1);
+  EXPECT_NEAR(mem(0).gradients, 4 * p, 1);
+  EXPECT_NEAR(mem(0).optimizer_states, 12 * p, 1);
+  EXPECT_NEAR(mem(1).optimizer_states, 12 * p / 8, 1);  // ZeRO-1: optimizer states over DP = 8
+  EXPECT_NEAR(mem(1).gradients, 4 * p, 1);
+  EXPECT_NEAR(mem(2).gradients, 4 * p / 8, 1);  // ZeRO-2: gradients too
+  EXPECT_NEAR(mem(2).weights, 2 * p, 1);
+  EXPECT_NEAR(mem(3).weights, 2 * p / 8, 1);  // ZeRO-3: weights too
+}
+
+TEST(TrainingMemory, FitsFlipsAtTheCapacityThatHoldsIt) {
+  TrainingRun run = small_dense_run(1);
+  const EfficiencyConstants c;
+  const MemoryBreakdown m = memory_per_gpu(run, run.stages.front(), c);
+  const double needed = (m.total - m.reserve) / (1.0 - c.memory_reserve_fraction);  // capacity where it just fits
+  run.gpu.hbm_bytes = needed * 1.001;
+  EXPECT_TRUE(memory_per_gpu(run, run.stages.front(), c).fits());
+  run.gpu.hbm_bytes = needed * 0.999;
+  const MemoryBreakdown short_of = memory_per_gpu(run, run.stages.front(), c);
+  EXPECT_FALSE(short_of.fits());
+  EXPECT_NEAR(short_of.shortfall(), short_of.total - run.gpu.hbm_bytes, 1.0);
+}
+
+TEST(TrainingSim, StepPartsAddUpAndMfuIsDefinedAsDocumented) {
+  const TrainingEstimate e = simulate_training(preset_run("deepseek-v3"));
+  for (const StageEstimate& s : e.stages) {
+    const StepBreakdown& b = s.step;
+    EXPECT_NEAR(b.step_s, b.compute_s + b.exposed_comm_s + b.bubble_s + b.optimizer_s, 1e-9 * b.step_s) << s.stage.name;
+    const double tokens_per_step = static_cast<double>(s.stage.global_batch * s.stage.seq_len);
+    EXPECT_NEAR(s.tokens_per_s_per_gpu, tokens_per_step / b.step_s / 2048, 1e-9);
+    EXPECT_NEAR(s.mfu_bf16, s.tokens_per_s_per_gpu * s.model_flops_per_token / 989.5e12, 1e-12);
+    EXPECT_NEAR(s.mfu_fp8, s.mfu_bf16 * 989.5 / 1979, 1e-12);
+    EXPECT_NEAR(s.gpu_hours, s.steps * b.step_s * 2048 / 3600, 1e-6 * s.gpu_hours);
+    EXPECT_NEAR(s.cost_usd, 2.0 * s.gpu_hours, 1e-6);
+  }
+}
+
+TEST(TrainingSim, DualPipeHidesTheAllToAllThat1F1BExposes) {
+  TrainingRun run = preset_run("deepseek-v3");
+  run.stages.resize(1);
+  const StepBreakdown dual = simulate_training(run).stages.front().step;
+  RunOverrides o;
+  o.schedule = PipelineSchedule::one_f_one_b;
+  apply_overrides(run, o);
+  const StepBreakdown one = simulate_training(run).stages.front().step;
+  EXPECT_GT(one.exposed_comm_s, dual.exposed_comm_s);
+  EXPECT_GT(one.bubble_s, dual.bubble_s);
+}
+
+TEST(TrainingSim, PinnedMfuIsAssumedNotPredicted) {
+  TrainingRun run = preset_run("deepseek-v3");
+  run.pinned_mfu = 0.5;
+  const TrainingEstimate e = simulate_training(run);
+  EXPECT_TRUE(e.mfu_assumed);
+  for (const StageEstimate& s : e.stages) EXPECT_NEAR(s.mfu_bf16, 0.5, 1e-12);
+}
+
+TEST(TrainingSim, MoreGpusShortenTheRunButNotTheGpuHoursMuch) {
+  TrainingRun run = preset_run("deepseek-v3");
+  run.stages.resize(1);
+  const TrainingEstimate base = simulate_training(run);
+  RunOverrides o;
+  o.gpus = 4096;
+  apply_overrides(run, o);
+  const TrainingEstimate twice = simulate_training(run);
+  EXPECT_EQ(twice.stages.front().parallel.dp, 256);
+  EXPECT_NEAR(twice.days / base.days, 0.5, 0.1);
+  EXPECT_NEAR(twice.gpu_hours / base.gpu_hours, 1.0, 0.2);
+}
+
+TEST(TrainingSim, Fp8HelpsOnlyTheGemmShare) {
+  TrainingRun run = preset_run("deepseek-v3");
+  run.stages.resize(1);
+  const double fp8 = simulate_training(run).gpu_hours;
+  run.precision = PrecisionRecipe::bf16;
+  const double bf16 = simulate_training(run).gpu_hours;
+  EXPECT_GT(bf16 / fp8, 1.05);
+  EXPECT_LT(bf16 / fp8, 2.0);
+}
+
+TEST(Planner, PlanMultipliesToTheGpuCountAndFits) {
+  for (std::int64_t gpus : {64, 512, 2048}) {
+    TrainingRun run = preset_run("deepseek-v2-lite");
+    run.gpus = gpus;
+    run.gpu = find_gpu("H100", "gpu");
+    run.stages = {TrainingStage{"pre-training", 1e12, 4096, 4608 / 9 * 8, std::nullopt}};
+    const Plan plan = plan_parallelism(run, default_efficiency());
+    const Parallelism& p = plan.parallel;
+    EXPECT_EQ(p.dp * p.tp * p.pp, gpus);
+    EXPECT_EQ(64 % p.ep, 0);
+    EXPECT_EQ((p.dp * p.tp) % p.ep, 0);
+    EXPECT_EQ(run.stages.front().global_batch % (p.dp * p.micro_batch), 0);
+    EXPECT_TRUE(plan.fits);
+    EXPECT_GT(plan.candidates, 1);
+  }
+}
+
+TEST(Planner, ChosenPlanIsTheCheapestItTried) {
+  TrainingRun run = preset_run("llama-3.1-8b");
+  run.gpus = 64;
+  run.gpu = find_gpu("H100", "gpu");
+  run.stages = {TrainingStage{"pre-training", 1e11, 4096, 512, std::nullopt}};
+  const Plan best = plan_parallelism(run, default_efficiency());
+  // Any other valid, fitting plan costs at least as much.
+  run.parallel = Parallelism{};
+  run.parallel.tp = 8;
+  run.parallel.pp = 1;
+  const TrainingEstimate other = simulate_training(run);
+  ASSERT_TRUE(other.fits);
+  EXPECT_LE(best.gpu_hours, other.gpu_hours * (1 + 1e-9));
+}
+
+// The accuracy targets of the training simulator (issue: training cost simulator).
+TEST(Validation, TargetsHold) {
+  const std::vector<ValidationRow> rows = validate_published_runs();
+  ASSERT_GE(rows.size(), 9u);
+  EXPECT_LE(median_abs_rel_error(rows), 0.15);
+  for (const ValidationRow& r : rows) {
+    if (r.run.name == "DeepSeek-V3, all stages") {
+      EXPECT_LE(std::abs(r.rel_error), 0.10);
+    }
+    if (r.run.name == "DeepSeek-V3 pre-training MFU") {
+      EXPECT_LE(std::abs(r.predicted - r.run.published), 0.05);
+    }
+    EXPECT_FALSE(r.run.source.empty());
+  }
+}
+
+TEST(Validation, EveryRequiredRunIsListed) {
+  std::vector<std::string> names;
+  for (const PublishedRun& r : published_runs()) names.push_back(r.name);
+  for (const char* n : {"DeepSeek-V3, all stages", "DeepSeek-V3 pre-training", "DeepSeek-V3 context extension",
+                        "DeepSeek-V2 per trillion tokens", "DeepSeek 67B per trillion tokens", "Llama 3.1 405B",
+                        "Llama 3.1 70B", "Llama 3.1 8B", "GPT-3 175B"})
+    EXPECT_NE(std::find(names.begin(), names.end(), n), names.end()) << n;
+}
+
+}  // namespace
+}  // namespace frugal::sim
