@@ -38,6 +38,7 @@ void RunOptions::add_options(CLI::App& command) {
   command.add_option("--dp", dp, "data-parallel degree (default: GPUs / (tp x pp))");
   command.add_option("--tp", tp, "tensor-parallel degree");
   command.add_option("--pp", pp, "pipeline-parallel degree");
+  command.add_option("--cp", cp, "context-parallel degree (the sequence split over GPUs)");
   command.add_option("--ep", ep, "expert-parallel degree");
   command.add_option("--micro-batch", micro_batch, "sequences per micro-batch");
   command.add_option("--virtual-stages", virtual_stages, "model chunks per GPU for the interleaved schedule");
@@ -61,7 +62,7 @@ std::vector<GpuSpec> RunOptions::extra_gpus() const {
 RunOverrides RunOptions::overrides() const {
   const std::pair<const char*, std::int64_t> integers[] = {
       {"--gpus", gpus}, {"--seq-len", seq_len}, {"--global-batch", global_batch}, {"--dp", dp},
-      {"--tp", tp},     {"--pp", pp},           {"--ep", ep},                     {"--micro-batch", micro_batch},
+      {"--tp", tp},     {"--pp", pp},           {"--cp", cp},           {"--ep", ep},                     {"--micro-batch", micro_batch},
       {"--virtual-stages", virtual_stages}};
   for (const auto& [flag, value] : integers)
     if (given(app, flag) && value <= 0) throw ConfigError(flag, "must be a positive integer, got " + std::to_string(value));
@@ -91,6 +92,7 @@ RunOverrides RunOptions::overrides() const {
   set("--dp", o.dp, dp);
   set("--tp", o.tp, tp);
   set("--pp", o.pp, pp);
+  set("--cp", o.cp, cp);
   set("--ep", o.ep, ep);
   set("--micro-batch", o.micro_batch, micro_batch);
   set("--virtual-stages", o.virtual_stages, virtual_stages);

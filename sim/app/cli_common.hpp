@@ -26,7 +26,7 @@ struct RunOptions {
   ModelSource source;
   std::string gpu, gpu_file, tokens, precision, optimizer_states, recompute, schedule, plan;
   std::int64_t gpus = 0, seq_len = 0, global_batch = 0;
-  std::int64_t dp = 0, tp = 0, pp = 0, ep = 0, micro_batch = 0, virtual_stages = 0;
+  std::int64_t dp = 0, tp = 0, pp = 0, cp = 0, ep = 0, micro_batch = 0, virtual_stages = 0;
   int zero_stage = -1;
   double price = 0, overhead = -1, mfu = 0;
   CLI::App* app = nullptr;

@@ -71,7 +71,7 @@ std::string training_section() {
     c.add_row({r.run.name, value(r.run.published), value(r.predicted), format_percent(r.rel_error), r.run.source});
   }
   out += c.render();
-  out += "  post-training (5K H800-hours) is not modelled; the 128K stage is priced without context parallelism\n\n";
+  out += "  post-training (5K H800-hours) is not modelled: its token count is not published\n\n";
   out += step_breakdown_text(v3.stages.front()) + "\n";
   out += memory_breakdown_text(v3.stages.front()) + "\n";
   out += "Dense baselines: the same cluster, stages and recipe; parallelism planned for each\n";

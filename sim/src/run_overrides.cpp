@@ -21,7 +21,7 @@ void apply_overrides(TrainingRun& run, const RunOverrides& o, const std::vector<
     if (o.global_batch) stage.global_batch = *o.global_batch;
     run.stages = {stage};
   }
-  const bool fixes_parallelism = o.dp || o.tp || o.pp || o.ep || o.micro_batch || o.virtual_stages || o.zero_stage ||
+  const bool fixes_parallelism = o.dp || o.tp || o.pp || o.cp || o.ep || o.micro_batch || o.virtual_stages || o.zero_stage ||
                                  o.schedule;
   if (fixes_parallelism || o.plan_auto) {
     for (TrainingStage& s : run.stages) s.parallel.reset();
@@ -35,6 +35,7 @@ void apply_overrides(TrainingRun& run, const RunOverrides& o, const std::vector<
     p.dp = o.dp.value_or(0);
     if (o.tp) p.tp = *o.tp;
     if (o.pp) p.pp = *o.pp;
+    if (o.cp) p.cp = *o.cp;
     if (o.ep) p.ep = *o.ep;
     if (o.micro_batch) p.micro_batch = *o.micro_batch;
     if (o.virtual_stages) p.virtual_stages = *o.virtual_stages;

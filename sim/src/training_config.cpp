@@ -85,6 +85,7 @@ Parallelism parallelism_from_json(const nlohmann::json& j, const std::string& pa
   if (par.dp < 0) throw ConfigError(r.path_of("dp"), "must not be negative");
   par.tp = positive_integer(r, "tp", 1);
   par.pp = positive_integer(r, "pp", 1);
+  par.cp = positive_integer(r, "cp", 1);
   par.ep = positive_integer(r, "ep", 1);
   par.micro_batch = positive_integer(r, "micro_batch", 1);
   par.virtual_stages = positive_integer(r, "virtual_stages", 2);
@@ -177,11 +178,12 @@ namespace {
 
 void validate_parallelism(const TrainingRun& run, const Parallelism& p, std::size_t stage_index, const std::string& path) {
   const ModelConfig& m = run.model;
-  const std::int64_t dp = p.dp > 0 ? p.dp : run.gpus / (p.tp * p.pp);
-  if (dp * p.tp * p.pp != run.gpus)
-    throw ConfigError(path, "dp x tp x pp = " + std::to_string(dp) + " x " + std::to_string(p.tp) + " x " +
-                                std::to_string(p.pp) + " = " + std::to_string(dp * p.tp * p.pp) + " does not equal the " +
-                                std::to_string(run.gpus) + " GPUs");
+  const std::int64_t dp = p.dp > 0 ? p.dp : run.gpus / (p.tp * p.pp * p.cp);
+  const std::int64_t product = dp * p.tp * p.pp * p.cp;
+  if (product != run.gpus)
+    throw ConfigError(path, "dp x tp x pp x cp = " + std::to_string(dp) + " x " + std::to_string(p.tp) + " x " +
+                                std::to_string(p.pp) + " x " + std::to_string(p.cp) + " = " + std::to_string(product) +
+                                " does not equal the " + std::to_string(run.gpus) + " GPUs");
   if (p.tp > run.gpu.gpus_per_node)
     throw ConfigError(path + ".tp", std::to_string(p.tp) + " exceeds the " + std::to_string(run.gpu.gpus_per_node) +
                                         " GPUs of one node (tensor parallelism needs NVLink)");
@@ -198,12 +200,15 @@ void validate_parallelism(const TrainingRun& run, const Parallelism& p, std::siz
     if (m.moe.routed_experts % p.ep != 0)
       throw ConfigError(path + ".ep", std::to_string(p.ep) + " does not divide the " +
                                           std::to_string(m.moe.routed_experts) + " routed experts");
-    if ((dp * p.tp) % p.ep != 0)
-      throw ConfigError(path + ".ep", std::to_string(p.ep) + " does not divide dp x tp = " + std::to_string(dp * p.tp));
+    if ((dp * p.tp * p.cp) % p.ep != 0)
+      throw ConfigError(path + ".ep", std::to_string(p.ep) + " does not divide dp x tp x cp = " +
+                                          std::to_string(dp * p.tp * p.cp));
   }
   if (p.schedule == PipelineSchedule::dualpipe && p.pp > 1 && p.pp % 2 != 0)
     throw ConfigError(path + ".pp", "DualPipe needs an even number of pipeline stages, got " + std::to_string(p.pp));
   const TrainingStage& s = run.stages[stage_index];
+  if (s.seq_len % p.cp != 0)
+    throw ConfigError(path + ".cp", std::to_string(p.cp) + " does not divide the sequence length " + std::to_string(s.seq_len));
   const std::string batch_path = "training.stages[" + std::to_string(stage_index) + "].global_batch";
   const std::int64_t per_step = p.micro_batch * dp;
   if (s.global_batch % per_step != 0)

@@ -55,11 +55,11 @@ ActivationElements layer_activations(const ModelConfig& m, bool moe, Recompute r
 MemoryBreakdown memory_per_gpu(const TrainingRun& run, const TrainingStage& stage, const EfficiencyConstants& c) {
   const Parallelism& p = run.parallel;
   const ModelConfig& m = run.model;
-  const std::int64_t dp = resolved_dp(p, run.gpus);
-  const double expert_dp = static_cast<double>(std::max<std::int64_t>(1, dp * p.tp / std::max<std::int64_t>(1, p.ep)));
+  const double dp = static_cast<double>(gradient_group(p, run.gpus));
+  const double expert_dp = static_cast<double>(expert_gradient_group(p, run.gpus));
   const auto [dense, expert] = parameters_per_gpu(run);
   auto sharded = [&](double bytes_dense, double bytes_expert, bool shard) {
-    return shard ? dense * bytes_dense / static_cast<double>(dp) + expert * bytes_expert / expert_dp
+    return shard ? dense * bytes_dense / dp + expert * bytes_expert / expert_dp
                  : dense * bytes_dense + expert * bytes_expert;
   };
   MemoryBreakdown mem;
@@ -70,7 +70,7 @@ MemoryBreakdown memory_per_gpu(const TrainingRun& run, const TrainingStage& stag
   mem.optimizer_states = sharded(4.0 + moments, 4.0 + moments, p.zero_stage >= 1);
 
   // Activations: micro-batches in flight x layers per stage x tokens per GPU x bytes per token.
-  const double tokens = static_cast<double>(p.micro_batch * stage.seq_len) / static_cast<double>(p.tp);
+  const double tokens = static_cast<double>(p.micro_batch * stage.seq_len) / static_cast<double>(p.tp * p.cp);
   const double gemm_bytes = run.precision == PrecisionRecipe::fp8 ? 1.0 : 2.0;
   double per_token = 0;
   for (std::int64_t layer = 0; layer < m.num_layers; ++layer) {

@@ -30,7 +30,7 @@ std::vector<Baseline> dense_baselines(const TrainingRun& run, const std::string&
 }
 
 nlohmann::json parallelism_json(const Parallelism& p) {
-  return {{"dp", p.dp}, {"tp", p.tp}, {"pp", p.pp}, {"ep", p.ep}, {"micro_batch", p.micro_batch},
+  return {{"dp", p.dp}, {"tp", p.tp}, {"pp", p.pp}, {"cp", p.cp}, {"ep", p.ep}, {"micro_batch", p.micro_batch},
           {"schedule", to_string(p.schedule)}, {"virtual_stages", p.virtual_stages}, {"zero_stage", p.zero_stage}};
 }
 
@@ -39,7 +39,7 @@ namespace {
 nlohmann::json step_json(const StepBreakdown& s) {
   return {{"micro_batches", s.micro_batches}, {"forward_s", s.forward_s},       {"backward_s", s.backward_s},
           {"gemm_s", s.gemm_s},               {"attention_s", s.attention_s},   {"memory_bound_s", s.memory_bound_s},
-          {"recompute_s", s.recompute_s},     {"ep_comm_s", s.ep_comm_s},       {"tp_comm_s", s.tp_comm_s},
+          {"recompute_s", s.recompute_s},     {"ep_comm_s", s.ep_comm_s},       {"tp_comm_s", s.tp_comm_s},         {"cp_comm_s", s.cp_comm_s},
           {"pp_comm_s", s.pp_comm_s},         {"dp_comm_s", s.dp_comm_s},       {"compute_s", s.compute_s},
           {"exposed_comm_s", s.exposed_comm_s}, {"bubble_s", s.bubble_s},      {"bubble_fraction", s.bubble_fraction()},
           {"optimizer_s", s.optimizer_s},     {"step_s", s.step_s}};
@@ -129,8 +129,8 @@ std::string step_breakdown_text(const StageEstimate& s) {
   out += fmt::format("  computation {:.2f} s: GEMMs {:.2f}, attention {:.2f}, element-wise {:.2f}, recomputation {:.2f}\n",
                      b.compute_s, b.gemm_s, b.attention_s, b.memory_bound_s, b.recompute_s);
   out += fmt::format("  communication before overlap: expert all-to-all {:.2f}, tensor-parallel {:.2f}, pipeline {:.2f}, "
-                     "data-parallel {:.2f} s\n",
-                     b.ep_comm_s, b.tp_comm_s, b.pp_comm_s, b.dp_comm_s);
+                     "data-parallel {:.2f} s; context-parallel beyond the attention that hides it {:.2f} s\n",
+                     b.ep_comm_s, b.tp_comm_s, b.pp_comm_s, b.dp_comm_s, b.cp_comm_s);
   out += fmt::format("  exposed communication {:.2f} s, pipeline bubble {:.2f} s ({:.1f}% of the step), optimizer {:.3f} s\n",
                      b.exposed_comm_s, b.bubble_s, 100 * b.bubble_fraction(), b.optimizer_s);
   return out;
@@ -195,12 +195,12 @@ std::string training_report_table(const TrainingEstimate& e, const std::vector<B
 
 std::string training_report_csv(const TrainingEstimate& e) {
   std::string out =
-      "stage,tokens,seq_len,global_batch,dp,tp,pp,ep,micro_batch,schedule,step_time_s,tokens_per_s_per_gpu,mfu_bf16,"
+      "stage,tokens,seq_len,global_batch,dp,tp,pp,cp,ep,micro_batch,schedule,step_time_s,tokens_per_s_per_gpu,mfu_bf16,"
       "mfu_fp8,gpu_hours,days,cost_usd,energy_kwh,memory_per_gpu_bytes,fits\n";
   for (const StageEstimate& s : e.stages) {
     const Parallelism& p = s.parallel;
-    out += fmt::format("{},{:.6g},{},{},{},{},{},{},{},{},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{}\n",
-                       s.stage.name, s.stage.tokens, s.stage.seq_len, s.stage.global_batch, p.dp, p.tp, p.pp, p.ep,
+    out += fmt::format("{},{:.6g},{},{},{},{},{},{},{},{},{},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{}\n",
+                       s.stage.name, s.stage.tokens, s.stage.seq_len, s.stage.global_batch, p.dp, p.tp, p.pp, p.cp, p.ep,
                        p.micro_batch, to_string(p.schedule), s.step.step_s, s.tokens_per_s_per_gpu, s.mfu_bf16, s.mfu_fp8,
                        s.gpu_hours, s.days, s.cost_usd, s.energy_kwh, s.memory.total, s.memory.fits() ? "true" : "false");
   }

@@ -13,7 +13,13 @@
 namespace frugal::sim {
 
 std::int64_t resolved_dp(const Parallelism& p, std::int64_t gpus) {
-  return p.dp > 0 ? p.dp : gpus / std::max<std::int64_t>(1, p.tp * p.pp);
+  return p.dp > 0 ? p.dp : gpus / std::max<std::int64_t>(1, p.tp * p.pp * p.cp);
+}
+
+std::int64_t gradient_group(const Parallelism& p, std::int64_t gpus) { return resolved_dp(p, gpus) * p.cp; }
+
+std::int64_t expert_gradient_group(const Parallelism& p, std::int64_t gpus) {
+  return std::max<std::int64_t>(1, resolved_dp(p, gpus) * p.tp * p.cp / std::max<std::int64_t>(1, p.ep));
 }
 
 namespace {
@@ -26,13 +32,15 @@ struct MicroBatchWork {
   double recompute = 0;
   double ep_fwd = 0, ep_bwd = 0;
   double tp_fwd = 0, tp_bwd = 0;
+  double cp_fwd = 0, cp_bwd = 0;  // ring-attention K/V traffic, overlapped with the attention
 };
 
 class WorkCounter {
  public:
   WorkCounter(const TrainingRun& run, const TrainingStage& stage, const EfficiencyConstants& c)
       : run_(run), m_(run.model), gpu_(run.gpu), c_(c), tp_(static_cast<double>(run.parallel.tp)),
-        tokens_(static_cast<double>(run.parallel.micro_batch * stage.seq_len)), seq_len_(stage.seq_len),
+        tokens_(static_cast<double>(run.parallel.micro_batch * stage.seq_len) / static_cast<double>(run.parallel.cp)),
+        seq_len_(stage.seq_len),
         linear_(run.precision == PrecisionRecipe::fp8 ? GemmPrecision::fp8 : GemmPrecision::bf16) {}
 
   MicroBatchWork count() {
@@ -91,8 +99,11 @@ class WorkCounter {
     }
     // Attention scores stay in BF16 (V3 report §3.3.1); FlashAttention-style kernels.
     const double flops = tokens_ * attention_score_flops_forward(m_, seq_len_, AttentionFlops::causal) / tp_;
-    w_.attention_fwd += flops / (gpu_.bf16_flops * c_.attention_fwd);
-    w_.attention_bwd += 2.0 * flops / (gpu_.bf16_flops * c_.attention_bwd);
+    const double attention_fwd = flops / (gpu_.bf16_flops * c_.attention_fwd);
+    const double attention_bwd = 2.0 * flops / (gpu_.bf16_flops * c_.attention_bwd);
+    w_.attention_fwd += attention_fwd;
+    w_.attention_bwd += attention_bwd;
+    add_context_parallel_traffic(attention_fwd, attention_bwd);
     // RoPE on queries and keys, read and written.
     const double rope = a.kind == AttentionKind::mla ? (h + 1.0) * static_cast<double>(a.qk_rope_head_dim)
                                                      : (h + static_cast<double>(a.num_kv_heads)) * static_cast<double>(a.head_dim);
@@ -174,6 +185,23 @@ class WorkCounter {
     add_tensor_parallel_traffic();
   }
 
+  // Ring attention (context parallelism): each GPU's keys and values visit the other cp - 1 GPUs
+  // forward; backward sends them again with their gradients. It overlaps with the attention
+  // computation, so only what exceeds it is exposed.
+  void add_context_parallel_traffic(double attention_fwd, double attention_bwd) {
+    const Parallelism& p = run_.parallel;
+    if (p.cp <= 1) return;
+    const AttentionConfig& a = m_.attention;
+    const double kv_elements = a.kind == AttentionKind::mla
+                                   ? static_cast<double>(a.num_heads * (a.qk_head_dim() + a.v_head_dim)) / tp_
+                                   : 2.0 * static_cast<double>(a.num_kv_heads * a.head_dim) / std::min(tp_, static_cast<double>(a.num_kv_heads));
+    const bool in_node = p.tp * p.cp <= gpu_.gpus_per_node;
+    const double link = in_node ? gpu_.nvlink_bandwidth * c_.nvlink : gpu_.scaleout_bandwidth * c_.scaleout;
+    const double one_pass = tokens_ * kv_elements * 2.0 * static_cast<double>(p.cp - 1) / link;
+    w_.cp_fwd += std::max(0.0, one_pass - attention_fwd);
+    w_.cp_bwd += std::max(0.0, 2.0 * one_pass - attention_bwd);
+  }
+
   // Megatron-style TP: two all-reduces of the activations forward, two backward, per layer.
   void add_tensor_parallel_traffic() {
     const std::int64_t tp = run_.parallel.tp;
@@ -236,10 +264,10 @@ StepBreakdown step_time(const TrainingRun& run, const TrainingStage& stage, cons
   const bool multi_node = run.gpus > gpu.gpus_per_node;
   const double pp_link = multi_node ? gpu.scaleout_bandwidth * c.scaleout : gpu.nvlink_bandwidth * c.nvlink;
   const double pp_one = p.pp > 1 ? static_cast<double>(p.micro_batch * stage.seq_len) * static_cast<double>(run.model.hidden_size) * 2.0 /
-                                           static_cast<double>(p.tp) / pp_link + c.collective_latency_s
+                                           static_cast<double>(p.tp * p.cp) / pp_link + c.collective_latency_s
                                  : 0.0;
   const double ep_fwd = w.ep_fwd / pp, ep_bwd = w.ep_bwd / pp;
-  const double tp_fwd = w.tp_fwd / pp, tp_bwd = w.tp_bwd / pp;
+  const double tp_fwd = (w.tp_fwd + w.cp_fwd) / pp, tp_bwd = (w.tp_bwd + w.cp_bwd) / pp;
 
   double f = 0, b = 0, wg = 0;
   if (p.schedule == PipelineSchedule::dualpipe) {
@@ -261,7 +289,8 @@ StepBreakdown step_time(const TrainingRun& run, const TrainingStage& stage, cons
   s.memory_bound_s = m * 3.0 * w.memory_fwd / pp;
   s.recompute_s = m * w.recompute / pp;
   s.ep_comm_s = m * (ep_fwd + ep_bwd);
-  s.tp_comm_s = m * (tp_fwd + tp_bwd);
+  s.tp_comm_s = m * (w.tp_fwd + w.tp_bwd) / pp;
+  s.cp_comm_s = m * (w.cp_fwd + w.cp_bwd) / pp;
   s.pp_comm_s = m * 2.0 * pp_one;
   s.compute_s = m * (fwd_compute + bwd_compute);
   s.bubble_s = bubble_time(p.schedule, p.pp, p.virtual_stages, f, b, wg);
@@ -273,11 +302,12 @@ StepBreakdown step_time(const TrainingRun& run, const TrainingStage& stage, cons
   const auto [dense_params, expert_params] = parameters_per_gpu(run);
   const bool dp_multi_node = run.gpus > gpu.gpus_per_node;
   const double dp_link = dp_multi_node ? gpu.scaleout_bandwidth * c.scaleout : gpu.nvlink_bandwidth * c.nvlink;
-  const std::int64_t expert_dp = std::max<std::int64_t>(1, dp * p.tp / std::max<std::int64_t>(1, p.ep));
-  s.dp_comm_s = 2.0 * ring_reduce_scatter_time(dense_params * 2.0, dp, dp_link) +
+  const std::int64_t expert_dp = expert_gradient_group(p, run.gpus);
+  const std::int64_t replicas = gradient_group(p, run.gpus);
+  s.dp_comm_s = 2.0 * ring_reduce_scatter_time(dense_params * 2.0, replicas, dp_link) +
                 2.0 * ring_reduce_scatter_time(expert_params * 2.0, expert_dp, dp_link);
   if (p.zero_stage == 3)  // parameters gathered again for every micro-batch, forward and backward
-    s.dp_comm_s += m * 2.0 * (ring_reduce_scatter_time(dense_params * 2.0, dp, dp_link) +
+    s.dp_comm_s += m * 2.0 * (ring_reduce_scatter_time(dense_params * 2.0, replicas, dp_link) +
                               ring_reduce_scatter_time(expert_params * 2.0, expert_dp, dp_link));
   const double dp_exposed = std::max(0.0, s.dp_comm_s - (f + b));
 
@@ -285,7 +315,7 @@ StepBreakdown step_time(const TrainingRun& run, const TrainingStage& stage, cons
   // and the BF16 weight (2 B write); ZeRO-1+ spreads it over the DP group.
   const double moment_bytes = run.optimizer_states == OptimizerStates::bf16 ? 2.0 : 4.0;
   const double touched = 8.0 + 4.0 * moment_bytes + 4.0 + 2.0;
-  const double shard_dense = p.zero_stage >= 1 ? static_cast<double>(dp) : 1.0;
+  const double shard_dense = p.zero_stage >= 1 ? static_cast<double>(replicas) : 1.0;
   const double shard_expert = p.zero_stage >= 1 ? static_cast<double>(expert_dp) : 1.0;
   s.optimizer_s = (dense_params / shard_dense + expert_params / shard_expert) * touched / (gpu.hbm_bandwidth * c.hbm);
 

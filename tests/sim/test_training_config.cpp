@@ -37,7 +37,7 @@ TEST(TrainingConfig, DegreesMustMultiplyToTheGpuCount) {
   o.pp = 16;
   o.ep = 64;
   o.schedule = PipelineSchedule::dualpipe;
-  EXPECT_EQ(error_of(o), "parallelism: dp x tp x pp = 100 x 1 x 16 = 1600 does not equal the 2048 GPUs");
+  EXPECT_EQ(error_of(o), "parallelism: dp x tp x pp x cp = 100 x 1 x 16 x 1 = 1600 does not equal the 2048 GPUs");
 }
 
 TEST(TrainingConfig, ExpertParallelismAboveTheExperts) {

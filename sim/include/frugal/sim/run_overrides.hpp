@@ -25,7 +25,7 @@ struct RunOverrides {
   std::optional<OptimizerStates> optimizer_states;
   std::optional<Recompute> recompute;
   // Any of these fixes the parallelism of every stage (dp is re-derived unless given).
-  std::optional<std::int64_t> dp, tp, pp, ep, micro_batch, virtual_stages;
+  std::optional<std::int64_t> dp, tp, pp, cp, ep, micro_batch, virtual_stages;
   std::optional<int> zero_stage;
   std::optional<PipelineSchedule> schedule;
   bool plan_auto = false;  // let the planner choose every stage's parallelism

@@ -32,10 +32,11 @@ const char* to_string(Recompute r);
 const char* to_string(PipelineSchedule s);
 
 struct Parallelism {
-  std::int64_t dp = 0;  // data-parallel degree; 0 = gpus / (tp * pp)
+  std::int64_t dp = 0;  // data-parallel degree; 0 = gpus / (tp * pp * cp)
   std::int64_t tp = 1;
   std::int64_t pp = 1;
-  std::int64_t ep = 1;  // expert parallelism, carved out of dp * tp
+  std::int64_t cp = 1;  // context parallelism: the sequence split over cp GPUs (ring attention)
+  std::int64_t ep = 1;  // expert parallelism, carved out of dp * tp * cp
   std::int64_t micro_batch = 1;  // sequences per micro-batch
   std::int64_t virtual_stages = 2;  // model chunks per GPU for the interleaved schedule
   int zero_stage = 1;

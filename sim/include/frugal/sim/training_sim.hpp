@@ -34,7 +34,7 @@ struct StepBreakdown {
   // Per step, before overlap: where the computation time goes ...
   double gemm_s = 0, attention_s = 0, memory_bound_s = 0, recompute_s = 0;
   // ... and the communication each kind of parallelism needs.
-  double ep_comm_s = 0, tp_comm_s = 0, pp_comm_s = 0, dp_comm_s = 0;
+  double ep_comm_s = 0, tp_comm_s = 0, cp_comm_s = 0, pp_comm_s = 0, dp_comm_s = 0;
   // The step: computation + exposed communication + bubble + optimizer.
   double compute_s = 0;
   double exposed_comm_s = 0;
@@ -91,5 +91,9 @@ ParametersPerGpu parameters_per_gpu(const TrainingRun& run);
 
 // The data-parallel degree a parallelism implies for `gpus` GPUs.
 std::int64_t resolved_dp(const Parallelism& p, std::int64_t gpus);
+// GPUs holding the same non-expert parameters (data- and context-parallel replicas), over which
+// gradients are reduced and ZeRO shards; and the same for routed-expert parameters.
+std::int64_t gradient_group(const Parallelism& p, std::int64_t gpus);
+std::int64_t expert_gradient_group(const Parallelism& p, std::int64_t gpus);
 
 }  // namespace frugal::sim
