@@ -124,8 +124,8 @@ std::string describe_run(const TrainingEstimate& e) {
 
 std::string step_breakdown_text(const StageEstimate& s) {
   const StepBreakdown& b = s.step;
-  std::string out = fmt::format("Step time, {}: {:.2f} s per step, {} micro-batches per pipeline\n", s.stage.name, b.step_s,
-                                b.micro_batches);
+  std::string out = fmt::format("Step time, {}: {:.2f} s per step, {} micro-batch{} per pipeline\n", s.stage.name,
+                                b.step_s, b.micro_batches, b.micro_batches == 1 ? "" : "es");
   out += fmt::format("  computation {:.2f} s: GEMMs {:.2f}, attention {:.2f}, element-wise {:.2f}, recomputation {:.2f}\n",
                      b.compute_s, b.gemm_s, b.attention_s, b.memory_bound_s, b.recompute_s);
   out += fmt::format("  communication before overlap: expert all-to-all {:.2f}, tensor-parallel {:.2f}, pipeline {:.2f}, "

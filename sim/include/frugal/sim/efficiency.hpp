@@ -39,6 +39,12 @@ struct EfficiencyConstants {
   // Expert-load imbalance: the busiest GPU's routed tokens over the mean. Assumed 1.2 (a batch
   // MaxVio of 0.2) with DeepSeek-style balancing; the whole step waits for the busiest GPU.
   double moe_load_imbalance = 1.20;
+  // --- serving (serving.hpp) ------------------------------------------------------------------
+  // Streaming weights and KV cache in decode: FlashMLA reaches 3000 GB/s of the H800's 3350
+  // (deepseek-ai/FlashMLA README) = 0.89.
+  double decode_hbm = 0.89;
+  // Fixed cost of one engine iteration (scheduling, launches under CUDA graphs); assumed.
+  double serving_iteration_overhead_s = 0.5e-3;
   // --- memory --------------------------------------------------------------------------------
   // HBM kept free for the CUDA context, communication buffers and allocator fragmentation.
   double memory_reserve_fraction = 0.08;

@@ -1,0 +1,116 @@
+// Serving economics: a discrete-event simulation of requests through continuous-batching engine
+// instances whose iteration times come from rooflines (prefill compute-bound, decode memory-bound
+// on weights and KV cache, MoE experts touched, expert all-to-all). Outputs latency percentiles,
+// throughput and cost. The model is written up in sim/README.md, "Serving".
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "frugal/config/model_config.hpp"
+#include "frugal/sim/efficiency.hpp"
+#include "frugal/sim/hardware.hpp"
+#include "frugal/sim/model_accountant.hpp"
+
+namespace frugal::sim {
+
+struct ServingDeployment {
+  GpuSpec gpu;
+  std::int64_t gpus_per_instance = 8;  // one model replica; experts spread over `ep` of its GPUs
+  std::int64_t instances = 1;          // replicas (decode replicas when disaggregated)
+  std::int64_t tp = 1;                 // attention tensor parallelism; the rest is attention data-parallel
+  std::int64_t ep = 8;
+  double price_per_gpu_hour = 2.0;
+  bool fp8_weights = false;
+  KvDtype kv_dtype = KvDtype::bf16;
+  // Prefill and decode on separate instances (DeepSeek's deployment, V3 report §3.4).
+  bool disaggregated = false;
+  std::int64_t prefill_instances = 1;
+  std::int64_t prefill_gpus_per_instance = 8;
+  std::int64_t token_budget = 8192;  // tokens one engine iteration may process (continuous batching)
+  std::int64_t max_batch = 256;      // running sequences per attention-data-parallel rank
+  double mtp_acceptance = 0.0;       // > 0: MTP speculative decoding, one draft token (V3 report §5.4.3)
+
+  std::int64_t total_gpus() const {
+    return instances * gpus_per_instance + (disaggregated ? prefill_instances * prefill_gpus_per_instance : 0);
+  }
+};
+
+enum class LengthDistribution { fixed, exponential };
+
+struct LengthSpec {
+  double mean = 1;
+  LengthDistribution distribution = LengthDistribution::fixed;
+};
+
+struct TraceRequest {
+  double arrival_s = 0;
+  std::int64_t prompt_tokens = 0;
+  std::int64_t output_tokens = 0;
+};
+
+struct ServingWorkload {
+  double arrival_rate = 1.0;  // requests per second, Poisson (ignored with a trace)
+  LengthSpec prompt{1000, LengthDistribution::fixed};
+  LengthSpec output{200, LengthDistribution::fixed};
+  double prefix_hit_rate = 0.0;  // fraction of prompt tokens whose KV is already cached
+  std::int64_t requests = 10000;
+  std::uint64_t seed = 1;
+  std::vector<TraceRequest> trace;  // when non-empty, replaces the Poisson arrivals
+};
+
+// Reads "arrival_s prompt_tokens output_tokens" per line ('#' comments, blank lines skipped);
+// refuses unsorted or malformed lines with "FILE:LINE: ...".
+std::vector<TraceRequest> read_trace_file(const std::string& file);
+
+// The work of one engine iteration on one instance.
+struct IterationLoad {
+  double decode_sequences = 0;  // sequences producing tokens this iteration
+  double decode_context = 0;    // sum of their context lengths (KV tokens read)
+  double prefill_tokens = 0;    // prompt tokens computed this iteration (cache hits excluded)
+  double prefill_context = 0;   // sum over those tokens of the keys each attends to
+};
+
+// Seconds one iteration takes on an instance of `gpus` GPUs.
+double iteration_time(const ModelConfig& m, const ServingDeployment& d, std::int64_t gpus, const IterationLoad& load,
+                      const EfficiencyConstants& c = default_efficiency());
+
+// Distinct routed experts a batch of `tokens` tokens touches in one MoE layer with uniform
+// routing: E (1 - (1 - k/E)^tokens).
+double expected_experts_touched(const ModelConfig& m, double tokens);
+
+// KV-cache tokens an instance of `gpus` GPUs holds after its weights and reserve.
+double kv_capacity_tokens(const ModelConfig& m, const ServingDeployment& d, std::int64_t gpus,
+                          const EfficiencyConstants& c = default_efficiency());
+
+// Tokens one sequence gains per decode iteration: 1, or 1 + acceptance with one MTP draft.
+double tokens_per_decode_step(const ServingDeployment& d);
+
+struct Percentiles {
+  double p50 = 0, p95 = 0, p99 = 0, mean = 0;
+};
+
+struct ServingResult {
+  std::int64_t completed = 0;
+  double duration_s = 0;  // first arrival to last completion
+  Percentiles ttft_s, tpot_s, e2e_s;
+  double arrival_rate = 0;          // completed / duration
+  double mean_in_system = 0;        // time-average number of requests in the system
+  double input_tokens = 0, output_tokens = 0;
+  double input_tokens_per_s_per_gpu = 0, output_tokens_per_s_per_gpu = 0;
+  double input_tokens_per_s_per_node = 0, output_tokens_per_s_per_node = 0;
+  double utilisation = 0;           // busy fraction of instance time
+  double max_running = 0;           // most sequences one instance held at once
+  double kv_capacity_tokens = 0;    // per (decode) instance
+  double cost_usd = 0;              // GPUs x duration x price
+  double cost_per_1k_requests_usd = 0;
+  double cost_per_m_input_tokens_usd = 0;   // all cost over input tokens
+  double cost_per_m_output_tokens_usd = 0;  // all cost over output tokens
+  double daily_cost_usd = 0;
+};
+
+ServingResult simulate_serving(const ModelConfig& m, const ServingDeployment& d, const ServingWorkload& w,
+                               const EfficiencyConstants& c = default_efficiency());
+
+}  // namespace frugal::sim
