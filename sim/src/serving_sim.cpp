@@ -134,13 +134,13 @@ Percentiles percentiles(std::vector<double> v) {
 class Simulation {
  public:
   Simulation(const ModelConfig& m, const ServingDeployment& d, const ServingWorkload& w, const EfficiencyConstants& c)
-      : m_(m), d_(d), c_(c), requests_(make_requests(w)), rate_(tokens_per_decode_step(d)) {
+      : m_(m), d_(d), c_(c), iteration_(m, d, c), requests_(make_requests(w)), rate_(tokens_per_decode_step(d)) {
     auto add = [&](Role role, std::int64_t count, std::int64_t gpus) {
       for (std::int64_t i = 0; i < count; ++i) {
         Instance in;
         in.role = role;
         in.gpus = gpus;
-        in.kv_capacity = kv_capacity_tokens(m, d, gpus, c);
+        in.kv_capacity = iteration_.kv_capacity_tokens(gpus);
         in.max_sequences = static_cast<double>(d.max_batch) * static_cast<double>(gpus / d.tp);
         instances_.push_back(std::move(in));
       }
@@ -256,7 +256,7 @@ class Simulation {
       if (q.prefill_left == 0) in.finishing_prefill.push_back(r);
     }
     if (load.decode_sequences == 0 && load.prefill_tokens == 0) return;  // blocked: nothing can run
-    const double t = iteration_time(m_, d_, in.gpus, load, c_);
+    const double t = iteration_.time(in.gpus, load);
     in.busy = true;
     in.busy_time += t;
     ends_.push({now + t, i});
@@ -347,6 +347,7 @@ class Simulation {
   const ModelConfig& m_;
   const ServingDeployment& d_;
   const EfficiencyConstants& c_;
+  IterationModel iteration_;
   std::vector<Request> requests_;
   double rate_;
   std::vector<Instance> instances_;

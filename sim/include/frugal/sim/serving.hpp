@@ -72,6 +72,25 @@ struct IterationLoad {
   double prefill_context = 0;   // sum over those tokens of the keys each attends to
 };
 
+// The iteration roofline of one model and deployment, with the model's counts computed once
+// (the simulation calls it once per engine iteration).
+class IterationModel {
+ public:
+  IterationModel(const ModelConfig& m, const ServingDeployment& d, const EfficiencyConstants& c = default_efficiency());
+  double time(std::int64_t gpus, const IterationLoad& load) const;
+  double kv_capacity_tokens(std::int64_t gpus) const;
+
+ private:
+  const ModelConfig& m_;
+  const ServingDeployment& d_;
+  const EfficiencyConstants& c_;
+  double replicated_ = 0;      // non-expert weights every attention-DP rank holds (TP-sharded)
+  double routed_per_layer_ = 0;
+  double moe_layers_ = 0;
+  double matmul_active_ = 0;   // weights one token multiplies
+  double kv_bytes_ = 0;        // per token
+};
+
 // Seconds one iteration takes on an instance of `gpus` GPUs.
 double iteration_time(const ModelConfig& m, const ServingDeployment& d, std::int64_t gpus, const IterationLoad& load,
                       const EfficiencyConstants& c = default_efficiency());

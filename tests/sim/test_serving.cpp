@@ -1,0 +1,188 @@
+// The serving simulation: queueing laws, the KV-cache batch limit, speculative decoding, and the
+// iteration roofline against hand-computed cases.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+
+#include "frugal/sim/presets.hpp"
+#include "frugal/sim/serving.hpp"
+
+namespace frugal::sim {
+namespace {
+
+ServingDeployment one_gpu(const char* gpu = "H100") {
+  ServingDeployment d;
+  d.gpu = find_gpu(gpu, "gpu");
+  d.gpus_per_instance = 1;
+  d.instances = 1;
+  d.tp = 1;
+  d.ep = 1;
+  return d;
+}
+
+TEST(Serving, LittlesLawHolds) {
+  const ModelConfig m = preset_model("llama-3.1-8b");
+  ServingDeployment d = one_gpu();
+  ServingWorkload w;
+  w.arrival_rate = 4;
+  w.prompt = {500, LengthDistribution::exponential};
+  w.output = {150, LengthDistribution::exponential};
+  w.requests = 20000;
+  const ServingResult r = simulate_serving(m, d, w);
+  ASSERT_EQ(r.completed, 20000);
+  // L = lambda W: time-average number in the system against arrival rate x mean latency.
+  EXPECT_NEAR(r.mean_in_system / (r.arrival_rate * r.e2e_s.mean), 1.0, 0.02);
+  EXPECT_GT(r.mean_in_system, 1.0);  // a loaded system, not a trivial one
+}
+
+TEST(Serving, OneAtATimeWithExponentialWorkIsMM1) {
+  // Batch of one, one-token prompts, exponential outputs: each iteration reads the same weights, so
+  // the service time is (output tokens) x (one iteration) -- exponential, as in M/M/1.
+  const ModelConfig m = preset_model("llama-3.1-8b");
+  ServingDeployment d = one_gpu();
+  d.max_batch = 1;
+  const double step = iteration_time(m, d, 1, IterationLoad{1, 50, 0, 0});
+  const double mean_output = 100;
+  // ceil(Exp(mean)) is geometric with mean 1 / (1 - exp(-1/mean)).
+  const double mean_service = step / (1.0 - std::exp(-1.0 / mean_output));
+  const double mu = 1.0 / mean_service, lambda = 0.6 * mu;
+  ServingWorkload w;
+  w.arrival_rate = lambda;
+  w.prompt = {1, LengthDistribution::fixed};
+  w.output = {mean_output, LengthDistribution::exponential};
+  w.requests = 200000;
+  w.seed = 7;
+  const ServingResult r = simulate_serving(m, d, w);
+  // M/M/1 sojourn time is exponential with rate mu - lambda: p50 = ln 2 / (mu - lambda),
+  // p95 = ln 20 / (mu - lambda).
+  EXPECT_NEAR(r.e2e_s.p50 / (std::log(2.0) / (mu - lambda)), 1.0, 0.03);
+  EXPECT_NEAR(r.e2e_s.p95 / (std::log(20.0) / (mu - lambda)), 1.0, 0.03);
+}
+
+TEST(Serving, MlaKvBytesSetTheBatchLimit) {
+  const ModelConfig v3 = preset_model("deepseek-v3");
+  ServingDeployment d;
+  d.gpu = find_gpu("H800", "gpu");
+  d.gpus_per_instance = 32;
+  d.ep = 32;
+  d.fp8_weights = true;
+  d.max_batch = 100000;        // only the KV cache limits the batch
+  d.token_budget = 1 << 24;    // and every waiting prompt can start at once
+  const EfficiencyConstants c;
+  // Per GPU: HBM less reserve, less the replicated non-expert weights and 1/32 of the experts, in
+  // FP8; the rest holds 70,272-byte tokens (MLA, bf16).
+  const double capacity = kv_capacity_tokens(v3, d, 32, c);
+  EXPECT_EQ(kv_cache_bytes_per_token(v3, KvDtype::bf16), 70272.0);
+  ServingDeployment fp8_kv = d;
+  fp8_kv.kv_dtype = KvDtype::fp8;
+  EXPECT_NEAR(kv_capacity_tokens(v3, fp8_kv, 32, c) / capacity, 2.0, 1e-9);
+  // A saturating workload of 4096-token prompts and 1000-token outputs never holds more than
+  // capacity / (prompt + output) sequences, and reaches that bound.
+  ServingWorkload w;
+  w.arrival_rate = 1e6;
+  w.prompt = {4096, LengthDistribution::fixed};
+  w.output = {1000, LengthDistribution::fixed};
+  w.requests = 8000;
+  const ServingResult r = simulate_serving(v3, d, w);
+  const double bound = std::floor(capacity / 5096.0);
+  EXPECT_LE(r.max_running, bound);
+  EXPECT_GE(r.max_running, bound - 1);
+}
+
+TEST(Serving, SpeculativeDecodingSpeedUpIsTheAcceptedTokensPerStep) {
+  const ModelConfig v3 = preset_model("deepseek-v3");
+  ServingDeployment d;
+  d.gpu = find_gpu("H800", "gpu");
+  d.gpus_per_instance = 32;
+  d.ep = 32;
+  d.fp8_weights = true;
+  const IterationLoad load{64, 64 * 4000.0, 0, 0};
+  ServingDeployment mtp = d;
+  mtp.mtp_acceptance = 0.85;  // V3 report §5.4.3: 85-90%
+  EXPECT_DOUBLE_EQ(tokens_per_decode_step(mtp), 1.85);
+  // Decode is memory-bound: verifying the draft barely lengthens the step, so throughput gains
+  // close to the 1 + acceptance tokens per step (V3 report §5.4.3: 1.8x).
+  const double speed_up = tokens_per_decode_step(mtp) * iteration_time(v3, d, 32, load) / iteration_time(v3, mtp, 32, load);
+  EXPECT_GT(speed_up, 1.7);
+  EXPECT_LE(speed_up, 1.85);
+  // In the simulation, time per output token falls by that factor.
+  ServingWorkload w;
+  w.arrival_rate = 2;
+  w.prompt = {1000, LengthDistribution::fixed};
+  w.output = {400, LengthDistribution::fixed};
+  w.requests = 400;
+  const double tpot = simulate_serving(v3, d, w).tpot_s.p50;
+  const double tpot_mtp = simulate_serving(v3, mtp, w).tpot_s.p50;
+  EXPECT_NEAR(tpot / tpot_mtp, 1.85, 0.15);
+}
+
+TEST(Serving, IterationRooflineByHand) {
+  const ModelConfig m = preset_model("llama-3.1-8b");
+  ServingDeployment d = one_gpu();
+  const EfficiencyConstants c;
+  // One decode token at tiny context: reading the 7.5B non-embedding weights in BF16 dominates.
+  const double weights = (8.0303e9 - 128256.0 * 4096) * 2;
+  EXPECT_NEAR(iteration_time(m, d, 1, {1, 1, 0, 0}, c),
+              weights / (d.gpu.hbm_bandwidth * c.decode_hbm) + c.serving_iteration_overhead_s, 1e-4);
+  // A large prefill is compute-bound: about 2 x 7.5B FLOPs per token at the BF16 GEMM efficiency.
+  const double t = iteration_time(m, d, 1, {0, 0, 8192, 8192 * 4096.0}, c);
+  EXPECT_GT(t, 2 * 7.5e9 * 8192 / (989.5e12 * c.gemm_bf16));
+}
+
+TEST(Serving, ExpertsTouchedGrowWithTheBatch) {
+  const ModelConfig v3 = preset_model("deepseek-v3");
+  EXPECT_DOUBLE_EQ(expected_experts_touched(v3, 1), 8.0);
+  EXPECT_NEAR(expected_experts_touched(v3, 1000), 256.0, 1e-3);
+  EXPECT_NEAR(expected_experts_touched(v3, 16), 256 * (1 - std::pow(1 - 8.0 / 256, 16)), 1e-9);
+}
+
+TEST(Serving, DisaggregatedRunsBothPools) {
+  const ModelConfig m = preset_model("llama-3.1-8b");
+  ServingDeployment d = one_gpu();
+  d.disaggregated = true;
+  d.prefill_instances = 1;
+  d.prefill_gpus_per_instance = 1;
+  ServingWorkload w;
+  w.arrival_rate = 5;
+  w.requests = 2000;
+  const ServingResult r = simulate_serving(m, d, w);
+  EXPECT_EQ(r.completed, 2000);
+  EXPECT_GT(r.tpot_s.p50, 0.0);
+  EXPECT_NEAR(r.daily_cost_usd, 2 * 24 * 2.0, 1e-9);
+}
+
+TEST(Serving, TraceFilesAreCheckedLineByLine) {
+  const std::string file = ::testing::TempDir() + "/trace.txt";
+  std::ofstream(file) << "# arrival prompt output\n0.0 100 20\n0.5 200 10\n";
+  ASSERT_EQ(read_trace_file(file).size(), 2u);
+  std::ofstream(file) << "0.0 100 20\n1.0 200 10\n0.5 50 5\n";
+  try {
+    (void)read_trace_file(file);
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind(file + ":3: arrival times are not sorted", 0), 0u) << e.what();
+  }
+  std::ofstream(file) << "0.0 100 20\n0.2 abc 10\n";
+  EXPECT_THROW((void)read_trace_file(file), ConfigError);
+  std::ofstream(file) << "0.0 100 0\n";
+  try {
+    (void)read_trace_file(file);
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()), file + ":1: output tokens must be at least 1");
+  }
+}
+
+TEST(Serving, BadWorkloadIsRefused) {
+  const ModelConfig m = preset_model("llama-3.1-8b");
+  ServingWorkload w;
+  w.arrival_rate = -1;
+  EXPECT_THROW((void)simulate_serving(m, one_gpu(), w), ConfigError);
+  w.arrival_rate = 1;
+  w.output.mean = 0;
+  EXPECT_THROW((void)simulate_serving(m, one_gpu(), w), ConfigError);
+}
+
+}  // namespace
+}  // namespace frugal::sim
