@@ -1,17 +1,20 @@
-// Simulator speed (issue: training cost simulator, targets): one training-config evaluation well
-// under a millisecond, and a 100,000-point sweep in under 10 s on 2 cores. Reports configs/s.
+// Simulator speed. Training (issue: training cost simulator, targets): one training-config
+// evaluation well under a millisecond, and a 100,000-point sweep in under 10 s on 2 cores.
+// Serving: a million simulated requests in under 5 s. Reports configs, points or requests per second.
 //   ./build/dev/bench/bench_sim
 #include <benchmark/benchmark.h>
 
 #include <thread>
 
 #include "frugal/sim/presets.hpp"
+#include "frugal/sim/serving_report.hpp"
 #include "frugal/sim/sweep.hpp"
 #include "frugal/sim/training_sim.hpp"
 
 namespace {
 
 using namespace frugal::sim;
+using frugal::ModelConfig;
 
 // DeepSeek-V3 pre-training as published: fixed parallelism, no planner.
 TrainingRun v3_pretraining() {
@@ -46,6 +49,22 @@ void BM_Sweep(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * 1000);  // sweep points per second
 }
 BENCHMARK(BM_Sweep)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// Serving target (issue: serving economics): 10^6 simulated requests in under 5 s on 2 cores.
+// DeepSeek-V3 on 8 FP8 instances of 16 H800s at 60 requests/s, exponential lengths.
+void BM_ServeMillionRequests(benchmark::State& state) {
+  const ModelConfig v3 = preset_model("deepseek-v3");
+  ServingDeployment d = default_deployment(v3, find_gpu("H800", "gpu"), true);
+  d.instances = 8;
+  ServingWorkload w;
+  w.arrival_rate = 60;
+  w.prompt = {1000, LengthDistribution::exponential};
+  w.output = {300, LengthDistribution::exponential};
+  w.requests = state.range(0);
+  for (auto _ : state) benchmark::DoNotOptimize(simulate_serving(v3, d, w));
+  state.SetItemsProcessed(state.iterations() * state.range(0));  // simulated requests per second
+}
+BENCHMARK(BM_ServeMillionRequests)->Arg(1000000)->Iterations(1)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

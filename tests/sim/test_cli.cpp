@@ -215,3 +215,45 @@ TEST(CliSweep, CsvHasEveryPoint) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(CliServe, JsonHasTheDocumentedKeys) {
+  const ProgramRun r = frugal_sim("serve --requests 300 --rate 1 --format json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  for (const char* key : {"ttft_p50_s", "ttft_p95_s", "tpot_p50_s", "e2e_p50_s", "e2e_p95_s", "output_tokens_per_s_per_gpu",
+                          "cost_per_1k_requests_usd", "cost_per_m_output_tokens_usd", "comparisons"})
+    EXPECT_TRUE(j.contains(key)) << key;
+  EXPECT_EQ(j["completed"], 300);
+}
+
+TEST(CliServe, ValidateReproducesTheServingDay) {
+  const ProgramRun r = frugal_sim("serve --validate --format json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j.size(), 5u);
+  for (const auto& row : j)
+    for (const char* key : {"name", "published", "predicted", "rel_error", "source"}) EXPECT_TRUE(row.contains(key)) << key;
+}
+
+TEST(CliServe, TraceDrivesTheWorkload) {
+  const std::string file = temp_path(".trace");
+  std::ofstream(file) << "0 100 10\n0.1 200 5\n0.2 50 1\n";
+  const ProgramRun r = frugal_sim("serve --preset llama-3.1-8b --gpu H100 --trace " + file + " --no-compare --format json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["completed"], 3);
+}
+
+TEST(CliServe, BadInputIsRefused) {
+  expect_refused(frugal_sim("serve --rate -2"), "--rate: must be positive");
+  expect_refused(frugal_sim("serve --output-tokens 0 --no-compare"), "--output-tokens: must be at least 1");
+  const std::string file = temp_path(".trace");
+  std::ofstream(file) << "0 100 10\n1 200 5\n0.5 50 1\n";
+  expect_refused(frugal_sim("serve --trace " + file), file + ":3: arrival times are not sorted");
+  std::ofstream(file) << "0 100 10\n1 two 5\n";
+  expect_refused(frugal_sim("serve --trace " + file), file + ":2: expected");
+  expect_refused(frugal_sim("serve --gpu A100 --weights fp8"), "--weights: fp8 needs FP8 Tensor Cores");
+}
+
+}  // namespace

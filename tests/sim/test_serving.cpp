@@ -7,6 +7,7 @@
 
 #include "frugal/sim/presets.hpp"
 #include "frugal/sim/serving.hpp"
+#include "frugal/sim/serving_report.hpp"
 
 namespace frugal::sim {
 namespace {
@@ -182,6 +183,41 @@ TEST(Serving, BadWorkloadIsRefused) {
   w.arrival_rate = 1;
   w.output.mean = 0;
   EXPECT_THROW((void)simulate_serving(m, one_gpu(), w), ConfigError);
+}
+
+}  // namespace
+}  // namespace frugal::sim
+
+namespace frugal::sim {
+namespace {
+
+TEST(ServingValidation, DeepSeekServingDayIsReproducedWhereTheModelCan) {
+  const std::vector<ServingCheck> checks = validate_published_serving();
+  ASSERT_EQ(checks.size(), 5u);
+  for (const ServingCheck& c : checks) {
+    EXPECT_GT(c.predicted, 0.0) << c.name;
+    EXPECT_FALSE(c.how.empty()) << c.name;
+  }
+  // Revenue from the published token counts and R1 prices: facts.md §8a, $562,027 (recomputed $562.1K).
+  EXPECT_NEAR(checks[3].rel_error, 0.0, 0.001);
+  EXPECT_NEAR(checks[2].rel_error, 0.0, 0.005);  // 342B / 608B = 56.3%
+  // Daily cost follows from the predicted nodes: 8 GPUs x 24 h x $2 each.
+  EXPECT_NEAR(checks[1].predicted, checks[0].predicted * 8 * 24 * 2, 1e-6);
+}
+
+TEST(ServingComparisons, EveryVariantRuns) {
+  const ModelConfig v3 = preset_model("deepseek-v3");
+  ServingDeployment d = default_deployment(v3, find_gpu("H800", "gpu"), true);
+  EXPECT_EQ(d.gpus_per_instance, 16);  // 671 GB of FP8 weights in at most 60% of 16 x 80 GB
+  ServingWorkload w;
+  w.arrival_rate = 1;
+  w.requests = 300;
+  const auto variants = serving_comparisons(v3, d, w, "llama-3.1-405b");
+  ASSERT_EQ(variants.size(), 5u);
+  // MTP shortens the time per output token; a dense model of similar quality is slower per token.
+  EXPECT_LT(variants[1].result.tpot_s.p50, variants[0].result.tpot_s.p50);
+  EXPECT_GT(variants[4].result.tpot_s.p50, variants[0].result.tpot_s.p50);
+  for (const auto& v : variants) EXPECT_EQ(v.result.completed, 300) << v.label;
 }
 
 }  // namespace

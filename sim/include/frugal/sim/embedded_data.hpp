@@ -17,5 +17,6 @@ std::span<const EmbeddedFile> embedded_model_presets();
 std::span<const EmbeddedFile> embedded_published_figures();
 std::span<const EmbeddedFile> embedded_gpu_specs();
 std::span<const EmbeddedFile> embedded_published_runs();
+std::span<const EmbeddedFile> embedded_published_serving();
 
 }  // namespace frugal::sim

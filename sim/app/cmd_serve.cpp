@@ -1,0 +1,129 @@
+// frugal-sim serve: latency percentiles, throughput and cost of serving a model, side by side
+// with MTP, prefix caching, FP8 and a dense model; --validate reproduces DeepSeek's serving day.
+#include <iostream>
+#include <memory>
+
+#include "cli_common.hpp"
+#include "commands.hpp"
+#include "frugal/sim/presets.hpp"
+#include "frugal/sim/serving_report.hpp"
+
+namespace frugal::sim::cli {
+
+namespace {
+
+class ServeCommand : public Command {
+ public:
+  explicit ServeCommand(CLI::App& parent) {
+    app_ = parent.add_subcommand("serve", "simulate serving: TTFT, time per output token, latency percentiles, cost");
+    source_.add_options(*app_, "deepseek-v3");
+    CLI::App& a = *app_;
+    a.add_option("--gpu", gpu_, "GPU name")->capture_default_str();
+    a.add_option("--gpus-per-instance", d_.gpus_per_instance, "GPUs of one model replica (default: the fewest that hold it)");
+    a.add_option("--instances", d_.instances, "replicas (decode replicas when disaggregated)")->capture_default_str();
+    a.add_option("--tp", d_.tp, "attention tensor parallelism inside an instance");
+    a.add_option("--ep", d_.ep, "expert parallelism inside an instance");
+    a.add_option("--price", d_.price_per_gpu_hour, "dollars per GPU-hour")->capture_default_str();
+    a.add_option("--weights", weights_, "weight precision: bf16 or fp8 (default fp8 where the GPU has it)")
+        ->check(CLI::IsMember({"bf16", "fp8"}));
+    a.add_option("--kv-dtype", kv_, "KV-cache precision")->check(CLI::IsMember({"bf16", "fp8"}))->capture_default_str();
+    a.add_flag("--disaggregated", d_.disaggregated, "prefill and decode on separate instances");
+    a.add_option("--prefill-instances", d_.prefill_instances, "prefill instances when disaggregated")->capture_default_str();
+    a.add_option("--prefill-gpus-per-instance", prefill_gpus_, "GPUs of a prefill instance (default: as decode)");
+    a.add_option("--token-budget", d_.token_budget, "tokens per engine iteration")->capture_default_str();
+    a.add_option("--max-batch", d_.max_batch, "running sequences per attention-data-parallel rank")->capture_default_str();
+    a.add_option("--mtp-acceptance", d_.mtp_acceptance, "MTP speculative decoding with this acceptance rate (V3: 0.85-0.9)");
+    a.add_option("--rate", w_.arrival_rate, "Poisson arrivals per second")->capture_default_str();
+    a.add_option("--trace", trace_, "trace file: 'arrival_s prompt_tokens output_tokens' per line, sorted");
+    a.add_option("--requests", w_.requests, "requests to simulate")->capture_default_str();
+    a.add_option("--prompt-tokens", w_.prompt.mean, "mean prompt length")->capture_default_str();
+    a.add_option("--prompt-dist", prompt_dist_, "fixed or exponential")->check(CLI::IsMember({"fixed", "exponential"}))->capture_default_str();
+    a.add_option("--output-tokens", w_.output.mean, "mean output length")->capture_default_str();
+    a.add_option("--output-dist", output_dist_, "fixed or exponential")->check(CLI::IsMember({"fixed", "exponential"}))->capture_default_str();
+    a.add_option("--prefix-hit-rate", w_.prefix_hit_rate, "fraction of prompt tokens found in the prefix cache")->capture_default_str();
+    a.add_option("--seed", w_.seed, "random seed")->capture_default_str();
+    a.add_option("--dense", dense_, "dense GQA model to compare with")->capture_default_str();
+    a.add_flag("--no-compare", no_compare_, "skip the side-by-side variants");
+    a.add_flag("--validate", validate_, "reproduce DeepSeek's published serving day");
+    a.add_option("--format", format_, "output format")->check(CLI::IsMember({"table", "json"}))->capture_default_str();
+  }
+  CLI::App* app() const override { return app_; }
+
+  int run() override {
+    if (validate_) {
+      const auto checks = validate_published_serving();
+      std::cout << (format_ == "json" ? serving_checks_json(checks).dump(2) + "\n" : serving_checks_table(checks));
+      return 0;
+    }
+    const ModelConfig m = source_.load();
+    const GpuSpec gpu = find_gpu(gpu_, "--gpu");
+    const bool fp8 = weights_.empty() ? gpu.fp8_flops > 0 : weights_ == "fp8";
+    if (fp8 && gpu.fp8_flops <= 0) throw ConfigError("--weights", "fp8 needs FP8 Tensor Cores, which the " + gpu.name + " lacks");
+    ServingDeployment d = default_deployment(m, gpu, fp8);
+    auto given = [&](const char* flag) { return app_->count(flag) > 0; };
+    for (const char* flag : {"--gpus-per-instance", "--instances", "--tp", "--ep", "--prefill-instances",
+                             "--prefill-gpus-per-instance", "--token-budget", "--max-batch", "--requests"}) {
+      const std::int64_t v = std::string(flag) == "--gpus-per-instance"           ? d_.gpus_per_instance
+                             : std::string(flag) == "--instances"                 ? d_.instances
+                             : std::string(flag) == "--tp"                        ? d_.tp
+                             : std::string(flag) == "--ep"                        ? d_.ep
+                             : std::string(flag) == "--prefill-instances"         ? d_.prefill_instances
+                             : std::string(flag) == "--prefill-gpus-per-instance" ? prefill_gpus_
+                             : std::string(flag) == "--token-budget"              ? d_.token_budget
+                             : std::string(flag) == "--max-batch"                 ? d_.max_batch
+                                                                                  : w_.requests;
+      if (given(flag) && v <= 0) throw ConfigError(flag, "must be a positive integer, got " + std::to_string(v));
+    }
+    if (given("--rate") && !(w_.arrival_rate > 0)) throw ConfigError("--rate", "must be positive");
+    if (given("--price") && !(d_.price_per_gpu_hour > 0)) throw ConfigError("--price", "must be positive");
+    if (given("--gpus-per-instance")) d.gpus_per_instance = d_.gpus_per_instance;
+    if (given("--tp")) d.tp = d_.tp;
+    if (given("--ep")) d.ep = d_.ep;
+    if (m.is_moe() && m.moe.routed_experts % d.ep != 0)
+      throw ConfigError("--ep", std::to_string(d.ep) + " does not divide the " + std::to_string(m.moe.routed_experts) + " routed experts");
+    d.instances = d_.instances;
+    d.price_per_gpu_hour = d_.price_per_gpu_hour;
+    d.kv_dtype = kv_ == "fp8" ? KvDtype::fp8 : KvDtype::bf16;
+    d.disaggregated = d_.disaggregated;
+    d.prefill_instances = d_.prefill_instances;
+    d.prefill_gpus_per_instance = given("--prefill-gpus-per-instance") ? prefill_gpus_ : d.gpus_per_instance;
+    d.token_budget = d_.token_budget;
+    d.max_batch = d_.max_batch;
+    d.mtp_acceptance = d_.mtp_acceptance;
+    ServingWorkload w = w_;
+    w.prompt.distribution = prompt_dist_ == "fixed" ? LengthDistribution::fixed : LengthDistribution::exponential;
+    w.output.distribution = output_dist_ == "fixed" ? LengthDistribution::fixed : LengthDistribution::exponential;
+    if (!trace_.empty()) w.trace = read_trace_file(trace_);
+    if (!no_compare_) (void)find_preset(dense_);
+
+    const ServingResult r = simulate_serving(m, d, w);
+    const std::vector<ServingVariant> variants =
+        no_compare_ ? std::vector<ServingVariant>{} : serving_comparisons(m, d, w, dense_);
+    if (format_ == "json") {
+      nlohmann::json j = serving_result_json(r);
+      j["model"] = m.name;
+      j["comparisons"] = serving_comparisons_json(variants);
+      std::cout << j.dump(2) << "\n";
+    } else {
+      std::cout << serving_result_table(m, d, w, r);
+      if (!variants.empty()) std::cout << "\nSide by side, same workload\n" << serving_comparisons_table(variants);
+    }
+    return 0;
+  }
+
+ private:
+  CLI::App* app_ = nullptr;
+  ModelSource source_;
+  ServingDeployment d_;
+  ServingWorkload w_{2.0, {1000, LengthDistribution::exponential}, {300, LengthDistribution::exponential}, 0.0, 2000, 1, {}};
+  std::string gpu_ = "H800", weights_, kv_ = "bf16", trace_, prompt_dist_ = "exponential", output_dist_ = "exponential";
+  std::string dense_ = "llama-3.1-405b", format_ = "table";
+  std::int64_t prefill_gpus_ = 0;
+  bool no_compare_ = false, validate_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> make_serve_command(CLI::App& parent) { return std::make_unique<ServeCommand>(parent); }
+
+}  // namespace frugal::sim::cli

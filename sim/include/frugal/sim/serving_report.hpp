@@ -1,0 +1,48 @@
+// `frugal-sim serve` output, its side-by-side comparisons, and `serve --validate` against
+// DeepSeek's published serving day (sim/data/published_serving.json).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "frugal/sim/serving.hpp"
+
+namespace frugal::sim {
+
+// A deployment that holds the model: the smallest power-of-two instance (up to 256 GPUs) whose
+// weights take at most 60% of its HBM; MoE experts spread over all of it, attention
+// tensor-parallel within a node for dense models.
+ServingDeployment default_deployment(const ModelConfig& m, const GpuSpec& gpu, bool fp8_weights);
+
+nlohmann::json serving_result_json(const ServingResult& r);
+std::string serving_result_table(const ModelConfig& m, const ServingDeployment& d, const ServingWorkload& w,
+                                 const ServingResult& r);
+
+struct ServingVariant {
+  std::string label;
+  std::string model;
+  ServingResult result;
+};
+
+// The same workload: as given; with MTP toggled; with prefix caching toggled (0 <-> 0.5);
+// with FP8 weights toggled; and `dense_preset` (a dense GQA model) on the same number of GPUs.
+std::vector<ServingVariant> serving_comparisons(const ModelConfig& m, const ServingDeployment& d,
+                                                const ServingWorkload& w, const std::string& dense_preset);
+std::string serving_comparisons_table(const std::vector<ServingVariant>& variants);
+nlohmann::json serving_comparisons_json(const std::vector<ServingVariant>& variants);
+
+struct ServingCheck {
+  std::string name;
+  double published = 0, predicted = 0, rel_error = 0;
+  std::string how;  // how the prediction is made
+};
+
+// DeepSeek's serving day reproduced: nodes from the token rates and the per-node throughput the
+// model predicts for the published prefill and decode deployments, then daily cost and revenue.
+std::vector<ServingCheck> validate_published_serving(const EfficiencyConstants& c = default_efficiency());
+std::string serving_checks_table(const std::vector<ServingCheck>& checks);
+nlohmann::json serving_checks_json(const std::vector<ServingCheck>& checks);
+
+}  // namespace frugal::sim
