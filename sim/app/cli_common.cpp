@@ -60,12 +60,10 @@ std::vector<GpuSpec> RunOptions::extra_gpus() const {
 }
 
 RunOverrides RunOptions::overrides() const {
-  const std::pair<const char*, std::int64_t> integers[] = {
-      {"--gpus", gpus}, {"--seq-len", seq_len}, {"--global-batch", global_batch}, {"--dp", dp},
-      {"--tp", tp},     {"--pp", pp},           {"--cp", cp},           {"--ep", ep},                     {"--micro-batch", micro_batch},
-      {"--virtual-stages", virtual_stages}};
-  for (const auto& [flag, value] : integers)
-    if (given(app, flag) && value <= 0) throw ConfigError(flag, "must be a positive integer, got " + std::to_string(value));
+  if (app)
+    require_positive_integers(*app, {{"--gpus", gpus}, {"--seq-len", seq_len}, {"--global-batch", global_batch},
+                                     {"--dp", dp}, {"--tp", tp}, {"--pp", pp}, {"--cp", cp}, {"--ep", ep},
+                                     {"--micro-batch", micro_batch}, {"--virtual-stages", virtual_stages}});
   if (given(app, "--price") && !(price > 0)) throw ConfigError("--price", "must be positive, got " + std::to_string(price));
   if (given(app, "--mfu") && !(mfu > 0 && mfu <= 1))
     throw ConfigError("--mfu", "must be a fraction in (0, 1], got " + std::to_string(mfu));
@@ -121,6 +119,13 @@ TrainingRun RunOptions::load() const {
   }
   apply_overrides(run, overrides(), extra);
   return run;
+}
+
+void require_positive_integers(const CLI::App& app,
+                               std::initializer_list<std::pair<const char*, std::int64_t>> flags) {
+  for (const auto& [flag, value] : flags)
+    if (app.count(flag) > 0 && value <= 0)
+      throw ConfigError(flag, "must be a positive integer, got " + std::to_string(value));
 }
 
 void OutputFormat::add_option(CLI::App& command) {

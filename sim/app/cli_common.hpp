@@ -1,7 +1,10 @@
 // Options shared by frugal-sim's subcommands: where the model comes from, and the output format.
 #pragma once
 
+#include <cstdint>
+#include <initializer_list>
 #include <string>
+#include <utility>
 
 #include <CLI/CLI.hpp>
 
@@ -37,6 +40,10 @@ struct RunOptions {
   RunOverrides overrides() const;
   std::vector<GpuSpec> extra_gpus() const;
 };
+
+// Refuses any of these flags that was given with a value below 1, naming it.
+void require_positive_integers(const CLI::App& app,
+                               std::initializer_list<std::pair<const char*, std::int64_t>> flags);
 
 // --format table|json|csv
 struct OutputFormat {

@@ -61,19 +61,10 @@ class ServeCommand : public Command {
     if (fp8 && gpu.fp8_flops <= 0) throw ConfigError("--weights", "fp8 needs FP8 Tensor Cores, which the " + gpu.name + " lacks");
     ServingDeployment d = default_deployment(m, gpu, fp8);
     auto given = [&](const char* flag) { return app_->count(flag) > 0; };
-    for (const char* flag : {"--gpus-per-instance", "--instances", "--tp", "--ep", "--prefill-instances",
-                             "--prefill-gpus-per-instance", "--token-budget", "--max-batch", "--requests"}) {
-      const std::int64_t v = std::string(flag) == "--gpus-per-instance"           ? d_.gpus_per_instance
-                             : std::string(flag) == "--instances"                 ? d_.instances
-                             : std::string(flag) == "--tp"                        ? d_.tp
-                             : std::string(flag) == "--ep"                        ? d_.ep
-                             : std::string(flag) == "--prefill-instances"         ? d_.prefill_instances
-                             : std::string(flag) == "--prefill-gpus-per-instance" ? prefill_gpus_
-                             : std::string(flag) == "--token-budget"              ? d_.token_budget
-                             : std::string(flag) == "--max-batch"                 ? d_.max_batch
-                                                                                  : w_.requests;
-      if (given(flag) && v <= 0) throw ConfigError(flag, "must be a positive integer, got " + std::to_string(v));
-    }
+    require_positive_integers(*app_, {{"--gpus-per-instance", d_.gpus_per_instance}, {"--instances", d_.instances},
+                                      {"--tp", d_.tp}, {"--ep", d_.ep}, {"--prefill-instances", d_.prefill_instances},
+                                      {"--prefill-gpus-per-instance", prefill_gpus_}, {"--token-budget", d_.token_budget},
+                                      {"--max-batch", d_.max_batch}, {"--requests", w_.requests}});
     if (given("--rate") && !(w_.arrival_rate > 0)) throw ConfigError("--rate", "must be positive");
     if (given("--price") && !(d_.price_per_gpu_hour > 0)) throw ConfigError("--price", "must be positive");
     if (given("--gpus-per-instance")) d.gpus_per_instance = d_.gpus_per_instance;
