@@ -2,7 +2,7 @@
 # and reuse an existing build, so a second run only rebuilds what changed.
 #   make run   build frugal-sim and run the main job: `frugal-sim` with no arguments
 #   make test  build everything and run every test, then again under ASan + UBSan
-.PHONY: run test setup
+.PHONY: run test setup screenshot
 
 run: setup
 	@test -f build/dev/build.ninja || cmake --preset dev
@@ -15,3 +15,9 @@ test: setup
 
 setup:
 	@bash scripts/setup-debian.sh
+
+# Regenerates the README's screenshot of frugal-gui (needs xvfb-run; make test installs it).
+screenshot: setup
+	@test -f build/dev/build.ninja || cmake --preset dev
+	cmake --build --preset dev --target frugal-gui
+	xvfb-run -a -s '-screen 0 1280x800x24' ./build/dev/sim/frugal-gui --screenshot docs/frugal-gui.png

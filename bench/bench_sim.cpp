@@ -8,6 +8,7 @@
 
 #include "frugal/sim/presets.hpp"
 #include "frugal/sim/serving_report.hpp"
+#include "gui_state.hpp"
 #include "frugal/sim/sweep.hpp"
 #include "frugal/sim/training_sim.hpp"
 
@@ -65,6 +66,20 @@ void BM_ServeMillionRequests(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * state.range(0));  // simulated requests per second
 }
 BENCHMARK(BM_ServeMillionRequests)->Arg(1000000)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+// frugal-gui target (issue: frugal-gui): the training tab recomputes in under 2 ms a frame when an
+// input moves (plans are cached by the shape that decides them; the price does not).
+void BM_GuiTrainingRecompute(benchmark::State& state) {
+  frugal::sim::gui::GuiState gui;
+  float price = 2.0f;
+  for (auto _ : state) {
+    price = price > 5 ? 2.0f : price + 0.1f;
+    gui.inputs.price = price;
+    gui.recompute();
+    benchmark::DoNotOptimize(gui.estimate);
+  }
+}
+BENCHMARK(BM_GuiTrainingRecompute)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -1,0 +1,100 @@
+// frugal-gui's state and the library calls behind every number it draws. No ImGui here: the
+// draw code (gui_draw.cpp) shows this state and edits GuiInputs; recompute() does the rest, so
+// tests and benchmarks can drive it without a window.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "frugal/sim/serving.hpp"
+#include "frugal/sim/training_report.hpp"
+#include "frugal/sim/validation.hpp"
+
+namespace frugal::sim::gui {
+
+// Everything the left-hand panel edits.
+struct GuiInputs {
+  std::string preset = "deepseek-v3";
+  // model
+  int layers = 0, hidden = 0, experts = 0, top_k = 0, shared_experts = 0, groups_kept = 0, kv_rank = 0, q_rank = 0,
+      mtp_depth = 0;
+  // training
+  bool preset_stages = true;  // the preset's stages, or one stage from the three fields below
+  float tokens_t = 1.0f;      // trillions
+  int seq_len = 4096, global_batch = 1024;
+  bool fp8 = false;
+  // hardware and cluster
+  int gpu = 0;  // index into known_gpus()
+  int gpus = 2048;
+  float price = 2.0f;
+  // parallelism
+  bool plan_auto = false;
+  int tp = 1, pp = 1, ep = 1;
+  // serving
+  float rate = 2.0f;
+  int prompt_tokens = 1000, output_tokens = 300;
+  float mtp_acceptance = 0.0f, prefix_hit_rate = 0.0f;
+  // sweep
+  int sweep_axis = 0;  // see sweep_axes()
+};
+
+const std::vector<std::string>& sweep_axes();
+
+class GuiState {
+ public:
+  GuiState();
+  ~GuiState();
+
+  // Loads a preset or a config file (the JSON the CLI reads) into the inputs.
+  void load_preset(const std::string& name);
+  void load_document(const nlohmann::json& doc, const std::string& name);
+  void load_file(const std::string& file);
+  // The current inputs as a config document the CLI reads (`frugal-sim train --config`).
+  nlohmann::json to_document() const;
+  void save_file(const std::string& file) const;
+  // A frugal-sim command line that reproduces the training view.
+  std::string cli_command() const;
+
+  // Recomputes the training results from `inputs` (fast: plans are cached by shape).
+  void recompute();
+  void recompute_serving();
+  void start_sweep();  // in a background thread; sweep_progress() runs 0..1
+
+  GuiInputs inputs;
+  std::string error;  // the library's message when the inputs are impossible; empty otherwise
+  std::optional<TrainingEstimate> estimate;
+  std::vector<Baseline> baselines;
+  std::vector<ValidationRow> validation;
+  std::string serving_error;
+  std::vector<std::pair<double, ServingResult>> serving_by_load;  // (arrival rate, result)
+
+  double sweep_progress() const { return sweep_done_.load() / static_cast<double>(std::max(1, sweep_total_.load())); }
+  bool sweep_running() const { return sweep_running_.load(); }
+  struct SweepPoint {
+    double value = 0;
+    double cost_usd = 0;
+    std::string error;  // why the point is impossible; empty when it was priced
+  };
+  std::vector<SweepPoint> sweep_points() const;
+
+ private:
+  TrainingEstimate simulate_cached(TrainingRun run);
+
+  nlohmann::json document_;  // the loaded preset or file
+  std::map<std::string, Parallelism> plans_;
+  mutable std::mutex sweep_mutex_;
+  std::vector<SweepPoint> sweep_points_;
+  std::atomic<int> sweep_done_{0}, sweep_total_{0};
+  std::atomic<bool> sweep_running_{false};
+  std::thread sweep_thread_;
+};
+
+}  // namespace frugal::sim::gui

@@ -1,0 +1,85 @@
+// frugal-gui's state without a window: the numbers it shows are the library's, impossible inputs
+// show the CLI's message, and saved configs and copied commands reproduce the view in frugal-sim.
+#include <gtest/gtest.h>
+
+#include "frugal/config/config_file.hpp"
+#include "frugal/sim/presets.hpp"
+#include "frugal/sim/training_sim.hpp"
+#include "gui_state.hpp"
+
+namespace frugal::sim::gui {
+namespace {
+
+TEST(GuiState, ShowsTheLibrarysEstimate) {
+  GuiState s;
+  ASSERT_TRUE(s.estimate.has_value()) << s.error;
+  const TrainingEstimate direct = simulate_training(training_run_from_document(find_preset("deepseek-v3").document));
+  EXPECT_NEAR(s.estimate->gpu_hours / direct.gpu_hours, 1.0, 1e-12);
+  EXPECT_EQ(s.baselines.size(), 3u);
+  EXPECT_GE(s.validation.size(), 9u);
+  EXPECT_EQ(s.serving_by_load.size(), 6u);
+}
+
+TEST(GuiState, MovingThePriceScalesTheCostOnly) {
+  GuiState s;
+  const double hours = s.estimate->gpu_hours;
+  s.inputs.price = 3.5f;
+  s.recompute();
+  EXPECT_DOUBLE_EQ(s.estimate->gpu_hours, hours);
+  EXPECT_NEAR(s.estimate->cost_usd, 3.5 * hours, 1e-6 * hours);
+}
+
+TEST(GuiState, ImpossibleInputsShowTheClisMessage) {
+  GuiState s;
+  s.inputs.experts = 96;  // EP 64 does not divide 96 experts
+  s.recompute();
+  EXPECT_FALSE(s.estimate.has_value());
+  EXPECT_EQ(s.error, "parallelism.ep: 64 does not divide the 96 routed experts");
+  s.inputs.experts = 256;
+  s.inputs.top_k = 300;
+  s.recompute();
+  EXPECT_EQ(s.error, "model.moe.top_k: 300 exceeds the number of routed experts (256)");
+  s.inputs.top_k = 8;
+  s.recompute();
+  EXPECT_TRUE(s.error.empty()) << s.error;
+}
+
+TEST(GuiState, SavedConfigReadsBackTheSameRun) {
+  GuiState s;
+  s.inputs.gpus = 4096;
+  s.inputs.layers = 40;
+  s.recompute();
+  ASSERT_TRUE(s.error.empty()) << s.error;
+  const std::string file = ::testing::TempDir() + "/gui_saved.json";
+  s.save_file(file);
+  const TrainingEstimate again = simulate_training(training_run_from_document(read_json_file(file)));
+  EXPECT_NEAR(again.gpu_hours / s.estimate->gpu_hours, 1.0, 1e-9);
+  GuiState t;
+  t.load_file(file);
+  EXPECT_EQ(t.inputs.layers, 40);
+  EXPECT_EQ(t.inputs.gpus, 4096);
+  EXPECT_NEAR(t.estimate->gpu_hours / s.estimate->gpu_hours, 1.0, 1e-9);
+}
+
+TEST(GuiState, CliCommandNamesTheChangedInputs) {
+  GuiState s;
+  s.inputs.gpus = 4096;
+  s.inputs.price = 2.5f;
+  EXPECT_EQ(s.cli_command(), "frugal-sim train --preset deepseek-v3 --gpu H800 --gpus 4096 --price 2.5 --precision fp8");
+  s.inputs.layers = 30;
+  EXPECT_NE(s.cli_command().find("--config"), std::string::npos);
+}
+
+TEST(GuiState, SweepRunsInTheBackground) {
+  GuiState s;
+  s.inputs.sweep_axis = 1;  // price
+  s.start_sweep();
+  while (s.sweep_running()) std::this_thread::yield();
+  const auto points = s.sweep_points();
+  ASSERT_EQ(points.size(), 7u);
+  EXPECT_DOUBLE_EQ(s.sweep_progress(), 1.0);
+  EXPECT_NEAR(points[2].cost_usd, s.estimate->cost_usd, 1e-6 * s.estimate->cost_usd);  // $2 is the preset's price
+}
+
+}  // namespace
+}  // namespace frugal::sim::gui
