@@ -69,7 +69,9 @@ TrainingRun build_run(const nlohmann::json& doc, const GuiInputs& in) {
     o.ep = in.ep;
   }
   if (!(in.price > 0)) throw ConfigError("price", "must be positive");
-  if (in.gpus <= 0) throw ConfigError("gpus", "must be a positive integer");
+  for (const auto& [name, value] : {std::pair<const char*, int>{"gpus", in.gpus}, {"TP", in.tp}, {"PP", in.pp}, {"EP", in.ep},
+                                    {"sequence length", in.seq_len}, {"global batch", in.global_batch}})
+    if (value <= 0) throw ConfigError(name, "must be a positive integer, got " + std::to_string(value));
   apply_overrides(run, o);
   validate_training_run(run);
   return run;

@@ -83,3 +83,24 @@ TEST(GuiState, SweepRunsInTheBackground) {
 
 }  // namespace
 }  // namespace frugal::sim::gui
+
+namespace frugal::sim::gui {
+namespace {
+
+TEST(GuiState, NonsenseInputsAreRefusedNotCrashed) {
+  GuiState s;
+  for (int* field : {&s.inputs.tp, &s.inputs.pp, &s.inputs.ep, &s.inputs.gpus, &s.inputs.hidden, &s.inputs.layers}) {
+    const int keep = *field;
+    *field = 0;
+    s.recompute();
+    EXPECT_FALSE(s.error.empty());
+    EXPECT_FALSE(s.estimate.has_value());
+    *field = keep;
+  }
+  s.inputs.output_tokens = 0;
+  s.recompute_serving();
+  EXPECT_EQ(s.serving_error, "--output-tokens: must be at least 1");
+}
+
+}  // namespace
+}  // namespace frugal::sim::gui
