@@ -1,7 +1,6 @@
 #include "gui_state.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
 #include <fstream>
 
@@ -14,7 +13,6 @@
 #include "frugal/sim/presets.hpp"
 #include "frugal/sim/run_overrides.hpp"
 #include "frugal/sim/serving_report.hpp"
-#include "frugal/sim/dense_baseline.hpp"
 
 namespace frugal::sim::gui {
 
@@ -223,18 +221,8 @@ void GuiState::recompute() {
     const TrainingRun run = build_run(document_, inputs);
     estimate = simulate_cached(run);
     baselines.clear();
-    const ModelAccount a = account_model(run.model);
-    const std::vector<std::pair<std::string, ModelConfig>> dense = {
-        {"dense, equal total parameters", dense_baseline(run.model, a.total_params, ParamMatch::total, "dense-equal-total")},
-        {"dense, equal activated parameters", dense_baseline(run.model, a.active_params, ParamMatch::active, "dense-equal-active")},
-        {"named dense model", preset_model("llama-3.1-405b")}};
-    for (const auto& [label, model] : dense) {
-      TrainingRun r = run;
-      r.model = model;
-      r.parallel.automatic = true;
-      for (TrainingStage& s : r.stages) s.parallel.reset();
-      baselines.push_back({label, model, simulate_cached(r)});
-    }
+    for (const auto& [label, model] : dense_baseline_models(run.model, "llama-3.1-405b"))
+      baselines.push_back({label, model, simulate_cached(baseline_run(run, model))});
     error.clear();
   } catch (const ConfigError& e) {
     error = e.what();

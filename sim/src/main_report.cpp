@@ -64,8 +64,7 @@ std::string training_section() {
   out += "Computed beside published (frugal-sim validate shows every published run)\n";
   TextTable c({"published run", "published", "predicted", "error", "source"});
   c.set_left_aligned({4});
-  for (const ValidationRow& r : validate_published_runs()) {
-    if (r.run.preset != "deepseek-v3") continue;
+  for (const ValidationRow& r : validate_published_runs(default_efficiency(), "deepseek-v3")) {
     const bool mfu = r.run.metric == "mfu_bf16";
     auto value = [&](double v) { return mfu ? fmt::format("{:.2f}%", 100 * v) : format_count(v); };
     c.add_row({r.run.name, value(r.run.published), value(r.predicted), format_percent(r.rel_error), r.run.source});

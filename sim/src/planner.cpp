@@ -17,8 +17,6 @@ std::string describe_parallelism(const Parallelism& p, std::int64_t gpus) {
   return s;
 }
 
-std::string Plan::describe() const { return describe_parallelism(parallel, 0); }
-
 namespace {
 
 bool divides_every_batch(const TrainingRun& run, std::int64_t dp, const Parallelism& p) {

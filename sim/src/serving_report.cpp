@@ -180,7 +180,7 @@ struct PublishedServingDay {
   double nodes = 0, daily_cost = 0, revenue = 0, hit_rate = 0;
 };
 
-PublishedServingDay load_day() {
+PublishedServingDay parse_day() {
   const EmbeddedFile& f = embedded_published_serving().front();
   const nlohmann::json j = nlohmann::json::parse(f.text);
   JsonObjectReader r(j, std::string(f.name));
@@ -227,10 +227,15 @@ PublishedServingDay load_day() {
   return p;
 }
 
+const PublishedServingDay& published_day() {
+  static const PublishedServingDay day = parse_day();
+  return day;
+}
+
 }  // namespace
 
 std::vector<ServingCheck> validate_published_serving(const EfficiencyConstants& c) {
-  const PublishedServingDay day = load_day();
+  const PublishedServingDay& day = published_day();
   const ModelConfig v3 = preset_model("deepseek-v3");
   const double seconds_per_day = 86400;
   const double nodes_per = static_cast<double>(day.gpu.gpus_per_node);
@@ -295,14 +300,14 @@ std::string serving_checks_table(const std::vector<ServingCheck>& checks) {
   for (const ServingCheck& c : checks)
     t.add_row({c.name, fmt::format("{:.4g}", c.published), fmt::format("{:.4g}", c.predicted), format_percent(c.rel_error),
                c.how});
-  return t.render() + "  source: " + load_day().source + "; output speed: " + load_day().speed_source + "\n";
+  return t.render() + "  source: " + published_day().source + "; output speed: " + published_day().speed_source + "\n";
 }
 
 nlohmann::json serving_checks_json(const std::vector<ServingCheck>& checks) {
   nlohmann::json out = nlohmann::json::array();
   for (const ServingCheck& c : checks)
     out.push_back({{"name", c.name}, {"published", c.published}, {"predicted", c.predicted}, {"rel_error", c.rel_error},
-                   {"how", c.how}, {"source", load_day().source}});
+                   {"how", c.how}, {"source", published_day().source}});
   return out;
 }
 

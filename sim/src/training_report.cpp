@@ -11,21 +11,27 @@
 
 namespace frugal::sim {
 
+std::vector<std::pair<std::string, ModelConfig>> dense_baseline_models(const ModelConfig& m, const std::string& named_dense) {
+  const ModelAccount a = account_model(m);
+  return {{"dense, equal total parameters",
+           dense_baseline(m, a.total_params, ParamMatch::total, "dense-" + format_count(a.total_params))},
+          {"dense, equal activated parameters",
+           dense_baseline(m, a.active_params, ParamMatch::active, "dense-" + format_count(a.active_params) + "-active")},
+          {"named dense model", preset_model(named_dense)}};
+}
+
+TrainingRun baseline_run(const TrainingRun& run, const ModelConfig& model) {
+  TrainingRun r = run;
+  r.model = model;
+  r.parallel.automatic = true;
+  for (TrainingStage& s : r.stages) s.parallel.reset();
+  return r;
+}
+
 std::vector<Baseline> dense_baselines(const TrainingRun& run, const std::string& named_dense, const EfficiencyConstants& c) {
-  const ModelAccount a = account_model(run.model);
-  std::vector<std::pair<std::string, ModelConfig>> models = {
-      {"dense, equal total parameters", dense_baseline(run.model, a.total_params, ParamMatch::total, "dense-" + format_count(a.total_params))},
-      {"dense, equal activated parameters",
-       dense_baseline(run.model, a.active_params, ParamMatch::active, "dense-" + format_count(a.active_params) + "-active")},
-      {"named dense model", preset_model(named_dense)}};
   std::vector<Baseline> out;
-  for (auto& [label, model] : models) {
-    TrainingRun r = run;
-    r.model = model;
-    r.parallel.automatic = true;
-    for (TrainingStage& s : r.stages) s.parallel.reset();
-    out.push_back({label, model, simulate_training(r, c)});
-  }
+  for (auto& [label, model] : dense_baseline_models(run.model, named_dense))
+    out.push_back({label, model, simulate_training(baseline_run(run, model), c)});
   return out;
 }
 

@@ -81,9 +81,10 @@ double published_metric(const PublishedRun& p, const TrainingEstimate& e) {
   return flops;  // total_flops
 }
 
-std::vector<ValidationRow> validate_published_runs(const EfficiencyConstants& c) {
+std::vector<ValidationRow> validate_published_runs(const EfficiencyConstants& c, const std::string& preset) {
   std::vector<ValidationRow> rows;
   for (const PublishedRun& p : published_runs()) {
+    if (!preset.empty() && p.preset != preset) continue;
     const TrainingEstimate e = simulate_training(published_run_config(p), c);
     const double predicted = published_metric(p, e);
     bool fits = true;

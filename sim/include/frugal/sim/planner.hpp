@@ -17,7 +17,6 @@ struct Plan {
   double gpu_hours = 0;
   bool fits = false;
   int candidates = 0;  // plans evaluated
-  std::string describe() const;
 };
 
 // `schedule`, when set, restricts the search to that pipeline schedule.

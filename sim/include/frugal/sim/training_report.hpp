@@ -17,8 +17,14 @@ struct Baseline {
   TrainingEstimate estimate;
 };
 
-// The same run (cluster, stages, recipe; parallelism planned per stage) for a dense model of equal
-// total parameters, one of equal activated parameters, and the preset `named_dense`.
+// The dense models a run is compared with, each with its label: one of equal total parameters,
+// one of equal activated parameters, and the preset `named_dense`.
+std::vector<std::pair<std::string, ModelConfig>> dense_baseline_models(const ModelConfig& m, const std::string& named_dense);
+
+// `run` with another model: same cluster, stages and recipe, parallelism left to the planner.
+TrainingRun baseline_run(const TrainingRun& run, const ModelConfig& model);
+
+// The same run (cluster, stages, recipe; parallelism planned per stage) for each dense baseline model.
 std::vector<Baseline> dense_baselines(const TrainingRun& run, const std::string& named_dense,
                                       const EfficiencyConstants& c = default_efficiency());
 

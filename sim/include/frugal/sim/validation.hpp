@@ -35,7 +35,9 @@ const std::vector<PublishedRun>& published_runs();
 TrainingRun published_run_config(const PublishedRun& p);
 double published_metric(const PublishedRun& p, const TrainingEstimate& e);
 
-std::vector<ValidationRow> validate_published_runs(const EfficiencyConstants& c = default_efficiency());
+// Every published run, or only those of `preset` when it is not empty.
+std::vector<ValidationRow> validate_published_runs(const EfficiencyConstants& c = default_efficiency(),
+                                                   const std::string& preset = "");
 double median_abs_rel_error(const std::vector<ValidationRow>& rows);
 
 }  // namespace frugal::sim
