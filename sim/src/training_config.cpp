@@ -124,7 +124,7 @@ TrainingRun training_run_from_document(const nlohmann::json& doc, const std::vec
   if (!doc.is_object() || !doc.contains("model")) return run;  // a bare model: all defaults
 
   JsonObjectReader top(doc, "");
-  top.ignore({"description", "model"});
+  top.ignore({"description", "model", "cpu_training"});  // cpu_training: core/train_options.hpp
   std::vector<GpuSpec> gpus = extra_gpus;
   if (const nlohmann::json* hw = top.object("hardware")) gpus.push_back(gpu_from_json(*hw, "hardware"));
 

@@ -1,7 +1,8 @@
 // frugal-sim as a user runs it: output formats, and bad input refused with one line on stderr,
 // exit status 2 and nothing on stdout.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
+
+#include "program_run.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -13,49 +14,15 @@
 
 namespace {
 
-struct ProgramRun {
-  int status = -1;
-  std::string out, err;
-};
+using frugal::testing::expect_refused;
+using frugal::testing::ProgramRun;
+using frugal::testing::slurp;
+using frugal::testing::temp_path;
+using frugal::testing::write_temp;
 
-std::string slurp(const std::string& file) {
-  std::ifstream in(file);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::string temp_path(const std::string& suffix) {
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  return ::testing::TempDir() + "/frugal_cli_" + info->test_suite_name() + "_" + info->name() + suffix;
-}
-
-ProgramRun frugal_sim(const std::string& args) {
-  const std::string out = temp_path(".out"), err = temp_path(".err");
-  const std::string command = std::string(FRUGAL_SIM_EXE) + " " + args + " >" + out + " 2>" + err + " </dev/null";
-  const int rc = std::system(command.c_str());
-  ProgramRun r;
-  r.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-  r.out = slurp(out);
-  r.err = slurp(err);
-  return r;
-}
-
-std::string write_temp(const std::string& text) {
-  const std::string file = temp_path(".json");
-  std::ofstream(file) << text;
-  return file;
-}
+ProgramRun frugal_sim(const std::string& args) { return frugal::testing::run_program(FRUGAL_SIM_EXE, args); }
 
 std::string hf(const std::string& name) { return std::string(FRUGAL_TEST_DATA_DIR) + "/hf/" + name + ".json"; }
-
-// One line on stderr containing `expected`, status 2, nothing on stdout.
-void expect_refused(const ProgramRun& r, const std::string& expected) {
-  EXPECT_EQ(r.status, 2);
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-  EXPECT_NE(r.err.find(expected), std::string::npos) << r.err;
-  EXPECT_TRUE(r.out.empty()) << r.out;
-}
 
 TEST(Cli, NoArgumentsPrintsTheMainReport) {
   const ProgramRun r = frugal_sim("");

@@ -16,8 +16,9 @@ namespace frugal {
 inline ModelConfig model_from_document(const nlohmann::json& doc) {
   if (doc.is_object() && doc.contains("model")) {
     JsonObjectReader top(doc, "");
-    // The other sections belong to the simulator (sim/training_config.hpp); they are checked there.
-    top.ignore({"description", "cluster", "training", "parallelism", "hardware"});
+    // The other sections belong to the simulator (sim/training_config.hpp) and the CPU reference
+    // (core/train_options.hpp, "cpu_training"); they are checked there.
+    top.ignore({"description", "cluster", "training", "parallelism", "hardware", "cpu_training"});
     const nlohmann::json* model = top.object("model");
     top.finish();
     return parse_model_config(*model, "model");

@@ -1,0 +1,238 @@
+// frugal-train: trains the CPU reference — a tiny DeepSeek-style transformer — on two CPU cores.
+//   frugal-train --config FILE            train as the file says ("model" + "cpu_training")
+//   frugal-train --preset deepseek-v3-tiny --steps 200
+//   frugal-train --config FILE --resume run.ckpt
+//   frugal-train experiment dense-vs-moe | balancing [--steps N] [--json FILE]
+// Bad input: one line naming what is wrong on stderr, exit status 2, nothing written.
+// A loss or gradient that becomes NaN/Inf stops the run with the step number (exit status 1).
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <optional>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "frugal/config/config_error.hpp"
+#include "frugal/config/config_file.hpp"
+#include "frugal/core/atomic_file.hpp"
+#include "frugal/core/checkpoint.hpp"
+#include "frugal/core/experiments.hpp"
+#include "frugal/core/trainer.hpp"
+#include "frugal/sim/presets.hpp"
+#include "progress.hpp"
+
+namespace frugal::core::cli {
+namespace {
+
+struct Flags {
+  std::string config_file, preset, resume, text;
+  std::optional<std::int64_t> stop_after;
+  std::optional<std::int64_t> steps, seed, batch_size, log_every, eval_every, checkpoint_every;
+  std::optional<double> learning_rate;
+  std::optional<std::string> balancing, checkpoint, metrics_csv, metrics_json;
+  bool quiet = false;
+};
+
+struct Run {
+  ModelConfig model;
+  TrainOptions options;
+};
+
+// The model and options from --config FILE or --preset NAME (default deepseek-v3-tiny), with the
+// command-line overrides applied and checked like the file's own fields.
+Run load_run(const Flags& f) {
+  Run run;
+  if (!f.config_file.empty() && !f.preset.empty()) throw ConfigError("--preset", "give either --config or --preset, not both");
+  nlohmann::json doc;
+  if (!f.config_file.empty()) {
+    doc = read_json_file(f.config_file);
+    try {
+      run.model = model_from_document(doc);
+      run.options = train_options_from_document(doc);
+    } catch (const ConfigError& e) {
+      throw ConfigError(f.config_file, e.what());
+    }
+  } else {
+    const auto& preset = frugal::sim::find_preset(f.preset.empty() ? "deepseek-v3-tiny" : f.preset);
+    run.model = model_from_document(preset.document);
+  }
+  nlohmann::json overrides = nlohmann::json::object();
+  if (f.steps) overrides["steps"] = *f.steps;
+  if (f.seed) overrides["seed"] = *f.seed;
+  if (f.batch_size) overrides["batch_size"] = *f.batch_size;
+  if (f.log_every) overrides["log_every"] = *f.log_every;
+  if (f.eval_every) overrides["eval_every"] = *f.eval_every;
+  if (f.checkpoint_every) overrides["checkpoint_every"] = *f.checkpoint_every;
+  if (f.learning_rate) overrides["learning_rate"] = *f.learning_rate;
+  if (f.checkpoint) overrides["checkpoint"] = *f.checkpoint;
+  if (f.metrics_csv) overrides["metrics_csv"] = *f.metrics_csv;
+  if (f.metrics_json) overrides["metrics_json"] = *f.metrics_json;
+  if (f.balancing) overrides["router"]["balancing"] = *f.balancing;
+  if (!f.text.empty()) overrides["data"] = {{"kind", "text"}, {"path", f.text}};
+  if (!overrides.empty()) {
+    // Merge into the file's section, so that the same checks apply and errors name the flag's field.
+    nlohmann::json section = doc.is_object() && doc.contains("cpu_training") ? doc["cpu_training"] : nlohmann::json::object();
+    if (overrides.contains("router") && section.contains("router")) {
+      section["router"].update(overrides["router"]);
+      overrides.erase("router");
+    }
+    if (overrides.contains("data")) section.erase("data");
+    section.update(overrides);
+    run.options = parse_train_options(section, "cpu_training");
+  }
+  return run;
+}
+
+void print_header(const Trainer& t, const ModelConfig& model) {
+  const auto d = t.describe();
+  fmt::print("model   {} ({} attention, {}): {} parameters, {} activated per token\n", model.name, to_string(model.attention.kind),
+             model.is_moe() ? fmt::format("{} shared + {} routed experts, top-{}", model.moe.shared_experts,
+                                          model.moe.routed_experts, model.moe.top_k)
+                            : std::string("dense"),
+             t.model().parameter_count(), t.model().activated_parameter_count());
+  if (model.mtp_depth > 0)
+    fmt::print("        (mtp_depth {} in the config: Multi-Token Prediction modules are not in this trainer yet)\n", model.mtp_depth);
+  fmt::print("data    {}\n", t.source().describe());
+  const double floor = t.loss_floor();
+  if (!std::isnan(floor)) fmt::print("floor   {:.4f} nats/token: no model can average below this on this source\n", floor);
+  const auto& o = t.options();
+  fmt::print("train   {} steps × {} sequences × {} tokens, lr {:g}, seed {}{}\n", o.steps, o.batch_size, o.seq_len,
+             o.learning_rate, o.seed, model.is_moe() ? fmt::format(", balancing {}", to_string(o.router.balancing)) : "");
+}
+
+void write_outputs(const Trainer& t) {
+  const auto& o = t.options();
+  if (!o.metrics_csv.empty()) write_file_atomically(o.metrics_csv, metrics_csv(t.history()));
+  if (!o.metrics_json.empty()) write_file_atomically(o.metrics_json, metrics_json(t.history(), t.describe()));
+}
+
+int train(const Flags& flags) {
+  const Run run = load_run(flags);
+  Trainer trainer(run.model, run.options);
+  if (!flags.resume.empty()) trainer.load_checkpoint(flags.resume);
+  const TrainOptions& o = trainer.options();
+  if (!flags.quiet) print_header(trainer, run.model);
+  if (!flags.resume.empty() && !flags.quiet)
+    fmt::print("resume  from {} at step {}\n", flags.resume, trainer.steps_done());
+
+  const bool terminal = isatty(fileno(stderr)) != 0;
+  double last_eval = std::nan("");
+  const double floor = trainer.loss_floor();
+  const std::int64_t stop_at = flags.stop_after ? std::min(*flags.stop_after, o.steps) : o.steps;
+  if (flags.stop_after && *flags.stop_after <= 0) throw ConfigError("--stop-after", "must be a positive number of steps");
+  while (trainer.steps_done() < stop_at) {
+    StepMetrics m;
+    try {
+      m = trainer.step();
+    } catch (const TrainingDiverged& e) {
+      if (terminal && !flags.quiet) fmt::print(stderr, "\n");
+      write_outputs(trainer);
+      fmt::print(stderr, "frugal-train: error: {}\n", e.what());
+      return 1;
+    }
+    if (!std::isnan(m.eval_loss)) last_eval = m.eval_loss;
+    const bool report = m.step % o.log_every == 0 || m.step == stop_at || !std::isnan(m.eval_loss);
+    if (!flags.quiet) {
+      if (terminal) fmt::print(stderr, "\r{}\x1b[K", progress_line(m, o.steps, floor, last_eval, run.model.is_moe()));
+      else if (report) fmt::print("{}\n", progress_line(m, o.steps, floor, last_eval, run.model.is_moe()));
+    }
+    if (!o.checkpoint_path.empty() && o.checkpoint_every > 0 && m.step % o.checkpoint_every == 0)
+      trainer.save_checkpoint(o.checkpoint_path);
+  }
+  if (terminal && !flags.quiet) fmt::print(stderr, "\n");
+  if (!o.checkpoint_path.empty()) trainer.save_checkpoint(o.checkpoint_path);
+  write_outputs(trainer);
+
+  const StepMetrics& last = trainer.history().back();
+  fmt::print("done    {} of {} steps, {:.3g} training GFLOP: loss {:.4f}", trainer.steps_done(), o.steps, trainer.flops() / 1e9,
+             last.loss);
+  if (!std::isnan(last_eval)) fmt::print(", held-out {:.4f}", last_eval);
+  if (!std::isnan(last_eval) && !std::isnan(floor)) fmt::print(" ({:+.4f} above the floor)", last_eval - floor);
+  fmt::print("\n");
+  if (!o.checkpoint_path.empty()) fmt::print("saved   {}\n", o.checkpoint_path);
+  return 0;
+}
+
+int experiment(const Flags& flags, const std::string& name, const std::string& json_path) {
+  const Run run = load_run(flags);
+  const bool terminal = isatty(fileno(stderr)) != 0;
+  ArmProgress progress;
+  if (terminal && !flags.quiet) {
+    progress = [&](const std::string& arm, const Trainer& t) {
+      const auto& m = t.history().back();
+      fmt::print(stderr, "\r{:<14} {}\x1b[K", arm, progress_line(m, t.options().steps, t.loss_floor(), std::nan(""), t.model().config().is_moe()));
+      if (t.finished()) fmt::print(stderr, "\n");
+    };
+  }
+  ExperimentReport report;
+  if (name == "dense-vs-moe") report = run_dense_vs_moe(run.model, run.options, progress);
+  else report = run_balancing(run.model, run.options, progress);
+  fmt::print("{}", format_report(report));
+  if (!json_path.empty()) write_file_atomically(json_path, report_json(report).dump(1) + "\n");
+  return 0;
+}
+
+void add_run_flags(CLI::App& app, Flags& f) {
+  app.add_option("--config", f.config_file, "config file: \"model\" (as frugal-sim reads it) and \"cpu_training\"");
+  app.add_option("--preset", f.preset, "a model preset instead of --config (default deepseek-v3-tiny)");
+  app.add_option("--steps", f.steps, "optimizer steps");
+  app.add_option("--seed", f.seed, "seed for the initial weights and the batches");
+  app.add_option("--batch-size", f.batch_size, "sequences per step");
+  app.add_option("--lr", f.learning_rate, "peak learning rate");
+  app.add_option("--balancing", f.balancing, "aux_free, aux_loss or none");
+  app.add_option("--text", f.text, "train on this plain-text file, byte by byte, instead of the synthetic source");
+  app.add_option("--log-every", f.log_every, "steps between progress lines when not on a terminal");
+  app.add_option("--eval-every", f.eval_every, "steps between held-out evaluations");
+  app.add_flag("--quiet", f.quiet, "print only the final summary");
+}
+
+}  // namespace
+}  // namespace frugal::core::cli
+
+int main(int argc, char** argv) {
+  using namespace frugal::core::cli;
+  CLI::App app{"frugal-train: train the CPU reference, a tiny DeepSeek-style transformer (MLA, DeepSeekMoE), on the CPU."};
+  Flags flags;
+  add_run_flags(app, flags);
+  app.add_option("--resume", flags.resume, "continue from this checkpoint (bit-identical to an uninterrupted run)");
+  app.add_option("--checkpoint", flags.checkpoint, "write a checkpoint here at the end (and every --checkpoint-every steps)");
+  app.add_option("--checkpoint-every", flags.checkpoint_every, "steps between checkpoints");
+  app.add_option("--stop-after", flags.stop_after, "stop after this many steps; the schedule still spans --steps (continue with --resume)");
+  app.add_option("--metrics-csv", flags.metrics_csv, "write every step's metrics here as CSV");
+  app.add_option("--metrics-json", flags.metrics_json, "write every step's metrics, with expert loads, here as JSON");
+
+  Flags experiment_flags;
+  std::string experiment_name, json_path;
+  CLI::App* experiment_app = app.add_subcommand("experiment", "run a chapter's experiment and print its table");
+  experiment_app->add_option("name", experiment_name, "dense-vs-moe or balancing")
+      ->required()
+      ->check(CLI::IsMember({"dense-vs-moe", "balancing"}));
+  add_run_flags(*experiment_app, experiment_flags);
+  experiment_app->add_option("--json", json_path, "also write the results here as JSON");
+  app.require_subcommand(0, 1);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    fmt::print(stderr, "frugal-train: error: {} (see frugal-train --help)\n", e.what());
+    return 2;
+  }
+  try {
+    if (experiment_app->parsed()) return experiment(experiment_flags, experiment_name, json_path);
+    return train(flags);
+  } catch (const frugal::ConfigError& e) {
+    fmt::print(stderr, "frugal-train: error: {}\n", e.what());
+    return 2;
+  } catch (const frugal::core::CheckpointError& e) {
+    fmt::print(stderr, "frugal-train: error: {}\n", e.what());
+    return 2;
+  } catch (const std::runtime_error& e) {
+    fmt::print(stderr, "frugal-train: error: {}\n", e.what());
+    return 2;
+  }
+}

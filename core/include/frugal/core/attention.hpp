@@ -1,0 +1,53 @@
+// Attention blocks: the token mixers of the transformer, forward and backward.
+//   MHA/GQA — Vaswani et al. 2017; Ainslie et al. 2023 (query heads share K/V heads).
+//   MLA     — DeepSeek-V3 report §2.1.1, eq. 1–11: keys and values come from one low-rank latent
+//             c_KV (only it and the shared RoPE key would be cached at inference), queries from a
+//             second latent c_Q, and a decoupled RoPE key k^R shared by all heads.
+#pragma once
+
+#include <string>
+
+#include "frugal/config/model_config.hpp"
+#include "frugal/core/layers.hpp"
+#include "frugal/core/parameters.hpp"
+#include "frugal/core/random.hpp"
+
+namespace frugal::core {
+
+template <class T>
+class AttentionBlock {
+ public:
+  // Registers this block's tensors under `prefix` ("layers.0.attn").
+  AttentionBlock(const AttentionConfig& config, Index hidden, Parameters<T>& params, const std::string& prefix,
+                 Index num_layers);
+
+  void init(Parameters<T>& params, Rng& rng, double std) const;
+  void forward(Matrix<T>& out, const Matrix<T>& x, Index batch, Index seq_len, const Parameters<T>& params);
+  // Adds parameter gradients; writes dx.
+  void backward(Matrix<T>& dx, const Matrix<T>& dout, Parameters<T>& params);
+
+ private:
+  void forward_mha(Matrix<T>& out, const Matrix<T>& x, const Parameters<T>& params);
+  void backward_mha(Matrix<T>& dx, const Matrix<T>& dout, Parameters<T>& params);
+  void forward_mla(Matrix<T>& out, const Matrix<T>& x, const Parameters<T>& params);
+  void backward_mla(Matrix<T>& dx, const Matrix<T>& dout, Parameters<T>& params);
+
+  AttentionConfig config_;
+  Index hidden_ = 0;
+  Index num_layers_ = 1;
+  // MHA / GQA
+  int w_q_ = -1, w_k_ = -1, w_v_ = -1;
+  // MLA
+  int w_dq_ = -1, q_norm_ = -1, w_uq_ = -1;     // query latent (w_q_ when q_lora_rank == 0)
+  int w_dkv_ = -1, kv_norm_ = -1, w_uk_ = -1, w_uv_ = -1, w_kr_ = -1;
+  int w_o_ = -1;
+
+  // Saved by forward for backward.
+  AttentionShape shape_;
+  Matrix<T> x_, q_, k_, v_, attn_out_;
+  AttentionCache<T> attn_cache_;
+  Matrix<T> c_q_, c_q_normed_, c_kv_, c_kv_normed_;
+  RmsNormCache<T> q_norm_cache_, kv_norm_cache_;
+};
+
+}  // namespace frugal::core

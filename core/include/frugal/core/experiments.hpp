@@ -1,0 +1,61 @@
+// The experiments the chapters use, as library calls (a test runs a short version of each):
+//   dense_vs_moe — DeepSeekMoE against a dense model with the same activated parameters, trained
+//                  on the same tokens; losses compared at equal executed training FLOPs.
+//   balancing    — auxiliary-loss-free balancing (V3 §2.1.2) against the classic softmax router
+//                  with an auxiliary loss and a capacity factor, and against no balancing at all:
+//                  MaxVio and loss of each (the V3 report's ablation, §4.5.3, Table 5).
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "frugal/core/trainer.hpp"
+
+namespace frugal::core {
+
+struct ArmResult {
+  std::string name;
+  std::string description;
+  ModelConfig model;
+  TrainOptions options;
+  Index parameters = 0;
+  Index activated_parameters = 0;
+  std::vector<StepMetrics> history;
+  double seconds = 0;
+
+  double final_eval_loss() const;
+  double flops() const;
+  double tokens_per_second() const;  // over the whole run
+  // Mean MaxVio and dropped fraction over the second half of training (after balancing settles).
+  double late_max_violation() const;
+  double late_dropped_fraction() const;
+  // Held-out loss at `flops` executed FLOPs, linearly interpolated between evaluations.
+  double eval_loss_at_flops(double flops) const;
+};
+
+struct ExperimentReport {
+  std::string name;
+  std::string question;
+  std::vector<ArmResult> arms;
+  double loss_floor = 0;      // NaN for text
+  double common_flops = 0;    // the FLOPs every arm reached: where losses are compared
+};
+
+using ArmProgress = std::function<void(const std::string& arm, const Trainer& trainer)>;
+
+// The dense model with the MoE model's activated FFN width: (shared + top_k) · expert width.
+ModelConfig dense_counterpart(const ModelConfig& moe);
+
+ExperimentReport run_dense_vs_moe(const ModelConfig& moe, const TrainOptions& options, const ArmProgress& progress = {});
+ExperimentReport run_balancing(const ModelConfig& moe, const TrainOptions& options, const ArmProgress& progress = {});
+
+// Trains one arm to the end.
+ArmResult run_arm(const std::string& name, const std::string& description, const ModelConfig& model,
+                  const TrainOptions& options, const ArmProgress& progress);
+
+// A table of the arms, for terminals and chapters.
+std::string format_report(const ExperimentReport& report);
+nlohmann::json report_json(const ExperimentReport& report);
+
+}  // namespace frugal::core

@@ -1,0 +1,111 @@
+// The transformer's building blocks, forward and backward side by side (llm.c style). Each
+// function is written out by hand; the equation it computes is above it in layers.cpp.
+// Activations are row-major (tokens × features); a batch of B sequences of length T is B·T rows,
+// sequence b occupying rows [b·T, (b+1)·T).
+//
+// Backward functions *add* into parameter gradients (a weight may be used by several tokens or,
+// for the shared embedding, several layers) and *write* input gradients unless told to accumulate.
+#pragma once
+
+#include <vector>
+
+#include "frugal/core/tensor.hpp"
+
+namespace frugal::core {
+
+// ---- embedding: out[t] = table[token_t] --------------------------------------------------------
+template <class T>
+void embedding_forward(Matrix<T>& out, const std::vector<int>& tokens, ConstMatrixMap<T> table);
+template <class T>
+void embedding_backward(MatrixMap<T> dtable, const std::vector<int>& tokens, const Matrix<T>& dout);
+
+// ---- RMSNorm (Zhang & Sennrich 2019) -----------------------------------------------------------
+template <class T>
+struct RmsNormCache {
+  Matrix<T> normalized;      // x / rms(x)
+  std::vector<T> inv_rms;    // 1 / rms(x) per row
+};
+inline constexpr double kRmsNormEpsilon = 1e-6;
+template <class T>
+void rmsnorm_forward(Matrix<T>& out, RmsNormCache<T>& cache, const Matrix<T>& x, ConstMatrixMap<T> gain);
+template <class T>
+void rmsnorm_backward(Matrix<T>& dx, MatrixMap<T> dgain, const Matrix<T>& dout, const RmsNormCache<T>& cache,
+                      ConstMatrixMap<T> gain);
+
+// ---- linear: y = x·W (W is in × out) -----------------------------------------------------------
+template <class T>
+void linear_forward(Matrix<T>& y, const Matrix<T>& x, ConstMatrixMap<T> w);
+// dW += xᵀ·dy; dx = dy·Wᵀ (or += with accumulate_dx; skipped when dx is null).
+template <class T>
+void linear_backward(Matrix<T>* dx, MatrixMap<T> dw, const Matrix<T>& dy, const Matrix<T>& x, ConstMatrixMap<T> w,
+                     bool accumulate_dx = false);
+
+// ---- rotary position embedding (Su et al. 2021, RoFormer eq. 34) ------------------------------
+// Rotates, in every row, `heads` slices of `dim` columns starting at column `offset + h·stride`;
+// the row's position is row % seq_len. Pairs are adjacent columns (2i, 2i+1), as in DeepSeek-V3's
+// inference/model.py (apply_rotary_emb views them as complex numbers).
+struct RopeSlices {
+  Index seq_len = 0;
+  Index heads = 1;
+  Index stride = 0;
+  Index offset = 0;
+  Index dim = 0;
+  double base = 10000.0;
+};
+template <class T>
+void rope_forward(Matrix<T>& x, const RopeSlices& s);
+// The rotation is orthogonal, so its backward is the rotation by −θ.
+template <class T>
+void rope_backward(Matrix<T>& dx, const RopeSlices& s);
+
+// ---- causal scaled dot-product attention (Vaswani et al. 2017, eq. 1) -------------------------
+struct AttentionShape {
+  Index batch = 0;
+  Index seq_len = 0;
+  Index heads = 0;
+  Index kv_heads = 0;  // heads / kv_heads query heads share one K/V head (GQA)
+  Index qk_dim = 0;
+  Index v_dim = 0;
+};
+template <class T>
+struct AttentionCache {
+  std::vector<Matrix<T>> probs;  // per (sequence, head): T × T softmax, zero above the diagonal
+};
+// q: rows × heads·qk_dim, k: rows × kv_heads·qk_dim, v: rows × kv_heads·v_dim → out: rows × heads·v_dim
+template <class T>
+void attention_forward(Matrix<T>& out, AttentionCache<T>& cache, const Matrix<T>& q, const Matrix<T>& k,
+                       const Matrix<T>& v, const AttentionShape& s);
+template <class T>
+void attention_backward(Matrix<T>& dq, Matrix<T>& dk, Matrix<T>& dv, const Matrix<T>& dout, const AttentionCache<T>& cache,
+                        const Matrix<T>& q, const Matrix<T>& k, const Matrix<T>& v, const AttentionShape& s);
+
+// ---- SwiGLU feed-forward (Shazeer 2020, eq. 6): y = (silu(x·W_gate) ⊙ x·W_up)·W_down ----------
+template <class T>
+struct SwigluWeights {
+  ConstMatrixMap<T> gate, up, down;
+};
+template <class T>
+struct SwigluGrads {
+  MatrixMap<T> gate, up, down;
+};
+template <class T>
+struct SwigluCache {
+  Matrix<T> gate_pre;  // x·W_gate
+  Matrix<T> up;        // x·W_up
+  Matrix<T> sigmoid;   // σ(gate_pre), kept for the backward pass
+  Matrix<T> hidden;    // silu(gate_pre) ⊙ up
+};
+template <class T>
+void swiglu_forward(Matrix<T>& y, SwigluCache<T>& cache, const Matrix<T>& x, const SwigluWeights<T>& w);
+template <class T>
+void swiglu_backward(Matrix<T>& dx, const SwigluGrads<T>& dw, const Matrix<T>& dy, const SwigluCache<T>& cache,
+                     const Matrix<T>& x, const SwigluWeights<T>& w);
+
+// ---- softmax cross-entropy ----------------------------------------------------------------------
+// Mean over rows of −log softmax(logits)[target]. With `dlogits`, also writes
+// scale · ∂mean/∂logits = scale · (softmax − onehot) / rows.
+template <class T>
+double cross_entropy(const Matrix<T>& logits, const std::vector<int>& targets, Matrix<T>* dlogits = nullptr,
+                     double scale = 1.0);
+
+}  // namespace frugal::core

@@ -1,0 +1,53 @@
+// How the CPU reference trains: the "cpu_training" section of a config file (the "model"
+// section is the same ModelConfig that frugal-sim prices). Every field has a default; an unknown
+// or out-of-range one is refused with its path, e.g. "cpu_training.router.balancing".
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "frugal/core/data.hpp"
+#include "frugal/core/optimizer.hpp"
+#include "frugal/core/router.hpp"
+
+namespace frugal::core {
+
+struct DataOptions {
+  enum class Kind { markov, text };
+  Kind kind = Kind::markov;
+  MarkovOptions markov;
+  std::string text_path;  // kind == text
+};
+
+struct TrainOptions {
+  std::int64_t steps = 300;
+  std::int64_t batch_size = 16;
+  std::int64_t seq_len = 64;
+  std::uint64_t seed = 1;  // initial weights and batches
+  double learning_rate = 3e-3;
+  double min_lr_ratio = 0.1;
+  std::int64_t warmup_steps = 20;
+  double grad_clip = 1.0;  // V3 report §4.2
+  double init_std = 0.02;
+  AdamWOptions adamw;
+  RouterOptions router;
+  DataOptions data;
+  std::int64_t eval_every = 50;  // 0: only at the end
+  std::int64_t eval_batches = 4;
+  std::int64_t log_every = 10;
+  std::string checkpoint_path;         // empty: no checkpoints
+  std::int64_t checkpoint_every = 0;   // 0: only at the end (when a path is set)
+  std::string metrics_csv, metrics_json;
+};
+
+// Reads a "cpu_training" object; `path` prefixes error paths. Throws ConfigError.
+TrainOptions parse_train_options(const nlohmann::json& section, const std::string& path);
+
+// The options of a config document: its "cpu_training" section, or all defaults when absent.
+TrainOptions train_options_from_document(const nlohmann::json& doc);
+
+std::unique_ptr<TokenSource> make_token_source(const DataOptions& data, std::int64_t seq_len);
+
+}  // namespace frugal::core

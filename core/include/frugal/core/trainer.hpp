@@ -1,0 +1,62 @@
+// A training run of the CPU reference: batches from a token source, forward, backward, clipping,
+// AdamW, the auxiliary-loss-free bias update, evaluation, metrics and checkpoints.
+// Deterministic for a seed: step s uses Rng(seed, s) for its batch, and nothing else is random.
+#pragma once
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "frugal/core/metrics.hpp"
+#include "frugal/core/model.hpp"
+#include "frugal/core/train_options.hpp"
+
+namespace frugal::core {
+
+// The loss or the gradient became NaN or Inf: training stops and says at which step.
+struct TrainingDiverged : std::runtime_error {
+  TrainingDiverged(std::int64_t step, const std::string& what);
+  std::int64_t step;
+};
+
+class Trainer {
+ public:
+  // Throws ConfigError when the data does not fit the model (vocabulary, sequence length).
+  Trainer(const ModelConfig& model, const TrainOptions& options);
+
+  // One optimizer step; evaluates when the step is a multiple of eval_every or the last one.
+  const StepMetrics& step();
+  // Mean cross-entropy over eval_batches held-out batches, the same ones every time.
+  double evaluate();
+
+  std::int64_t steps_done() const { return step_; }
+  bool finished() const { return step_ >= options_.steps; }
+  const std::vector<StepMetrics>& history() const { return history_; }
+  const TrainOptions& options() const { return options_; }
+  Transformer<float>& model() { return *model_; }
+  const Transformer<float>& model() const { return *model_; }
+  const TokenSource& source() const { return *source_; }
+  double loss_floor() const { return source_->loss_floor(options_.seq_len); }
+  double flops() const { return flops_; }
+  std::int64_t tokens_per_step() const { return options_.batch_size * options_.seq_len; }
+
+  void save_checkpoint(const std::string& path) const;
+  // Throws CheckpointError when the file is corrupt or belongs to another model.
+  void load_checkpoint(const std::string& path);
+
+  // What a metrics file says about the run (model, data, floor, parameter counts).
+  nlohmann::json describe() const;
+
+ private:
+  ModelConfig config_;
+  TrainOptions options_;
+  std::unique_ptr<Transformer<float>> model_;
+  std::unique_ptr<TokenSource> source_;
+  AdamW optimizer_;
+  std::int64_t step_ = 0;
+  double flops_ = 0;
+  std::vector<StepMetrics> history_;
+};
+
+}  // namespace frugal::core

@@ -1,0 +1,233 @@
+// The transformer's building blocks, forward and backward (declarations and conventions in
+// layers.hpp). Instantiated for float (training) and double (finite-difference tests).
+#include "frugal/core/layers.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace frugal::core {
+
+// out[t, :] = table[token_t, :]
+template <class T>
+void embedding_forward(Matrix<T>& out, const std::vector<int>& tokens, ConstMatrixMap<T> table) {
+  out.resize(static_cast<Index>(tokens.size()), table.cols());
+  for (std::size_t t = 0; t < tokens.size(); ++t) out.row(static_cast<Index>(t)) = table.row(tokens[t]);
+}
+
+// dtable[token_t, :] += dout[t, :]
+template <class T>
+void embedding_backward(MatrixMap<T> dtable, const std::vector<int>& tokens, const Matrix<T>& dout) {
+  for (std::size_t t = 0; t < tokens.size(); ++t) dtable.row(tokens[t]) += dout.row(static_cast<Index>(t));
+}
+
+// y = g ⊙ x / rms(x),  rms(x) = sqrt(mean_j x_j² + ε)    (Zhang & Sennrich 2019, eq. 4)
+template <class T>
+void rmsnorm_forward(Matrix<T>& out, RmsNormCache<T>& cache, const Matrix<T>& x, ConstMatrixMap<T> gain) {
+  const Index rows = x.rows(), cols = x.cols();
+  cache.inv_rms.resize(static_cast<std::size_t>(rows));
+  Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>> inv(cache.inv_rms.data(), rows);
+  inv = (x.rowwise().squaredNorm().array() / static_cast<T>(cols) + static_cast<T>(kRmsNormEpsilon)).rsqrt();
+  cache.normalized = (x.array().colwise() * inv).matrix();
+  out = (cache.normalized.array().rowwise() * gain.row(0).array()).matrix();
+}
+
+// With x̂ = x/rms and dŷ = g ⊙ dy:
+//   dg += Σ_rows dy ⊙ x̂
+//   dx  = (dŷ − x̂ · mean_j(dŷ_j x̂_j)) / rms
+template <class T>
+void rmsnorm_backward(Matrix<T>& dx, MatrixMap<T> dgain, const Matrix<T>& dout, const RmsNormCache<T>& cache,
+                      ConstMatrixMap<T> gain) {
+  const Index rows = dout.rows(), cols = dout.cols();
+  dgain.row(0) += dout.cwiseProduct(cache.normalized).colwise().sum();
+  const Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>> inv(cache.inv_rms.data(), rows);
+  const Matrix<T> dnormalized = (dout.array().rowwise() * gain.row(0).array()).matrix();
+  const Eigen::Array<T, Eigen::Dynamic, 1> mean_dot =
+      dnormalized.cwiseProduct(cache.normalized).rowwise().sum().array() / static_cast<T>(cols);
+  dx = ((dnormalized.array() - cache.normalized.array().colwise() * mean_dot).colwise() * inv).matrix();
+}
+
+template <class T>
+void linear_forward(Matrix<T>& y, const Matrix<T>& x, ConstMatrixMap<T> w) {
+  y.resize(x.rows(), w.cols());
+  gemm(y, x, w);
+}
+
+// y = x·W  ⇒  dW = xᵀ·dy,  dx = dy·Wᵀ
+template <class T>
+void linear_backward(Matrix<T>* dx, MatrixMap<T> dw, const Matrix<T>& dy, const Matrix<T>& x, ConstMatrixMap<T> w,
+                     bool accumulate_dx) {
+  gemm(dw, x.transpose(), dy, /*accumulate=*/true);
+  if (dx == nullptr) return;
+  if (!accumulate_dx) dx->resize(dy.rows(), w.rows());
+  gemm(*dx, dy, w.transpose(), accumulate_dx);
+}
+
+// For position p and pair i of a d-dimensional slice, θ_i = p · base^(−2i/d):
+//   [y_2i, y_2i+1] = [x_2i cos θ_i − x_2i+1 sin θ_i,  x_2i sin θ_i + x_2i+1 cos θ_i]
+// `direction` −1 rotates by −θ (the backward pass). The angles depend only on (position, pair),
+// so they are computed once per call for the seq_len positions, not once per row.
+template <class T>
+static void rope_rotate(Matrix<T>& x, const RopeSlices& s, double direction) {
+  const Index pairs = s.dim / 2;
+  std::vector<T> cosines(static_cast<std::size_t>(s.seq_len * pairs)), sines(cosines.size());
+  for (Index position = 0; position < s.seq_len; ++position)
+    for (Index pair = 0; pair < pairs; ++pair) {
+      const double theta = static_cast<double>(position) * std::pow(s.base, -2.0 * static_cast<double>(pair) / static_cast<double>(s.dim));
+      cosines[static_cast<std::size_t>(position * pairs + pair)] = static_cast<T>(std::cos(theta));
+      sines[static_cast<std::size_t>(position * pairs + pair)] = static_cast<T>(direction * std::sin(theta));
+    }
+  for (Index r = 0; r < x.rows(); ++r) {
+    const T* c = &cosines[static_cast<std::size_t>((r % s.seq_len) * pairs)];
+    const T* sn = &sines[static_cast<std::size_t>((r % s.seq_len) * pairs)];
+    for (Index h = 0; h < s.heads; ++h) {
+      T* row = &x(r, s.offset + h * s.stride);
+      for (Index pair = 0; pair < pairs; ++pair) {
+        const T a = row[2 * pair], b = row[2 * pair + 1];
+        row[2 * pair] = a * c[pair] - b * sn[pair];
+        row[2 * pair + 1] = a * sn[pair] + b * c[pair];
+      }
+    }
+  }
+}
+template <class T>
+void rope_forward(Matrix<T>& x, const RopeSlices& s) {
+  rope_rotate(x, s, +1.0);
+}
+template <class T>
+void rope_backward(Matrix<T>& dx, const RopeSlices& s) {
+  rope_rotate(dx, s, -1.0);
+}
+
+// For each sequence and head (Vaswani et al. 2017, eq. 1, with a causal mask):
+//   S = Q·Kᵀ / sqrt(d_qk),  P = softmax_row(S with S_ij = −∞ for j > i),  O = P·V
+template <class T>
+void attention_forward(Matrix<T>& out, AttentionCache<T>& cache, const Matrix<T>& q, const Matrix<T>& k,
+                       const Matrix<T>& v, const AttentionShape& s) {
+  const Index L = s.seq_len, group = s.heads / s.kv_heads;
+  const T scale = T(1) / std::sqrt(static_cast<T>(s.qk_dim));
+  out.resize(s.batch * L, s.heads * s.v_dim);
+  cache.probs.resize(static_cast<std::size_t>(s.batch * s.heads));
+  Matrix<T> scores(L, L);
+  for (Index b = 0; b < s.batch; ++b) {
+    for (Index h = 0; h < s.heads; ++h) {
+      const Index kvh = h / group;
+      gemm(scores, q.block(b * L, h * s.qk_dim, L, s.qk_dim), k.block(b * L, kvh * s.qk_dim, L, s.qk_dim).transpose());
+      Matrix<T>& p = cache.probs[static_cast<std::size_t>(b * s.heads + h)];
+      p.resize(L, L);
+      for (Index i = 0; i < L; ++i) {
+        auto row = p.row(i).head(i + 1);
+        row = ((scores.row(i).head(i + 1).array() - scores.row(i).head(i + 1).maxCoeff()) * scale).exp().matrix();
+        row /= row.sum();
+        p.row(i).tail(L - i - 1).setZero();  // the future: masked
+      }
+      auto out_block = out.block(b * L, h * s.v_dim, L, s.v_dim);
+      gemm(out_block, p, v.block(b * L, kvh * s.v_dim, L, s.v_dim));
+    }
+  }
+}
+
+//   dV += Pᵀ·dO,  dP = dO·Vᵀ,  dS = P ⊙ (dP − rowsum(dP ⊙ P)),
+//   dQ = dS·K / sqrt(d),  dK += dSᵀ·Q / sqrt(d)
+template <class T>
+void attention_backward(Matrix<T>& dq, Matrix<T>& dk, Matrix<T>& dv, const Matrix<T>& dout, const AttentionCache<T>& cache,
+                        const Matrix<T>& q, const Matrix<T>& k, const Matrix<T>& v, const AttentionShape& s) {
+  const Index L = s.seq_len, group = s.heads / s.kv_heads;
+  const T scale = T(1) / std::sqrt(static_cast<T>(s.qk_dim));
+  // dQ is written head by head; dK and dV sum over the `group` query heads that share them.
+  dq.resize(q.rows(), q.cols());
+  dk.resize(k.rows(), k.cols());
+  dv.resize(v.rows(), v.cols());
+  Matrix<T> dp(L, L), ds(L, L);
+  for (Index b = 0; b < s.batch; ++b) {
+    for (Index h = 0; h < s.heads; ++h) {
+      const Index kvh = h / group;
+      const Matrix<T>& p = cache.probs[static_cast<std::size_t>(b * s.heads + h)];
+      const auto d_o = dout.block(b * L, h * s.v_dim, L, s.v_dim);
+      const bool first_of_group = h % group == 0;
+      auto dv_block = dv.block(b * L, kvh * s.v_dim, L, s.v_dim);
+      gemm(dv_block, p.transpose(), d_o, /*accumulate=*/!first_of_group);
+      gemm(dp, d_o, v.block(b * L, kvh * s.v_dim, L, s.v_dim).transpose());
+      for (Index i = 0; i < L; ++i) {
+        const T row_dot = dp.row(i).head(i + 1).dot(p.row(i).head(i + 1));
+        ds.row(i) = (p.row(i).array() * (dp.row(i).array() - row_dot)).matrix() * scale;
+      }
+      auto dq_block = dq.block(b * L, h * s.qk_dim, L, s.qk_dim);
+      gemm(dq_block, ds, k.block(b * L, kvh * s.qk_dim, L, s.qk_dim));
+      auto dk_block = dk.block(b * L, kvh * s.qk_dim, L, s.qk_dim);
+      gemm(dk_block, ds.transpose(), q.block(b * L, h * s.qk_dim, L, s.qk_dim), /*accumulate=*/!first_of_group);
+    }
+  }
+}
+
+// a = x·W_gate, u = x·W_up, h = silu(a) ⊙ u, y = h·W_down      (Shazeer 2020, eq. 6)
+// with silu(a) = a·σ(a). σ(a) is kept for the backward pass.
+template <class T>
+void swiglu_forward(Matrix<T>& y, SwigluCache<T>& cache, const Matrix<T>& x, const SwigluWeights<T>& w) {
+  linear_forward(cache.gate_pre, x, w.gate);
+  linear_forward(cache.up, x, w.up);
+  cache.sigmoid = (T(1) + (-cache.gate_pre.array()).exp()).inverse().matrix();
+  cache.hidden = (cache.gate_pre.array() * cache.sigmoid.array() * cache.up.array()).matrix();
+  linear_forward(y, cache.hidden, w.down);
+}
+
+//   dh = dy·W_downᵀ,  du = dh ⊙ silu(a),  da = dh ⊙ u ⊙ silu'(a),  dx = da·W_gateᵀ + du·W_upᵀ
+// with silu'(a) = σ(a)·(1 + a·(1 − σ(a))).
+template <class T>
+void swiglu_backward(Matrix<T>& dx, const SwigluGrads<T>& dw, const Matrix<T>& dy, const SwigluCache<T>& cache,
+                     const Matrix<T>& x, const SwigluWeights<T>& w) {
+  Matrix<T> dhidden;
+  linear_backward(&dhidden, dw.down, dy, cache.hidden, w.down);
+  const auto a = cache.gate_pre.array();
+  const auto s = cache.sigmoid.array();
+  const Matrix<T> dup = (dhidden.array() * a * s).matrix();
+  const Matrix<T> dgate = (dhidden.array() * cache.up.array() * s * (T(1) + a * (T(1) - s))).matrix();
+  linear_backward(&dx, dw.gate, dgate, x, w.gate);
+  linear_backward(&dx, dw.up, dup, x, w.up, /*accumulate_dx=*/true);
+}
+
+// loss = −(1/N) Σ_t log softmax(z_t)[y_t];  ∂loss/∂z_t = (softmax(z_t) − onehot(y_t)) / N
+template <class T>
+double cross_entropy(const Matrix<T>& logits, const std::vector<int>& targets, Matrix<T>* dlogits, double scale) {
+  const Index rows = logits.rows();
+  if (dlogits) dlogits->resize(rows, logits.cols());
+  double total = 0;
+  RowVector<T> exponentials(logits.cols());
+  for (Index r = 0; r < rows; ++r) {
+    const T row_max = logits.row(r).maxCoeff();
+    exponentials = (logits.row(r).array() - row_max).exp().matrix();
+    const double sum = static_cast<double>(exponentials.sum());
+    const int target = targets[static_cast<std::size_t>(r)];
+    total += std::log(sum) + static_cast<double>(row_max) - static_cast<double>(logits(r, target));
+    if (dlogits) {
+      const double factor = scale / static_cast<double>(rows);
+      dlogits->row(r) = exponentials * static_cast<T>(factor / sum);
+      (*dlogits)(r, target) -= static_cast<T>(factor);
+    }
+  }
+  return total / static_cast<double>(rows);
+}
+
+#define FRUGAL_INSTANTIATE_LAYERS(T)                                                                                  \
+  template void embedding_forward<T>(Matrix<T>&, const std::vector<int>&, ConstMatrixMap<T>);                         \
+  template void embedding_backward<T>(MatrixMap<T>, const std::vector<int>&, const Matrix<T>&);                      \
+  template void rmsnorm_forward<T>(Matrix<T>&, RmsNormCache<T>&, const Matrix<T>&, ConstMatrixMap<T>);                \
+  template void rmsnorm_backward<T>(Matrix<T>&, MatrixMap<T>, const Matrix<T>&, const RmsNormCache<T>&,               \
+                                    ConstMatrixMap<T>);                                                               \
+  template void linear_forward<T>(Matrix<T>&, const Matrix<T>&, ConstMatrixMap<T>);                                   \
+  template void linear_backward<T>(Matrix<T>*, MatrixMap<T>, const Matrix<T>&, const Matrix<T>&, ConstMatrixMap<T>,   \
+                                   bool);                                                                             \
+  template void rope_forward<T>(Matrix<T>&, const RopeSlices&);                                                       \
+  template void rope_backward<T>(Matrix<T>&, const RopeSlices&);                                                      \
+  template void attention_forward<T>(Matrix<T>&, AttentionCache<T>&, const Matrix<T>&, const Matrix<T>&,              \
+                                     const Matrix<T>&, const AttentionShape&);                                        \
+  template void attention_backward<T>(Matrix<T>&, Matrix<T>&, Matrix<T>&, const Matrix<T>&, const AttentionCache<T>&, \
+                                      const Matrix<T>&, const Matrix<T>&, const Matrix<T>&, const AttentionShape&);   \
+  template void swiglu_forward<T>(Matrix<T>&, SwigluCache<T>&, const Matrix<T>&, const SwigluWeights<T>&);            \
+  template void swiglu_backward<T>(Matrix<T>&, const SwigluGrads<T>&, const Matrix<T>&, const SwigluCache<T>&,        \
+                                   const Matrix<T>&, const SwigluWeights<T>&);                                        \
+  template double cross_entropy<T>(const Matrix<T>&, const std::vector<int>&, Matrix<T>*, double);
+
+FRUGAL_INSTANTIATE_LAYERS(float)
+FRUGAL_INSTANTIATE_LAYERS(double)
+
+}  // namespace frugal::core

@@ -1,0 +1,150 @@
+// The training loop (trainer.hpp).
+#include "frugal/core/trainer.hpp"
+
+#include <chrono>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "frugal/config/config_error.hpp"
+#include "frugal/core/checkpoint.hpp"
+
+namespace frugal::core {
+
+namespace {
+// Random streams: training batch s is stream kTrainStream + s, held-out batch i kEvalStream + i.
+constexpr std::uint64_t kTrainStream = 1ull << 32;
+constexpr std::uint64_t kEvalStream = 2ull << 32;
+}  // namespace
+
+TrainingDiverged::TrainingDiverged(std::int64_t at, const std::string& what)
+    : std::runtime_error(fmt::format("training diverged at step {}: {}", at, what)), step(at) {}
+
+Trainer::Trainer(const ModelConfig& model, const TrainOptions& options) : config_(model), options_(options), optimizer_(options.adamw) {
+  if (options.seq_len > model.max_seq_len)
+    throw ConfigError("cpu_training.seq_len", fmt::format("{} exceeds model.max_seq_len ({})", options.seq_len, model.max_seq_len));
+  model_ = std::make_unique<Transformer<float>>(model, options.router);
+  try {
+    source_ = make_token_source(options.data, options.seq_len);
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError("cpu_training.data", e.what());
+  } catch (const std::runtime_error& e) {
+    throw ConfigError("cpu_training.data.path", e.what());
+  }
+  if (source_->vocabulary_needed() > model.vocab_size)
+    throw ConfigError("model.vocab_size", fmt::format("{} is smaller than the data's {} token values ({})", model.vocab_size,
+                                                      source_->vocabulary_needed(), source_->describe()));
+  model_->init(options.seed, options.init_std);
+}
+
+const StepMetrics& Trainer::step() {
+  Rng rng(options_.seed, kTrainStream + static_cast<std::uint64_t>(step_));
+  const Batch batch = source_->sample(rng, options_.batch_size, options_.seq_len, false);
+
+  MatmulMeter& meter = matmul_meter();
+  const double flops_before = meter.flops;
+  const auto start = std::chrono::steady_clock::now();
+  model_->params().zero_grad();
+  const LossParts loss = model_->forward(batch.inputs, batch.targets, options_.batch_size, options_.seq_len);
+  if (!std::isfinite(loss.total())) throw TrainingDiverged(step_ + 1, fmt::format("the loss is {}", loss.total()));
+  model_->backward();
+  const double grad_norm = gradient_norm(model_->params().grads());
+  if (!std::isfinite(grad_norm)) throw TrainingDiverged(step_ + 1, fmt::format("the gradient norm is {}", grad_norm));
+  const double lr = learning_rate_at(step_, options_.steps, options_.warmup_steps, options_.learning_rate, options_.min_lr_ratio);
+  optimizer_.step(model_->params(), lr, clip_scale(grad_norm, options_.grad_clip));
+
+  StepMetrics m;
+  double max_violation = 0;
+  std::int64_t dropped = 0, assignments = 0;
+  for (auto* layer : model_->moe_layers()) {
+    const LoadStats& load = layer->router().load();
+    max_violation += load.max_violation();
+    dropped += load.dropped;
+    for (auto n : load.tokens_per_expert) assignments += n;
+    m.expert_load.push_back(load.tokens_per_expert);
+  }
+  // V3 §2.1.2: the bias moves after each step, from this step's load.
+  model_->update_router_biases();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  flops_ += meter.flops - flops_before;
+  ++step_;
+
+  const auto moe_layers = static_cast<double>(m.expert_load.size());
+  m.step = step_;
+  m.loss = loss.cross_entropy;
+  m.balance_loss = loss.balance;
+  m.learning_rate = lr;
+  m.grad_norm = grad_norm;
+  m.tokens_per_second = static_cast<double>(tokens_per_step()) / std::max(seconds, 1e-9);
+  m.max_violation = moe_layers > 0 ? max_violation / moe_layers : 0.0;
+  m.dropped_fraction = assignments + dropped > 0 ? static_cast<double>(dropped) / static_cast<double>(assignments + dropped) : 0.0;
+  m.flops = flops_;
+  if ((options_.eval_every > 0 && step_ % options_.eval_every == 0) || step_ == options_.steps) m.eval_loss = evaluate();
+  history_.push_back(std::move(m));
+  return history_.back();
+}
+
+double Trainer::evaluate() {
+  double total = 0;
+  MatmulMeter& meter = matmul_meter();
+  const MatmulMeter saved = meter;  // evaluation is not training compute
+  for (std::int64_t i = 0; i < options_.eval_batches; ++i) {
+    Rng rng(options_.seed, kEvalStream + static_cast<std::uint64_t>(i));
+    const Batch batch = source_->sample(rng, options_.batch_size, options_.seq_len, true);
+    total += model_->forward(batch.inputs, batch.targets, options_.batch_size, options_.seq_len).cross_entropy;
+  }
+  meter = saved;
+  return total / static_cast<double>(options_.eval_batches);
+}
+
+void Trainer::save_checkpoint(const std::string& path) const {
+  CheckpointState s;
+  s.layout = parameter_layout(model_->params());
+  s.step = step_;
+  s.seed = options_.seed;
+  s.flops = flops_;
+  const auto& values = model_->params().values();
+  s.params.assign(values.begin(), values.end());
+  s.adam_m.assign(optimizer_.first_moment().begin(), optimizer_.first_moment().end());
+  s.adam_v.assign(optimizer_.second_moment().begin(), optimizer_.second_moment().end());
+  for (const auto* layer : model_->moe_layers()) s.router_bias.push_back(layer->router().bias());
+  nlohmann::json history = nlohmann::json::array();
+  for (const auto& m : history_) history.push_back(to_json(m));
+  s.history_json = history.dump();
+  write_checkpoint(path, s);
+}
+
+void Trainer::load_checkpoint(const std::string& path) {
+  CheckpointState s = read_checkpoint(path);
+  check_layout_matches(path, s.layout, parameter_layout(model_->params()));
+  const auto layers = model_->moe_layers();
+  if (s.router_bias.size() != layers.size())
+    throw CheckpointError(fmt::format("{}: has router biases for {} MoE layers, this model has {}", path, s.router_bias.size(), layers.size()));
+  if (s.seed != options_.seed)
+    throw CheckpointError(fmt::format("{}: was trained with seed {}, this run has seed {}: the batches would differ", path, s.seed, options_.seed));
+  model_->params().values().assign(s.params.begin(), s.params.end());
+  for (std::size_t l = 0; l < layers.size(); ++l) layers[l]->router().bias() = s.router_bias[l];
+  optimizer_.restore(s.step, s.adam_m, s.adam_v);
+  step_ = s.step;
+  flops_ = s.flops;
+  history_.clear();
+  for (const auto& m : nlohmann::json::parse(s.history_json)) history_.push_back(step_metrics_from_json(m));
+}
+
+nlohmann::json Trainer::describe() const {
+  const double floor = loss_floor();
+  return {{"model", config_.name},
+          {"attention", to_string(config_.attention.kind)},
+          {"moe", config_.is_moe()},
+          {"balancing", to_string(options_.router.balancing)},
+          {"parameters", model_->parameter_count()},
+          {"activated_parameters", model_->activated_parameter_count()},
+          {"data", source_->describe()},
+          {"loss_floor", std::isnan(floor) ? nlohmann::json(nullptr) : nlohmann::json(floor)},
+          {"steps", options_.steps},
+          {"batch_size", options_.batch_size},
+          {"seq_len", options_.seq_len},
+          {"seed", options_.seed}};
+}
+
+}  // namespace frugal::core

@@ -1,0 +1,140 @@
+// frugal-train as a user runs it: training with metrics and checkpoints, resuming, experiments,
+// and bad input refused with one line, exit status 2 and nothing written.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "program_run.hpp"
+
+namespace {
+using frugal::testing::expect_refused;
+using frugal::testing::ProgramRun;
+using frugal::testing::slurp;
+using frugal::testing::temp_path;
+using frugal::testing::write_temp;
+
+ProgramRun frugal_train(const std::string& args) { return frugal::testing::run_program(FRUGAL_TRAIN_EXE, args); }
+
+// A small model and run in the config-file format frugal-sim also reads.
+std::string small_config(const std::string& extra_training = "") {
+  return write_temp(R"({
+  "model": {"name": "cli-tiny", "vocab_size": 32, "hidden_size": 32, "num_layers": 2, "max_seq_len": 32,
+            "attention": {"kind": "mla", "num_heads": 2, "q_lora_rank": 16, "kv_lora_rank": 8,
+                          "qk_nope_head_dim": 8, "qk_rope_head_dim": 4, "v_head_dim": 8},
+            "ffn": {"intermediate_size": 48},
+            "moe": {"routed_experts": 8, "shared_experts": 1, "top_k": 2, "expert_intermediate_size": 16,
+                    "first_dense_layers": 1, "groups": 4, "groups_per_token": 2, "score_func": "sigmoid",
+                    "normalize_top_k": true}},
+  "cpu_training": {"steps": 12, "batch_size": 4, "seq_len": 32, "eval_every": 6, "log_every": 3,
+                   "data": {"kind": "markov", "alphabet": 16, "order": 1, "successors": 3})" +
+                    extra_training + "}\n}\n");
+}
+
+TEST(TrainCli, TrainsAndWritesMetricsAndACheckpoint) {
+  const std::string csv = temp_path(".csv"), json = temp_path(".metrics.json"), ckpt = temp_path(".ckpt");
+  const ProgramRun r = frugal_train("--config " + small_config() + " --metrics-csv " + csv + " --metrics-json " + json +
+                                    " --checkpoint " + ckpt);
+  ASSERT_EQ(r.status, 0) << r.err;
+  for (const char* needle : {"cli-tiny", "activated", "floor", "step    12/12", "MaxVio", "held-out", "saved"})
+    EXPECT_NE(r.out.find(needle), std::string::npos) << needle << "\n" << r.out;
+  const std::string rows = slurp(csv);
+  EXPECT_EQ(std::count(rows.begin(), rows.end(), '\n'), 13);  // header + 12 steps
+  const auto j = nlohmann::json::parse(slurp(json));
+  EXPECT_EQ(j["history"].size(), 12u);
+  EXPECT_EQ(j["history"][0]["expert_load"].size(), 1u);  // one MoE layer
+  EXPECT_EQ(j["history"][0]["expert_load"][0].size(), 8u);
+  EXPECT_TRUE(j["history"][5]["eval_loss"].is_number());
+  EXPECT_TRUE(std::filesystem::exists(ckpt));
+  EXPECT_FALSE(std::filesystem::exists(ckpt + ".tmp"));
+}
+
+TEST(TrainCli, ResumeContinuesToTheSameWeights) {
+  const std::string straight = temp_path(".straight.ckpt"), half = temp_path(".half.ckpt"), resumed = temp_path(".resumed.ckpt");
+  const std::string config = small_config();
+  ASSERT_EQ(frugal_train("--config " + config + " --quiet --checkpoint " + straight).status, 0);
+  // Stop the 12-step run after 6 steps (its schedule still spans 12), then resume it.
+  ASSERT_EQ(frugal_train("--config " + config + " --quiet --stop-after 6 --checkpoint " + half).status, 0);
+  const ProgramRun r = frugal_train("--config " + config + " --resume " + half + " --checkpoint " + resumed);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("resume"), std::string::npos);
+  // Weights, optimizer moments and router biases are bit-identical; the metrics history at the
+  // end of the file differs only in its measured tokens/s, and with it the header's checksum.
+  const std::string a = slurp(straight), b = slurp(resumed);
+  const std::size_t header = 28, history_a = a.find("[{\"balance_loss\""), history_b = b.find("[{\"balance_loss\"");
+  ASSERT_NE(history_a, std::string::npos);
+  ASSERT_EQ(history_a, history_b);
+  const std::size_t length_prefix = 8;  // the history's byte count precedes it
+  EXPECT_TRUE(a.compare(header, history_a - length_prefix - header, b, header, history_b - length_prefix - header) == 0);
+}
+
+TEST(TrainCli, TheShippedConfigTrainsAndFrugalSimPricesIt) {
+  const std::string config = std::string(FRUGAL_CORE_CONFIGS_DIR) + "/deepseek-v3-tiny.json";
+  const ProgramRun trained = frugal_train("--config " + config + " --steps 2 --eval-every 2");
+  ASSERT_EQ(trained.status, 0) << trained.err;
+  EXPECT_NE(trained.out.find("deepseek-v3-tiny (mla attention, 1 shared + 16 routed experts, top-4)"), std::string::npos)
+      << trained.out;
+  const ProgramRun priced = frugal::testing::run_program(FRUGAL_SIM_EXE, "train --config " + config);
+  ASSERT_EQ(priced.status, 0) << priced.err;
+  EXPECT_NE(priced.out.find("deepseek-v3-tiny"), std::string::npos);
+  // The preset the simulator ships is the same model: same parameter count in both programs.
+  const ProgramRun preset = frugal_train("--preset deepseek-v3-tiny --steps 1 --quiet");
+  ASSERT_EQ(preset.status, 0) << preset.err;
+  EXPECT_NE(trained.out.find("438016 parameters"), std::string::npos) << trained.out;
+}
+
+TEST(TrainCli, BadFieldIsRefusedWithItsPath) {
+  const std::string csv = temp_path(".csv");
+  expect_refused(frugal_train("--config " + small_config(R"(, "router": {"balancing": "magic"})") + " --metrics-csv " + csv),
+                 "cpu_training.router.balancing");
+  EXPECT_FALSE(std::filesystem::exists(csv));
+  expect_refused(frugal_train("--config " + small_config(R"(, "stepz": 3)")), "cpu_training.stepz");
+  expect_refused(frugal_train("--config " + small_config() + " --steps 0"), "cpu_training.steps");
+  expect_refused(frugal_train("--preset deepseek-v3-tiny --balancing sometimes"), "cpu_training.router.balancing");
+  expect_refused(frugal_train("--preset no-such-model"), "--preset");
+  expect_refused(frugal_train("--config /nonexistent/config.json"), "cannot open");
+}
+
+TEST(TrainCli, ModelTheReferenceCannotTrainIsRefused) {
+  // Llama 3's GQA trains; GPT-3's GELU FFN does not (the CPU reference implements SwiGLU).
+  expect_refused(frugal_train("--preset gpt-3-175b"), "model.ffn.activation");
+}
+
+TEST(TrainCli, CorruptCheckpointIsRefusedWithTheReason) {
+  const std::string ckpt = temp_path(".ckpt");
+  ASSERT_EQ(frugal_train("--config " + small_config() + " --quiet --steps 2 --checkpoint " + ckpt).status, 0);
+  std::string bytes = slurp(ckpt);
+  bytes[bytes.size() - 50] = static_cast<char>(bytes[bytes.size() - 50] ^ 1);
+  const std::string corrupt = write_temp(bytes, ".corrupt.ckpt");
+  expect_refused(frugal_train("--config " + small_config() + " --resume " + corrupt), "checksum mismatch");
+  expect_refused(frugal_train("--preset deepseek-v3-tiny --resume " + ckpt), "made for a different model");
+}
+
+TEST(TrainCli, DivergenceStopsWithTheStepNumber) {
+  // An absurd learning rate drives the weights to overflow within a few steps.
+  const ProgramRun r = frugal_train("--config " + small_config() + " --lr 1e6 --steps 200");
+  EXPECT_EQ(r.status, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("diverged at step"), std::string::npos) << r.err;
+}
+
+TEST(TrainCli, TextFileTraining) {
+  std::string text;
+  for (int i = 0; i < 60; ++i) text += "the quick brown fox jumps over the lazy dog. ";
+  const std::string file = write_temp(text, ".txt");
+  const ProgramRun r = frugal_train("--preset deepseek-v3-tiny --text " + file + " --steps 3 --batch-size 2");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("as bytes"), std::string::npos) << r.out;
+}
+
+TEST(TrainCli, ExperimentPrintsItsTable) {
+  const std::string json = temp_path(".experiment.json");
+  const ProgramRun r = frugal_train("experiment balancing --config " + small_config() + " --steps 6 --json " + json);
+  ASSERT_EQ(r.status, 0) << r.err;
+  for (const char* needle : {"aux-loss-free", "aux-loss", "unbalanced", "MaxVio", "eval@equal"})
+    EXPECT_NE(r.out.find(needle), std::string::npos) << needle;
+  EXPECT_EQ(nlohmann::json::parse(slurp(json))["arms"].size(), 3u);
+  expect_refused(frugal_train("experiment sideways"), "sideways");
+}
+
+}  // namespace
