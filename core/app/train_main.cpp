@@ -156,20 +156,21 @@ int train(const Flags& flags) {
   return 0;
 }
 
-int experiment(const Flags& flags, const std::string& name, const std::string& json_path) {
+int experiment(const Flags& flags, const std::string& name, const std::string& json_path, int seeds) {
+  if (seeds < 1) throw ConfigError("--seeds", "must be at least 1, got " + std::to_string(seeds));
   const Run run = load_run(flags);
   const bool terminal = isatty(fileno(stderr)) != 0;
   ArmProgress progress;
   if (terminal && !flags.quiet) {
     progress = [&](const std::string& arm, const Trainer& t) {
       const auto& m = t.history().back();
-      fmt::print(stderr, "\r{:<14} {}\x1b[K", arm, progress_line(m, t.options().steps, t.loss_floor(), std::nan(""), t.model().config().is_moe()));
+      fmt::print(stderr, "\r{:<14} seed {} {}\x1b[K", arm, t.options().seed, progress_line(m, t.options().steps, t.loss_floor(), std::nan(""), t.model().config().is_moe()));
       if (t.finished()) fmt::print(stderr, "\n");
     };
   }
   ExperimentReport report;
-  if (name == "dense-vs-moe") report = run_dense_vs_moe(run.model, run.options, progress);
-  else report = run_balancing(run.model, run.options, progress);
+  if (name == "dense-vs-moe") report = run_dense_vs_moe(run.model, run.options, seeds, progress);
+  else report = run_balancing(run.model, run.options, seeds, progress);
   fmt::print("{}", format_report(report));
   if (!json_path.empty()) write_file_atomically(json_path, report_json(report).dump(1) + "\n");
   return 0;
@@ -206,12 +207,14 @@ int main(int argc, char** argv) {
 
   Flags experiment_flags;
   std::string experiment_name, json_path;
+  int seeds = 1;
   CLI::App* experiment_app = app.add_subcommand("experiment", "run a chapter's experiment and print its table");
   experiment_app->add_option("name", experiment_name, "dense-vs-moe or balancing")
       ->required()
       ->check(CLI::IsMember({"dense-vs-moe", "balancing"}));
   add_run_flags(*experiment_app, experiment_flags);
   experiment_app->add_option("--json", json_path, "also write the results here as JSON");
+  experiment_app->add_option("--seeds", seeds, "run every arm with this many seeds and report mean ± standard deviation");
   app.require_subcommand(0, 1);
 
   try {
@@ -223,7 +226,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    if (experiment_app->parsed()) return experiment(experiment_flags, experiment_name, json_path);
+    if (experiment_app->parsed()) return experiment(experiment_flags, experiment_name, json_path, seeds);
     return train(flags);
   } catch (const frugal::ConfigError& e) {
     fmt::print(stderr, "frugal-train: error: {}\n", e.what());

@@ -2,6 +2,7 @@
 #include "frugal/core/experiments.hpp"
 
 #include <chrono>
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -80,18 +81,30 @@ static void finish_report(ExperimentReport& report) {
 // Both arms see the same batches (same seed) and the same number of tokens. The MoE model's
 // dense layers (first_dense_layers) get the same width as the dense model's, so that activated
 // parameters differ only by the router's gate.
-ExperimentReport run_dense_vs_moe(const ModelConfig& moe, const TrainOptions& options, const ArmProgress& progress) {
+static void run_balancing_arms(ExperimentReport& report, const ModelConfig& moe, const TrainOptions& options,
+                               const ArmProgress& progress);
+
+static TrainOptions with_seed(TrainOptions o, int index) {
+  o.seed += static_cast<std::uint64_t>(index);
+  return o;
+}
+
+ExperimentReport run_dense_vs_moe(const ModelConfig& moe, const TrainOptions& options, int seeds, const ArmProgress& progress) {
   ModelConfig dense = dense_counterpart(moe);
   ModelConfig moe_arm = moe;
   moe_arm.ffn_intermediate_size = dense.ffn_intermediate_size;
   ExperimentReport report;
   report.name = "dense-vs-moe";
   report.question = "At equal activated parameters and equal tokens, does DeepSeekMoE reach a lower loss than a dense FFN?";
-  report.arms.push_back(run_arm("dense", fmt::format("SwiGLU FFN of width {}", dense.ffn_intermediate_size), dense, options, progress));
-  report.arms.push_back(run_arm("moe",
-                                fmt::format("{} shared + {} routed experts of width {}, top-{}", moe.moe.shared_experts,
-                                            moe.moe.routed_experts, moe.moe.expert_intermediate_size, moe.moe.top_k),
-                                moe_arm, options, progress));
+  report.seeds = seeds;
+  for (int seed = 0; seed < seeds; ++seed) {
+    const TrainOptions o = with_seed(options, seed);
+    report.arms.push_back(run_arm("dense", fmt::format("SwiGLU FFN of width {}", dense.ffn_intermediate_size), dense, o, progress));
+    report.arms.push_back(run_arm("moe",
+                                  fmt::format("{} shared + {} routed experts of width {}, top-{}", moe.moe.shared_experts,
+                                              moe.moe.routed_experts, moe.moe.expert_intermediate_size, moe.moe.top_k),
+                                  moe_arm, o, progress));
+  }
   report.loss_floor = Trainer(moe_arm, options).loss_floor();
   finish_report(report);
   return report;
@@ -100,12 +113,21 @@ ExperimentReport run_dense_vs_moe(const ModelConfig& moe, const TrainOptions& op
 // The aux-loss-free arm uses the model and router options as given; the classic arm swaps in a
 // softmax router without group limits, an auxiliary loss (α = options.router.aux_loss_alpha) and
 // a capacity factor (options.router.capacity_factor, or 1.25 — Switch §2.2 — when unset).
-ExperimentReport run_balancing(const ModelConfig& moe, const TrainOptions& options, const ArmProgress& progress) {
+ExperimentReport run_balancing(const ModelConfig& moe, const TrainOptions& options, int seeds, const ArmProgress& progress) {
   if (!moe.is_moe()) throw ConfigError("model.moe.routed_experts", "the balancing experiment needs an MoE model");
   ExperimentReport report;
   report.name = "balancing";
   report.question = "Auxiliary-loss-free balancing against the auxiliary loss: expert load (MaxVio) and loss";
+  report.seeds = seeds;
+  for (int seed = 0; seed < seeds; ++seed) run_balancing_arms(report, moe, with_seed(options, seed), progress);
+  report.loss_floor = Trainer(moe, options).loss_floor();
+  finish_report(report);
+  return report;
+}
 
+// The three arms of the balancing experiment for one seed.
+static void run_balancing_arms(ExperimentReport& report, const ModelConfig& moe, const TrainOptions& options,
+                               const ArmProgress& progress) {
   TrainOptions aux_free = options;
   aux_free.router.balancing = Balancing::aux_free;
   aux_free.router.capacity_factor = 0;
@@ -130,25 +152,68 @@ ExperimentReport run_balancing(const ModelConfig& moe, const TrainOptions& optio
   none.router.balancing = Balancing::none;
   none.router.capacity_factor = 0;
   report.arms.push_back(run_arm("unbalanced", fmt::format("{} gate, no balancing at all", to_string(moe.moe.score_func)), moe, none, progress));
+}
 
-  report.loss_floor = Trainer(moe, options).loss_floor();
-  finish_report(report);
-  return report;
+static void mean_and_std(const std::vector<double>& v, double& mean, double& std) {
+  mean = 0;
+  for (double x : v) mean += x / static_cast<double>(v.size());
+  double sum = 0;
+  for (double x : v) sum += (x - mean) * (x - mean);
+  std = v.size() > 1 ? std::sqrt(sum / static_cast<double>(v.size() - 1)) : 0.0;
+}
+
+std::vector<ArmSummary> summarize(const ExperimentReport& r) {
+  std::vector<ArmSummary> out;
+  for (const ArmResult& a : r.arms) {
+    if (std::any_of(out.begin(), out.end(), [&](const ArmSummary& s) { return s.name == a.name; })) continue;
+    ArmSummary s;
+    s.name = a.name;
+    s.description = a.description;
+    s.parameters = a.parameters;
+    s.activated_parameters = a.activated_parameters;
+    std::vector<double> at_flops, final_eval, max_violation;
+    for (const ArmResult& run : r.arms) {
+      if (run.name != a.name) continue;
+      ++s.runs;
+      at_flops.push_back(run.eval_loss_at_flops(r.common_flops));
+      final_eval.push_back(run.final_eval_loss());
+      max_violation.push_back(run.late_max_violation());
+      s.flops += run.flops();
+      s.tokens_per_second += run.tokens_per_second();
+      s.dropped_fraction += run.late_dropped_fraction();
+    }
+    s.flops /= s.runs;
+    s.tokens_per_second /= s.runs;
+    s.dropped_fraction /= s.runs;
+    mean_and_std(at_flops, s.loss_at_common_flops, s.loss_at_common_flops_std);
+    mean_and_std(final_eval, s.final_eval_loss, s.final_eval_loss_std);
+    mean_and_std(max_violation, s.max_violation, s.max_violation_std);
+    out.push_back(s);
+  }
+  return out;
 }
 
 std::string format_report(const ExperimentReport& r) {
   std::string out = fmt::format("{}\n{}\n\n", r.name, r.question);
-  out += fmt::format("{:<14} {:>10} {:>10} {:>11} {:>14} {:>11} {:>9} {:>9} {:>9}\n", "arm", "params", "activated",
-                     "GFLOP", "eval@equal", "final eval", "MaxVio", "dropped", "tok/s");
-  for (const ArmResult& a : r.arms) {
-    out += fmt::format("{:<14} {:>10} {:>10} {:>11.2f} {:>14.4f} {:>11.4f} {:>9.3f} {:>8.2f}% {:>9.0f}\n", a.name, a.parameters,
-                       a.activated_parameters, a.flops() / 1e9, a.eval_loss_at_flops(r.common_flops), a.final_eval_loss(),
-                       a.late_max_violation(), 100 * a.late_dropped_fraction(), a.tokens_per_second());
+  const bool spread = r.seeds > 1;
+  auto value = [&](double mean, double std) {
+    return spread ? fmt::format("{:.4f} ± {:.4f}", mean, std) : fmt::format("{:.4f}", mean);
+  };
+  const int w = spread ? 17 : 11;
+  out += fmt::format("{:<14} {:>10} {:>10} {:>9} {:>{}} {:>{}} {:>{}} {:>9} {:>9}\n", "arm", "params", "activated", "GFLOP",
+                     "eval@equal", w, "final eval", w, "MaxVio", w, "dropped", "tok/s");
+  for (const ArmSummary& a : summarize(r)) {
+    out += fmt::format("{:<14} {:>10} {:>10} {:>9.1f} {:>{}} {:>{}} {:>{}} {:>8.2f}% {:>9.0f}\n", a.name, a.parameters,
+                       a.activated_parameters, a.flops / 1e9, value(a.loss_at_common_flops, a.loss_at_common_flops_std), w,
+                       value(a.final_eval_loss, a.final_eval_loss_std), w, value(a.max_violation, a.max_violation_std), w,
+                       100 * a.dropped_fraction, a.tokens_per_second);
   }
   out += "\n";
-  for (const ArmResult& a : r.arms) out += fmt::format("  {:<12} {}\n", a.name, a.description);
-  out += fmt::format("\neval@equal: held-out loss at {:.2f} GFLOP of executed training matmuls (the least any arm ran)\n",
+  for (const ArmSummary& a : summarize(r)) out += fmt::format("  {:<12} {}\n", a.name, a.description);
+  out += fmt::format("\neval@equal: held-out loss at {:.1f} GFLOP of executed training matmuls (the least any run reached)\n",
                      r.common_flops / 1e9);
+  if (spread) out += fmt::format("mean ± standard deviation over {} seeds (weights and batches)\n", r.seeds);
+  else out += "one seed: run with --seeds 3 or more to see how much of a difference is noise\n";
   if (!std::isnan(r.loss_floor))
     out += fmt::format("loss floor (the source's exact entropy): {:.4f} nats/token\n", r.loss_floor);
   out += "MaxVio: max/mean expert load − 1 over the second half of training, mean over MoE layers\n";
@@ -156,13 +221,24 @@ std::string format_report(const ExperimentReport& r) {
 }
 
 nlohmann::json report_json(const ExperimentReport& r) {
-  nlohmann::json j = {{"experiment", r.name}, {"question", r.question}, {"common_flops", r.common_flops}};
+  nlohmann::json j = {{"experiment", r.name}, {"question", r.question}, {"common_flops", r.common_flops}, {"seeds", r.seeds}};
+  for (const ArmSummary& a : summarize(r))
+    j["summary"].push_back({{"name", a.name},
+                            {"runs", a.runs},
+                            {"eval_loss_at_common_flops", a.loss_at_common_flops},
+                            {"eval_loss_at_common_flops_std", a.loss_at_common_flops_std},
+                            {"final_eval_loss", a.final_eval_loss},
+                            {"final_eval_loss_std", a.final_eval_loss_std},
+                            {"late_max_violation", a.max_violation},
+                            {"late_max_violation_std", a.max_violation_std},
+                            {"late_dropped_fraction", a.dropped_fraction}});
   j["loss_floor"] = std::isnan(r.loss_floor) ? nlohmann::json(nullptr) : nlohmann::json(r.loss_floor);
   for (const ArmResult& a : r.arms) {
     nlohmann::json eval_curve = nlohmann::json::array();
     for (const auto& m : a.history)
       if (!std::isnan(m.eval_loss)) eval_curve.push_back({{"step", m.step}, {"flops", m.flops}, {"eval_loss", m.eval_loss}});
     j["arms"].push_back({{"name", a.name},
+                         {"seed", a.options.seed},
                          {"description", a.description},
                          {"parameters", a.parameters},
                          {"activated_parameters", a.activated_parameters},

@@ -61,6 +61,29 @@ TEST(Experiments, BalancingComparesMaxVioAndLoss) {
   EXPECT_EQ(j["arms"][0]["eval_curve"].size(), 3u);  // evaluated at steps 10, 20, 30
 }
 
+TEST(Experiments, SeveralSeedsAreSummarisedAsMeanAndSpread) {
+  TrainOptions o = short_run();
+  o.steps = 10;
+  o.eval_every = 5;
+  const ExperimentReport r = run_dense_vs_moe(test_moe_model(), o, 2);
+  ASSERT_EQ(r.arms.size(), 4u);
+  EXPECT_EQ(r.arms[0].options.seed, 1u);
+  EXPECT_EQ(r.arms[2].options.seed, 2u);
+  const auto summary = summarize(r);
+  ASSERT_EQ(summary.size(), 2u);
+  for (const ArmSummary& s : summary) {
+    EXPECT_EQ(s.runs, 2);
+    // The mean of the two seeds' losses, and their sample standard deviation |a − b| / √2.
+    std::vector<double> losses;
+    for (const ArmResult& a : r.arms)
+      if (a.name == s.name) losses.push_back(a.final_eval_loss());
+    EXPECT_NEAR(s.final_eval_loss, (losses[0] + losses[1]) / 2, 1e-12);
+    EXPECT_NEAR(s.final_eval_loss_std, std::abs(losses[0] - losses[1]) / std::sqrt(2.0), 1e-12);
+    EXPECT_GT(s.final_eval_loss_std, 0.0);  // different seeds, different runs
+  }
+  EXPECT_NE(format_report(r).find("±"), std::string::npos);
+}
+
 TEST(Experiments, EvalLossAtFlopsInterpolatesBetweenEvaluations) {
   ArmResult a;
   StepMetrics m1, m2;

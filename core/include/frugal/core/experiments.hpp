@@ -37,18 +37,35 @@ struct ArmResult {
 struct ExperimentReport {
   std::string name;
   std::string question;
-  std::vector<ArmResult> arms;
+  std::vector<ArmResult> arms;  // every arm once per seed, in order: seed 1's arms, seed 2's, …
+  int seeds = 1;
   double loss_floor = 0;      // NaN for text
-  double common_flops = 0;    // the FLOPs every arm reached: where losses are compared
+  double common_flops = 0;    // the FLOPs every run reached: where losses are compared
 };
+
+// One arm's results over its seeds: mean and sample standard deviation (0 for one seed).
+struct ArmSummary {
+  std::string name, description;
+  Index parameters = 0, activated_parameters = 0;
+  int runs = 0;
+  double flops = 0, tokens_per_second = 0;
+  double loss_at_common_flops = 0, loss_at_common_flops_std = 0;
+  double final_eval_loss = 0, final_eval_loss_std = 0;
+  double max_violation = 0, max_violation_std = 0;
+  double dropped_fraction = 0;
+};
+std::vector<ArmSummary> summarize(const ExperimentReport& report);
 
 using ArmProgress = std::function<void(const std::string& arm, const Trainer& trainer)>;
 
 // The dense model with the MoE model's activated FFN width: (shared + top_k) · expert width.
 ModelConfig dense_counterpart(const ModelConfig& moe);
 
-ExperimentReport run_dense_vs_moe(const ModelConfig& moe, const TrainOptions& options, const ArmProgress& progress = {});
-ExperimentReport run_balancing(const ModelConfig& moe, const TrainOptions& options, const ArmProgress& progress = {});
+// `seeds` runs of every arm, with seeds options.seed, options.seed + 1, … (weights and batches).
+ExperimentReport run_dense_vs_moe(const ModelConfig& moe, const TrainOptions& options, int seeds = 1,
+                                  const ArmProgress& progress = {});
+ExperimentReport run_balancing(const ModelConfig& moe, const TrainOptions& options, int seeds = 1,
+                               const ArmProgress& progress = {});
 
 // Trains one arm to the end.
 ArmResult run_arm(const std::string& name, const std::string& description, const ModelConfig& model,
