@@ -81,9 +81,6 @@ static void finish_report(ExperimentReport& report) {
 // Both arms see the same batches (same seed) and the same number of tokens. The MoE model's
 // dense layers (first_dense_layers) get the same width as the dense model's, so that activated
 // parameters differ only by the router's gate.
-static void run_balancing_arms(ExperimentReport& report, const ModelConfig& moe, const TrainOptions& options,
-                               const ArmProgress& progress);
-
 static TrainOptions with_seed(TrainOptions o, int index) {
   o.seed += static_cast<std::uint64_t>(index);
   return o;
@@ -110,22 +107,10 @@ ExperimentReport run_dense_vs_moe(const ModelConfig& moe, const TrainOptions& op
   return report;
 }
 
-// The aux-loss-free arm uses the model and router options as given; the classic arm swaps in a
-// softmax router without group limits, an auxiliary loss (α = options.router.aux_loss_alpha) and
-// a capacity factor (options.router.capacity_factor, or 1.25 — Switch §2.2 — when unset).
-ExperimentReport run_balancing(const ModelConfig& moe, const TrainOptions& options, int seeds, const ArmProgress& progress) {
-  if (!moe.is_moe()) throw ConfigError("model.moe.routed_experts", "the balancing experiment needs an MoE model");
-  ExperimentReport report;
-  report.name = "balancing";
-  report.question = "Auxiliary-loss-free balancing against the auxiliary loss: expert load (MaxVio) and loss";
-  report.seeds = seeds;
-  for (int seed = 0; seed < seeds; ++seed) run_balancing_arms(report, moe, with_seed(options, seed), progress);
-  report.loss_floor = Trainer(moe, options).loss_floor();
-  finish_report(report);
-  return report;
-}
-
-// The three arms of the balancing experiment for one seed.
+// The three arms of the balancing experiment for one seed. The aux-loss-free arm uses the model
+// and router options as given; the classic arm swaps in a softmax router without group limits, an
+// auxiliary loss (α = options.router.aux_loss_alpha) and a capacity factor
+// (options.router.capacity_factor, or 1.25 — Switch §2.2 — when unset).
 static void run_balancing_arms(ExperimentReport& report, const ModelConfig& moe, const TrainOptions& options,
                                const ArmProgress& progress) {
   TrainOptions aux_free = options;
@@ -153,6 +138,19 @@ static void run_balancing_arms(ExperimentReport& report, const ModelConfig& moe,
   none.router.capacity_factor = 0;
   report.arms.push_back(run_arm("unbalanced", fmt::format("{} gate, no balancing at all", to_string(moe.moe.score_func)), moe, none, progress));
 }
+
+ExperimentReport run_balancing(const ModelConfig& moe, const TrainOptions& options, int seeds, const ArmProgress& progress) {
+  if (!moe.is_moe()) throw ConfigError("model.moe.routed_experts", "the balancing experiment needs an MoE model");
+  ExperimentReport report;
+  report.name = "balancing";
+  report.question = "Auxiliary-loss-free balancing against the auxiliary loss: expert load (MaxVio) and loss";
+  report.seeds = seeds;
+  for (int seed = 0; seed < seeds; ++seed) run_balancing_arms(report, moe, with_seed(options, seed), progress);
+  report.loss_floor = Trainer(moe, options).loss_floor();
+  finish_report(report);
+  return report;
+}
+
 
 static void mean_and_std(const std::vector<double>& v, double& mean, double& std) {
   mean = 0;
