@@ -1,0 +1,53 @@
+// FP8 GEMM, emulated on the CPU, two ways.
+//
+// 1. The DeepSeek recipe as training uses it (V3 report §3.3.2): C = A·B with A (M×K, activations
+//    or activation gradients) in 1×128 tiles along K and B (K×N) in 128×128 blocks — or in 128×1
+//    tiles when B is itself an activation gradient (the weight-gradient GEMM) — both E4M3 with
+//    online scales, products accumulated in FP32. On the GPU the tensor core's partial sums are
+//    promoted to FP32 every N_C = 128 elements; within those 128 the tensor core keeps ~14 bits,
+//    an error far below E4M3's own rounding (2^-4): the study below measures it.
+//
+// 2. The tensor core's limited accumulation, modelled after ISCA'25 §3.1.1 ("Insights into
+//    DeepSeek-V3"): within each group of 32 products (one WGMMA k-step for FP8), the products and
+//    the running sum are aligned to the largest exponent among them and every bit below
+//    2^(e_max − 13) is truncated; the sum is held in an FP22 register (13 fraction bits). With
+//    promotion, every N_C products the register is added to an FP32 accumulator and cleared.
+#pragma once
+
+#include "frugal/core/fp8_quantize.hpp"
+
+namespace frugal::core {
+
+struct Fp8GemmOptions {
+  Fp8Format format = kE4M3;
+  TileShape a_tile = kTile1x128;      // A is M×K: tiles along K
+  TileShape b_tile = kBlock128x128;   // B is K×N
+  ScaleFormat scale_format = ScaleFormat::fp32;
+};
+
+// out = quantize(A)·quantize(B) (or += with accumulate), FP32 accumulation.
+void fp8_gemm(Matrix<float>& out, const Matrix<float>& a, const Matrix<float>& b, const Fp8GemmOptions& options,
+              bool accumulate = false);
+
+struct AccumulatorModel {
+  int fraction_bits = 13;        // ISCA'25 §3.1.1; V3 report §3.3.2: "around 14 bits" with the implicit 1
+  int group = 32;                // products aligned together (one FP8 WGMMA k-step)
+  int promotion_interval = 0;    // N_C: 0 = never (all of K in the register), 128 = DeepSeek-V3
+};
+
+// Σ_k a_k·b_k as modelled above. a and b are exact FP8 values (times power-of-two scales), so
+// every product is exact in double; the only errors are the modelled truncations and FP32 adds.
+double limited_precision_dot(const float* a, const float* b, Index k, Index b_stride, const AccumulatorModel& model);
+Matrix<double> limited_precision_gemm(const Matrix<float>& a, const Matrix<float>& b, const AccumulatorModel& model);
+
+// Accumulation error of random E4M3 GEMMs of inner dimension K, against the exact product of the
+// same quantised inputs: the V3 report's experiment (§3.3.2: "maximum relative error of nearly 2%"
+// at K = 4096 without promotion).
+struct AccumulationError {
+  Index k = 0;
+  double max_relative_error = 0;   // max over outputs of |C − C_exact| / |C_exact|, outputs with |C_exact| ≥ its RMS
+  double relative_error = 0;       // ‖C − C_exact‖ / ‖C_exact‖ (Frobenius)
+};
+AccumulationError accumulation_error(Index m, Index n, Index k, const AccumulatorModel& model, std::uint64_t seed);
+
+}  // namespace frugal::core

@@ -1,0 +1,84 @@
+// FP8 quantisation at DeepSeek-V3's granularities (V3 report §3.3.2, Figure 7a) and the
+// alternatives it is compared with:
+//   per tensor          one scale for the whole matrix — online (current amax) or delayed (the
+//                       largest amax of the last steps, Transformer Engine's DelayedScaling);
+//   1 × 128 tiles       one scale per token per 128 channels: activations and their gradients;
+//   128 × 128 blocks    one scale per 128 input × 128 output channels: weights.
+// Online scaling: scale = amax / max_finite, so the tile's largest value lands on the format's
+// largest (with UE8M0 scales, rounded up to a power of two). x ≈ decode(code) · scale.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <vector>
+
+#include "frugal/core/fp8_format.hpp"
+#include "frugal/core/tensor.hpp"
+
+namespace frugal::core {
+
+// The shape of the region that shares one scale; 0 means "the whole dimension".
+struct TileShape {
+  Index rows = 0;
+  Index cols = 0;
+};
+inline constexpr TileShape kPerTensor{0, 0};
+inline constexpr TileShape kTile1x128{1, 128};
+inline constexpr TileShape kTile128x1{128, 1};
+inline constexpr TileShape kBlock128x128{128, 128};
+
+enum class ScaleFormat { fp32, ue8m0 };
+
+struct QuantizeOptions {
+  Fp8Format format = kE4M3;
+  TileShape tile = kTile1x128;
+  ScaleFormat scale_format = ScaleFormat::fp32;
+};
+
+// Codes and scales, as a kernel would hold them.
+struct Fp8Matrix {
+  Index rows = 0, cols = 0;
+  Fp8Format format = kE4M3;
+  TileShape tile;                    // resolved: no zeros
+  std::vector<std::uint8_t> codes;   // row-major
+  Matrix<float> scales;              // one per tile
+};
+
+// Online scaling per tile.
+Fp8Matrix quantize(const Matrix<float>& x, const QuantizeOptions& options);
+// One given scale for the whole matrix (delayed scaling); values beyond the range saturate.
+Fp8Matrix quantize_with_scale(const Matrix<float>& x, float scale, const Fp8Format& format);
+Matrix<float> dequantize(const Fp8Matrix& q);
+
+// dequantize(quantize(x)) without materialising codes: the "fake quantisation" training uses.
+// Bit-identical to the two-step path (a test holds it).
+Matrix<float> quantize_dequantize(const Matrix<float>& x, const QuantizeOptions& options);
+
+// Round a finite float to the nearest value of `format` (ties to even), saturating at ±max.
+// Bit arithmetic on the float; equal to fp8_round for every finite float (tested).
+float fp8_round_fast(float x, const Fp8Format& format);
+
+struct QuantizationError {
+  double relative_error = 0;      // ‖x̂ − x‖ / ‖x‖
+  double max_abs_error = 0;
+  double underflow_fraction = 0;  // non-zero values that became zero
+  double saturated_fraction = 0;  // values beyond the range that were clamped to ±max
+};
+QuantizationError measure_quantization(const Matrix<float>& x, const Fp8Matrix& q);
+
+// Transformer Engine's delayed scaling (recipe.DelayedScaling: amax_history_len, amax_compute_algo
+// "max", margin 0): the scale for this step comes from the largest amax of the last `history`
+// steps, recorded after each step. A value above that history's range saturates.
+class DelayedScaling {
+ public:
+  explicit DelayedScaling(int history = 16, const Fp8Format& format = kE4M3) : history_(history), format_(format) {}
+  float scale() const;  // 1 before any amax is recorded
+  void record(float amax);
+
+ private:
+  int history_;
+  Fp8Format format_;
+  std::deque<float> amax_;
+};
+
+}  // namespace frugal::core

@@ -1,0 +1,128 @@
+// FP8 quantisation at tile, block and tensor granularity (fp8_quantize.hpp).
+#include "frugal/core/fp8_quantize.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+
+namespace frugal::core {
+
+static TileShape resolve(TileShape t, Index rows, Index cols) {
+  return {t.rows > 0 ? std::min(t.rows, rows) : rows, t.cols > 0 ? std::min(t.cols, cols) : cols};
+}
+
+// scale = amax / max_finite, or the power of two at or above it (UE8M0); 1 for an all-zero tile.
+static float scale_for(float amax, const QuantizeOptions& o) {
+  if (!(amax > 0) || !std::isfinite(amax)) return 1.0f;
+  const double s = static_cast<double>(amax) / o.format.max_finite;
+  return o.scale_format == ScaleFormat::ue8m0 ? static_cast<float>(ue8m0_decode(ue8m0_encode_up(s))) : static_cast<float>(s);
+}
+
+// Normal range: keep the top M mantissa bits of the float, rounding the dropped 23 − M bits to
+// nearest even (a carry into the exponent is the correct next binade). Subnormal range
+// (|x| < 2^(1 − bias)): round to a multiple of the smallest subnormal.
+float fp8_round_fast(float x, const Fp8Format& f) {
+  if (std::isnan(x)) return x;
+  const float a = std::fabs(x);
+  float r;
+  if (a < static_cast<float>(f.min_normal())) {
+    const float quantum = static_cast<float>(f.min_subnormal());
+    r = std::nearbyint(a / quantum) * quantum;
+  } else {
+    const int drop = 23 - f.mantissa_bits;
+    std::uint32_t bits = std::bit_cast<std::uint32_t>(a);
+    bits += ((1u << (drop - 1)) - 1u) + ((bits >> drop) & 1u);
+    r = std::bit_cast<float>(bits & ~((1u << drop) - 1u));
+  }
+  return std::copysign(std::min(r, static_cast<float>(f.max_finite)), x);
+}
+
+template <class PerTile>
+static void for_each_tile(Index rows, Index cols, TileShape t, PerTile&& f) {
+  for (Index r0 = 0; r0 < rows; r0 += t.rows)
+    for (Index c0 = 0; c0 < cols; c0 += t.cols) f(r0 / t.rows, c0 / t.cols, r0, c0, std::min(t.rows, rows - r0), std::min(t.cols, cols - c0));
+}
+
+Fp8Matrix quantize(const Matrix<float>& x, const QuantizeOptions& o) {
+  Fp8Matrix q;
+  q.rows = x.rows();
+  q.cols = x.cols();
+  q.format = o.format;
+  q.tile = resolve(o.tile, x.rows(), x.cols());
+  q.codes.resize(static_cast<std::size_t>(x.size()));
+  q.scales.resize((x.rows() + q.tile.rows - 1) / q.tile.rows, (x.cols() + q.tile.cols - 1) / q.tile.cols);
+  for_each_tile(x.rows(), x.cols(), q.tile, [&](Index tr, Index tc, Index r0, Index c0, Index h, Index w) {
+    const float scale = scale_for(x.block(r0, c0, h, w).cwiseAbs().maxCoeff(), o);
+    q.scales(tr, tc) = scale;
+    for (Index r = r0; r < r0 + h; ++r)
+      for (Index c = c0; c < c0 + w; ++c)
+        q.codes[static_cast<std::size_t>(r * x.cols() + c)] = fp8_encode(static_cast<double>(x(r, c) / scale), o.format);
+  });
+  return q;
+}
+
+Fp8Matrix quantize_with_scale(const Matrix<float>& x, float scale, const Fp8Format& format) {
+  Fp8Matrix q;
+  q.rows = x.rows();
+  q.cols = x.cols();
+  q.format = format;
+  q.tile = {x.rows(), x.cols()};
+  q.scales = Matrix<float>::Constant(1, 1, scale);
+  q.codes.resize(static_cast<std::size_t>(x.size()));
+  for (Index i = 0; i < x.size(); ++i) q.codes[static_cast<std::size_t>(i)] = fp8_encode(static_cast<double>(x.data()[i] / scale), format);
+  return q;
+}
+
+Matrix<float> dequantize(const Fp8Matrix& q) {
+  Matrix<float> x(q.rows, q.cols);
+  for (Index r = 0; r < q.rows; ++r)
+    for (Index c = 0; c < q.cols; ++c)
+      x(r, c) = static_cast<float>(fp8_decode(q.codes[static_cast<std::size_t>(r * q.cols + c)], q.format)) *
+                q.scales(r / q.tile.rows, c / q.tile.cols);
+  return x;
+}
+
+Matrix<float> quantize_dequantize(const Matrix<float>& x, const QuantizeOptions& o) {
+  const TileShape t = resolve(o.tile, x.rows(), x.cols());
+  Matrix<float> out(x.rows(), x.cols());
+  for_each_tile(x.rows(), x.cols(), t, [&](Index, Index, Index r0, Index c0, Index h, Index w) {
+    const float scale = scale_for(x.block(r0, c0, h, w).cwiseAbs().maxCoeff(), o);
+    for (Index r = r0; r < r0 + h; ++r)
+      for (Index c = c0; c < c0 + w; ++c) out(r, c) = fp8_round_fast(x(r, c) / scale, o.format) * scale;
+  });
+  return out;
+}
+
+QuantizationError measure_quantization(const Matrix<float>& x, const Fp8Matrix& q) {
+  const Matrix<float> back = dequantize(q);
+  QuantizationError e;
+  const double norm = x.cast<double>().norm();
+  e.relative_error = norm > 0 ? (back - x).cast<double>().norm() / norm : 0.0;
+  e.max_abs_error = static_cast<double>((back - x).cwiseAbs().maxCoeff());
+  Index nonzero = 0, underflow = 0, saturated = 0;
+  for (Index r = 0; r < x.rows(); ++r)
+    for (Index c = 0; c < x.cols(); ++c) {
+      const float scale = q.scales(r / q.tile.rows, c / q.tile.cols);
+      if (x(r, c) != 0) {
+        ++nonzero;
+        if (back(r, c) == 0) ++underflow;
+      }
+      if (std::fabs(x(r, c) / scale) > q.format.max_finite * (1 + std::ldexp(1.0, -q.format.mantissa_bits - 1))) ++saturated;
+    }
+  e.underflow_fraction = nonzero ? static_cast<double>(underflow) / static_cast<double>(nonzero) : 0.0;
+  e.saturated_fraction = static_cast<double>(saturated) / static_cast<double>(x.size());
+  return e;
+}
+
+float DelayedScaling::scale() const {
+  if (amax_.empty()) return 1.0f;
+  const float amax = *std::max_element(amax_.begin(), amax_.end());
+  return amax > 0 ? static_cast<float>(amax / format_.max_finite) : 1.0f;
+}
+
+void DelayedScaling::record(float amax) {
+  amax_.push_back(amax);
+  while (static_cast<int>(amax_.size()) > history_) amax_.pop_front();
+}
+
+}  // namespace frugal::core
