@@ -3,12 +3,15 @@
 //   - Eigen's fp32 GEMM on a large square product: this machine's practical single-core peak;
 //   - a training step of deepseek-v3-tiny (MoE) and of its dense counterpart: tokens/s, the matmul
 //     FLOP rate inside the step, and the share of time spent outside matmuls;
-//   - matmul_vs_large_gemm: the step's matmul rate as a fraction of the large GEMM's (target ≥ 0.6).
+//   - matmul_vs_large_gemm: the step's matmul rate as a fraction of the large GEMM's (target ≥ 0.6);
+//   - the emulated FP8 GEMM (quantise A in 1×128 tiles and B in 128×128 blocks, then FP32 GEMM)
+//     against the FP32 GEMM of the same shape: fp8_over_fp32 time ratio (issue 7 target: ≤ 4).
 #include <benchmark/benchmark.h>
 
 #include <chrono>
 
 #include "frugal/core/experiments.hpp"
+#include "frugal/core/fp8_gemm.hpp"
 #include "frugal/core/trainer.hpp"
 #include "frugal/sim/presets.hpp"
 
@@ -82,6 +85,42 @@ void BM_TrainStepMoe(benchmark::State& state) { train_step_benchmark(state, true
 void BM_TrainStepDense(benchmark::State& state) { train_step_benchmark(state, false, state.range(0) != 0); }
 BENCHMARK(BM_TrainStepMoe)->Arg(1)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_TrainStepDense)->Arg(1)->Unit(benchmark::kMillisecond);
+
+// Times `f` over enough repetitions to take about `seconds`.
+template <class F>
+double seconds_per_call(F&& f, double seconds = 0.2) {
+  f();
+  int reps = 0;
+  const auto start = std::chrono::steady_clock::now();
+  double elapsed = 0;
+  do {
+    f();
+    ++reps;
+    elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  } while (elapsed < seconds);
+  return elapsed / reps;
+}
+
+// M×K times K×N: the emulated FP8 GEMM, with the FP32 GEMM of the same shape timed in the same run.
+void BM_Fp8GemmVsFp32(benchmark::State& state) {
+  const Index m = state.range(0), k = state.range(1), n = state.range(2);
+  const Matrix<float> a = Matrix<float>::Random(m, k), b = Matrix<float>::Random(k, n);
+  Matrix<float> c(m, n);
+  for (auto _ : state) {
+    fp8_gemm(c, a, b, {});
+    benchmark::DoNotOptimize(c.data());
+  }
+  const double fp8 = seconds_per_call([&] { fp8_gemm(c, a, b, {}); }, 0.1);
+  const double fp32 = seconds_per_call([&] { c.noalias() = a * b; }, 0.1);
+  state.counters["fp8_FLOP/s"] = 2.0 * static_cast<double>(m * k * n) / fp8;
+  state.counters["fp32_FLOP/s"] = 2.0 * static_cast<double>(m * k * n) / fp32;
+  state.counters["fp8_over_fp32"] = fp8 / fp32;
+}
+BENCHMARK(BM_Fp8GemmVsFp32)
+    ->Args({1024, 1024, 1024})  // a large square GEMM
+    ->Args({1024, 64, 192})     // the tiny model's FFN up-projection: tokens × hidden × width
+    ->Args({1024, 192, 64})     // …and its down-projection
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -32,7 +32,7 @@ struct Flags {
   std::optional<std::int64_t> stop_after;
   std::optional<std::int64_t> steps, seed, batch_size, log_every, eval_every, checkpoint_every;
   std::optional<double> learning_rate;
-  std::optional<std::string> balancing, checkpoint, metrics_csv, metrics_json;
+  std::optional<std::string> balancing, precision, checkpoint, metrics_csv, metrics_json;
   bool quiet = false;
 };
 
@@ -71,14 +71,19 @@ Run load_run(const Flags& f) {
   if (f.metrics_csv) overrides["metrics_csv"] = *f.metrics_csv;
   if (f.metrics_json) overrides["metrics_json"] = *f.metrics_json;
   if (f.balancing) overrides["router"]["balancing"] = *f.balancing;
+  if (f.precision) {
+    overrides["precision"]["linear"] = *f.precision;
+    overrides["precision"]["optimizer_moments"] = *f.precision == "fp8" ? "bf16" : "fp32";
+  }
   if (!f.text.empty()) overrides["data"] = {{"kind", "text"}, {"path", f.text}};
   if (!overrides.empty()) {
     // Merge into the file's section, so that the same checks apply and errors name the flag's field.
     nlohmann::json section = doc.is_object() && doc.contains("cpu_training") ? doc["cpu_training"] : nlohmann::json::object();
-    if (overrides.contains("router") && section.contains("router")) {
-      section["router"].update(overrides["router"]);
-      overrides.erase("router");
-    }
+    for (const char* nested : {"router", "precision"})
+      if (overrides.contains(nested) && section.contains(nested)) {
+        section[nested].update(overrides[nested]);
+        overrides.erase(nested);
+      }
     if (overrides.contains("data")) section.erase("data");
     section.update(overrides);
     run.options = parse_train_options(section, "cpu_training");
@@ -99,8 +104,9 @@ void print_header(const Trainer& t, const ModelConfig& model) {
   const double floor = t.loss_floor();
   if (!std::isnan(floor)) fmt::print("floor   {:.4f} nats/token: no model can average below this on this source\n", floor);
   const auto& o = t.options();
-  fmt::print("train   {} steps × {} sequences × {} tokens, lr {:g}, seed {}{}\n", o.steps, o.batch_size, o.seq_len,
-             o.learning_rate, o.seed, model.is_moe() ? fmt::format(", balancing {}", to_string(o.router.balancing)) : "");
+  fmt::print("train   {} steps × {} sequences × {} tokens, lr {:g}, seed {}{}{}\n", o.steps, o.batch_size, o.seq_len,
+             o.learning_rate, o.seed, model.is_moe() ? fmt::format(", balancing {}", to_string(o.router.balancing)) : "",
+             o.precision.fp8_linear ? ", FP8 (E4M3) Linear GEMMs" : "");
 }
 
 void write_outputs(const Trainer& t) {
@@ -170,6 +176,7 @@ int experiment(const Flags& flags, const std::string& name, const std::string& j
   }
   ExperimentReport report;
   if (name == "dense-vs-moe") report = run_dense_vs_moe(run.model, run.options, seeds, progress);
+  else if (name == "fp8") report = run_fp8_vs_fp32(run.model, run.options, seeds, progress);
   else report = run_balancing(run.model, run.options, seeds, progress);
   fmt::print("{}", format_report(report));
   if (!json_path.empty()) write_file_atomically(json_path, report_json(report).dump(1) + "\n");
@@ -184,6 +191,7 @@ void add_run_flags(CLI::App& app, Flags& f) {
   app.add_option("--batch-size", f.batch_size, "sequences per step");
   app.add_option("--lr", f.learning_rate, "peak learning rate");
   app.add_option("--balancing", f.balancing, "aux_free, aux_loss or none");
+  app.add_option("--precision", f.precision, "fp32, or fp8: Linear GEMMs in emulated E4M3 with BF16 AdamW moments (V3 §3.3)");
   app.add_option("--text", f.text, "train on this plain-text file, byte by byte, instead of the synthetic source");
   app.add_option("--log-every", f.log_every, "steps between progress lines when not on a terminal");
   app.add_option("--eval-every", f.eval_every, "steps between held-out evaluations");
@@ -209,9 +217,9 @@ int main(int argc, char** argv) {
   std::string experiment_name, json_path;
   int seeds = 1;
   CLI::App* experiment_app = app.add_subcommand("experiment", "run a chapter's experiment and print its table");
-  experiment_app->add_option("name", experiment_name, "dense-vs-moe or balancing")
+  experiment_app->add_option("name", experiment_name, "dense-vs-moe, balancing or fp8")
       ->required()
-      ->check(CLI::IsMember({"dense-vs-moe", "balancing"}));
+      ->check(CLI::IsMember({"dense-vs-moe", "balancing", "fp8"}));
   add_run_flags(*experiment_app, experiment_flags);
   experiment_app->add_option("--json", json_path, "also write the results here as JSON");
   experiment_app->add_option("--seeds", seeds, "run every arm with this many seeds and report mean ± standard deviation");

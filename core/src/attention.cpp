@@ -9,8 +9,8 @@ namespace frugal::core {
 
 template <class T>
 AttentionBlock<T>::AttentionBlock(const AttentionConfig& config, Index hidden, Parameters<T>& params,
-                                  const std::string& prefix, Index num_layers)
-    : config_(config), hidden_(hidden), num_layers_(num_layers) {
+                                  const std::string& prefix, Index num_layers, const std::optional<Fp8GemmOptions>& fp8)
+    : config_(config), hidden_(hidden), num_layers_(num_layers), fp8_(fp8) {
   const Index H = config.num_heads;
   if (config.kind == AttentionKind::mla) {
     const Index qk = config.qk_nope_head_dim + config.qk_rope_head_dim;
@@ -73,26 +73,26 @@ void AttentionBlock<T>::forward_mha(Matrix<T>& out, const Matrix<T>& x, const Pa
   const Index d = config_.head_dim;
   shape_.kv_heads = config_.num_kv_heads;
   shape_.qk_dim = shape_.v_dim = d;
-  linear_forward(q_, x, params.value(w_q_));
-  linear_forward(k_, x, params.value(w_k_));
-  linear_forward(v_, x, params.value(w_v_));
+  linear_forward(q_, x, params.value(w_q_), fp8());
+  linear_forward(k_, x, params.value(w_k_), fp8());
+  linear_forward(v_, x, params.value(w_v_), fp8());
   rope_forward(q_, RopeSlices{shape_.seq_len, shape_.heads, d, 0, d});
   rope_forward(k_, RopeSlices{shape_.seq_len, shape_.kv_heads, d, 0, d});
   attention_forward(attn_out_, attn_cache_, q_, k_, v_, shape_);
-  linear_forward(out, attn_out_, params.value(w_o_));
+  linear_forward(out, attn_out_, params.value(w_o_), fp8());
 }
 
 template <class T>
 void AttentionBlock<T>::backward_mha(Matrix<T>& dx, const Matrix<T>& dout, Parameters<T>& params) {
   const Index d = config_.head_dim;
   Matrix<T> dattn, dq, dk, dv;
-  linear_backward(&dattn, params.grad(w_o_), dout, attn_out_, params.value(w_o_));
+  linear_backward(&dattn, params.grad(w_o_), dout, attn_out_, params.value(w_o_), false, fp8());
   attention_backward(dq, dk, dv, dattn, attn_cache_, q_, k_, v_, shape_);
   rope_backward(dq, RopeSlices{shape_.seq_len, shape_.heads, d, 0, d});
   rope_backward(dk, RopeSlices{shape_.seq_len, shape_.kv_heads, d, 0, d});
-  linear_backward(&dx, params.grad(w_q_), dq, x_, params.value(w_q_));
-  linear_backward(&dx, params.grad(w_k_), dk, x_, params.value(w_k_), true);
-  linear_backward(&dx, params.grad(w_v_), dv, x_, params.value(w_v_), true);
+  linear_backward(&dx, params.grad(w_q_), dq, x_, params.value(w_q_), false, fp8());
+  linear_backward(&dx, params.grad(w_k_), dk, x_, params.value(w_k_), true, fp8());
+  linear_backward(&dx, params.grad(w_v_), dv, x_, params.value(w_v_), true, fp8());
 }
 
 // MLA, V3 report §2.1.1 (d_c = kv_lora_rank, d'_c = q_lora_rank, d_h = qk_nope, d_h^R = qk_rope):
@@ -111,22 +111,22 @@ void AttentionBlock<T>::forward_mla(Matrix<T>& out, const Matrix<T>& x, const Pa
   shape_.v_dim = config_.v_head_dim;
 
   if (w_dq_ >= 0) {
-    linear_forward(c_q_, x, params.value(w_dq_));
+    linear_forward(c_q_, x, params.value(w_dq_), fp8());
     rmsnorm_forward(c_q_normed_, q_norm_cache_, c_q_, params.value(q_norm_));
-    linear_forward(q_, c_q_normed_, params.value(w_uq_));
+    linear_forward(q_, c_q_normed_, params.value(w_uq_), fp8());
   } else {
-    linear_forward(q_, x, params.value(w_q_));
+    linear_forward(q_, x, params.value(w_q_), fp8());
   }
   if (dr > 0) rope_forward(q_, RopeSlices{shape_.seq_len, H, qk, dn, dr});
 
-  linear_forward(c_kv_, x, params.value(w_dkv_));
+  linear_forward(c_kv_, x, params.value(w_dkv_), fp8());
   rmsnorm_forward(c_kv_normed_, kv_norm_cache_, c_kv_, params.value(kv_norm_));
   Matrix<T> k_nope;
-  linear_forward(k_nope, c_kv_normed_, params.value(w_uk_));
-  linear_forward(v_, c_kv_normed_, params.value(w_uv_));
+  linear_forward(k_nope, c_kv_normed_, params.value(w_uk_), fp8());
+  linear_forward(v_, c_kv_normed_, params.value(w_uv_), fp8());
   Matrix<T> k_rope;
   if (dr > 0) {
-    linear_forward(k_rope, x, params.value(w_kr_));
+    linear_forward(k_rope, x, params.value(w_kr_), fp8());
     rope_forward(k_rope, RopeSlices{shape_.seq_len, 1, dr, 0, dr});
   }
   k_.resize(x.rows(), H * qk);
@@ -135,7 +135,7 @@ void AttentionBlock<T>::forward_mla(Matrix<T>& out, const Matrix<T>& x, const Pa
     if (dr > 0) k_.middleCols(h * qk + dn, dr) = k_rope;
   }
   attention_forward(attn_out_, attn_cache_, q_, k_, v_, shape_);
-  linear_forward(out, attn_out_, params.value(w_o_));
+  linear_forward(out, attn_out_, params.value(w_o_), fp8());
 }
 
 // The shared k^R receives the sum of every head's gradient; the rest is eq. 1–11 read backwards.
@@ -144,7 +144,7 @@ void AttentionBlock<T>::backward_mla(Matrix<T>& dx, const Matrix<T>& dout, Param
   const Index H = config_.num_heads, dn = config_.qk_nope_head_dim, dr = config_.qk_rope_head_dim;
   const Index qk = dn + dr;
   Matrix<T> dattn, dq, dk, dv;
-  linear_backward(&dattn, params.grad(w_o_), dout, attn_out_, params.value(w_o_));
+  linear_backward(&dattn, params.grad(w_o_), dout, attn_out_, params.value(w_o_), false, fp8());
   attention_backward(dq, dk, dv, dattn, attn_cache_, q_, k_, v_, shape_);
 
   Matrix<T> dk_nope(dk.rows(), H * dn), dk_rope = Matrix<T>::Zero(dk.rows(), dr);
@@ -153,22 +153,22 @@ void AttentionBlock<T>::backward_mla(Matrix<T>& dx, const Matrix<T>& dout, Param
     if (dr > 0) dk_rope += dk.middleCols(h * qk + dn, dr);
   }
   Matrix<T> dc_kv_normed, dc_kv;
-  linear_backward(&dc_kv_normed, params.grad(w_uk_), dk_nope, c_kv_normed_, params.value(w_uk_));
-  linear_backward(&dc_kv_normed, params.grad(w_uv_), dv, c_kv_normed_, params.value(w_uv_), true);
+  linear_backward(&dc_kv_normed, params.grad(w_uk_), dk_nope, c_kv_normed_, params.value(w_uk_), false, fp8());
+  linear_backward(&dc_kv_normed, params.grad(w_uv_), dv, c_kv_normed_, params.value(w_uv_), true, fp8());
   rmsnorm_backward(dc_kv, params.grad(kv_norm_), dc_kv_normed, kv_norm_cache_, params.value(kv_norm_));
-  linear_backward(&dx, params.grad(w_dkv_), dc_kv, x_, params.value(w_dkv_));
+  linear_backward(&dx, params.grad(w_dkv_), dc_kv, x_, params.value(w_dkv_), false, fp8());
   if (dr > 0) {
     rope_backward(dk_rope, RopeSlices{shape_.seq_len, 1, dr, 0, dr});
-    linear_backward(&dx, params.grad(w_kr_), dk_rope, x_, params.value(w_kr_), true);
+    linear_backward(&dx, params.grad(w_kr_), dk_rope, x_, params.value(w_kr_), true, fp8());
     rope_backward(dq, RopeSlices{shape_.seq_len, H, qk, dn, dr});
   }
   if (w_dq_ >= 0) {
     Matrix<T> dc_q_normed, dc_q;
-    linear_backward(&dc_q_normed, params.grad(w_uq_), dq, c_q_normed_, params.value(w_uq_));
+    linear_backward(&dc_q_normed, params.grad(w_uq_), dq, c_q_normed_, params.value(w_uq_), false, fp8());
     rmsnorm_backward(dc_q, params.grad(q_norm_), dc_q_normed, q_norm_cache_, params.value(q_norm_));
-    linear_backward(&dx, params.grad(w_dq_), dc_q, x_, params.value(w_dq_), true);
+    linear_backward(&dx, params.grad(w_dq_), dc_q, x_, params.value(w_dq_), true, fp8());
   } else {
-    linear_backward(&dx, params.grad(w_q_), dq, x_, params.value(w_q_), true);
+    linear_backward(&dx, params.grad(w_q_), dq, x_, params.value(w_q_), true, fp8());
   }
 }
 

@@ -18,25 +18,6 @@ static float scale_for(float amax, const QuantizeOptions& o) {
   return o.scale_format == ScaleFormat::ue8m0 ? static_cast<float>(ue8m0_decode(ue8m0_encode_up(s))) : static_cast<float>(s);
 }
 
-// Normal range: keep the top M mantissa bits of the float, rounding the dropped 23 − M bits to
-// nearest even (a carry into the exponent is the correct next binade). Subnormal range
-// (|x| < 2^(1 − bias)): round to a multiple of the smallest subnormal.
-float fp8_round_fast(float x, const Fp8Format& f) {
-  if (std::isnan(x)) return x;
-  const float a = std::fabs(x);
-  float r;
-  if (a < static_cast<float>(f.min_normal())) {
-    const float quantum = static_cast<float>(f.min_subnormal());
-    r = std::nearbyint(a / quantum) * quantum;
-  } else {
-    const int drop = 23 - f.mantissa_bits;
-    std::uint32_t bits = std::bit_cast<std::uint32_t>(a);
-    bits += ((1u << (drop - 1)) - 1u) + ((bits >> drop) & 1u);
-    r = std::bit_cast<float>(bits & ~((1u << drop) - 1u));
-  }
-  return std::copysign(std::min(r, static_cast<float>(f.max_finite)), x);
-}
-
 template <class PerTile>
 static void for_each_tile(Index rows, Index cols, TileShape t, PerTile&& f) {
   for (Index r0 = 0; r0 < rows; r0 += t.rows)
@@ -82,14 +63,28 @@ Matrix<float> dequantize(const Fp8Matrix& q) {
   return x;
 }
 
+// Row-block by row-block: the amax of every column over the block's rows at once (row-major
+// friendly for 128×1 tiles too), one scale per tile spread over its columns, then one pass that
+// divides, rounds and multiplies back.
 Matrix<float> quantize_dequantize(const Matrix<float>& x, const QuantizeOptions& o) {
   const TileShape t = resolve(o.tile, x.rows(), x.cols());
   Matrix<float> out(x.rows(), x.cols());
-  for_each_tile(x.rows(), x.cols(), t, [&](Index, Index, Index r0, Index c0, Index h, Index w) {
-    const float scale = scale_for(x.block(r0, c0, h, w).cwiseAbs().maxCoeff(), o);
-    for (Index r = r0; r < r0 + h; ++r)
-      for (Index c = c0; c < c0 + w; ++c) out(r, c) = fp8_round_fast(x(r, c) / scale, o.format) * scale;
-  });
+  RowVector<float> scales(x.cols());
+  const Fp8Rounder round(o.format);
+  for (Index r0 = 0; r0 < x.rows(); r0 += t.rows) {
+    const Index h = std::min(t.rows, x.rows() - r0);
+    const RowVector<float> column_amax = x.middleRows(r0, h).cwiseAbs().colwise().maxCoeff();
+    for (Index c0 = 0; c0 < x.cols(); c0 += t.cols) {
+      const Index w = std::min(t.cols, x.cols() - c0);
+      scales.segment(c0, w).setConstant(scale_for(column_amax.segment(c0, w).maxCoeff(), o));
+    }
+    for (Index r = r0; r < r0 + h; ++r) {
+      const float* in = &x(r, 0);
+      float* result = &out(r, 0);
+      const float* s = scales.data();
+      for (Index c = 0; c < x.cols(); ++c) result[c] = round(in[c] / s[c]) * s[c];
+    }
+  }
   return out;
 }
 

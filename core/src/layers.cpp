@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 namespace frugal::core {
 
@@ -47,7 +48,13 @@ void rmsnorm_backward(Matrix<T>& dx, MatrixMap<T> dgain, const Matrix<T>& dout, 
 }
 
 template <class T>
-void linear_forward(Matrix<T>& y, const Matrix<T>& x, ConstMatrixMap<T> w) {
+void linear_forward(Matrix<T>& y, const Matrix<T>& x, ConstMatrixMap<T> w, const Fp8GemmOptions* fp8) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (fp8) {
+      fp8_gemm(y, x, Matrix<float>(w), *fp8);
+      return;
+    }
+  }
   y.resize(x.rows(), w.cols());
   gemm(y, x, w);
 }
@@ -55,7 +62,24 @@ void linear_forward(Matrix<T>& y, const Matrix<T>& x, ConstMatrixMap<T> w) {
 // y = x·W  ⇒  dW = xᵀ·dy,  dx = dy·Wᵀ
 template <class T>
 void linear_backward(Matrix<T>* dx, MatrixMap<T> dw, const Matrix<T>& dy, const Matrix<T>& x, ConstMatrixMap<T> w,
-                     bool accumulate_dx) {
+                     bool accumulate_dx, const Fp8GemmOptions* fp8) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (fp8) {
+      // wgrad: both operands are activations (gradients): tiles along the token dimension, K.
+      Fp8GemmOptions wgrad = *fp8;
+      wgrad.a_tile = kTile1x128;
+      wgrad.b_tile = kTile128x1;
+      Matrix<float> dw_step;
+      fp8_gemm(dw_step, Matrix<float>(x.transpose()), dy, wgrad);
+      dw += dw_step;
+      if (dx == nullptr) return;
+      Fp8GemmOptions dgrad = *fp8;
+      dgrad.a_tile = kTile1x128;
+      dgrad.b_tile = kBlock128x128;
+      fp8_gemm(*dx, dy, Matrix<float>(w.transpose()), dgrad, accumulate_dx);
+      return;
+    }
+  }
   gemm(dw, x.transpose(), dy, /*accumulate=*/true);
   if (dx == nullptr) return;
   if (!accumulate_dx) dx->resize(dy.rows(), w.rows());
@@ -162,27 +186,28 @@ void attention_backward(Matrix<T>& dq, Matrix<T>& dk, Matrix<T>& dv, const Matri
 // a = x·W_gate, u = x·W_up, h = silu(a) ⊙ u, y = h·W_down      (Shazeer 2020, eq. 6)
 // with silu(a) = a·σ(a). σ(a) is kept for the backward pass.
 template <class T>
-void swiglu_forward(Matrix<T>& y, SwigluCache<T>& cache, const Matrix<T>& x, const SwigluWeights<T>& w) {
-  linear_forward(cache.gate_pre, x, w.gate);
-  linear_forward(cache.up, x, w.up);
+void swiglu_forward(Matrix<T>& y, SwigluCache<T>& cache, const Matrix<T>& x, const SwigluWeights<T>& w,
+                    const Fp8GemmOptions* fp8) {
+  linear_forward(cache.gate_pre, x, w.gate, fp8);
+  linear_forward(cache.up, x, w.up, fp8);
   cache.sigmoid = (T(1) + (-cache.gate_pre.array()).exp()).inverse().matrix();
   cache.hidden = (cache.gate_pre.array() * cache.sigmoid.array() * cache.up.array()).matrix();
-  linear_forward(y, cache.hidden, w.down);
+  linear_forward(y, cache.hidden, w.down, fp8);
 }
 
 //   dh = dy·W_downᵀ,  du = dh ⊙ silu(a),  da = dh ⊙ u ⊙ silu'(a),  dx = da·W_gateᵀ + du·W_upᵀ
 // with silu'(a) = σ(a)·(1 + a·(1 − σ(a))).
 template <class T>
 void swiglu_backward(Matrix<T>& dx, const SwigluGrads<T>& dw, const Matrix<T>& dy, const SwigluCache<T>& cache,
-                     const Matrix<T>& x, const SwigluWeights<T>& w) {
+                     const Matrix<T>& x, const SwigluWeights<T>& w, const Fp8GemmOptions* fp8) {
   Matrix<T> dhidden;
-  linear_backward(&dhidden, dw.down, dy, cache.hidden, w.down);
+  linear_backward(&dhidden, dw.down, dy, cache.hidden, w.down, false, fp8);
   const auto a = cache.gate_pre.array();
   const auto s = cache.sigmoid.array();
   const Matrix<T> dup = (dhidden.array() * a * s).matrix();
   const Matrix<T> dgate = (dhidden.array() * cache.up.array() * s * (T(1) + a * (T(1) - s))).matrix();
-  linear_backward(&dx, dw.gate, dgate, x, w.gate);
-  linear_backward(&dx, dw.up, dup, x, w.up, /*accumulate_dx=*/true);
+  linear_backward(&dx, dw.gate, dgate, x, w.gate, false, fp8);
+  linear_backward(&dx, dw.up, dup, x, w.up, /*accumulate_dx=*/true, fp8);
 }
 
 // loss = −(1/N) Σ_t log softmax(z_t)[y_t];  ∂loss/∂z_t = (softmax(z_t) − onehot(y_t)) / N
@@ -213,18 +238,19 @@ double cross_entropy(const Matrix<T>& logits, const std::vector<int>& targets, M
   template void rmsnorm_forward<T>(Matrix<T>&, RmsNormCache<T>&, const Matrix<T>&, ConstMatrixMap<T>);                \
   template void rmsnorm_backward<T>(Matrix<T>&, MatrixMap<T>, const Matrix<T>&, const RmsNormCache<T>&,               \
                                     ConstMatrixMap<T>);                                                               \
-  template void linear_forward<T>(Matrix<T>&, const Matrix<T>&, ConstMatrixMap<T>);                                   \
+  template void linear_forward<T>(Matrix<T>&, const Matrix<T>&, ConstMatrixMap<T>, const Fp8GemmOptions*);            \
   template void linear_backward<T>(Matrix<T>*, MatrixMap<T>, const Matrix<T>&, const Matrix<T>&, ConstMatrixMap<T>,   \
-                                   bool);                                                                             \
+                                   bool, const Fp8GemmOptions*);                                                      \
   template void rope_forward<T>(Matrix<T>&, const RopeSlices&);                                                       \
   template void rope_backward<T>(Matrix<T>&, const RopeSlices&);                                                      \
   template void attention_forward<T>(Matrix<T>&, AttentionCache<T>&, const Matrix<T>&, const Matrix<T>&,              \
                                      const Matrix<T>&, const AttentionShape&);                                        \
   template void attention_backward<T>(Matrix<T>&, Matrix<T>&, Matrix<T>&, const Matrix<T>&, const AttentionCache<T>&, \
                                       const Matrix<T>&, const Matrix<T>&, const Matrix<T>&, const AttentionShape&);   \
-  template void swiglu_forward<T>(Matrix<T>&, SwigluCache<T>&, const Matrix<T>&, const SwigluWeights<T>&);            \
+  template void swiglu_forward<T>(Matrix<T>&, SwigluCache<T>&, const Matrix<T>&, const SwigluWeights<T>&,            \
+                                  const Fp8GemmOptions*);                                                             \
   template void swiglu_backward<T>(Matrix<T>&, const SwigluGrads<T>&, const Matrix<T>&, const SwigluCache<T>&,        \
-                                   const Matrix<T>&, const SwigluWeights<T>&);                                        \
+                                   const Matrix<T>&, const SwigluWeights<T>&, const Fp8GemmOptions*);                 \
   template double cross_entropy<T>(const Matrix<T>&, const std::vector<int>&, Matrix<T>*, double);
 
 FRUGAL_INSTANTIATE_LAYERS(float)

@@ -22,7 +22,9 @@ void check_trainable(const ModelConfig& c) {
 }
 
 template <class T>
-Transformer<T>::Transformer(const ModelConfig& config, const RouterOptions& router_options) : config_(config) {
+Transformer<T>::Transformer(const ModelConfig& config, const RouterOptions& router_options,
+                            const std::optional<Fp8GemmOptions>& fp8)
+    : config_(config) {
   check_trainable(config);
   const Index C = config.hidden_size;
   embedding_ = params_.add("embedding", config.vocab_size, C);
@@ -30,12 +32,12 @@ Transformer<T>::Transformer(const ModelConfig& config, const RouterOptions& rout
     const std::string prefix = "layers." + std::to_string(l);
     Block b;
     b.attn_norm = params_.add(prefix + ".attn_norm", 1, C, false);
-    b.attention = std::make_unique<AttentionBlock<T>>(config.attention, C, params_, prefix + ".attn", config.num_layers);
+    b.attention = std::make_unique<AttentionBlock<T>>(config.attention, C, params_, prefix + ".attn", config.num_layers, fp8);
     b.ffn_norm = params_.add(prefix + ".ffn_norm", 1, C, false);
     if (config.is_moe_layer(l))
-      b.moe = std::make_unique<MoeLayer<T>>(config.moe, router_options, C, params_, prefix + ".moe");
+      b.moe = std::make_unique<MoeLayer<T>>(config.moe, router_options, C, params_, prefix + ".moe", fp8);
     else
-      b.dense = std::make_unique<FeedForward<T>>(C, config.ffn_intermediate_size, params_, prefix + ".ffn");
+      b.dense = std::make_unique<FeedForward<T>>(C, config.ffn_intermediate_size, params_, prefix + ".ffn", fp8);
     blocks_.push_back(std::move(b));
   }
   final_norm_ = params_.add("final_norm", 1, C, false);

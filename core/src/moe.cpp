@@ -5,12 +5,12 @@ namespace frugal::core {
 
 template <class T>
 MoeLayer<T>::MoeLayer(const MoeConfig& moe, const RouterOptions& options, Index hidden, Parameters<T>& params,
-                      const std::string& prefix)
+                      const std::string& prefix, const std::optional<Fp8GemmOptions>& fp8)
     : moe_(moe), router_(moe, options, hidden, params, prefix + ".router") {
   for (Index s = 0; s < moe.shared_experts; ++s)
-    shared_.emplace_back(hidden, moe.expert_intermediate_size, params, prefix + ".shared." + std::to_string(s));
+    shared_.emplace_back(hidden, moe.expert_intermediate_size, params, prefix + ".shared." + std::to_string(s), fp8);
   for (Index e = 0; e < moe.routed_experts; ++e)
-    routed_.emplace_back(hidden, moe.expert_intermediate_size, params, prefix + ".expert." + std::to_string(e));
+    routed_.emplace_back(hidden, moe.expert_intermediate_size, params, prefix + ".expert." + std::to_string(e), fp8);
 }
 
 template <class T>

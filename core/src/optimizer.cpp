@@ -1,6 +1,8 @@
 // AdamW and gradient clipping (optimizer.hpp).
 #include "frugal/core/optimizer.hpp"
 
+#include "frugal/core/fp8_format.hpp"
+
 namespace frugal::core {
 
 double gradient_norm(const AlignedVector<float>& grads) {
@@ -29,6 +31,10 @@ void AdamW::step(Parameters<float>& params, double learning_rate, double grad_sc
     const auto grad = Eigen::Map<const Eigen::ArrayXf>(g.data() + offset, tensor.size()) * scale;
     m = b1 * m + (1 - b1) * grad;
     v = b2 * v + (1 - b2) * grad.square();
+    if (options_.bf16_moments) {
+      m = m.unaryExpr([](float x) { return round_to_bf16(x); });
+      v = v.unaryExpr([](float x) { return round_to_bf16(x); });
+    }
     value -= lr * ((m / correction1) / ((v / correction2).sqrt() + eps) + decay * value);
   }
 }

@@ -68,6 +68,14 @@ TrainOptions parse_train_options(const nlohmann::json& section, const std::strin
     o.router.capacity_factor = in_range(rr, "capacity_factor", o.router.capacity_factor, 0, 1e6, false);
     rr.finish();
   }
+  if (const nlohmann::json* precision = r.object("precision")) {
+    JsonObjectReader pr(*precision, r.path_of("precision"));
+    o.precision.fp8_linear = pr.choice<bool>("linear", {{"fp32", false}, {"fp8", true}}, false);
+    o.precision.scale_format =
+        pr.choice<ScaleFormat>("scale_format", {{"fp32", ScaleFormat::fp32}, {"ue8m0", ScaleFormat::ue8m0}}, ScaleFormat::fp32);
+    o.adamw.bf16_moments = pr.choice<bool>("optimizer_moments", {{"fp32", false}, {"bf16", true}}, false);
+    pr.finish();
+  }
   if (const nlohmann::json* data = r.object("data")) {
     JsonObjectReader d(*data, r.path_of("data"));
     o.data.kind = d.choice<DataOptions::Kind>("kind", {{"markov", DataOptions::Kind::markov}, {"text", DataOptions::Kind::text}},

@@ -23,7 +23,7 @@ TrainingDiverged::TrainingDiverged(std::int64_t at, const std::string& what)
 Trainer::Trainer(const ModelConfig& model, const TrainOptions& options) : config_(model), options_(options), optimizer_(options.adamw) {
   if (options.seq_len > model.max_seq_len)
     throw ConfigError("cpu_training.seq_len", fmt::format("{} exceeds model.max_seq_len ({})", options.seq_len, model.max_seq_len));
-  model_ = std::make_unique<Transformer<float>>(model, options.router);
+  model_ = std::make_unique<Transformer<float>>(model, options.router, options.precision.gemm());
   try {
     source_ = make_token_source(options.data, options.seq_len);
   } catch (const std::invalid_argument& e) {
@@ -137,6 +137,8 @@ nlohmann::json Trainer::describe() const {
           {"attention", to_string(config_.attention.kind)},
           {"moe", config_.is_moe()},
           {"balancing", to_string(options_.router.balancing)},
+          {"linear_precision", options_.precision.fp8_linear ? "fp8" : "fp32"},
+          {"optimizer_moments", options_.adamw.bf16_moments ? "bf16" : "fp32"},
           {"parameters", model_->parameter_count()},
           {"activated_parameters", model_->activated_parameter_count()},
           {"data", source_->describe()},

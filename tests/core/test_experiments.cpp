@@ -84,6 +84,33 @@ TEST(Experiments, SeveralSeedsAreSummarisedAsMeanAndSpread) {
   EXPECT_NE(format_report(r).find("±"), std::string::npos);
 }
 
+TEST(Experiments, Fp8TrainingTracksFp32) {
+  TrainOptions o = short_run();
+  o.eval_every = 0;
+  const ExperimentReport r = run_fp8_vs_fp32(test_moe_model(), o);
+  ASSERT_EQ(r.arms.size(), 2u);
+  EXPECT_FALSE(r.arms[0].options.precision.fp8_linear);
+  EXPECT_TRUE(r.arms[1].options.precision.fp8_linear);
+  EXPECT_TRUE(r.arms[1].options.adamw.bf16_moments);
+  const double fp32 = r.arms[0].final_eval_loss(), fp8 = r.arms[1].final_eval_loss();
+  EXPECT_NE(fp32, fp8);  // FP8 really changed the arithmetic…
+  const auto gaps = fp8_relative_loss_gaps(r);
+  ASSERT_EQ(gaps.size(), 1u);
+  EXPECT_DOUBLE_EQ(gaps[0], (fp8 - fp32) / fp32);
+  EXPECT_LT(std::abs(gaps[0]), 0.02);  // …and training still follows FP32 closely
+  EXPECT_NE(format_report(r).find("relative loss gap"), std::string::npos);
+}
+
+TEST(Experiments, Fp8TrainingIsDeterministic) {
+  TrainOptions o = test_options(3);
+  o.precision.fp8_linear = true;
+  o.adamw.bf16_moments = true;
+  Trainer a(test_moe_model(), o), b(test_moe_model(), o);
+  while (!a.finished()) a.step();
+  while (!b.finished()) b.step();
+  EXPECT_EQ(a.model().params().values(), b.model().params().values());
+}
+
 TEST(Experiments, EvalLossAtFlopsInterpolatesBetweenEvaluations) {
   ArmResult a;
   StepMetrics m1, m2;

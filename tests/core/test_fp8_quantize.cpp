@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "frugal/core/fp8_gemm.hpp"
+#include "frugal/core/layers.hpp"
 #include "frugal/core/random.hpp"
 
 namespace frugal::core {
@@ -129,6 +130,36 @@ TEST(AccumulatorModel, WideRegisterIsExactAndPromotionBoundsTheError) {
   const auto long_k_promoted = accumulation_error(16, 16, 8192, promoted, 1);
   EXPECT_GT(long_k.relative_error, 2 * short_k.relative_error);        // without promotion, error grows with K
   EXPECT_LT(long_k_promoted.relative_error, long_k.relative_error / 5);  // N_C = 128 keeps it small
+}
+
+}  // namespace
+}  // namespace frugal::core
+
+namespace frugal::core {
+namespace {
+
+// The FP8 Linear layer is exactly DeepSeek's three GEMMs on the quantised operands.
+TEST(Fp8Linear, ForwardDgradAndWgradAreTheRecipesGemms) {
+  const Matrix<float> x = random_matrix(256, 192, 21), dy = random_matrix(256, 160, 22), w_values = random_matrix(192, 160, 23);
+  const ConstMatrixMap<float> w(w_values.data(), 192, 160);
+  const Fp8GemmOptions recipe;
+  auto qdq = [](const Matrix<float>& m, TileShape t) { return quantize_dequantize(m, {kE4M3, t, ScaleFormat::fp32}); };
+
+  Matrix<float> y;
+  linear_forward(y, x, w, &recipe);
+  const Matrix<float> y_expected = qdq(x, kTile1x128) * qdq(w_values, kBlock128x128);
+  EXPECT_LT((y - y_expected).norm() / y_expected.norm(), 1e-6);
+
+  Matrix<float> dw_values = Matrix<float>::Zero(192, 160), dx;
+  linear_backward(&dx, MatrixMap<float>(dw_values.data(), 192, 160), dy, x, w, false, &recipe);
+  const Matrix<float> dx_expected = qdq(dy, kTile1x128) * qdq(Matrix<float>(w_values.transpose()), kBlock128x128);
+  const Matrix<float> dw_expected = qdq(Matrix<float>(x.transpose()), kTile1x128) * qdq(dy, kTile128x1);
+  EXPECT_LT((dx - dx_expected).norm() / dx_expected.norm(), 1e-6);
+  EXPECT_LT((dw_values - dw_expected).norm() / dw_expected.norm(), 1e-6);
+
+  // …and close to FP32: E4M3 keeps 3 mantissa bits (≈ 2–3% per operand, averaging down in sums).
+  const Matrix<float> y_fp32 = x * w_values;
+  EXPECT_LT((y - y_fp32).norm() / y_fp32.norm(), 0.05);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 //             second latent c_Q, and a decoupled RoPE key k^R shared by all heads.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "frugal/config/model_config.hpp"
@@ -17,9 +18,10 @@ namespace frugal::core {
 template <class T>
 class AttentionBlock {
  public:
-  // Registers this block's tensors under `prefix` ("layers.0.attn").
+  // Registers this block's tensors under `prefix` ("layers.0.attn"). With `fp8`, its projections
+  // run in emulated FP8; the attention core (QKᵀ, softmax, PV) stays in higher precision (V3 §3.3.1).
   AttentionBlock(const AttentionConfig& config, Index hidden, Parameters<T>& params, const std::string& prefix,
-                 Index num_layers);
+                 Index num_layers, const std::optional<Fp8GemmOptions>& fp8 = std::nullopt);
 
   void init(Parameters<T>& params, Rng& rng, double std) const;
   void forward(Matrix<T>& out, const Matrix<T>& x, Index batch, Index seq_len, const Parameters<T>& params);
@@ -32,9 +34,12 @@ class AttentionBlock {
   void forward_mla(Matrix<T>& out, const Matrix<T>& x, const Parameters<T>& params);
   void backward_mla(Matrix<T>& dx, const Matrix<T>& dout, Parameters<T>& params);
 
+  const Fp8GemmOptions* fp8() const { return fp8_ ? &*fp8_ : nullptr; }
+
   AttentionConfig config_;
   Index hidden_ = 0;
   Index num_layers_ = 1;
+  std::optional<Fp8GemmOptions> fp8_;
   // MHA / GQA
   int w_q_ = -1, w_k_ = -1, w_v_ = -1;
   // MLA

@@ -2,6 +2,7 @@
 // expert, or one routed expert.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "frugal/core/layers.hpp"
@@ -13,8 +14,11 @@ namespace frugal::core {
 template <class T>
 class FeedForward {
  public:
-  FeedForward(Index hidden, Index intermediate, Parameters<T>& params, const std::string& prefix)
-      : gate_(params.add(prefix + ".w_gate", hidden, intermediate)),
+  // With `fp8`, the three GEMMs of forward and backward run in emulated FP8 (V3 §3.3.1).
+  FeedForward(Index hidden, Index intermediate, Parameters<T>& params, const std::string& prefix,
+              const std::optional<Fp8GemmOptions>& fp8 = std::nullopt)
+      : fp8_(fp8),
+        gate_(params.add(prefix + ".w_gate", hidden, intermediate)),
         up_(params.add(prefix + ".w_up", hidden, intermediate)),
         down_(params.add(prefix + ".w_down", intermediate, hidden)) {}
 
@@ -29,17 +33,18 @@ class FeedForward {
 
   void forward(Matrix<T>& y, const Matrix<T>& x, const Parameters<T>& params) {
     x_ = x;
-    swiglu_forward(y, cache_, x, weights(params));
+    swiglu_forward(y, cache_, x, weights(params), fp8_ ? &*fp8_ : nullptr);
   }
   void backward(Matrix<T>& dx, const Matrix<T>& dy, Parameters<T>& params) {
     swiglu_backward(dx, SwigluGrads<T>{params.grad(gate_), params.grad(up_), params.grad(down_)}, dy, cache_, x_,
-                    weights(params));
+                    weights(params), fp8_ ? &*fp8_ : nullptr);
   }
 
  private:
   SwigluWeights<T> weights(const Parameters<T>& params) const {
     return {params.value(gate_), params.value(up_), params.value(down_)};
   }
+  std::optional<Fp8GemmOptions> fp8_;
   int gate_, up_, down_;
   Matrix<T> x_;
   SwigluCache<T> cache_;

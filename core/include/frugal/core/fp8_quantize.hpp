@@ -8,6 +8,8 @@
 // largest (with UE8M0 scales, rounded up to a power of two). x ≈ decode(code) · scale.
 #pragma once
 
+#include <bit>
+#include <cmath>
 #include <cstdint>
 #include <deque>
 #include <vector>
@@ -54,9 +56,36 @@ Matrix<float> dequantize(const Fp8Matrix& q);
 // Bit-identical to the two-step path (a test holds it).
 Matrix<float> quantize_dequantize(const Matrix<float>& x, const QuantizeOptions& options);
 
-// Round a finite float to the nearest value of `format` (ties to even), saturating at ±max.
-// Bit arithmetic on the float; equal to fp8_round for every finite float (tested).
-float fp8_round_fast(float x, const Fp8Format& format);
+// Rounds floats to the nearest value of a format (ties to even), saturating at ±max (±Inf too);
+// NaN stays NaN. Branch-free bit arithmetic with the format's constants computed once, so that
+// loops over it vectorise; equal to fp8_round for every float (tested).
+//   normal range: keep the top M mantissa bits, rounding the dropped 23 − M to nearest even (a
+//                 carry into the exponent is the correct next binade);
+//   below 2^(1 − bias): round to a multiple of the smallest subnormal q by adding and subtracting
+//                 1.5·2^23·q — FP32's own round-to-nearest-even does the rounding (IEEE
+//                 arithmetic: without -ffast-math the compiler may not fold (a + m) − m to a).
+class Fp8Rounder {
+ public:
+  explicit Fp8Rounder(const Fp8Format& f)
+      : drop_(23 - f.mantissa_bits),
+        magic_(12582912.0f * static_cast<float>(f.min_subnormal())),
+        min_normal_(static_cast<float>(f.min_normal())),
+        max_(static_cast<float>(f.max_finite)) {}
+  float operator()(float x) const {
+    const float a = std::fabs(x);
+    std::uint32_t bits = std::bit_cast<std::uint32_t>(a);
+    bits += ((1u << (drop_ - 1)) - 1u) + ((bits >> drop_) & 1u);
+    const float normal = std::bit_cast<float>(bits & ~((1u << drop_) - 1u));
+    const float subnormal = (a + magic_) - magic_;
+    const float r = a > max_ ? max_ : (a < min_normal_ ? subnormal : normal);
+    return std::copysign(r, x);
+  }
+
+ private:
+  int drop_;
+  float magic_, min_normal_, max_;
+};
+inline float fp8_round_fast(float x, const Fp8Format& format) { return Fp8Rounder(format)(x); }
 
 struct QuantizationError {
   double relative_error = 0;      // ‖x̂ − x‖ / ‖x‖

@@ -9,6 +9,7 @@
 
 #include <vector>
 
+#include "frugal/core/fp8_gemm.hpp"
 #include "frugal/core/tensor.hpp"
 
 namespace frugal::core {
@@ -33,12 +34,15 @@ void rmsnorm_backward(Matrix<T>& dx, MatrixMap<T> dgain, const Matrix<T>& dout, 
                       ConstMatrixMap<T> gain);
 
 // ---- linear: y = x·W (W is in × out) -----------------------------------------------------------
+// With `fp8` (float only), the three GEMMs run in emulated FP8 with DeepSeek-V3's scaling
+// (§3.3.2): forward x[1×128 tiles]·W[128×128 blocks]; dgrad dy[1×128]·Wᵀ[128×128];
+// wgrad xᵀ[1×128 along tokens]·dy[128×1 along tokens]. Without it, FP32.
 template <class T>
-void linear_forward(Matrix<T>& y, const Matrix<T>& x, ConstMatrixMap<T> w);
+void linear_forward(Matrix<T>& y, const Matrix<T>& x, ConstMatrixMap<T> w, const Fp8GemmOptions* fp8 = nullptr);
 // dW += xᵀ·dy; dx = dy·Wᵀ (or += with accumulate_dx; skipped when dx is null).
 template <class T>
 void linear_backward(Matrix<T>* dx, MatrixMap<T> dw, const Matrix<T>& dy, const Matrix<T>& x, ConstMatrixMap<T> w,
-                     bool accumulate_dx = false);
+                     bool accumulate_dx = false, const Fp8GemmOptions* fp8 = nullptr);
 
 // ---- rotary position embedding (Su et al. 2021, RoFormer eq. 34) ------------------------------
 // Rotates, in every row, `heads` slices of `dim` columns starting at column `offset + h·stride`;
@@ -96,10 +100,11 @@ struct SwigluCache {
   Matrix<T> hidden;    // silu(gate_pre) ⊙ up
 };
 template <class T>
-void swiglu_forward(Matrix<T>& y, SwigluCache<T>& cache, const Matrix<T>& x, const SwigluWeights<T>& w);
+void swiglu_forward(Matrix<T>& y, SwigluCache<T>& cache, const Matrix<T>& x, const SwigluWeights<T>& w,
+                    const Fp8GemmOptions* fp8 = nullptr);
 template <class T>
 void swiglu_backward(Matrix<T>& dx, const SwigluGrads<T>& dw, const Matrix<T>& dy, const SwigluCache<T>& cache,
-                     const Matrix<T>& x, const SwigluWeights<T>& w);
+                     const Matrix<T>& x, const SwigluWeights<T>& w, const Fp8GemmOptions* fp8 = nullptr);
 
 // ---- softmax cross-entropy ----------------------------------------------------------------------
 // Mean over rows of −log softmax(logits)[target]. With `dlogits`, also writes

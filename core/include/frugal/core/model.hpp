@@ -27,7 +27,11 @@ struct LossParts {
 template <class T>
 class Transformer {
  public:
-  Transformer(const ModelConfig& config, const RouterOptions& router_options);
+  // With `fp8`, every Linear layer (attention projections, FFNs, experts) runs its forward, dgrad
+  // and wgrad GEMMs in emulated FP8; embedding, output head, router gate, norms and the attention
+  // core stay in higher precision (V3 report §3.3.1, Figure 6).
+  Transformer(const ModelConfig& config, const RouterOptions& router_options,
+              const std::optional<Fp8GemmOptions>& fp8 = std::nullopt);
   Transformer(const Transformer&) = delete;
   Transformer& operator=(const Transformer&) = delete;
 

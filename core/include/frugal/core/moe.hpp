@@ -16,8 +16,9 @@ namespace frugal::core {
 template <class T>
 class MoeLayer {
  public:
+  // With `fp8`, the experts' GEMMs run in emulated FP8; the router's gate stays FP32 (V3 §3.3.1).
   MoeLayer(const MoeConfig& moe, const RouterOptions& options, Index hidden, Parameters<T>& params,
-           const std::string& prefix);
+           const std::string& prefix, const std::optional<Fp8GemmOptions>& fp8 = std::nullopt);
   void init(Parameters<T>& params, Rng& rng, double std, Index num_layers) const;
 
   // Returns the balance loss (α-weighted) of this layer.

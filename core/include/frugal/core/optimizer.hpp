@@ -15,6 +15,7 @@ struct AdamWOptions {
   double beta2 = 0.95;  // V3 report §4.2
   double epsilon = 1e-8;
   double weight_decay = 0.1;  // V3 report §4.2
+  bool bf16_moments = false;  // store m and v in BF16, as V3 trains (§3.3.3); master weights stay FP32
 };
 
 // Linear warmup to `peak` over `warmup` steps, then cosine decay to peak·min_ratio at `total`.

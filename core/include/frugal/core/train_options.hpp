@@ -4,11 +4,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "frugal/core/data.hpp"
+#include "frugal/core/fp8_gemm.hpp"
 #include "frugal/core/optimizer.hpp"
 #include "frugal/core/router.hpp"
 
@@ -19,6 +21,19 @@ struct DataOptions {
   Kind kind = Kind::markov;
   MarkovOptions markov;
   std::string text_path;  // kind == text
+};
+
+// Numeric precision of training (V3 report §3.3): "linear": "fp8" runs every Linear layer's three
+// GEMMs in emulated FP8 (E4M3, 1×128 activation tiles, 128×128 weight blocks, online scales).
+struct PrecisionOptions {
+  bool fp8_linear = false;
+  ScaleFormat scale_format = ScaleFormat::fp32;
+  std::optional<Fp8GemmOptions> gemm() const {
+    if (!fp8_linear) return std::nullopt;
+    Fp8GemmOptions o;
+    o.scale_format = scale_format;
+    return o;
+  }
 };
 
 struct TrainOptions {
@@ -34,6 +49,7 @@ struct TrainOptions {
   AdamWOptions adamw;
   RouterOptions router;
   DataOptions data;
+  PrecisionOptions precision;
   std::int64_t eval_every = 50;  // 0: only at the end
   std::int64_t eval_batches = 4;
   std::int64_t log_every = 10;
