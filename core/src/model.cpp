@@ -28,18 +28,9 @@ Transformer<T>::Transformer(const ModelConfig& config, const RouterOptions& rout
   check_trainable(config);
   const Index C = config.hidden_size;
   embedding_ = params_.add("embedding", config.vocab_size, C);
-  for (Index l = 0; l < config.num_layers; ++l) {
-    const std::string prefix = "layers." + std::to_string(l);
-    Block b;
-    b.attn_norm = params_.add(prefix + ".attn_norm", 1, C, false);
-    b.attention = std::make_unique<AttentionBlock<T>>(config.attention, C, params_, prefix + ".attn", config.num_layers, fp8);
-    b.ffn_norm = params_.add(prefix + ".ffn_norm", 1, C, false);
-    if (config.is_moe_layer(l))
-      b.moe = std::make_unique<MoeLayer<T>>(config.moe, router_options, C, params_, prefix + ".moe", fp8);
-    else
-      b.dense = std::make_unique<FeedForward<T>>(C, config.ffn_intermediate_size, params_, prefix + ".ffn", fp8);
-    blocks_.push_back(std::move(b));
-  }
+  blocks_.reserve(static_cast<std::size_t>(config.num_layers));
+  for (Index l = 0; l < config.num_layers; ++l)
+    blocks_.emplace_back(config, config.is_moe_layer(l), router_options, params_, "layers." + std::to_string(l), fp8);
   final_norm_ = params_.add("final_norm", 1, C, false);
   if (!config.tie_embeddings) head_ = params_.add("head", C, config.vocab_size);
   params_.allocate();
@@ -53,16 +44,7 @@ void Transformer<T>::init(std::uint64_t seed, double std) {
     for (Index i = 0; i < w.size(); ++i) w.data()[i] = static_cast<T>(s * rng.normal());
   };
   fill(embedding_, std);
-  for (auto& b : blocks_) {
-    params_.mutable_value(b.attn_norm).setOnes();
-    params_.mutable_value(b.ffn_norm).setOnes();
-    b.attention->init(params_, rng, std);
-    if (b.dense) b.dense->init(params_, rng, std, config_.num_layers);
-    if (b.moe) {
-      b.moe->init(params_, rng, std, config_.num_layers);
-      std::fill(b.moe->router().bias().begin(), b.moe->router().bias().end(), T(0));
-    }
-  }
+  for (auto& b : blocks_) b.init(params_, rng, std, config_.num_layers);
   params_.mutable_value(final_norm_).setOnes();
   if (head_ >= 0) fill(head_, std);
 }
@@ -75,17 +57,9 @@ LossParts Transformer<T>::forward(const std::vector<int>& inputs, const std::vec
   batch_ = batch;
   seq_len_ = seq_len;
   LossParts loss;
-  Matrix<T> x, normed, sublayer_out;
+  Matrix<T> x;
   embedding_forward(x, inputs, params_.value(embedding_));
-  for (auto& b : blocks_) {
-    rmsnorm_forward(normed, b.attn_norm_cache, x, params_.value(b.attn_norm));
-    b.attention->forward(sublayer_out, normed, batch, seq_len, params_);
-    x += sublayer_out;
-    rmsnorm_forward(normed, b.ffn_norm_cache, x, params_.value(b.ffn_norm));
-    if (b.moe) loss.balance += b.moe->forward(sublayer_out, normed, batch, seq_len, params_);
-    else b.dense->forward(sublayer_out, normed, params_);
-    x += sublayer_out;
-  }
+  for (auto& b : blocks_) loss.balance += b.forward(x, batch, seq_len, params_);
   rmsnorm_forward(final_normed_, final_norm_cache_, x, params_.value(final_norm_));
   if (head_ >= 0) linear_forward(logits_, final_normed_, params_.value(head_));
   else {
@@ -100,7 +74,7 @@ LossParts Transformer<T>::forward(const std::vector<int>& inputs, const std::vec
 // and adds the sublayer's.
 template <class T>
 void Transformer<T>::backward() {
-  Matrix<T> dlogits, dx, dnormed, dsub, dresidual;
+  Matrix<T> dlogits, dx, dnormed;
   cross_entropy(logits_, targets_, &dlogits);
   if (head_ >= 0) {
     linear_backward(&dnormed, params_.grad(head_), dlogits, final_normed_, params_.value(head_));
@@ -110,16 +84,7 @@ void Transformer<T>::backward() {
     gemm(params_.grad(embedding_), dlogits.transpose(), final_normed_, true);
   }
   rmsnorm_backward(dx, params_.grad(final_norm_), dnormed, final_norm_cache_, params_.value(final_norm_));
-  for (auto it = blocks_.rbegin(); it != blocks_.rend(); ++it) {
-    Block& b = *it;
-    if (b.moe) b.moe->backward(dnormed, dx, params_);
-    else b.dense->backward(dnormed, dx, params_);
-    rmsnorm_backward(dresidual, params_.grad(b.ffn_norm), dnormed, b.ffn_norm_cache, params_.value(b.ffn_norm));
-    dx += dresidual;
-    b.attention->backward(dnormed, dx, params_);
-    rmsnorm_backward(dresidual, params_.grad(b.attn_norm), dnormed, b.attn_norm_cache, params_.value(b.attn_norm));
-    dx += dresidual;
-  }
+  for (auto it = blocks_.rbegin(); it != blocks_.rend(); ++it) it->backward(dx, params_);
   embedding_backward(params_.grad(embedding_), inputs_, dx);
 }
 
@@ -127,14 +92,14 @@ template <class T>
 std::vector<MoeLayer<T>*> Transformer<T>::moe_layers() {
   std::vector<MoeLayer<T>*> out;
   for (auto& b : blocks_)
-    if (b.moe) out.push_back(b.moe.get());
+    if (b.moe()) out.push_back(b.moe());
   return out;
 }
 template <class T>
 std::vector<const MoeLayer<T>*> Transformer<T>::moe_layers() const {
   std::vector<const MoeLayer<T>*> out;
   for (const auto& b : blocks_)
-    if (b.moe) out.push_back(b.moe.get());
+    if (b.moe()) out.push_back(b.moe());
   return out;
 }
 

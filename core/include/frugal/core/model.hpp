@@ -9,8 +9,7 @@
 #include <vector>
 
 #include "frugal/config/model_config.hpp"
-#include "frugal/core/attention.hpp"
-#include "frugal/core/moe.hpp"
+#include "frugal/core/decoder_block.hpp"
 
 namespace frugal::core {
 
@@ -58,18 +57,10 @@ class Transformer {
   Index activated_parameter_count() const;
 
  private:
-  struct Block {
-    int attn_norm = -1, ffn_norm = -1;
-    std::unique_ptr<AttentionBlock<T>> attention;
-    std::unique_ptr<FeedForward<T>> dense;
-    std::unique_ptr<MoeLayer<T>> moe;
-    RmsNormCache<T> attn_norm_cache, ffn_norm_cache;
-  };
-
   ModelConfig config_;
   Parameters<T> params_;
   int embedding_ = -1, final_norm_ = -1, head_ = -1;
-  std::vector<Block> blocks_;
+  std::vector<DecoderBlock<T>> blocks_;
 
   std::vector<int> inputs_, targets_;
   Index batch_ = 0, seq_len_ = 0;
