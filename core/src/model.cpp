@@ -23,8 +23,8 @@ void check_trainable(const ModelConfig& c) {
 
 template <class T>
 Transformer<T>::Transformer(const ModelConfig& config, const RouterOptions& router_options,
-                            const std::optional<Fp8GemmOptions>& fp8)
-    : config_(config) {
+                            const std::optional<Fp8GemmOptions>& fp8, double mtp_weight)
+    : config_(config), mtp_weight_(mtp_weight) {
   check_trainable(config);
   const Index C = config.hidden_size;
   embedding_ = params_.add("embedding", config.vocab_size, C);
@@ -33,6 +33,15 @@ Transformer<T>::Transformer(const ModelConfig& config, const RouterOptions& rout
     blocks_.emplace_back(config, config.is_moe_layer(l), router_options, params_, "layers." + std::to_string(l), fp8);
   final_norm_ = params_.add("final_norm", 1, C, false);
   if (!config.tie_embeddings) head_ = params_.add("head", C, config.vocab_size);
+  if (mtp_weight > 0 && config.mtp_depth > 0) {
+    if (config.tie_embeddings)
+      throw ConfigError("model.tie_embeddings", "Multi-Token Prediction in the CPU reference needs an untied output head");
+    const Index before = params_.size();
+    mtp_.reserve(static_cast<std::size_t>(config.mtp_depth));
+    for (Index k = 1; k <= config.mtp_depth; ++k)
+      mtp_.emplace_back(config, router_options, params_, "mtp." + std::to_string(k), fp8);
+    mtp_parameters_ = params_.size() - before;
+  }
   params_.allocate();
 }
 
@@ -47,6 +56,7 @@ void Transformer<T>::init(std::uint64_t seed, double std) {
   for (auto& b : blocks_) b.init(params_, rng, std, config_.num_layers);
   params_.mutable_value(final_norm_).setOnes();
   if (head_ >= 0) fill(head_, std);
+  for (auto& m : mtp_) m.init(params_, rng, std, config_.num_layers);  // after the main model: its weights do not move
 }
 
 template <class T>
@@ -67,6 +77,32 @@ LossParts Transformer<T>::forward(const std::vector<int>& inputs, const std::vec
     gemm(logits_, final_normed_, params_.value(embedding_).transpose());
   }
   loss.cross_entropy = cross_entropy(logits_, targets);
+
+  // MTP depth k reads h^{k−1} at positions i < T − k and predicts t_{i+k+1} from Emb(t_{i+k}).
+  mtp_rows_.assign(mtp_.size(), {});
+  mtp_targets_.assign(mtp_.size(), {});
+  mtp_hidden_.resize(mtp_.size());
+  mtp_logits_.resize(mtp_.size());
+  const Matrix<T>* previous = &x;
+  for (std::size_t d = 0; d < mtp_.size(); ++d) {
+    const Index k = static_cast<Index>(d) + 1, length = seq_len - k, previous_length = seq_len - k + 1;
+    if (length <= 0) break;
+    std::vector<int> next_tokens;
+    Matrix<T> gathered(batch * length, config_.hidden_size);
+    for (Index b = 0; b < batch; ++b)
+      for (Index i = 0; i < length; ++i) {
+        const Index row = b * previous_length + i;
+        mtp_rows_[d].push_back(row);
+        gathered.row(b * length + i) = previous->row(row);
+        next_tokens.push_back(inputs[static_cast<std::size_t>(b * seq_len + i + k)]);
+        mtp_targets_[d].push_back(targets[static_cast<std::size_t>(b * seq_len + i + k)]);
+      }
+    loss.balance += mtp_[d].forward(mtp_hidden_[d], mtp_logits_[d], gathered, next_tokens, batch, length, embedding_, head_, params_);
+    const double depth_loss = cross_entropy(mtp_logits_[d], mtp_targets_[d]);
+    loss.mtp_per_depth.push_back(depth_loss);
+    loss.mtp += mtp_weight_ / static_cast<double>(mtp_.size()) * depth_loss;
+    previous = &mtp_hidden_[d];
+  }
   return loss;
 }
 
@@ -84,6 +120,18 @@ void Transformer<T>::backward() {
     gemm(params_.grad(embedding_), dlogits.transpose(), final_normed_, true);
   }
   rmsnorm_backward(dx, params_.grad(final_norm_), dnormed, final_norm_cache_, params_.value(final_norm_));
+
+  // MTP, deepest first: each depth's ∂L/∂h^{k−1} lands on the rows it read.
+  Matrix<T> dfrom_deeper;  // ∂L/∂h^k from depth k + 1, in depth k's rows
+  for (std::size_t d = mtp_rows_.size(); d-- > 0;) {
+    if (mtp_rows_[d].empty()) continue;
+    Matrix<T> dlogits, dprevious;
+    cross_entropy(mtp_logits_[d], mtp_targets_[d], &dlogits, mtp_weight_ / static_cast<double>(mtp_.size()));
+    mtp_[d].backward(dprevious, dlogits, dfrom_deeper, embedding_, head_, params_);
+    Matrix<T>& target = d == 0 ? dx : dfrom_deeper;
+    if (d > 0) target.setZero(mtp_hidden_[d - 1].rows(), config_.hidden_size);
+    for (std::size_t r = 0; r < mtp_rows_[d].size(); ++r) target.row(mtp_rows_[d][r]) += dprevious.row(static_cast<Index>(r));
+  }
   for (auto it = blocks_.rbegin(); it != blocks_.rend(); ++it) it->backward(dx, params_);
   embedding_backward(params_.grad(embedding_), inputs_, dx);
 }
@@ -93,6 +141,8 @@ std::vector<MoeLayer<T>*> Transformer<T>::moe_layers() {
   std::vector<MoeLayer<T>*> out;
   for (auto& b : blocks_)
     if (b.moe()) out.push_back(b.moe());
+  for (auto& m : mtp_)
+    if (m.block().moe()) out.push_back(m.block().moe());
   return out;
 }
 template <class T>
@@ -100,6 +150,8 @@ std::vector<const MoeLayer<T>*> Transformer<T>::moe_layers() const {
   std::vector<const MoeLayer<T>*> out;
   for (const auto& b : blocks_)
     if (b.moe()) out.push_back(b.moe());
+  for (const auto& m : mtp_)
+    if (m.block().moe()) out.push_back(m.block().moe());
   return out;
 }
 
@@ -110,11 +162,32 @@ void Transformer<T>::update_router_biases() {
 
 template <class T>
 Index Transformer<T>::activated_parameter_count() const {
-  Index count = params_.size();
+  Index count = params_.size() - mtp_parameters_;
   if (head_ >= 0) count -= params_.info(embedding_).size();  // a lookup, not a matmul
   const Index per_expert = 3 * config_.hidden_size * config_.moe.expert_intermediate_size;
-  count -= static_cast<Index>(moe_layers().size()) * (config_.moe.routed_experts - config_.moe.top_k) * per_expert;
+  count -= config_.moe_layer_count() * (config_.moe.routed_experts - config_.moe.top_k) * per_expert;
   return count;
+}
+
+template <class T>
+void Transformer<T>::forward_inference(const std::vector<int>& tokens, Matrix<T>& logits, Matrix<T>& hidden) {
+  const auto seq_len = static_cast<Index>(tokens.size());
+  embedding_forward(hidden, tokens, params_.value(embedding_));
+  for (auto& b : blocks_) b.forward(hidden, 1, seq_len, params_);
+  Matrix<T> normed;
+  RmsNormCache<T> cache;
+  rmsnorm_forward(normed, cache, hidden, params_.value(final_norm_));
+  if (head_ >= 0) linear_forward(logits, normed, params_.value(head_));
+  else logits = normed * params_.value(embedding_).transpose();
+}
+
+template <class T>
+RowVector<T> Transformer<T>::mtp_draft_logits(const std::vector<int>& tokens, const Matrix<T>& hidden, int next_token) {
+  std::vector<int> next(tokens.begin() + 1, tokens.end());
+  next.push_back(next_token);
+  Matrix<T> h, logits;
+  mtp_.front().forward(h, logits, hidden, next, 1, static_cast<Index>(tokens.size()), embedding_, head_, params_);
+  return logits.row(logits.rows() - 1);
 }
 
 template class Transformer<float>;

@@ -162,10 +162,10 @@ ModelConfig tiny_model(AttentionKind kind) {
   return c;
 }
 
-void check_transformer(const ModelConfig& config) {
+void check_transformer(const ModelConfig& config, double mtp_weight = 0.0) {
   RouterOptions o;
   o.sequence_balance_alpha = 0.1;
-  Transformer<double> model(config, o);
+  Transformer<double> model(config, o, std::nullopt, mtp_weight);
   model.init(21, 0.3);
   const Index batch = 2, seq_len = 5;
   Rng rng(22);
@@ -182,6 +182,14 @@ void check_transformer(const ModelConfig& config) {
 }
 
 TEST(ModelGradients, MlaTransformerWithDeepSeekMoe) { check_transformer(tiny_model(AttentionKind::mla)); }
+
+// Two MTP depths (V3 §2.2): the gradient reaches the main model through h^0, the shared
+// embedding and head, and depth 1 through depth 2's input.
+TEST(ModelGradients, MultiTokenPredictionTwoDepths) {
+  ModelConfig c = tiny_model(AttentionKind::mla);
+  c.mtp_depth = 2;
+  check_transformer(c, 0.7);
+}
 TEST(ModelGradients, MhaTransformerWithDeepSeekMoe) { check_transformer(tiny_model(AttentionKind::mha)); }
 TEST(ModelGradients, DenseTransformerWithTiedEmbeddings) {
   ModelConfig c = tiny_model(AttentionKind::mha);

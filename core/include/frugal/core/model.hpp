@@ -10,6 +10,7 @@
 
 #include "frugal/config/model_config.hpp"
 #include "frugal/core/decoder_block.hpp"
+#include "frugal/core/mtp.hpp"
 
 namespace frugal::core {
 
@@ -18,9 +19,11 @@ namespace frugal::core {
 void check_trainable(const ModelConfig& config);
 
 struct LossParts {
-  double cross_entropy = 0;
-  double balance = 0;  // Σ over MoE layers of their α-weighted balance loss
-  double total() const { return cross_entropy + balance; }
+  double cross_entropy = 0;            // the main model's next-token loss
+  double balance = 0;                  // Σ over MoE layers of their α-weighted balance loss
+  double mtp = 0;                      // (λ/D) Σ_k L^k_MTP (V3 eq. 25)
+  std::vector<double> mtp_per_depth;   // L^k for k = 1 … D, unweighted
+  double total() const { return cross_entropy + balance + mtp; }
 };
 
 template <class T>
@@ -29,8 +32,10 @@ class Transformer {
   // With `fp8`, every Linear layer (attention projections, FFNs, experts) runs its forward, dgrad
   // and wgrad GEMMs in emulated FP8; embedding, output head, router gate, norms and the attention
   // core stay in higher precision (V3 report §3.3.1, Figure 6).
+  // With mtp_weight λ > 0 and config.mtp_depth D > 0, D Multi-Token Prediction modules are built
+  // and trained with weight λ (V3 §2.2; §4.2 uses λ = 0.3, then 0.1).
   Transformer(const ModelConfig& config, const RouterOptions& router_options,
-              const std::optional<Fp8GemmOptions>& fp8 = std::nullopt);
+              const std::optional<Fp8GemmOptions>& fp8 = std::nullopt, double mtp_weight = 0.0);
   Transformer(const Transformer&) = delete;
   Transformer& operator=(const Transformer&) = delete;
 
@@ -54,13 +59,29 @@ class Transformer {
   // Parameter counts, DeepSeek's convention (README_WEIGHTS.md): "activated" excludes the input
   // embedding and the routed experts a token does not use, and includes the output head.
   Index parameter_count() const { return params_.size(); }
-  Index activated_parameter_count() const;
+  Index activated_parameter_count() const;  // main model only (MTP modules excluded, as V3 counts)
+  Index mtp_parameter_count() const { return mtp_parameters_; }
+  Index mtp_depth() const { return static_cast<Index>(mtp_.size()); }
+
+  // For decoding: the main model's logits at every position and its last hidden state h^0,
+  // for one sequence.
+  void forward_inference(const std::vector<int>& tokens, Matrix<T>& logits, Matrix<T>& hidden);
+  // The first MTP module's logits at the last position, given h^0 of the sequence and the token
+  // that follows it (the main model's prediction): the draft for the token after that.
+  RowVector<T> mtp_draft_logits(const std::vector<int>& tokens, const Matrix<T>& hidden, int next_token);
 
  private:
   ModelConfig config_;
   Parameters<T> params_;
   int embedding_ = -1, final_norm_ = -1, head_ = -1;
   std::vector<DecoderBlock<T>> blocks_;
+  std::vector<MtpModule<T>> mtp_;
+  double mtp_weight_ = 0;
+  Index mtp_parameters_ = 0;
+  // MTP forward state, per depth k: rows of the previous depth each position reads, targets, logits.
+  std::vector<std::vector<Index>> mtp_rows_;
+  std::vector<std::vector<int>> mtp_targets_;
+  std::vector<Matrix<T>> mtp_hidden_, mtp_logits_;
 
   std::vector<int> inputs_, targets_;
   Index batch_ = 0, seq_len_ = 0;
