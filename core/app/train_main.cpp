@@ -31,7 +31,7 @@ struct Flags {
   std::string config_file, preset, resume, text;
   std::optional<std::int64_t> stop_after;
   std::optional<std::int64_t> steps, seed, batch_size, log_every, eval_every, checkpoint_every;
-  std::optional<double> learning_rate;
+  std::optional<double> learning_rate, mtp_weight;
   std::optional<std::string> balancing, precision, checkpoint, metrics_csv, metrics_json;
   bool quiet = false;
 };
@@ -67,6 +67,7 @@ Run load_run(const Flags& f) {
   if (f.eval_every) overrides["eval_every"] = *f.eval_every;
   if (f.checkpoint_every) overrides["checkpoint_every"] = *f.checkpoint_every;
   if (f.learning_rate) overrides["learning_rate"] = *f.learning_rate;
+  if (f.mtp_weight) overrides["mtp_weight"] = *f.mtp_weight;
   if (f.checkpoint) overrides["checkpoint"] = *f.checkpoint;
   if (f.metrics_csv) overrides["metrics_csv"] = *f.metrics_csv;
   if (f.metrics_json) overrides["metrics_json"] = *f.metrics_json;
@@ -98,8 +99,11 @@ void print_header(const Trainer& t, const ModelConfig& model) {
                                           model.moe.routed_experts, model.moe.top_k)
                             : std::string("dense"),
              t.model().parameter_count(), t.model().activated_parameter_count());
-  if (model.mtp_depth > 0)
-    fmt::print("        (mtp_depth {} in the config: Multi-Token Prediction modules are not in this trainer yet)\n", model.mtp_depth);
+  if (t.model().mtp_depth() > 0)
+    fmt::print("        + {} Multi-Token Prediction module(s), {} parameters, loss weight λ = {:g}\n", t.model().mtp_depth(),
+               t.model().mtp_parameter_count(), t.options().mtp_weight);
+  else if (model.mtp_depth > 0)
+    fmt::print("        (mtp_depth {} in the config: MTP is off; --mtp-weight 0.3 trains it, V3 §4.2)\n", model.mtp_depth);
   fmt::print("data    {}\n", t.source().describe());
   const double floor = t.loss_floor();
   if (!std::isnan(floor)) fmt::print("floor   {:.4f} nats/token: no model can average below this on this source\n", floor);
@@ -177,6 +181,7 @@ int experiment(const Flags& flags, const std::string& name, const std::string& j
   ExperimentReport report;
   if (name == "dense-vs-moe") report = run_dense_vs_moe(run.model, run.options, seeds, progress);
   else if (name == "fp8") report = run_fp8_vs_fp32(run.model, run.options, seeds, progress);
+  else if (name == "mtp") report = run_mtp(run.model, run.options, seeds, progress);
   else report = run_balancing(run.model, run.options, seeds, progress);
   fmt::print("{}", format_report(report));
   if (!json_path.empty()) write_file_atomically(json_path, report_json(report).dump(1) + "\n");
@@ -191,6 +196,7 @@ void add_run_flags(CLI::App& app, Flags& f) {
   app.add_option("--batch-size", f.batch_size, "sequences per step");
   app.add_option("--lr", f.learning_rate, "peak learning rate");
   app.add_option("--balancing", f.balancing, "aux_free, aux_loss or none");
+  app.add_option("--mtp-weight", f.mtp_weight, "λ of the Multi-Token Prediction loss (V3: 0.3); 0 trains without MTP");
   app.add_option("--precision", f.precision, "fp32, or fp8: Linear GEMMs in emulated E4M3 with BF16 AdamW moments (V3 §3.3)");
   app.add_option("--text", f.text, "train on this plain-text file, byte by byte, instead of the synthetic source");
   app.add_option("--log-every", f.log_every, "steps between progress lines when not on a terminal");
@@ -217,9 +223,9 @@ int main(int argc, char** argv) {
   std::string experiment_name, json_path;
   int seeds = 1;
   CLI::App* experiment_app = app.add_subcommand("experiment", "run a chapter's experiment and print its table");
-  experiment_app->add_option("name", experiment_name, "dense-vs-moe, balancing or fp8")
+  experiment_app->add_option("name", experiment_name, "dense-vs-moe, balancing, fp8 or mtp")
       ->required()
-      ->check(CLI::IsMember({"dense-vs-moe", "balancing", "fp8"}));
+      ->check(CLI::IsMember({"dense-vs-moe", "balancing", "fp8", "mtp"}));
   add_run_flags(*experiment_app, experiment_flags);
   experiment_app->add_option("--json", json_path, "also write the results here as JSON");
   experiment_app->add_option("--seeds", seeds, "run every arm with this many seeds and report mean ± standard deviation");

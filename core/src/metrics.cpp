@@ -18,6 +18,7 @@ nlohmann::json to_json(const StepMetrics& m) {
                       {"flops", m.flops},
                       {"expert_load", m.expert_load}};
   j["eval_loss"] = std::isnan(m.eval_loss) ? nlohmann::json(nullptr) : nlohmann::json(m.eval_loss);
+  j["mtp_loss"] = std::isnan(m.mtp_loss) ? nlohmann::json(nullptr) : nlohmann::json(m.mtp_loss);
   return j;
 }
 
@@ -27,6 +28,7 @@ StepMetrics step_metrics_from_json(const nlohmann::json& j) {
   m.loss = j.at("loss").get<double>();
   m.balance_loss = j.at("balance_loss").get<double>();
   if (!j.at("eval_loss").is_null()) m.eval_loss = j.at("eval_loss").get<double>();
+  if (j.contains("mtp_loss") && !j.at("mtp_loss").is_null()) m.mtp_loss = j.at("mtp_loss").get<double>();
   m.learning_rate = j.at("learning_rate").get<double>();
   m.grad_norm = j.at("grad_norm").get<double>();
   m.tokens_per_second = j.at("tokens_per_second").get<double>();

@@ -46,6 +46,7 @@ TrainOptions parse_train_options(const nlohmann::json& section, const std::strin
   o.warmup_steps = non_negative(r, "warmup_steps", o.warmup_steps);
   o.grad_clip = in_range(r, "grad_clip", o.grad_clip, 0, 1e30, false);
   o.init_std = in_range(r, "init_std", o.init_std, 0, 10, true);
+  o.mtp_weight = in_range(r, "mtp_weight", o.mtp_weight, 0, 10, false);
   o.adamw.beta1 = in_range(r, "beta1", o.adamw.beta1, 0, 1, false);
   o.adamw.beta2 = in_range(r, "beta2", o.adamw.beta2, 0, 1, false);
   o.adamw.weight_decay = in_range(r, "weight_decay", o.adamw.weight_decay, 0, 10, false);

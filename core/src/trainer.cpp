@@ -23,7 +23,7 @@ TrainingDiverged::TrainingDiverged(std::int64_t at, const std::string& what)
 Trainer::Trainer(const ModelConfig& model, const TrainOptions& options) : config_(model), options_(options), optimizer_(options.adamw) {
   if (options.seq_len > model.max_seq_len)
     throw ConfigError("cpu_training.seq_len", fmt::format("{} exceeds model.max_seq_len ({})", options.seq_len, model.max_seq_len));
-  model_ = std::make_unique<Transformer<float>>(model, options.router, options.precision.gemm());
+  model_ = std::make_unique<Transformer<float>>(model, options.router, options.precision.gemm(), options.mtp_weight);
   try {
     source_ = make_token_source(options.data, options.seq_len);
   } catch (const std::invalid_argument& e) {
@@ -73,6 +73,7 @@ const StepMetrics& Trainer::step() {
   m.step = step_;
   m.loss = loss.cross_entropy;
   m.balance_loss = loss.balance;
+  m.mtp_loss = loss.mtp_per_depth.empty() ? std::nan("") : loss.mtp_per_depth.front();
   m.learning_rate = lr;
   m.grad_norm = grad_norm;
   m.tokens_per_second = static_cast<double>(tokens_per_step()) / std::max(seconds, 1e-9);
@@ -138,6 +139,8 @@ nlohmann::json Trainer::describe() const {
           {"moe", config_.is_moe()},
           {"balancing", to_string(options_.router.balancing)},
           {"linear_precision", options_.precision.fp8_linear ? "fp8" : "fp32"},
+          {"mtp_depth", model_->mtp_depth()},
+          {"mtp_weight", options_.mtp_weight},
           {"optimizer_moments", options_.adamw.bf16_moments ? "bf16" : "fp32"},
           {"parameters", model_->parameter_count()},
           {"activated_parameters", model_->activated_parameter_count()},

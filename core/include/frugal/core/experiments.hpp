@@ -76,9 +76,16 @@ ExperimentReport run_fp8_vs_fp32(const ModelConfig& model, const TrainOptions& o
 // (L_fp8 − L_fp32) / L_fp32 of final held-out losses, one per seed, from a run_fp8_vs_fp32 report.
 std::vector<double> fp8_relative_loss_gaps(const ExperimentReport& report);
 
-// Trains one arm to the end.
+// Multi-Token Prediction (V3 §2.2; Table 4 ablation) at equal training tokens: the main model's
+// held-out loss without and with MTP (λ = options.mtp_weight, or 0.3 when unset), and, for the MTP
+// arm, speculative decoding on held-out prompts: acceptance rate and tokens per main forward pass.
+ExperimentReport run_mtp(const ModelConfig& model, const TrainOptions& options, int seeds = 1,
+                         const ArmProgress& progress = {});
+
+// Trains one arm to the end; `finished` sees the trained model.
 ArmResult run_arm(const std::string& name, const std::string& description, const ModelConfig& model,
-                  const TrainOptions& options, const ArmProgress& progress);
+                  const TrainOptions& options, const ArmProgress& progress,
+                  const std::function<void(Trainer&)>& finished = {});
 
 // A table of the arms, for terminals and chapters.
 std::string format_report(const ExperimentReport& report);

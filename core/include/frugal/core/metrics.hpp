@@ -14,6 +14,7 @@ struct StepMetrics {
   std::int64_t step = 0;           // optimizer steps done, 1-based
   double loss = 0;                 // cross-entropy of this step's batch, nats/token
   double balance_loss = 0;         // α-weighted balance losses, summed over MoE layers
+  double mtp_loss = std::numeric_limits<double>::quiet_NaN();  // depth-1 MTP cross-entropy, when trained
   double eval_loss = std::numeric_limits<double>::quiet_NaN();  // held-out, when evaluated
   double learning_rate = 0;
   double grad_norm = 0;            // before clipping

@@ -46,6 +46,7 @@ struct TrainOptions {
   std::int64_t warmup_steps = 20;
   double grad_clip = 1.0;  // V3 report §4.2
   double init_std = 0.02;
+  double mtp_weight = 0.0;  // λ of the MTP loss; > 0 builds the config's mtp_depth modules (V3 §4.2: 0.3)
   AdamWOptions adamw;
   RouterOptions router;
   DataOptions data;
