@@ -40,6 +40,22 @@ TEST(Mtp, SpeculativeDecodingEqualsGreedyDecodingTokenForToken) {
   }
 }
 
+TEST(Mtp, ResumingWithMtpIsBitIdentical) {
+  TrainOptions o = test_options(6);
+  o.mtp_weight = 0.3;
+  const std::string path = ::testing::TempDir() + "/frugal_mtp_resume.ckpt";
+  Trainer straight(with_mtp(), o);
+  while (!straight.finished()) straight.step();
+  Trainer first(with_mtp(), o);
+  for (int i = 0; i < 3; ++i) first.step();
+  first.save_checkpoint(path);
+  Trainer second(with_mtp(), o);
+  second.load_checkpoint(path);
+  while (!second.finished()) second.step();
+  EXPECT_EQ(straight.model().params().values(), second.model().params().values());
+  EXPECT_EQ(straight.model().moe_layers().size(), 2u);  // the main MoE layer and the MTP block's
+}
+
 TEST(Mtp, DecodingStopsAtTheModelsContext) {
   Trainer t(with_mtp(), [] {
     TrainOptions o = test_options(1);

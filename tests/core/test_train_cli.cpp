@@ -127,6 +127,13 @@ TEST(TrainCli, TextFileTraining) {
   EXPECT_NE(r.out.find("as bytes"), std::string::npos) << r.out;
 }
 
+TEST(TrainCli, MtpWeightTrainsTheModules) {
+  const ProgramRun r = frugal_train("--preset deepseek-v3-tiny --steps 2 --batch-size 2 --mtp-weight 0.3");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("+ 1 Multi-Token Prediction module(s), 126832 parameters"), std::string::npos) << r.out;
+  expect_refused(frugal_train("--preset deepseek-v3-tiny --mtp-weight -1"), "cpu_training.mtp_weight");
+}
+
 TEST(TrainCli, ExperimentPrintsItsTable) {
   const std::string json = temp_path(".experiment.json");
   const ProgramRun r = frugal_train("experiment balancing --config " + small_config() + " --steps 6 --json " + json);
