@@ -232,6 +232,29 @@ double cross_entropy(const Matrix<T>& logits, const std::vector<int>& targets, M
   return total / static_cast<double>(rows);
 }
 
+// Row by row, in double: the soft term from the two tempered softmaxes, the hard term from
+// cross_entropy (which also writes its gradient, scaled by 1 − α).
+template <class T>
+double distillation_loss(const Matrix<T>& student_logits, const Matrix<T>& teacher_logits, const std::vector<int>& targets,
+                         double temperature, double alpha, Matrix<T>* dstudent) {
+  const Index rows = student_logits.rows();
+  const double hard = cross_entropy(student_logits, targets, dstudent, 1.0 - alpha);
+  double soft = 0;
+  for (Index r = 0; r < rows; ++r) {
+    const Eigen::ArrayXd zs = student_logits.row(r).transpose().template cast<double>().array() / temperature;
+    const Eigen::ArrayXd zt = teacher_logits.row(r).transpose().template cast<double>().array() / temperature;
+    const Eigen::ArrayXd log_ps = zs - (std::log((zs - zs.maxCoeff()).exp().sum()) + zs.maxCoeff());
+    const Eigen::ArrayXd log_pt = zt - (std::log((zt - zt.maxCoeff()).exp().sum()) + zt.maxCoeff());
+    const Eigen::ArrayXd pt = log_pt.exp();
+    soft += (pt * (log_pt - log_ps)).sum();  // KL(p_t ‖ p_s)
+    if (dstudent) {
+      const Eigen::ArrayXd grad = alpha * temperature * (log_ps.exp() - pt) / static_cast<double>(rows);
+      dstudent->row(r) += grad.transpose().template cast<T>().matrix();
+    }
+  }
+  return alpha * temperature * temperature * soft / static_cast<double>(rows) + (1.0 - alpha) * hard;
+}
+
 #define FRUGAL_INSTANTIATE_LAYERS(T)                                                                                  \
   template void embedding_forward<T>(Matrix<T>&, const std::vector<int>&, ConstMatrixMap<T>);                         \
   template void embedding_backward<T>(MatrixMap<T>, const std::vector<int>&, const Matrix<T>&);                      \
@@ -251,7 +274,9 @@ double cross_entropy(const Matrix<T>& logits, const std::vector<int>& targets, M
                                   const Fp8GemmOptions*);                                                             \
   template void swiglu_backward<T>(Matrix<T>&, const SwigluGrads<T>&, const Matrix<T>&, const SwigluCache<T>&,        \
                                    const Matrix<T>&, const SwigluWeights<T>&, const Fp8GemmOptions*);                 \
-  template double cross_entropy<T>(const Matrix<T>&, const std::vector<int>&, Matrix<T>*, double);
+  template double cross_entropy<T>(const Matrix<T>&, const std::vector<int>&, Matrix<T>*, double);                     \
+  template double distillation_loss<T>(const Matrix<T>&, const Matrix<T>&, const std::vector<int>&, double, double,    \
+                                       Matrix<T>*);
 
 FRUGAL_INSTANTIATE_LAYERS(float)
 FRUGAL_INSTANTIATE_LAYERS(double)

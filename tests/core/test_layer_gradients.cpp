@@ -113,6 +113,38 @@ TEST(LayerGradients, CrossEntropy) {
   expect_gradient("logits", [&] { return cross_entropy(logits, targets); }, logits.data(), dlogits.data(), logits.size());
 }
 
+TEST(LayerGradients, LogitDistillation) {
+  Rng rng(7);
+  Matrix<double> student = random_matrix(5, 9, rng, 2.0);
+  const Matrix<double> teacher = random_matrix(5, 9, rng, 2.0);
+  const std::vector<int> targets{1, 8, 0, 4, 4};
+  for (double temperature : {1.0, 2.0, 4.0}) {
+    Matrix<double> dstudent;
+    distillation_loss(student, teacher, targets, temperature, 0.7, &dstudent);
+    expect_gradient("student logits, T = " + std::to_string(temperature),
+                    [&] { return distillation_loss(student, teacher, targets, temperature, 0.7); }, student.data(),
+                    dstudent.data(), student.size());
+  }
+}
+
+TEST(LayerGradients, DistillationLimits) {
+  Rng rng(8);
+  const Matrix<double> student = random_matrix(4, 6, rng), teacher = random_matrix(4, 6, rng);
+  const std::vector<int> targets{0, 1, 2, 3};
+  // α = 0 is the hard-label loss; a student equal to its teacher has zero soft loss.
+  EXPECT_NEAR(distillation_loss(student, teacher, targets, 3.0, 0.0), cross_entropy(student, targets), 1e-12);
+  EXPECT_NEAR(distillation_loss(teacher, teacher, targets, 3.0, 1.0), 0.0, 1e-12);
+  // High temperature: T² · KL → ½ · mean over classes of the centred logit differences squared
+  // (Hinton et al. §2.1: "logit matching"), here for zero-mean logits per row.
+  Matrix<double> zs = student, zt = teacher;
+  for (Index r = 0; r < 4; ++r) {
+    zs.row(r).array() -= zs.row(r).mean();
+    zt.row(r).array() -= zt.row(r).mean();
+  }
+  const double matching = 0.5 * (zs - zt).rowwise().squaredNorm().mean() / 6.0;
+  EXPECT_NEAR(distillation_loss(zs, zt, targets, 1000.0, 1.0), matching, 1e-3 * matching);
+}
+
 TEST(LayerGradients, CrossEntropyOfUniformLogitsIsLogVocabulary) {
   const Matrix<double> logits = Matrix<double>::Zero(3, 256);
   EXPECT_NEAR(cross_entropy(logits, std::vector<int>{1, 2, 3}), std::log(256.0), 1e-12);

@@ -113,4 +113,14 @@ template <class T>
 double cross_entropy(const Matrix<T>& logits, const std::vector<int>& targets, Matrix<T>* dlogits = nullptr,
                      double scale = 1.0);
 
+// ---- logit knowledge distillation (Hinton, Vinyals & Dean 2015, §2) ---------------------------
+// With p_s^T = softmax(z_s / T), p_t^T = softmax(z_t / T) and y the hard label, per row:
+//   L = α · T² · KL(p_t^T ‖ p_s^T) + (1 − α) · CE(softmax(z_s), y)
+// "the magnitudes of the gradients produced by the soft targets scale as 1/T², it is important to
+// multiply them by T²". Mean over rows; with `dstudent`, also ∂L/∂z_s:
+//   α · T · (p_s^T − p_t^T) + (1 − α) · (softmax(z_s) − onehot(y)), divided by the row count.
+template <class T>
+double distillation_loss(const Matrix<T>& student_logits, const Matrix<T>& teacher_logits, const std::vector<int>& targets,
+                         double temperature, double alpha, Matrix<T>* dstudent = nullptr);
+
 }  // namespace frugal::core
