@@ -103,7 +103,7 @@ int table(const Fp8Format& f) {
 Matrix<float> random_matrix(Index rows, Index cols, std::uint64_t seed) {
   Rng rng(seed);
   Matrix<float> m(rows, cols);
-  for (Index i = 0; i < m.size(); ++i) m.data()[i] = static_cast<float>(rng.normal());
+  fill_normal(m, rng, 1.0);
   return m;
 }
 

@@ -93,7 +93,6 @@ Run load_run(const Flags& f) {
 }
 
 void print_header(const Trainer& t, const ModelConfig& model) {
-  const auto d = t.describe();
   fmt::print("model   {} ({} attention, {}): {} parameters, {} activated per token\n", model.name, to_string(model.attention.kind),
              model.is_moe() ? fmt::format("{} shared + {} routed experts, top-{}", model.moe.shared_experts,
                                           model.moe.routed_experts, model.moe.top_k)

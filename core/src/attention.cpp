@@ -42,9 +42,7 @@ template <class T>
 void AttentionBlock<T>::init(Parameters<T>& params, Rng& rng, double std) const {
   for (int id : {w_q_, w_k_, w_v_, w_dq_, w_uq_, w_dkv_, w_uk_, w_uv_, w_kr_, w_o_}) {
     if (id < 0) continue;
-    const double s = id == w_o_ ? std / std::sqrt(2.0 * static_cast<double>(num_layers_)) : std;
-    auto w = params.mutable_value(id);
-    for (Index i = 0; i < w.size(); ++i) w.data()[i] = static_cast<T>(s * rng.normal());
+    fill_normal(params.mutable_value(id), rng, id == w_o_ ? std / std::sqrt(2.0 * static_cast<double>(num_layers_)) : std);
   }
   for (int id : {q_norm_, kv_norm_})
     if (id >= 0) params.mutable_value(id).setOnes();

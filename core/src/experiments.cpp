@@ -83,7 +83,10 @@ ArmResult run_arm(const std::string& name, const std::string& description, const
   return arm;
 }
 
-static void finish_report(ExperimentReport& report) {
+// The data source's floor (asked of the source, not of a model built for it) and the FLOPs every
+// run reached.
+static void finish_report(ExperimentReport& report, const TrainOptions& options) {
+  report.loss_floor = make_token_source(options.data, options.seq_len)->loss_floor(options.seq_len);
   report.common_flops = std::numeric_limits<double>::infinity();
   for (const auto& arm : report.arms) report.common_flops = std::min(report.common_flops, arm.flops());
 }
@@ -112,8 +115,7 @@ ExperimentReport run_dense_vs_moe(const ModelConfig& moe, const TrainOptions& op
                                               moe.moe.routed_experts, moe.moe.expert_intermediate_size, moe.moe.top_k),
                                   moe_arm, o, progress));
   }
-  report.loss_floor = Trainer(moe_arm, options).loss_floor();
-  finish_report(report);
+  finish_report(report, options);
   return report;
 }
 
@@ -156,8 +158,7 @@ ExperimentReport run_balancing(const ModelConfig& moe, const TrainOptions& optio
   report.question = "Auxiliary-loss-free balancing against the auxiliary loss: expert load (MaxVio) and loss";
   report.seeds = seeds;
   for (int seed = 0; seed < seeds; ++seed) run_balancing_arms(report, moe, with_seed(options, seed), progress);
-  report.loss_floor = Trainer(moe, options).loss_floor();
-  finish_report(report);
+  finish_report(report, options);
   return report;
 }
 
@@ -211,8 +212,7 @@ ExperimentReport run_fp8_vs_fp32(const ModelConfig& model, const TrainOptions& o
     report.arms.push_back(run_arm("fp8", "E4M3 Linear GEMMs (fwd, dgrad, wgrad), 1×128 / 128×128 online scales, BF16 AdamW moments",
                                   model, fp8, progress));
   }
-  report.loss_floor = Trainer(model, options).loss_floor();
-  finish_report(report);
+  finish_report(report, options);
   double mean = 0, std = 0;
   const std::vector<double> gaps = fp8_relative_loss_gaps(report);
   mean_and_std(gaps, mean, std);
@@ -253,8 +253,7 @@ ExperimentReport run_mtp(const ModelConfig& model, const TrainOptions& options, 
     };
     report.arms.push_back(run_arm("mtp", fmt::format("+ {} MTP module(s), λ = {:g}", model.mtp_depth, weight), model, with, progress, decode));
   }
-  report.loss_floor = Trainer(model, options).loss_floor();
-  finish_report(report);
+  finish_report(report, options);
   double a = 0, a_std = 0, t = 0, t_std = 0;
   mean_and_std(acceptance, a, a_std);
   mean_and_std(tokens_per_pass, t, t_std);
@@ -281,14 +280,15 @@ std::string format_report(const ExperimentReport& r) {
   const int w = spread ? 17 : 11;
   out += fmt::format("{:<14} {:>10} {:>10} {:>9} {:>{}} {:>{}} {:>{}} {:>9} {:>9}\n", "arm", "params", "activated", "GFLOP",
                      "eval@equal", w, "final eval", w, "MaxVio", w, "dropped", "tok/s");
-  for (const ArmSummary& a : summarize(r)) {
+  const std::vector<ArmSummary> summary = summarize(r);
+  for (const ArmSummary& a : summary) {
     out += fmt::format("{:<14} {:>10} {:>10} {:>9.1f} {:>{}} {:>{}} {:>{}} {:>8.2f}% {:>9.0f}\n", a.name, a.parameters,
                        a.activated_parameters, a.flops / 1e9, value(a.loss_at_common_flops, a.loss_at_common_flops_std), w,
                        value(a.final_eval_loss, a.final_eval_loss_std), w, value(a.max_violation, a.max_violation_std), w,
                        100 * a.dropped_fraction, a.tokens_per_second);
   }
   out += "\n";
-  for (const ArmSummary& a : summarize(r)) out += fmt::format("  {:<12} {}\n", a.name, a.description);
+  for (const ArmSummary& a : summary) out += fmt::format("  {:<12} {}\n", a.name, a.description);
   out += fmt::format("\neval@equal: held-out loss at {:.1f} GFLOP of executed training matmuls (the least any run reached)\n",
                      r.common_flops / 1e9);
   if (spread) out += fmt::format("mean ± standard deviation over {} seeds (weights and batches)\n", r.seeds);

@@ -56,8 +56,8 @@ Matrix<double> limited_precision_gemm(const Matrix<float>& a, const Matrix<float
 AccumulationError accumulation_error(Index m, Index n, Index k, const AccumulatorModel& model, std::uint64_t seed) {
   Rng rng(seed);
   Matrix<float> a(m, k), b(k, n);
-  for (Index i = 0; i < a.size(); ++i) a.data()[i] = static_cast<float>(rng.normal());
-  for (Index i = 0; i < b.size(); ++i) b.data()[i] = static_cast<float>(rng.normal());
+  fill_normal(a, rng, 1.0);
+  fill_normal(b, rng, 1.0);
   const QuantizeOptions per_tensor{kE4M3, kPerTensor, ScaleFormat::ue8m0};
   a = quantize_dequantize(a, per_tensor);
   b = quantize_dequantize(b, per_tensor);

@@ -18,10 +18,16 @@ static float scale_for(float amax, const QuantizeOptions& o) {
   return o.scale_format == ScaleFormat::ue8m0 ? static_cast<float>(ue8m0_decode(ue8m0_encode_up(s))) : static_cast<float>(s);
 }
 
-template <class PerTile>
-static void for_each_tile(Index rows, Index cols, TileShape t, PerTile&& f) {
-  for (Index r0 = 0; r0 < rows; r0 += t.rows)
-    for (Index c0 = 0; c0 < cols; c0 += t.cols) f(r0 / t.rows, c0 / t.cols, r0, c0, std::min(t.rows, rows - r0), std::min(t.cols, cols - c0));
+// One online scale per tile of the resolved shape t. Row-block by row-block: the amax of every
+// column over the block's rows at once (row-major friendly for 128×1 tiles too), then per tile.
+static Matrix<float> tile_scales(const Matrix<float>& x, TileShape t, const QuantizeOptions& o) {
+  Matrix<float> scales((x.rows() + t.rows - 1) / t.rows, (x.cols() + t.cols - 1) / t.cols);
+  for (Index r0 = 0; r0 < x.rows(); r0 += t.rows) {
+    const RowVector<float> column_amax = x.middleRows(r0, std::min(t.rows, x.rows() - r0)).cwiseAbs().colwise().maxCoeff();
+    for (Index c0 = 0; c0 < x.cols(); c0 += t.cols)
+      scales(r0 / t.rows, c0 / t.cols) = scale_for(column_amax.segment(c0, std::min(t.cols, x.cols() - c0)).maxCoeff(), o);
+  }
+  return scales;
 }
 
 Fp8Matrix quantize(const Matrix<float>& x, const QuantizeOptions& o) {
@@ -31,14 +37,11 @@ Fp8Matrix quantize(const Matrix<float>& x, const QuantizeOptions& o) {
   q.format = o.format;
   q.tile = resolve(o.tile, x.rows(), x.cols());
   q.codes.resize(static_cast<std::size_t>(x.size()));
-  q.scales.resize((x.rows() + q.tile.rows - 1) / q.tile.rows, (x.cols() + q.tile.cols - 1) / q.tile.cols);
-  for_each_tile(x.rows(), x.cols(), q.tile, [&](Index tr, Index tc, Index r0, Index c0, Index h, Index w) {
-    const float scale = scale_for(x.block(r0, c0, h, w).cwiseAbs().maxCoeff(), o);
-    q.scales(tr, tc) = scale;
-    for (Index r = r0; r < r0 + h; ++r)
-      for (Index c = c0; c < c0 + w; ++c)
-        q.codes[static_cast<std::size_t>(r * x.cols() + c)] = fp8_encode(static_cast<double>(x(r, c) / scale), o.format);
-  });
+  q.scales = tile_scales(x, q.tile, o);
+  for (Index r = 0; r < x.rows(); ++r)
+    for (Index c = 0; c < x.cols(); ++c)
+      q.codes[static_cast<std::size_t>(r * x.cols() + c)] =
+          fp8_encode(static_cast<double>(x(r, c) / q.scales(r / q.tile.rows, c / q.tile.cols)), o.format);
   return q;
 }
 
@@ -63,21 +66,17 @@ Matrix<float> dequantize(const Fp8Matrix& q) {
   return x;
 }
 
-// Row-block by row-block: the amax of every column over the block's rows at once (row-major
-// friendly for 128×1 tiles too), one scale per tile spread over its columns, then one pass that
-// divides, rounds and multiplies back.
+// The tile scales spread over each row-block's columns, then one pass that divides, rounds and
+// multiplies back.
 Matrix<float> quantize_dequantize(const Matrix<float>& x, const QuantizeOptions& o) {
   const TileShape t = resolve(o.tile, x.rows(), x.cols());
+  const Matrix<float> tiles = tile_scales(x, t, o);
   Matrix<float> out(x.rows(), x.cols());
   RowVector<float> scales(x.cols());
   const Fp8Rounder round(o.format);
   for (Index r0 = 0; r0 < x.rows(); r0 += t.rows) {
     const Index h = std::min(t.rows, x.rows() - r0);
-    const RowVector<float> column_amax = x.middleRows(r0, h).cwiseAbs().colwise().maxCoeff();
-    for (Index c0 = 0; c0 < x.cols(); c0 += t.cols) {
-      const Index w = std::min(t.cols, x.cols() - c0);
-      scales.segment(c0, w).setConstant(scale_for(column_amax.segment(c0, w).maxCoeff(), o));
-    }
+    for (Index c = 0; c < x.cols(); ++c) scales(c) = tiles(r0 / t.rows, c / t.cols);
     for (Index r = r0; r < r0 + h; ++r) {
       const float* in = &x(r, 0);
       float* result = &out(r, 0);

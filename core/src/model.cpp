@@ -48,46 +48,49 @@ Transformer<T>::Transformer(const ModelConfig& config, const RouterOptions& rout
 template <class T>
 void Transformer<T>::init(std::uint64_t seed, double std) {
   Rng rng(seed);
-  auto fill = [&](int id, double s) {
-    auto w = params_.mutable_value(id);
-    for (Index i = 0; i < w.size(); ++i) w.data()[i] = static_cast<T>(s * rng.normal());
-  };
-  fill(embedding_, std);
+  fill_normal(params_.mutable_value(embedding_), rng, std);
   for (auto& b : blocks_) b.init(params_, rng, std, config_.num_layers);
   params_.mutable_value(final_norm_).setOnes();
-  if (head_ >= 0) fill(head_, std);
+  if (head_ >= 0) fill_normal(params_.mutable_value(head_), rng, std);
   for (auto& m : mtp_) m.init(params_, rng, std, config_.num_layers);  // after the main model: its weights do not move
 }
 
+// Embedding, the blocks, final norm and head: x ends as h^0 (the last hidden state), logits_ as the
+// main model's logits. Returns the blocks' balance loss.
 template <class T>
-LossParts Transformer<T>::forward(const std::vector<int>& inputs, const std::vector<int>& targets, Index batch,
-                                  Index seq_len) {
-  inputs_ = inputs;
-  targets_ = targets;
-  batch_ = batch;
-  seq_len_ = seq_len;
-  LossParts loss;
-  Matrix<T> x;
+double Transformer<T>::main_forward(Matrix<T>& x, const std::vector<int>& inputs, Index batch, Index seq_len) {
+  double balance = 0;
   embedding_forward(x, inputs, params_.value(embedding_));
-  for (auto& b : blocks_) loss.balance += b.forward(x, batch, seq_len, params_);
+  for (auto& b : blocks_) balance += b.forward(x, batch, seq_len, params_);
   rmsnorm_forward(final_normed_, final_norm_cache_, x, params_.value(final_norm_));
   if (head_ >= 0) linear_forward(logits_, final_normed_, params_.value(head_));
   else {
     logits_.resize(x.rows(), config_.vocab_size);
     gemm(logits_, final_normed_, params_.value(embedding_).transpose());
   }
-  loss.cross_entropy = cross_entropy(logits_, targets);
+  return balance;
+}
+
+// The losses, and their gradients with respect to the logits (so backward need not redo the softmax).
+template <class T>
+LossParts Transformer<T>::forward(const std::vector<int>& inputs, const std::vector<int>& targets, Index batch,
+                                  Index seq_len) {
+  inputs_ = inputs;
+  LossParts loss;
+  Matrix<T> x;
+  loss.balance = main_forward(x, inputs, batch, seq_len);
+  loss.cross_entropy = cross_entropy(logits_, targets, &dlogits_);
 
   // MTP depth k reads h^{k−1} at positions i < T − k and predicts t_{i+k+1} from Emb(t_{i+k}).
   mtp_rows_.assign(mtp_.size(), {});
-  mtp_targets_.assign(mtp_.size(), {});
   mtp_hidden_.resize(mtp_.size());
-  mtp_logits_.resize(mtp_.size());
+  mtp_dlogits_.resize(mtp_.size());
+  Matrix<T> depth_logits;
   const Matrix<T>* previous = &x;
   for (std::size_t d = 0; d < mtp_.size(); ++d) {
     const Index k = static_cast<Index>(d) + 1, length = seq_len - k, previous_length = seq_len - k + 1;
     if (length <= 0) break;
-    std::vector<int> next_tokens;
+    std::vector<int> next_tokens, depth_targets;
     Matrix<T> gathered(batch * length, config_.hidden_size);
     for (Index b = 0; b < batch; ++b)
       for (Index i = 0; i < length; ++i) {
@@ -95,10 +98,11 @@ LossParts Transformer<T>::forward(const std::vector<int>& inputs, const std::vec
         mtp_rows_[d].push_back(row);
         gathered.row(b * length + i) = previous->row(row);
         next_tokens.push_back(inputs[static_cast<std::size_t>(b * seq_len + i + k)]);
-        mtp_targets_[d].push_back(targets[static_cast<std::size_t>(b * seq_len + i + k)]);
+        depth_targets.push_back(targets[static_cast<std::size_t>(b * seq_len + i + k)]);
       }
-    loss.balance += mtp_[d].forward(mtp_hidden_[d], mtp_logits_[d], gathered, next_tokens, batch, length, embedding_, head_, params_);
-    const double depth_loss = cross_entropy(mtp_logits_[d], mtp_targets_[d]);
+    loss.balance += mtp_[d].forward(mtp_hidden_[d], depth_logits, gathered, next_tokens, batch, length, embedding_, head_, params_);
+    const double depth_loss =
+        cross_entropy(depth_logits, depth_targets, &mtp_dlogits_[d], mtp_weight_ / static_cast<double>(mtp_.size()));
     loss.mtp_per_depth.push_back(depth_loss);
     loss.mtp += mtp_weight_ / static_cast<double>(mtp_.size()) * depth_loss;
     previous = &mtp_hidden_[d];
@@ -110,14 +114,13 @@ LossParts Transformer<T>::forward(const std::vector<int>& inputs, const std::vec
 // and adds the sublayer's.
 template <class T>
 void Transformer<T>::backward() {
-  Matrix<T> dlogits, dx, dnormed;
-  cross_entropy(logits_, targets_, &dlogits);
+  Matrix<T> dx, dnormed;
   if (head_ >= 0) {
-    linear_backward(&dnormed, params_.grad(head_), dlogits, final_normed_, params_.value(head_));
+    linear_backward(&dnormed, params_.grad(head_), dlogits_, final_normed_, params_.value(head_));
   } else {
-    dnormed.resize(dlogits.rows(), config_.hidden_size);
-    gemm(dnormed, dlogits, params_.value(embedding_));
-    gemm(params_.grad(embedding_), dlogits.transpose(), final_normed_, true);
+    dnormed.resize(dlogits_.rows(), config_.hidden_size);
+    gemm(dnormed, dlogits_, params_.value(embedding_));
+    gemm(params_.grad(embedding_), dlogits_.transpose(), final_normed_, true);
   }
   rmsnorm_backward(dx, params_.grad(final_norm_), dnormed, final_norm_cache_, params_.value(final_norm_));
 
@@ -125,9 +128,8 @@ void Transformer<T>::backward() {
   Matrix<T> dfrom_deeper;  // ∂L/∂h^k from depth k + 1, in depth k's rows
   for (std::size_t d = mtp_rows_.size(); d-- > 0;) {
     if (mtp_rows_[d].empty()) continue;
-    Matrix<T> dlogits, dprevious;
-    cross_entropy(mtp_logits_[d], mtp_targets_[d], &dlogits, mtp_weight_ / static_cast<double>(mtp_.size()));
-    mtp_[d].backward(dprevious, dlogits, dfrom_deeper, embedding_, head_, params_);
+    Matrix<T> dprevious;
+    mtp_[d].backward(dprevious, mtp_dlogits_[d], dfrom_deeper, embedding_, head_, params_);
     Matrix<T>& target = d == 0 ? dx : dfrom_deeper;
     if (d > 0) target.setZero(mtp_hidden_[d - 1].rows(), config_.hidden_size);
     for (std::size_t r = 0; r < mtp_rows_[d].size(); ++r) target.row(mtp_rows_[d][r]) += dprevious.row(static_cast<Index>(r));
@@ -171,14 +173,8 @@ Index Transformer<T>::activated_parameter_count() const {
 
 template <class T>
 void Transformer<T>::forward_inference(const std::vector<int>& tokens, Matrix<T>& logits, Matrix<T>& hidden) {
-  const auto seq_len = static_cast<Index>(tokens.size());
-  embedding_forward(hidden, tokens, params_.value(embedding_));
-  for (auto& b : blocks_) b.forward(hidden, 1, seq_len, params_);
-  Matrix<T> normed;
-  RmsNormCache<T> cache;
-  rmsnorm_forward(normed, cache, hidden, params_.value(final_norm_));
-  if (head_ >= 0) linear_forward(logits, normed, params_.value(head_));
-  else logits = normed * params_.value(embedding_).transpose();
+  main_forward(hidden, tokens, 1, static_cast<Index>(tokens.size()));
+  logits = logits_;
 }
 
 template <class T>

@@ -18,8 +18,7 @@ MtpModule<T>::MtpModule(const ModelConfig& config, const RouterOptions& router_o
 template <class T>
 void MtpModule<T>::init(Parameters<T>& params, Rng& rng, double std, Index num_layers) {
   for (int id : {hnorm_, enorm_, final_norm_}) params.mutable_value(id).setOnes();
-  auto w = params.mutable_value(projection_);
-  for (Index i = 0; i < w.size(); ++i) w.data()[i] = static_cast<T>(std * rng.normal());
+  fill_normal(params.mutable_value(projection_), rng, std);
   block_.init(params, rng, std, num_layers);
 }
 

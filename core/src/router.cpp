@@ -88,8 +88,7 @@ Router<T>::Router(const MoeConfig& moe, const RouterOptions& options, Index hidd
 
 template <class T>
 void Router<T>::init(Parameters<T>& params, Rng& rng, double std) const {
-  auto w = params.mutable_value(w_gate_);
-  for (Index i = 0; i < w.size(); ++i) w.data()[i] = static_cast<T>(std * rng.normal());
+  fill_normal(params.mutable_value(w_gate_), rng, std);
 }
 
 // Rows per balance group and the loss weight: the sequence (V3 eq. 17–20) or the whole batch.

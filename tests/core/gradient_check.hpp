@@ -73,7 +73,7 @@ inline bool expect_gradient(const std::string& what, const std::function<double(
 
 inline Matrix<double> random_matrix(Index rows, Index cols, Rng& rng, double scale = 1.0) {
   Matrix<double> m(rows, cols);
-  for (Index i = 0; i < m.size(); ++i) m.data()[i] = scale * rng.normal();
+  fill_normal(m, rng, scale);
   return m;
 }
 

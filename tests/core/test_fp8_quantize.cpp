@@ -14,7 +14,7 @@ namespace {
 Matrix<float> random_matrix(Index rows, Index cols, std::uint64_t seed, double scale = 1.0) {
   Rng rng(seed);
   Matrix<float> m(rows, cols);
-  for (Index i = 0; i < m.size(); ++i) m.data()[i] = static_cast<float>(scale * rng.normal());
+  fill_normal(m, rng, scale);
   return m;
 }
 

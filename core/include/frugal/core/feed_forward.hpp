@@ -24,11 +24,8 @@ class FeedForward {
 
   // Normal(0, std); W_down, which feeds the residual stream, std/sqrt(2·layers) (GPT-2 §2.3).
   void init(Parameters<T>& params, Rng& rng, double std, Index num_layers) const {
-    for (int id : {gate_, up_, down_}) {
-      const double s = id == down_ ? std / std::sqrt(2.0 * static_cast<double>(num_layers)) : std;
-      auto w = params.mutable_value(id);
-      for (Index i = 0; i < w.size(); ++i) w.data()[i] = static_cast<T>(s * rng.normal());
-    }
+    for (int id : {gate_, up_, down_})
+      fill_normal(params.mutable_value(id), rng, id == down_ ? std / std::sqrt(2.0 * static_cast<double>(num_layers)) : std);
   }
 
   void forward(Matrix<T>& y, const Matrix<T>& x, const Parameters<T>& params) {

@@ -78,15 +78,16 @@ class Transformer {
   std::vector<MtpModule<T>> mtp_;
   double mtp_weight_ = 0;
   Index mtp_parameters_ = 0;
-  // MTP forward state, per depth k: rows of the previous depth each position reads, targets, logits.
+  // MTP forward state, per depth k: rows of the previous depth each position reads, h^k, and
+  // (λ/D)·∂L^k/∂logits.
   std::vector<std::vector<Index>> mtp_rows_;
-  std::vector<std::vector<int>> mtp_targets_;
-  std::vector<Matrix<T>> mtp_hidden_, mtp_logits_;
+  std::vector<Matrix<T>> mtp_hidden_, mtp_dlogits_;
 
-  std::vector<int> inputs_, targets_;
-  Index batch_ = 0, seq_len_ = 0;
+  double main_forward(Matrix<T>& x, const std::vector<int>& inputs, Index batch, Index seq_len);
+
+  std::vector<int> inputs_;
   RmsNormCache<T> final_norm_cache_;
-  Matrix<T> final_normed_, logits_;
+  Matrix<T> final_normed_, logits_, dlogits_;
 };
 
 }  // namespace frugal::core

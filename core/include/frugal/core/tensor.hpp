@@ -8,9 +8,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include <Eigen/Core>
+
+#include "frugal/core/random.hpp"
 
 namespace frugal::core {
 
@@ -45,6 +48,13 @@ struct MatmulMeter {
 inline MatmulMeter& matmul_meter() {
   thread_local MatmulMeter meter;
   return meter;
+}
+
+// Every element of m (a matrix or a map) drawn from Normal(0, std), in storage order.
+template <class M>
+void fill_normal(M&& m, Rng& rng, double std) {
+  using Scalar = typename std::decay_t<M>::Scalar;
+  for (Index i = 0; i < m.size(); ++i) m.data()[i] = static_cast<Scalar>(std * rng.normal());
 }
 
 // out = a·b, or out += a·b with `accumulate`. `a` and `b` may be transposed views.
