@@ -2,11 +2,13 @@
 //   frugal-train --config FILE            train as the file says ("model" + "cpu_training")
 //   frugal-train --preset deepseek-v3-tiny --steps 200
 //   frugal-train --config FILE --resume run.ckpt
-//   frugal-train experiment dense-vs-moe | balancing [--steps N] [--json FILE]
+//   frugal-train --config student.json --distill logit --teacher-config t.json --teacher-checkpoint t.ckpt
+//   frugal-train experiment dense-vs-moe | balancing | fp8 | mtp | distillation [--steps N] [--json FILE]
 // Bad input: one line naming what is wrong on stderr, exit status 2, nothing written.
 // A loss or gradient that becomes NaN/Inf stops the run with the step number (exit status 1).
 #include <unistd.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -19,6 +21,7 @@
 #include "frugal/config/config_file.hpp"
 #include "frugal/core/atomic_file.hpp"
 #include "frugal/core/checkpoint.hpp"
+#include "frugal/core/distillation.hpp"
 #include "frugal/core/experiments.hpp"
 #include "frugal/core/trainer.hpp"
 #include "frugal/sim/presets.hpp"
@@ -31,8 +34,10 @@ struct Flags {
   std::string config_file, preset, resume, text;
   std::optional<std::int64_t> stop_after;
   std::optional<std::int64_t> steps, seed, batch_size, log_every, eval_every, checkpoint_every;
-  std::optional<double> learning_rate, mtp_weight;
+  std::optional<double> learning_rate, mtp_weight, kd_temperature, kd_alpha, sample_temperature;
+  std::optional<std::int64_t> kd_samples;
   std::optional<std::string> balancing, precision, checkpoint, metrics_csv, metrics_json;
+  std::optional<std::string> distill, teacher_config, teacher_checkpoint;
   bool quiet = false;
 };
 
@@ -77,10 +82,17 @@ Run load_run(const Flags& f) {
     overrides["precision"]["optimizer_moments"] = *f.precision == "fp8" ? "bf16" : "fp32";
   }
   if (!f.text.empty()) overrides["data"] = {{"kind", "text"}, {"path", f.text}};
+  if (f.distill) overrides["distillation"]["kind"] = *f.distill;
+  if (f.teacher_config) overrides["distillation"]["teacher_config"] = *f.teacher_config;
+  if (f.teacher_checkpoint) overrides["distillation"]["teacher_checkpoint"] = *f.teacher_checkpoint;
+  if (f.kd_temperature) overrides["distillation"]["temperature"] = *f.kd_temperature;
+  if (f.kd_alpha) overrides["distillation"]["alpha"] = *f.kd_alpha;
+  if (f.kd_samples) overrides["distillation"]["samples"] = *f.kd_samples;
+  if (f.sample_temperature) overrides["distillation"]["sample_temperature"] = *f.sample_temperature;
   if (!overrides.empty()) {
     // Merge into the file's section, so that the same checks apply and errors name the flag's field.
     nlohmann::json section = doc.is_object() && doc.contains("cpu_training") ? doc["cpu_training"] : nlohmann::json::object();
-    for (const char* nested : {"router", "precision"})
+    for (const char* nested : {"router", "precision", "distillation"})
       if (overrides.contains(nested) && section.contains(nested)) {
         section[nested].update(overrides[nested]);
         overrides.erase(nested);
@@ -103,6 +115,17 @@ void print_header(const Trainer& t, const ModelConfig& model) {
                t.model().mtp_parameter_count(), t.options().mtp_weight);
   else if (model.mtp_depth > 0)
     fmt::print("        (mtp_depth {} in the config: MTP is off; --mtp-weight 0.3 trains it, V3 §4.2)\n", model.mtp_depth);
+  if (const Transformer<float>* teacher = t.teacher()) {
+    const DistillationOptions& d = t.options().distillation;
+    fmt::print("teacher {} ({} parameters, {} activated) from {}\n", teacher->config().name, teacher->parameter_count(),
+               teacher->activated_parameter_count(), d.teacher_checkpoint.empty() ? "memory" : d.teacher_checkpoint);
+    if (t.teacher_corpus_size() > 0)
+      fmt::print("        sequence-level distillation: training on {} sequences it samples at τ = {:g}\n",
+                 t.teacher_corpus_size(), d.sample_temperature);
+    else
+      fmt::print("        logit distillation: α = {:g} of T² · KL to its softmax at T = {:g}, 1 − α of the hard labels\n", d.alpha,
+                 d.temperature);
+  }
   fmt::print("data    {}\n", t.source().describe());
   const double floor = t.loss_floor();
   if (!std::isnan(floor)) fmt::print("floor   {:.4f} nats/token: no model can average below this on this source\n", floor);
@@ -124,6 +147,17 @@ int train(const Flags& flags) {
   if (!flags.resume.empty()) trainer.load_checkpoint(flags.resume);
   const TrainOptions& o = trainer.options();
   if (!flags.quiet) print_header(trainer, run.model);
+  if (trainer.teacher_corpus_size() > 0) {
+    const auto start = std::chrono::steady_clock::now();
+    if (!flags.quiet) {
+      fmt::print("        writing them now (no KV cache in the CPU reference: each token reruns its prefix)...");
+      std::fflush(stdout);
+    }
+    trainer.write_teacher_corpus();
+    if (!flags.quiet)
+      fmt::print(" {:.3g} GFLOP, {:.1f} s\n", trainer.teacher_corpus()->generation_flops() / 1e9,
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
   if (!flags.resume.empty() && !flags.quiet)
     fmt::print("resume  from {} at step {}\n", flags.resume, trainer.steps_done());
 
@@ -181,6 +215,7 @@ int experiment(const Flags& flags, const std::string& name, const std::string& j
   if (name == "dense-vs-moe") report = run_dense_vs_moe(run.model, run.options, seeds, progress);
   else if (name == "fp8") report = run_fp8_vs_fp32(run.model, run.options, seeds, progress);
   else if (name == "mtp") report = run_mtp(run.model, run.options, seeds, progress);
+  else if (name == "distillation") report = run_distillation(run.model, run.options, seeds, progress);
   else report = run_balancing(run.model, run.options, seeds, progress);
   fmt::print("{}", format_report(report));
   if (!json_path.empty()) write_file_atomically(json_path, report_json(report).dump(1) + "\n");
@@ -198,6 +233,13 @@ void add_run_flags(CLI::App& app, Flags& f) {
   app.add_option("--mtp-weight", f.mtp_weight, "λ of the Multi-Token Prediction loss (V3: 0.3); 0 trains without MTP");
   app.add_option("--precision", f.precision, "fp32, or fp8: Linear GEMMs in emulated E4M3 with BF16 AdamW moments (V3 §3.3)");
   app.add_option("--text", f.text, "train on this plain-text file, byte by byte, instead of the synthetic source");
+  app.add_option("--distill", f.distill, "none, logit (match the teacher's softened logits) or sequence (train on its samples)");
+  app.add_option("--teacher-config", f.teacher_config, "the teacher's config file (its \"model\" and \"cpu_training\")");
+  app.add_option("--teacher-checkpoint", f.teacher_checkpoint, "the teacher's frugal-train checkpoint");
+  app.add_option("--kd-temperature", f.kd_temperature, "logit distillation: softmax temperature T (default 2)");
+  app.add_option("--kd-alpha", f.kd_alpha, "logit distillation: weight α of the soft targets (default 0.5)");
+  app.add_option("--kd-samples", f.kd_samples, "sequence distillation: sequences the teacher writes (default steps × batch size)");
+  app.add_option("--sample-temperature", f.sample_temperature, "sequence distillation: the teacher's sampling temperature τ (0: greedy)");
   app.add_option("--log-every", f.log_every, "steps between progress lines when not on a terminal");
   app.add_option("--eval-every", f.eval_every, "steps between held-out evaluations");
   app.add_flag("--quiet", f.quiet, "print only the final summary");
@@ -222,9 +264,9 @@ int main(int argc, char** argv) {
   std::string experiment_name, json_path;
   int seeds = 1;
   CLI::App* experiment_app = app.add_subcommand("experiment", "run a chapter's experiment and print its table");
-  experiment_app->add_option("name", experiment_name, "dense-vs-moe, balancing, fp8 or mtp")
+  experiment_app->add_option("name", experiment_name, "dense-vs-moe, balancing, fp8, mtp or distillation")
       ->required()
-      ->check(CLI::IsMember({"dense-vs-moe", "balancing", "fp8", "mtp"}));
+      ->check(CLI::IsMember({"dense-vs-moe", "balancing", "fp8", "mtp", "distillation"}));
   add_run_flags(*experiment_app, experiment_flags);
   experiment_app->add_option("--json", json_path, "also write the results here as JSON");
   experiment_app->add_option("--seeds", seeds, "run every arm with this many seeds and report mean ± standard deviation");

@@ -10,10 +10,11 @@
 
 #include "frugal/config/config_error.hpp"
 #include "frugal/core/decode.hpp"
+#include "experiment_helpers.hpp"
 
 namespace frugal::core {
 
-static void mean_and_std(const std::vector<double>& v, double& mean, double& std) {
+void mean_and_std(const std::vector<double>& v, double& mean, double& std) {
   mean = 0;
   for (double x : v) mean += x / static_cast<double>(v.size());
   double sum = 0;
@@ -63,8 +64,9 @@ ModelConfig dense_counterpart(const ModelConfig& moe) {
 }
 
 ArmResult run_arm(const std::string& name, const std::string& description, const ModelConfig& model,
-                  const TrainOptions& options, const ArmProgress& progress, const std::function<void(Trainer&)>& finished) {
-  Trainer trainer(model, options);
+                  const TrainOptions& options, const ArmProgress& progress, const std::function<void(Trainer&)>& finished,
+                  std::shared_ptr<Transformer<float>> teacher) {
+  Trainer trainer(model, options, std::move(teacher));
   ArmResult arm;
   arm.name = name;
   arm.description = description;
@@ -72,6 +74,7 @@ ArmResult run_arm(const std::string& name, const std::string& description, const
   arm.options = options;
   arm.parameters = trainer.model().parameter_count();
   arm.activated_parameters = trainer.model().activated_parameter_count();
+  trainer.write_teacher_corpus();  // sequence-level distillation: the teacher's work, not the student's time
   const auto start = std::chrono::steady_clock::now();
   while (!trainer.finished()) {
     trainer.step();
@@ -85,20 +88,20 @@ ArmResult run_arm(const std::string& name, const std::string& description, const
 
 // The data source's floor (asked of the source, not of a model built for it) and the FLOPs every
 // run reached.
-static void finish_report(ExperimentReport& report, const TrainOptions& options) {
+void finish_report(ExperimentReport& report, const TrainOptions& options) {
   report.loss_floor = make_token_source(options.data, options.seq_len)->loss_floor(options.seq_len);
   report.common_flops = std::numeric_limits<double>::infinity();
   for (const auto& arm : report.arms) report.common_flops = std::min(report.common_flops, arm.flops());
 }
 
-// Both arms see the same batches (same seed) and the same number of tokens. The MoE model's
-// dense layers (first_dense_layers) get the same width as the dense model's, so that activated
-// parameters differ only by the router's gate.
-static TrainOptions with_seed(TrainOptions o, int index) {
+TrainOptions with_seed(TrainOptions o, int index) {
   o.seed += static_cast<std::uint64_t>(index);
   return o;
 }
 
+// Both arms see the same batches (same seed) and the same number of tokens. The MoE model's
+// dense layers (first_dense_layers) get the same width as the dense model's, so that activated
+// parameters differ only by the router's gate.
 ExperimentReport run_dense_vs_moe(const ModelConfig& moe, const TrainOptions& options, int seeds, const ArmProgress& progress) {
   ModelConfig dense = dense_counterpart(moe);
   ModelConfig moe_arm = moe;
@@ -173,6 +176,7 @@ std::vector<ArmSummary> summarize(const ExperimentReport& r) {
     s.description = a.description;
     s.parameters = a.parameters;
     s.activated_parameters = a.activated_parameters;
+    s.moe = a.model.is_moe();
     std::vector<double> at_flops, final_eval, max_violation;
     for (const ArmResult& run : r.arms) {
       if (run.name != a.name) continue;
@@ -282,10 +286,17 @@ std::string format_report(const ExperimentReport& r) {
                      "eval@equal", w, "final eval", w, "MaxVio", w, "dropped", "tok/s");
   const std::vector<ArmSummary> summary = summarize(r);
   for (const ArmSummary& a : summary) {
-    out += fmt::format("{:<14} {:>10} {:>10} {:>9.1f} {:>{}} {:>{}} {:>{}} {:>8.2f}% {:>9.0f}\n", a.name, a.parameters,
+    const std::string max_violation = a.moe ? value(a.max_violation, a.max_violation_std) : "—";
+    const std::string dropped = a.moe ? fmt::format("{:.2f}%", 100 * a.dropped_fraction) : "—";
+    // "—" is one column wide but three bytes: pad by hand.
+    auto pad = [](const std::string& text, int width) {
+      const auto shown = static_cast<int>(text == "—" ? 1 : text.size());
+      return std::string(static_cast<std::size_t>(std::max(0, width - shown)), ' ') + text;
+    };
+    out += fmt::format("{:<14} {:>10} {:>10} {:>9.1f} {:>{}} {:>{}} {} {} {:>9.0f}\n", a.name, a.parameters,
                        a.activated_parameters, a.flops / 1e9, value(a.loss_at_common_flops, a.loss_at_common_flops_std), w,
-                       value(a.final_eval_loss, a.final_eval_loss_std), w, value(a.max_violation, a.max_violation_std), w,
-                       100 * a.dropped_fraction, a.tokens_per_second);
+                       value(a.final_eval_loss, a.final_eval_loss_std), w, pad(max_violation, w), pad(dropped, 9),
+                       a.tokens_per_second);
   }
   out += "\n";
   for (const ArmSummary& a : summary) out += fmt::format("  {:<12} {}\n", a.name, a.description);
@@ -295,7 +306,8 @@ std::string format_report(const ExperimentReport& r) {
   else out += "one seed: run with --seeds 3 or more to see how much of a difference is noise\n";
   if (!std::isnan(r.loss_floor))
     out += fmt::format("loss floor (the source's exact entropy): {:.4f} nats/token\n", r.loss_floor);
-  out += "MaxVio: max/mean expert load − 1 over the second half of training, mean over MoE layers\n";
+  if (std::any_of(summary.begin(), summary.end(), [](const ArmSummary& a) { return a.moe; }))
+    out += "MaxVio: max/mean expert load − 1 over the second half of training, mean over MoE layers\n";
   out += r.footer;
   return out;
 }
@@ -303,6 +315,7 @@ std::string format_report(const ExperimentReport& r) {
 nlohmann::json report_json(const ExperimentReport& r) {
   nlohmann::json j = {{"experiment", r.name}, {"question", r.question}, {"common_flops", r.common_flops}, {"seeds", r.seeds}};
   if (r.name == "fp8") j["relative_loss_gaps"] = fp8_relative_loss_gaps(r);
+  for (const auto& [key, value] : r.details.items()) j[key] = value;
   for (const ArmSummary& a : summarize(r))
     j["summary"].push_back({{"name", a.name},
                             {"runs", a.runs},

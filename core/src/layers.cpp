@@ -235,8 +235,8 @@ double cross_entropy(const Matrix<T>& logits, const std::vector<int>& targets, M
 // Row by row, in double: the soft term from the two tempered softmaxes, the hard term from
 // cross_entropy (which also writes its gradient, scaled by 1 − α).
 template <class T>
-double distillation_loss(const Matrix<T>& student_logits, const Matrix<T>& teacher_logits, const std::vector<int>& targets,
-                         double temperature, double alpha, Matrix<T>* dstudent) {
+DistillationLoss distillation_loss(const Matrix<T>& student_logits, const Matrix<T>& teacher_logits,
+                                   const std::vector<int>& targets, double temperature, double alpha, Matrix<T>* dstudent) {
   const Index rows = student_logits.rows();
   const double hard = cross_entropy(student_logits, targets, dstudent, 1.0 - alpha);
   double soft = 0;
@@ -252,7 +252,11 @@ double distillation_loss(const Matrix<T>& student_logits, const Matrix<T>& teach
       dstudent->row(r) += grad.transpose().template cast<T>().matrix();
     }
   }
-  return alpha * temperature * temperature * soft / static_cast<double>(rows) + (1.0 - alpha) * hard;
+  DistillationLoss loss;
+  loss.cross_entropy = hard;
+  loss.soft = temperature * temperature * soft / static_cast<double>(rows);
+  loss.total = alpha * loss.soft + (1.0 - alpha) * hard;
+  return loss;
 }
 
 #define FRUGAL_INSTANTIATE_LAYERS(T)                                                                                  \
@@ -275,8 +279,8 @@ double distillation_loss(const Matrix<T>& student_logits, const Matrix<T>& teach
   template void swiglu_backward<T>(Matrix<T>&, const SwigluGrads<T>&, const Matrix<T>&, const SwigluCache<T>&,        \
                                    const Matrix<T>&, const SwigluWeights<T>&, const Fp8GemmOptions*);                 \
   template double cross_entropy<T>(const Matrix<T>&, const std::vector<int>&, Matrix<T>*, double);                     \
-  template double distillation_loss<T>(const Matrix<T>&, const Matrix<T>&, const std::vector<int>&, double, double,    \
-                                       Matrix<T>*);
+  template DistillationLoss distillation_loss<T>(const Matrix<T>&, const Matrix<T>&, const std::vector<int>&, double, \
+                                                 double, Matrix<T>*);
 
 FRUGAL_INSTANTIATE_LAYERS(float)
 FRUGAL_INSTANTIATE_LAYERS(double)

@@ -16,9 +16,11 @@ nlohmann::json to_json(const StepMetrics& m) {
                       {"max_violation", m.max_violation},
                       {"dropped_fraction", m.dropped_fraction},
                       {"flops", m.flops},
+                      {"teacher_flops", m.teacher_flops},
                       {"expert_load", m.expert_load}};
   j["eval_loss"] = std::isnan(m.eval_loss) ? nlohmann::json(nullptr) : nlohmann::json(m.eval_loss);
   j["mtp_loss"] = std::isnan(m.mtp_loss) ? nlohmann::json(nullptr) : nlohmann::json(m.mtp_loss);
+  j["distillation_loss"] = std::isnan(m.distillation_loss) ? nlohmann::json(nullptr) : nlohmann::json(m.distillation_loss);
   return j;
 }
 
@@ -29,6 +31,9 @@ StepMetrics step_metrics_from_json(const nlohmann::json& j) {
   m.balance_loss = j.at("balance_loss").get<double>();
   if (!j.at("eval_loss").is_null()) m.eval_loss = j.at("eval_loss").get<double>();
   if (j.contains("mtp_loss") && !j.at("mtp_loss").is_null()) m.mtp_loss = j.at("mtp_loss").get<double>();
+  if (j.contains("distillation_loss") && !j.at("distillation_loss").is_null())
+    m.distillation_loss = j.at("distillation_loss").get<double>();
+  m.teacher_flops = j.value("teacher_flops", 0.0);
   m.learning_rate = j.at("learning_rate").get<double>();
   m.grad_norm = j.at("grad_norm").get<double>();
   m.tokens_per_second = j.at("tokens_per_second").get<double>();
@@ -40,12 +45,15 @@ StepMetrics step_metrics_from_json(const nlohmann::json& j) {
 }
 
 std::string metrics_csv(const std::vector<StepMetrics>& history) {
-  std::string out = "step,loss,balance_loss,eval_loss,learning_rate,grad_norm,tokens_per_second,max_violation,dropped_fraction,flops\n";
+  std::string out =
+      "step,loss,balance_loss,eval_loss,learning_rate,grad_norm,tokens_per_second,max_violation,dropped_fraction,flops,"
+      "mtp_loss,distillation_loss,teacher_flops\n";
+  auto optional = [](double v) { return std::isnan(v) ? std::string() : fmt::format("{:.6f}", v); };
   for (const StepMetrics& m : history) {
-    const std::string eval = std::isnan(m.eval_loss) ? std::string() : fmt::format("{:.6f}", m.eval_loss);
-    out += fmt::format("{},{:.6f},{:.6g},{},{:.6g},{:.6g},{:.1f},{:.6f},{:.6f},{:.6g}\n", m.step, m.loss, m.balance_loss,
-                       eval, m.learning_rate, m.grad_norm, m.tokens_per_second, m.max_violation, m.dropped_fraction,
-                       m.flops);
+    out += fmt::format("{},{:.6f},{:.6g},{},{:.6g},{:.6g},{:.1f},{:.6f},{:.6f},{:.6g},{},{},{:.6g}\n", m.step, m.loss,
+                       m.balance_loss, optional(m.eval_loss), m.learning_rate, m.grad_norm, m.tokens_per_second,
+                       m.max_violation, m.dropped_fraction, m.flops, optional(m.mtp_loss), optional(m.distillation_loss),
+                       m.teacher_flops);
   }
   return out;
 }

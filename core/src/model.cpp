@@ -74,12 +74,19 @@ double Transformer<T>::main_forward(Matrix<T>& x, const std::vector<int>& inputs
 // The losses, and their gradients with respect to the logits (so backward need not redo the softmax).
 template <class T>
 LossParts Transformer<T>::forward(const std::vector<int>& inputs, const std::vector<int>& targets, Index batch,
-                                  Index seq_len) {
+                                  Index seq_len, const SoftTargets<T>* soft) {
   inputs_ = inputs;
   LossParts loss;
   Matrix<T> x;
   loss.balance = main_forward(x, inputs, batch, seq_len);
-  loss.cross_entropy = cross_entropy(logits_, targets, &dlogits_);
+  if (soft) {
+    const DistillationLoss d = distillation_loss(logits_, *soft->teacher_logits, targets, soft->temperature, soft->alpha, &dlogits_);
+    loss.cross_entropy = d.cross_entropy;
+    loss.distillation = d.soft;
+    loss.main = d.total;
+  } else {
+    loss.cross_entropy = loss.main = cross_entropy(logits_, targets, &dlogits_);
+  }
 
   // MTP depth k reads h^{k−1} at positions i < T − k and predicts t_{i+k+1} from Emb(t_{i+k}).
   mtp_rows_.assign(mtp_.size(), {});
@@ -169,6 +176,13 @@ Index Transformer<T>::activated_parameter_count() const {
   const Index per_expert = 3 * config_.hidden_size * config_.moe.expert_intermediate_size;
   count -= config_.moe_layer_count() * (config_.moe.routed_experts - config_.moe.top_k) * per_expert;
   return count;
+}
+
+template <class T>
+const Matrix<T>& Transformer<T>::infer(const std::vector<int>& inputs, Index batch, Index seq_len) {
+  Matrix<T> hidden;
+  main_forward(hidden, inputs, batch, seq_len);
+  return logits_;
 }
 
 template <class T>

@@ -92,6 +92,22 @@ TrainOptions parse_train_options(const nlohmann::json& section, const std::strin
     }
     d.finish();
   }
+  if (const nlohmann::json* distillation = r.object("distillation")) {
+    JsonObjectReader dr(*distillation, r.path_of("distillation"));
+    DistillationOptions& d = o.distillation;
+    using Kind = DistillationOptions::Kind;
+    d.kind = dr.choice<Kind>("kind", {{"none", Kind::none}, {"logit", Kind::logit}, {"sequence", Kind::sequence}}, Kind::none);
+    d.teacher_config = dr.string("teacher_config", "");
+    d.teacher_checkpoint = dr.string("teacher_checkpoint", "");
+    d.temperature = in_range(dr, "temperature", d.temperature, 0, 1e3, true);
+    d.alpha = in_range(dr, "alpha", d.alpha, 0, 1, false);
+    d.samples = non_negative(dr, "samples", d.samples);
+    d.sample_temperature = in_range(dr, "sample_temperature", d.sample_temperature, 0, 1e3, false);
+    dr.finish();
+    if (d.kind != Kind::none && (d.teacher_config.empty() || d.teacher_checkpoint.empty()))
+      throw ConfigError(dr.path_of(d.teacher_config.empty() ? "teacher_config" : "teacher_checkpoint"),
+                        "is needed to distil: the teacher's config file and its frugal-train checkpoint");
+  }
   r.finish();
   return o;
 }

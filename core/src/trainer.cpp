@@ -8,6 +8,7 @@
 
 #include "frugal/config/config_error.hpp"
 #include "frugal/core/checkpoint.hpp"
+#include "frugal/core/distillation.hpp"
 
 namespace frugal::core {
 
@@ -15,15 +16,17 @@ namespace {
 // Random streams: training batch s is stream kTrainStream + s, held-out batch i kEvalStream + i.
 constexpr std::uint64_t kTrainStream = 1ull << 32;
 constexpr std::uint64_t kEvalStream = 2ull << 32;
+constexpr std::uint64_t kTeacherSampleStream = 4ull << 32;
 }  // namespace
 
 TrainingDiverged::TrainingDiverged(std::int64_t at, const std::string& what)
     : std::runtime_error(fmt::format("training diverged at step {}: {}", at, what)), step(at) {}
 
-Trainer::Trainer(const ModelConfig& model, const TrainOptions& options) : config_(model), options_(options), optimizer_(options.adamw) {
+Trainer::Trainer(const ModelConfig& model, const TrainOptions& options, std::shared_ptr<Transformer<float>> teacher)
+    : config_(model), options_(options), optimizer_(options.adamw) {
   if (options.seq_len > model.max_seq_len)
     throw ConfigError("cpu_training.seq_len", fmt::format("{} exceeds model.max_seq_len ({})", options.seq_len, model.max_seq_len));
-  model_ = std::make_unique<Transformer<float>>(model, options.router, options.precision.gemm(), options.mtp_weight);
+  model_ = std::make_shared<Transformer<float>>(model, options.router, options.precision.gemm(), options.mtp_weight);
   try {
     source_ = make_token_source(options.data, options.seq_len);
   } catch (const std::invalid_argument& e) {
@@ -35,17 +38,59 @@ Trainer::Trainer(const ModelConfig& model, const TrainOptions& options) : config
     throw ConfigError("model.vocab_size", fmt::format("{} is smaller than the data's {} token values ({})", model.vocab_size,
                                                       source_->vocabulary_needed(), source_->describe()));
   model_->init(options.seed, options.init_std);
+  if (options.distillation.kind != DistillationOptions::Kind::none) set_up_teacher(std::move(teacher));
+}
+
+Trainer::~Trainer() = default;
+
+// The teacher must speak the student's vocabulary and read its sequences.
+void Trainer::set_up_teacher(std::shared_ptr<Transformer<float>> teacher) {
+  const DistillationOptions& d = options_.distillation;
+  teacher_ = teacher ? std::move(teacher) : load_teacher(d.teacher_config, d.teacher_checkpoint);
+  const ModelConfig& t = teacher_->config();
+  if (t.vocab_size != config_.vocab_size)
+    throw ConfigError("cpu_training.distillation.teacher_config",
+                      fmt::format("the teacher's vocab_size {} differs from the student's {}: logits must match token for token",
+                                  t.vocab_size, config_.vocab_size));
+  if (t.max_seq_len < options_.seq_len)
+    throw ConfigError("cpu_training.distillation.teacher_config",
+                      fmt::format("the teacher reads at most {} tokens, the student trains on {}", t.max_seq_len, options_.seq_len));
+}
+
+std::int64_t Trainer::teacher_corpus_size() const {
+  const DistillationOptions& d = options_.distillation;
+  if (d.kind != DistillationOptions::Kind::sequence) return 0;
+  return d.samples > 0 ? d.samples : options_.steps * options_.batch_size;
+}
+
+void Trainer::write_teacher_corpus() {
+  if (corpus_ || teacher_corpus_size() == 0) return;
+  corpus_ = std::make_unique<TeacherCorpus>(*teacher_, *source_, teacher_corpus_size(), options_.seq_len,
+                                            options_.distillation.sample_temperature,
+                                            Rng(options_.seed, kTeacherSampleStream).next());
+  teacher_flops_ = corpus_->generation_flops();  // the same corpus, so the same figure, after a resume
 }
 
 const StepMetrics& Trainer::step() {
+  write_teacher_corpus();
   Rng rng(options_.seed, kTrainStream + static_cast<std::uint64_t>(step_));
-  const Batch batch = source_->sample(rng, options_.batch_size, options_.seq_len, false);
+  const Batch batch = corpus_ ? corpus_->batch(step_, options_.batch_size)
+                              : source_->sample(rng, options_.batch_size, options_.seq_len, false);
 
   MatmulMeter& meter = matmul_meter();
-  const double flops_before = meter.flops;
   const auto start = std::chrono::steady_clock::now();
+  SoftTargets<float> soft;
+  if (teacher_ && !corpus_) {  // logit distillation: the teacher's logits for this batch
+    const double before = meter.flops;
+    teacher_logits_ = teacher_->infer(batch.inputs, options_.batch_size, options_.seq_len);
+    teacher_flops_ += meter.flops - before;
+    meter.flops = before;
+    soft = {&teacher_logits_, options_.distillation.temperature, options_.distillation.alpha};
+  }
+  const double flops_before = meter.flops;
   model_->params().zero_grad();
-  const LossParts loss = model_->forward(batch.inputs, batch.targets, options_.batch_size, options_.seq_len);
+  const LossParts loss = model_->forward(batch.inputs, batch.targets, options_.batch_size, options_.seq_len,
+                                         soft.teacher_logits ? &soft : nullptr);
   if (!std::isfinite(loss.total())) throw TrainingDiverged(step_ + 1, fmt::format("the loss is {}", loss.total()));
   model_->backward();
   const double grad_norm = gradient_norm(model_->params().grads());
@@ -74,6 +119,8 @@ const StepMetrics& Trainer::step() {
   m.loss = loss.cross_entropy;
   m.balance_loss = loss.balance;
   m.mtp_loss = loss.mtp_per_depth.empty() ? std::nan("") : loss.mtp_per_depth.front();
+  if (soft.teacher_logits) m.distillation_loss = loss.distillation;
+  m.teacher_flops = teacher_flops_;
   m.learning_rate = lr;
   m.grad_norm = grad_norm;
   m.tokens_per_second = static_cast<double>(tokens_per_step()) / std::max(seconds, 1e-9);
@@ -115,21 +162,27 @@ void Trainer::save_checkpoint(const std::string& path) const {
   write_checkpoint(path, s);
 }
 
+void restore_weights(Transformer<float>& model, const CheckpointState& s, const std::string& path) {
+  check_layout_matches(path, s.layout, parameter_layout(model.params()));
+  const auto layers = model.moe_layers();
+  if (s.router_bias.size() != layers.size())
+    throw CheckpointError(fmt::format("{}: has router biases for {} MoE layers, this model has {}", path, s.router_bias.size(), layers.size()));
+  model.params().values().assign(s.params.begin(), s.params.end());
+  for (std::size_t l = 0; l < layers.size(); ++l) layers[l]->router().bias() = s.router_bias[l];
+}
+
 void Trainer::load_checkpoint(const std::string& path) {
   CheckpointState s = read_checkpoint(path);
   check_layout_matches(path, s.layout, parameter_layout(model_->params()));
-  const auto layers = model_->moe_layers();
-  if (s.router_bias.size() != layers.size())
-    throw CheckpointError(fmt::format("{}: has router biases for {} MoE layers, this model has {}", path, s.router_bias.size(), layers.size()));
   if (s.seed != options_.seed)
     throw CheckpointError(fmt::format("{}: was trained with seed {}, this run has seed {}: the batches would differ", path, s.seed, options_.seed));
-  model_->params().values().assign(s.params.begin(), s.params.end());
-  for (std::size_t l = 0; l < layers.size(); ++l) layers[l]->router().bias() = s.router_bias[l];
+  restore_weights(*model_, s, path);
   optimizer_.restore(s.step, s.adam_m, s.adam_v);
   step_ = s.step;
   flops_ = s.flops;
   history_.clear();
   for (const auto& m : nlohmann::json::parse(s.history_json)) history_.push_back(step_metrics_from_json(m));
+  if (!history_.empty()) teacher_flops_ = history_.back().teacher_flops;
 }
 
 nlohmann::json Trainer::describe() const {
@@ -141,6 +194,7 @@ nlohmann::json Trainer::describe() const {
           {"linear_precision", options_.precision.fp8_linear ? "fp8" : "fp32"},
           {"mtp_depth", model_->mtp_depth()},
           {"mtp_weight", options_.mtp_weight},
+          {"distillation", describe_distillation()},
           {"optimizer_moments", options_.adamw.bf16_moments ? "bf16" : "fp32"},
           {"parameters", model_->parameter_count()},
           {"activated_parameters", model_->activated_parameter_count()},
@@ -150,6 +204,26 @@ nlohmann::json Trainer::describe() const {
           {"batch_size", options_.batch_size},
           {"seq_len", options_.seq_len},
           {"seed", options_.seed}};
+}
+
+nlohmann::json Trainer::describe_distillation() const {
+  const DistillationOptions& d = options_.distillation;
+  if (!teacher_) return {{"kind", "none"}};
+  nlohmann::json j = {{"kind", to_string(d.kind)},
+                      {"teacher", teacher_->config().name},
+                      {"teacher_parameters", teacher_->parameter_count()},
+                      {"teacher_activated_parameters", teacher_->activated_parameter_count()},
+                      {"teacher_config", d.teacher_config},
+                      {"teacher_checkpoint", d.teacher_checkpoint}};
+  if (corpus_) {
+    j["samples"] = corpus_->size();
+    j["sample_temperature"] = d.sample_temperature;
+    j["generation_flops"] = corpus_->generation_flops();
+  } else {
+    j["temperature"] = d.temperature;
+    j["alpha"] = d.alpha;
+  }
+  return j;
 }
 
 }  // namespace frugal::core

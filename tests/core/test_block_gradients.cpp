@@ -162,7 +162,9 @@ ModelConfig tiny_model(AttentionKind kind) {
   return c;
 }
 
-void check_transformer(const ModelConfig& config, double mtp_weight = 0.0) {
+// With `distil`, the main loss is logit distillation (T = 2, α = 0.6) against fixed random
+// teacher logits.
+void check_transformer(const ModelConfig& config, double mtp_weight = 0.0, bool distil = false) {
   RouterOptions o;
   o.sequence_balance_alpha = 0.1;
   Transformer<double> model(config, o, std::nullopt, mtp_weight);
@@ -174,7 +176,10 @@ void check_transformer(const ModelConfig& config, double mtp_weight = 0.0) {
     inputs.push_back(static_cast<int>(rng.below(11)));
     targets.push_back(static_cast<int>(rng.below(11)));
   }
-  auto loss = [&] { return model.forward(inputs, targets, batch, seq_len).total(); };
+  Matrix<double> teacher_logits(batch * seq_len, config.vocab_size);
+  fill_normal(teacher_logits, rng, 2.0);
+  const SoftTargets<double> soft{&teacher_logits, 2.0, 0.6};
+  auto loss = [&] { return model.forward(inputs, targets, batch, seq_len, distil ? &soft : nullptr).total(); };
   loss();
   model.params().zero_grad();
   model.backward();
@@ -189,6 +194,13 @@ TEST(ModelGradients, MultiTokenPredictionTwoDepths) {
   ModelConfig c = tiny_model(AttentionKind::mla);
   c.mtp_depth = 2;
   check_transformer(c, 0.7);
+}
+// Logit distillation replaces the main model's loss; its gradient must reach every weight, MTP
+// (hard labels) included.
+TEST(ModelGradients, LogitDistillationThroughTheWholeModel) {
+  ModelConfig c = tiny_model(AttentionKind::mla);
+  c.mtp_depth = 1;
+  check_transformer(c, 0.3, true);
 }
 TEST(ModelGradients, MhaTransformerWithDeepSeekMoe) { check_transformer(tiny_model(AttentionKind::mha)); }
 TEST(ModelGradients, DenseTransformerWithTiedEmbeddings) {

@@ -122,7 +122,7 @@ TEST(LayerGradients, LogitDistillation) {
     Matrix<double> dstudent;
     distillation_loss(student, teacher, targets, temperature, 0.7, &dstudent);
     expect_gradient("student logits, T = " + std::to_string(temperature),
-                    [&] { return distillation_loss(student, teacher, targets, temperature, 0.7); }, student.data(),
+                    [&] { return distillation_loss(student, teacher, targets, temperature, 0.7).total; }, student.data(),
                     dstudent.data(), student.size());
   }
 }
@@ -132,8 +132,8 @@ TEST(LayerGradients, DistillationLimits) {
   const Matrix<double> student = random_matrix(4, 6, rng), teacher = random_matrix(4, 6, rng);
   const std::vector<int> targets{0, 1, 2, 3};
   // α = 0 is the hard-label loss; a student equal to its teacher has zero soft loss.
-  EXPECT_NEAR(distillation_loss(student, teacher, targets, 3.0, 0.0), cross_entropy(student, targets), 1e-12);
-  EXPECT_NEAR(distillation_loss(teacher, teacher, targets, 3.0, 1.0), 0.0, 1e-12);
+  EXPECT_NEAR(distillation_loss(student, teacher, targets, 3.0, 0.0).total, cross_entropy(student, targets), 1e-12);
+  EXPECT_NEAR(distillation_loss(teacher, teacher, targets, 3.0, 1.0).total, 0.0, 1e-12);
   // High temperature: T² · KL → ½ · mean over classes of the centred logit differences squared
   // (Hinton et al. §2.1: "logit matching"), here for zero-mean logits per row.
   Matrix<double> zs = student, zt = teacher;
@@ -142,7 +142,7 @@ TEST(LayerGradients, DistillationLimits) {
     zt.row(r).array() -= zt.row(r).mean();
   }
   const double matching = 0.5 * (zs - zt).rowwise().squaredNorm().mean() / 6.0;
-  EXPECT_NEAR(distillation_loss(zs, zt, targets, 1000.0, 1.0), matching, 1e-3 * matching);
+  EXPECT_NEAR(distillation_loss(zs, zt, targets, 1000.0, 1.0).total, matching, 1e-3 * matching);
 }
 
 TEST(LayerGradients, CrossEntropyOfUniformLogitsIsLogVocabulary) {

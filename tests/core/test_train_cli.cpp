@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <sstream>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -142,6 +144,72 @@ TEST(TrainCli, ExperimentPrintsItsTable) {
     EXPECT_NE(r.out.find(needle), std::string::npos) << needle;
   EXPECT_EQ(nlohmann::json::parse(slurp(json))["arms"].size(), 3u);
   expect_refused(frugal_train("experiment sideways"), "sideways");
+}
+
+// A dense student of the small config's vocabulary, as its own config file.
+std::string student_config() {
+  return write_temp(R"({
+  "model": {"name": "cli-student", "vocab_size": 32, "hidden_size": 16, "num_layers": 1, "max_seq_len": 32,
+            "attention": {"kind": "mha", "num_heads": 2, "head_dim": 8}, "ffn": {"intermediate_size": 24}},
+  "cpu_training": {"steps": 4, "batch_size": 4, "seq_len": 32, "eval_every": 2,
+                   "data": {"kind": "markov", "alphabet": 16, "order": 1, "successors": 3}}
+}
+)", ".student.json");
+}
+
+TEST(TrainCli, DistilsFromATeachersCheckpoint) {
+  const std::string teacher = small_config(), ckpt = temp_path(".teacher.ckpt"), csv = temp_path(".csv");
+  ASSERT_EQ(frugal_train("--config " + teacher + " --quiet --checkpoint " + ckpt).status, 0);
+  const std::string student = student_config(), from = " --teacher-config " + teacher + " --teacher-checkpoint " + ckpt;
+
+  ProgramRun r = frugal_train("--config " + student + " --distill logit --kd-temperature 3 --kd-alpha 0.7" + from +
+                              " --metrics-csv " + csv);
+  ASSERT_EQ(r.status, 0) << r.err;
+  for (const char* needle : {"teacher cli-tiny", "logit distillation: α = 0.7", "T = 3", "held-out"})
+    EXPECT_NE(r.out.find(needle), std::string::npos) << needle << "\n" << r.out;
+  const std::string rows = slurp(csv);
+  EXPECT_NE(rows.find("distillation_loss,teacher_flops"), std::string::npos) << rows;
+  // Step 1's row: 13 columns, distillation_loss (the 12th) filled in, eval_loss and mtp_loss empty.
+  std::vector<std::string> fields;
+  std::stringstream first_row(rows.substr(rows.find('\n') + 1, rows.find('\n', rows.find('\n') + 1) - rows.find('\n') - 1));
+  for (std::string field; std::getline(first_row, field, ',');) fields.push_back(field);
+  ASSERT_EQ(fields.size(), 13u) << rows;
+  EXPECT_TRUE(fields[3].empty() && fields[10].empty()) << rows;
+  EXPECT_GT(std::stod(fields[11]), 0.0) << rows;
+  EXPECT_GT(std::stod(fields[12]), 0.0) << rows;  // teacher FLOPs
+
+  r = frugal_train("--config " + student + " --distill sequence --kd-samples 8 --sample-temperature 0.5" + from);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("training on 8 sequences it samples at τ = 0.5"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("GFLOP,"), std::string::npos) << r.out;  // what writing them cost
+}
+
+// The shipped student config is the experiment's student (89,504 parameters, distillation_student
+// of deepseek-v3-tiny) and distils from a deepseek-v3-tiny checkpoint.
+TEST(TrainCli, TheShippedStudentConfigDistils) {
+  const std::string configs = FRUGAL_CORE_CONFIGS_DIR, ckpt = temp_path(".teacher.ckpt");
+  ASSERT_EQ(frugal_train("--config " + configs + "/deepseek-v3-tiny.json --steps 1 --quiet --checkpoint " + ckpt).status, 0);
+  const ProgramRun r = frugal_train("--config " + configs + "/deepseek-v3-tiny-student.json --steps 2 --eval-every 2 --teacher-config " +
+                                    configs + "/deepseek-v3-tiny.json --teacher-checkpoint " + ckpt);
+  ASSERT_EQ(r.status, 0) << r.err;
+  for (const char* needle : {"deepseek-v3-tiny-student", "89504 parameters", "teacher deepseek-v3-tiny (438016 parameters"})
+    EXPECT_NE(r.out.find(needle), std::string::npos) << needle << "\n" << r.out;
+}
+
+TEST(TrainCli, DistillationWithoutAFittingTeacherIsRefused) {
+  const std::string student = student_config(), out = temp_path(".out.ckpt");
+  expect_refused(frugal_train("--config " + student + " --distill logit"), "cpu_training.distillation.teacher_config");
+  expect_refused(frugal_train("--config " + student + " --distill soft"), "cpu_training.distillation.kind");
+  expect_refused(frugal_train("--config " + student + " --distill logit --teacher-config " + small_config() +
+                              " --teacher-checkpoint /nonexistent/teacher.ckpt --checkpoint " + out),
+                 "/nonexistent/teacher.ckpt");
+  EXPECT_FALSE(std::filesystem::exists(out));
+  // The student's own config and a fresh checkpoint of it are not the small MoE teacher's.
+  const std::string wrong = temp_path(".wrong.ckpt");
+  ASSERT_EQ(frugal_train("--config " + student + " --quiet --steps 1 --checkpoint " + wrong).status, 0);
+  expect_refused(frugal_train("--config " + student + " --distill sequence --teacher-config " + small_config() +
+                              " --teacher-checkpoint " + wrong),
+                 "made for a different model");
 }
 
 }  // namespace

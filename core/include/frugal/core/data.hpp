@@ -57,9 +57,11 @@ class MarkovSource : public TokenSource {
   const std::vector<double>& stationary() const { return stationary_; }  // π over contexts
   // P(next | context) as a dense alphabet-wide row.
   std::vector<double> next_distribution(int context) const;
+  // The context of the token after previous[0]: previous[0] (order 1) or previous[−1], previous[0].
+  int context_of(const int* previous) const;
+  int order() const { return options_.order; }
 
  private:
-  int context_of(const int* previous) const;
   MarkovOptions options_;
   int contexts_ = 0;
   std::vector<int> next_tokens_;     // contexts × successors

@@ -42,12 +42,14 @@ struct ExperimentReport {
   std::string footer;         // the experiment's own conclusion lines (e.g. the FP8 loss gap)
   double loss_floor = 0;      // NaN for text
   double common_flops = 0;    // the FLOPs every run reached: where losses are compared
+  nlohmann::json details = nlohmann::json::object();  // the experiment's own figures, for report_json
 };
 
 // One arm's results over its seeds: mean and sample standard deviation (0 for one seed).
 struct ArmSummary {
   std::string name, description;
   Index parameters = 0, activated_parameters = 0;
+  bool moe = false;  // MaxVio and dropped mean something
   int runs = 0;
   double flops = 0, tokens_per_second = 0;
   double loss_at_common_flops = 0, loss_at_common_flops_std = 0;
@@ -82,10 +84,22 @@ std::vector<double> fp8_relative_loss_gaps(const ExperimentReport& report);
 ExperimentReport run_mtp(const ModelConfig& model, const TrainOptions& options, int seeds = 1,
                          const ArmProgress& progress = {});
 
+// Distillation (Hinton et al. 2015; Kim & Rush 2016; DeepSeek-R1 §2.4): a larger MoE teacher
+// (`teacher`, trained here for options.steps × teacher_step_factor steps) into a small dense
+// student (distillation_student), three ways at equal student compute — the same steps, batches
+// and executed student FLOPs: hard labels only; logit distillation (T = options.distillation.
+// temperature, α = .alpha); sequence-level distillation on options.distillation.samples teacher-
+// written sequences (0: one per training sequence). Held-out losses are on the real data; the
+// footer gives the teacher, each arm's gap to the entropy floor and the teacher's own FLOPs.
+ModelConfig distillation_student(const ModelConfig& teacher);
+ExperimentReport run_distillation(const ModelConfig& teacher, const TrainOptions& options, int seeds = 1,
+                                  const ArmProgress& progress = {}, double teacher_step_factor = 2.0);
+
 // Trains one arm to the end; `finished` sees the trained model.
 ArmResult run_arm(const std::string& name, const std::string& description, const ModelConfig& model,
                   const TrainOptions& options, const ArmProgress& progress,
-                  const std::function<void(Trainer&)>& finished = {});
+                  const std::function<void(Trainer&)>& finished = {},
+                  std::shared_ptr<Transformer<float>> teacher = nullptr);
 
 // A table of the arms, for terminals and chapters.
 std::string format_report(const ExperimentReport& report);

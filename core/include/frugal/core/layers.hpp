@@ -119,8 +119,14 @@ double cross_entropy(const Matrix<T>& logits, const std::vector<int>& targets, M
 // "the magnitudes of the gradients produced by the soft targets scale as 1/T², it is important to
 // multiply them by T²". Mean over rows; with `dstudent`, also ∂L/∂z_s:
 //   α · T · (p_s^T − p_t^T) + (1 − α) · (softmax(z_s) − onehot(y)), divided by the row count.
+struct DistillationLoss {
+  double total = 0;          // α · soft + (1 − α) · cross_entropy
+  double cross_entropy = 0;  // CE(softmax(z_s), y): the hard-label loss
+  double soft = 0;           // T² · KL(p_t^T ‖ p_s^T), mean over rows
+};
 template <class T>
-double distillation_loss(const Matrix<T>& student_logits, const Matrix<T>& teacher_logits, const std::vector<int>& targets,
-                         double temperature, double alpha, Matrix<T>* dstudent = nullptr);
+DistillationLoss distillation_loss(const Matrix<T>& student_logits, const Matrix<T>& teacher_logits,
+                                   const std::vector<int>& targets, double temperature, double alpha,
+                                   Matrix<T>* dstudent = nullptr);
 
 }  // namespace frugal::core

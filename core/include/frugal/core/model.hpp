@@ -19,11 +19,22 @@ namespace frugal::core {
 void check_trainable(const ModelConfig& config);
 
 struct LossParts {
-  double cross_entropy = 0;            // the main model's next-token loss
+  double cross_entropy = 0;            // the main model's next-token loss on the hard labels
+  double distillation = 0;             // T² · KL(teacher ‖ student) at temperature T, when distilling
+  double main = 0;                     // what the main model trains on: cross_entropy, or α·distillation + (1 − α)·cross_entropy
   double balance = 0;                  // Σ over MoE layers of their α-weighted balance loss
   double mtp = 0;                      // (λ/D) Σ_k L^k_MTP (V3 eq. 25)
   std::vector<double> mtp_per_depth;   // L^k for k = 1 … D, unweighted
-  double total() const { return cross_entropy + balance + mtp; }
+  double total() const { return main + balance + mtp; }
+};
+
+// Logit distillation (Hinton et al. 2015): the teacher's logits for the same positions, and how
+// the main loss mixes them with the hard labels (layers.hpp, distillation_loss).
+template <class T>
+struct SoftTargets {
+  const Matrix<T>* teacher_logits = nullptr;  // batch·seq_len × vocabulary
+  double temperature = 2.0;
+  double alpha = 0.5;
 };
 
 template <class T>
@@ -43,7 +54,11 @@ class Transformer {
   void init(std::uint64_t seed, double std = 0.02);
 
   // inputs and targets: batch·seq_len tokens each, sequence-major. Caches what backward needs.
-  LossParts forward(const std::vector<int>& inputs, const std::vector<int>& targets, Index batch, Index seq_len);
+  // With `soft`, the main loss is the distillation loss against the teacher's logits.
+  LossParts forward(const std::vector<int>& inputs, const std::vector<int>& targets, Index batch, Index seq_len,
+                    const SoftTargets<T>* soft = nullptr);
+  // The main model's logits for batch·seq_len inputs (no loss, nothing kept for backward).
+  const Matrix<T>& infer(const std::vector<int>& inputs, Index batch, Index seq_len);
   // Gradients of forward's total loss, added into params().grads() (call zero_grad first).
   void backward();
 

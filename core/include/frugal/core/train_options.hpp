@@ -36,6 +36,19 @@ struct PrecisionOptions {
   }
 };
 
+// Learning from a trained teacher (distillation.hpp). The teacher is the model of another config
+// file, built as that file's "cpu_training" says, with the weights of a frugal-train checkpoint.
+struct DistillationOptions {
+  enum class Kind { none, logit, sequence };
+  Kind kind = Kind::none;
+  std::string teacher_config;      // the teacher's config file
+  std::string teacher_checkpoint;  // its checkpoint
+  double temperature = 2.0;        // logit: T of both softmaxes (Hinton et al. 2015 §2)
+  double alpha = 0.5;              // logit: weight of the soft-target loss; 1 − α on the hard labels
+  std::int64_t samples = 0;        // sequence: sequences the teacher writes; 0: steps × batch_size (each used once)
+  double sample_temperature = 1.0; // sequence: the teacher samples softmax(z / τ); 0 takes the argmax
+};
+
 struct TrainOptions {
   std::int64_t steps = 300;
   std::int64_t batch_size = 16;
@@ -51,6 +64,7 @@ struct TrainOptions {
   RouterOptions router;
   DataOptions data;
   PrecisionOptions precision;
+  DistillationOptions distillation;
   std::int64_t eval_every = 50;  // 0: only at the end
   std::int64_t eval_batches = 4;
   std::int64_t log_every = 10;

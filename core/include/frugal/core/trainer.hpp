@@ -20,10 +20,20 @@ struct TrainingDiverged : std::runtime_error {
   std::int64_t step;
 };
 
+class TeacherCorpus;
+struct CheckpointState;
+
+// Copies a checkpoint's weights and router biases into a model of the same layout. Throws
+// CheckpointError (naming `path` and the first differing tensor) when the layouts differ.
+void restore_weights(Transformer<float>& model, const CheckpointState& state, const std::string& path);
+
 class Trainer {
  public:
   // Throws ConfigError when the data does not fit the model (vocabulary, sequence length).
-  Trainer(const ModelConfig& model, const TrainOptions& options);
+  // With options.distillation.kind logit or sequence, the student learns from `teacher`, or, when
+  // none is given, from the teacher that options.distillation names (config file + checkpoint).
+  Trainer(const ModelConfig& model, const TrainOptions& options, std::shared_ptr<Transformer<float>> teacher = nullptr);
+  ~Trainer();
 
   // One optimizer step; evaluates when the step is a multiple of eval_every or the last one.
   const StepMetrics& step();
@@ -36,6 +46,15 @@ class Trainer {
   const TrainOptions& options() const { return options_; }
   Transformer<float>& model() { return *model_; }
   const Transformer<float>& model() const { return *model_; }
+  // The trained model, to outlive the trainer (e.g. as another run's teacher).
+  std::shared_ptr<Transformer<float>> shared_model() const { return model_; }
+  const Transformer<float>* teacher() const { return teacher_.get(); }
+  // Sequence-level distillation: the teacher writes the transfer set (teacher_corpus_size()
+  // sequences) on the first step, or now. Its FLOPs are the teacher's, not training's.
+  void write_teacher_corpus();
+  std::int64_t teacher_corpus_size() const;        // 0 unless distilling sequences
+  const TeacherCorpus* teacher_corpus() const { return corpus_.get(); }  // null until written
+  double teacher_flops() const { return teacher_flops_; }
   const TokenSource& source() const { return *source_; }
   double loss_floor() const { return source_->loss_floor(options_.seq_len); }
   double flops() const { return flops_; }
@@ -51,12 +70,20 @@ class Trainer {
  private:
   ModelConfig config_;
   TrainOptions options_;
-  std::unique_ptr<Transformer<float>> model_;
-  std::unique_ptr<TokenSource> source_;
+  std::shared_ptr<Transformer<float>> model_;
+  std::unique_ptr<TokenSource> source_;    // the real data: training batches (unless distilling
+                                           // sequences), held-out batches, the loss floor
+  std::shared_ptr<Transformer<float>> teacher_;
+  std::unique_ptr<TeacherCorpus> corpus_;  // sequence-level distillation's training batches
+  Matrix<float> teacher_logits_;
+  double teacher_flops_ = 0;
   AdamW optimizer_;
   std::int64_t step_ = 0;
   double flops_ = 0;
   std::vector<StepMetrics> history_;
+
+  void set_up_teacher(std::shared_ptr<Transformer<float>> teacher);
+  nlohmann::json describe_distillation() const;
 };
 
 }  // namespace frugal::core

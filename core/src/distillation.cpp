@@ -1,0 +1,131 @@
+// The teacher, its samples and the sequence-level transfer set (distillation.hpp).
+#include "frugal/core/distillation.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "frugal/config/config_error.hpp"
+#include "frugal/config/config_file.hpp"
+#include "frugal/core/checkpoint.hpp"
+#include "frugal/core/trainer.hpp"
+
+namespace frugal::core {
+
+const char* to_string(DistillationOptions::Kind kind) {
+  switch (kind) {
+    case DistillationOptions::Kind::logit: return "logit";
+    case DistillationOptions::Kind::sequence: return "sequence";
+    case DistillationOptions::Kind::none: break;
+  }
+  return "none";
+}
+
+std::shared_ptr<Transformer<float>> load_teacher(const std::string& config_path, const std::string& checkpoint_path) {
+  const nlohmann::json doc = read_json_file(config_path);
+  ModelConfig model;
+  TrainOptions options;
+  try {
+    model = model_from_document(doc);
+    options = train_options_from_document(doc);
+  } catch (const ConfigError& e) {
+    throw ConfigError(config_path, e.what());
+  }
+  auto teacher = std::make_shared<Transformer<float>>(model, options.router, options.precision.gemm(), options.mtp_weight);
+  restore_weights(*teacher, read_checkpoint(checkpoint_path), checkpoint_path);
+  return teacher;
+}
+
+// Draws an index from softmax(z / τ) by inverting its cumulative sum (in double), or takes the
+// argmax when τ = 0.
+static int sample_token(const RowVector<float>& logits, double temperature, Rng& rng) {
+  Index best = 0;
+  const double top = logits.maxCoeff(&best);
+  if (temperature <= 0) return static_cast<int>(best);
+  const Eigen::ArrayXd weights = ((logits.transpose().cast<double>().array() - top) / temperature).exp();
+  double u = rng.uniform() * weights.sum();
+  for (Index v = 0; v < weights.size(); ++v) {
+    u -= weights(v);
+    if (u < 0) return static_cast<int>(v);
+  }
+  return static_cast<int>(best);
+}
+
+std::vector<int> sample_sequences(Transformer<float>& model, const std::vector<int>& first_tokens, std::int64_t length,
+                                  double temperature, Rng& rng) {
+  if (length > model.config().max_seq_len + 1)
+    throw std::invalid_argument(fmt::format("cannot sample {} tokens: the model reads at most {}", length, model.config().max_seq_len));
+  const auto count = static_cast<Index>(first_tokens.size());
+  std::vector<int> out(static_cast<std::size_t>(count * length));
+  // Sequences advance together in chunks, one batched forward pass per new token.
+  constexpr Index kChunk = 64;
+  for (Index begin = 0; begin < count; begin += kChunk) {
+    const Index rows = std::min(kChunk, count - begin);
+    std::vector<std::vector<int>> sequences(static_cast<std::size_t>(rows));
+    for (Index b = 0; b < rows; ++b) sequences[static_cast<std::size_t>(b)] = {first_tokens[static_cast<std::size_t>(begin + b)]};
+    for (Index t = 1; t < length; ++t) {
+      std::vector<int> inputs;
+      inputs.reserve(static_cast<std::size_t>(rows * t));
+      for (const auto& s : sequences) inputs.insert(inputs.end(), s.begin(), s.end());
+      const Matrix<float>& logits = model.infer(inputs, rows, t);
+      for (Index b = 0; b < rows; ++b)
+        sequences[static_cast<std::size_t>(b)].push_back(sample_token(logits.row(b * t + t - 1), temperature, rng));
+    }
+    for (Index b = 0; b < rows; ++b)
+      std::copy(sequences[static_cast<std::size_t>(b)].begin(), sequences[static_cast<std::size_t>(b)].end(),
+                out.begin() + (begin + b) * length);
+  }
+  return out;
+}
+
+TeacherCorpus::TeacherCorpus(Transformer<float>& teacher, const TokenSource& data, std::int64_t count, std::int64_t seq_len,
+                             double temperature, std::uint64_t seed)
+    : count_(count), seq_len_(seq_len) {
+  if (count <= 0) throw std::invalid_argument("the teacher's corpus needs at least one sequence");
+  // The prompts: the first token of `count` training sequences of the real data.
+  Rng prompt_rng(seed, 0);
+  const Batch prompts = data.sample(prompt_rng, count, 1, false);
+  std::vector<int> first_tokens(static_cast<std::size_t>(count));
+  for (std::int64_t i = 0; i < count; ++i) first_tokens[static_cast<std::size_t>(i)] = prompts.inputs[static_cast<std::size_t>(i)];
+  MatmulMeter& meter = matmul_meter();
+  const MatmulMeter saved = meter;
+  Rng sample_rng(seed, 1);
+  tokens_ = sample_sequences(teacher, first_tokens, seq_len + 1, temperature, sample_rng);
+  flops_ = meter.flops - saved.flops;
+  meter = saved;  // the teacher's work is not the student's training compute
+}
+
+Batch TeacherCorpus::batch(std::int64_t step, std::int64_t batch_size) const {
+  Batch out;
+  out.inputs.reserve(static_cast<std::size_t>(batch_size * seq_len_));
+  out.targets.reserve(out.inputs.capacity());
+  for (std::int64_t b = 0; b < batch_size; ++b) {
+    const std::int64_t index = (step * batch_size + b) % count_;
+    const auto first = tokens_.begin() + index * (seq_len_ + 1);
+    out.inputs.insert(out.inputs.end(), first, first + seq_len_);
+    out.targets.insert(out.targets.end(), first + 1, first + seq_len_ + 1);
+  }
+  return out;
+}
+
+double impossible_transition_fraction(const TeacherCorpus& corpus, const TokenSource& data) {
+  const auto* markov = dynamic_cast<const MarkovSource*>(&data);
+  if (!markov) return std::nan("");
+  const std::int64_t length = corpus.seq_len() + 1;
+  const int alphabet = markov->vocabulary_needed();
+  std::int64_t checked = 0, impossible = 0;
+  for (std::int64_t s = 0; s < corpus.size(); ++s) {
+    const int* sequence = corpus.tokens().data() + s * length;
+    // Transitions into token i, from the first position with a full context.
+    for (std::int64_t i = markov->order(); i < length; ++i) {
+      ++checked;
+      const bool outside = std::any_of(sequence + i - markov->order(), sequence + i + 1, [&](int t) { return t >= alphabet; });
+      if (outside || markov->next_distribution(markov->context_of(sequence + i - 1))[static_cast<std::size_t>(sequence[i])] == 0.0)
+        ++impossible;
+    }
+  }
+  return checked ? static_cast<double>(impossible) / static_cast<double>(checked) : 0.0;
+}
+
+}  // namespace frugal::core

@@ -1,0 +1,18 @@
+// What the experiments' source files share (experiments.cpp defines them).
+#pragma once
+
+#include <vector>
+
+#include "frugal/core/experiments.hpp"
+
+namespace frugal::core {
+
+// Mean and sample standard deviation (0 for one value).
+void mean_and_std(const std::vector<double>& values, double& mean, double& std);
+// The options of seed index i: options.seed + i (weights and batches).
+TrainOptions with_seed(TrainOptions options, int index);
+// The data source's floor (asked of the source, not of a model built for it) and the FLOPs every
+// run reached.
+void finish_report(ExperimentReport& report, const TrainOptions& options);
+
+}  // namespace frugal::core
