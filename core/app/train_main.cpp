@@ -4,6 +4,7 @@
 //   frugal-train --config FILE --resume run.ckpt
 //   frugal-train --config student.json --distill logit --teacher-config t.json --teacher-checkpoint t.ckpt
 //   frugal-train experiment dense-vs-moe | balancing | fp8 | mtp | distillation [--steps N] [--json FILE]
+//   mpirun -np 4 frugal-train --ep 4      expert parallelism over 4 ranks (with MPI)
 // Bad input: one line naming what is wrong on stderr, exit status 2, nothing written.
 // A loss or gradient that becomes NaN/Inf stops the run with the step number (exit status 1).
 #include <unistd.h>
@@ -24,8 +25,12 @@
 #include "frugal/core/distillation.hpp"
 #include "frugal/core/experiments.hpp"
 #include "frugal/core/trainer.hpp"
+#include "frugal/sim/communication.hpp"
 #include "frugal/sim/presets.hpp"
 #include "progress.hpp"
+#ifdef FRUGAL_HAVE_MPI
+#include "frugal/mpi/mpi_parallelism.hpp"
+#endif
 
 namespace frugal::core::cli {
 namespace {
@@ -39,6 +44,13 @@ struct Flags {
   std::optional<std::string> balancing, precision, checkpoint, metrics_csv, metrics_json;
   std::optional<std::string> distill, teacher_config, teacher_checkpoint;
   bool quiet = false;
+  bool silent = false;             // ranks other than 0 print nothing at all
+  int ep = 1, ranks_per_node = 0;  // expert parallelism over MPI ranks
+};
+
+// Where this process stands among the MPI ranks that run it (rank 0 of 1 without mpirun).
+struct Ranks {
+  int rank = 0, world = 1;
 };
 
 struct Run {
@@ -135,18 +147,87 @@ void print_header(const Trainer& t, const ModelConfig& model) {
              o.precision.fp8_linear ? ", FP8 (E4M3) Linear GEMMs" : "");
 }
 
-void write_outputs(const Trainer& t) {
+void write_outputs(const Trainer& t, const Ranks& ranks) {
+  if (ranks.rank != 0) return;
   const auto& o = t.options();
   if (!o.metrics_csv.empty()) write_file_atomically(o.metrics_csv, metrics_csv(t.history()));
   if (!o.metrics_json.empty()) write_file_atomically(o.metrics_json, metrics_json(t.history(), t.describe()));
 }
 
-int train(const Flags& flags) {
+// Expert and data parallelism: each rank trains on its share of every batch and runs its share of
+// the experts; rank 0 alone prints and writes files.
+std::unique_ptr<TrainingParallelism> make_parallelism(const Flags& f, const Run& run, const Ranks& ranks) {
+  if (ranks.world == 1 && f.ep == 1 && f.ranks_per_node == 0) return nullptr;
+  check_expert_parallel_layout(ranks.world, f.ep, f.ranks_per_node, run.model, run.options.batch_size);
+#ifdef FRUGAL_HAVE_MPI
+  return std::make_unique<frugal::mpi::MpiParallelism>(f.ep, f.ranks_per_node);
+#else
+  throw ConfigError("--ep", "this frugal-train was built without MPI (libopenmpi-dev, openmpi-bin): it runs in one process");
+#endif
+}
+
+void print_parallel_header(const Flags& f, const ModelConfig& model, const Ranks& ranks) {
+  const Index per_rank = model.is_moe() ? model.moe.routed_experts / f.ep : 0;
+  fmt::print("ranks   {} = {} expert-parallel × {} data-parallel: each rank takes {} of every batch", ranks.world, f.ep,
+             ranks.world / f.ep, ranks.world > 1 ? fmt::format("1/{}", ranks.world) : std::string("all"));
+  if (f.ep > 1) fmt::print(", rank p runs routed experts [{}p, {}p + {})", per_rank, per_rank, per_rank);
+  if (f.ranks_per_node > 0) fmt::print(", {} nodes of {} ranks", f.ep / f.ranks_per_node, f.ranks_per_node);
+  fmt::print("\n");
+}
+
+// Measured all-to-all traffic next to frugal-sim's model of it (sim/communication.hpp): every
+// routed copy that leaves its rank is one hidden-size row, in four passes per MoE layer (dispatch
+// and combine, forward and backward); FP32 rows here.
+void print_all_to_all(const Trainer& t, const Flags& f, const ModelConfig& model, const Ranks& ranks) {
+  if (f.ep <= 1 || t.history().empty()) return;
+  double bytes = 0, copies = 0;
+  for (const auto& m : t.history()) {
+    bytes += m.all_to_all_bytes;
+    copies += m.remote_copies_per_token;
+  }
+  const auto steps = static_cast<double>(t.history().size());
+  bytes /= steps;
+  copies /= steps;
+  const auto layers = static_cast<double>(t.model().moe_layers().size());
+  const double tokens = static_cast<double>(t.tokens_per_step()) / ranks.world;
+  const double uniform = static_cast<double>(model.moe.top_k) * (1.0 - 1.0 / f.ep);
+  auto formula = [&](double per_token) { return 4.0 * layers * frugal::sim::all_to_all_pass_bytes(tokens, per_token, model.hidden_size, 4.0); };
+  fmt::print("a2a     measured {:.1f} KB sent per rank per step: {:.3f} of each token's {} routed copies left its rank\n",
+             bytes / 1e3, copies, model.moe.top_k);
+  fmt::print("        frugal-sim's formula, 4 passes × {} MoE layers × {} tokens × copies × {} × 4 B: {:.1f} KB with the measured "
+             "copies, {:.1f} KB at uniform routing (k(1 − 1/ep) = {:.3f})\n",
+             layers, tokens, model.hidden_size, formula(copies) / 1e3, formula(uniform) / 1e3, uniform);
+  if (f.ranks_per_node > 0 && f.ep / f.ranks_per_node > 1) {
+    // Node-limited routing (V3 §2.1.2): a token reaches at most M nodes; a transport that sends one
+    // copy per node and forwards inside it (DeepEP) crosses nodes this often per token.
+    const AllToAllCounters& c = t.all_to_all_totals();
+    const double nodes = static_cast<double>(f.ep / f.ranks_per_node);
+    const double touched = frugal::sim::expected_nodes_per_token(model, f.ep, f.ranks_per_node);
+    fmt::print("nodes   {} of {} ranks: every token reached at most {} nodes (node-limited routing allows {}); {:.3f} "
+               "other nodes per token, frugal-sim expects {:.3f}\n",
+               nodes, f.ranks_per_node, c.max_nodes_per_token, model.moe.groups_per_token,
+               static_cast<double>(c.remote_node_copies) / static_cast<double>(std::max<std::int64_t>(c.tokens, 1)),
+               touched - touched / nodes);
+  }
+}
+
+int train_with(const Flags& flags, const Run& run, const Ranks& ranks, TrainingParallelism* parallel);
+
+int train(const Flags& flags, const Ranks& ranks) {
   const Run run = load_run(flags);
-  Trainer trainer(run.model, run.options);
+  const std::unique_ptr<TrainingParallelism> parallel = make_parallelism(flags, run, ranks);
+  Flags local = flags;
+  local.silent = ranks.rank != 0;  // one voice: rank 0's
+  local.quiet = flags.quiet || local.silent;
+  return train_with(local, run, ranks, parallel.get());
+}
+
+int train_with(const Flags& flags, const Run& run, const Ranks& ranks, TrainingParallelism* parallel) {
+  Trainer trainer(run.model, run.options, nullptr, parallel);
   if (!flags.resume.empty()) trainer.load_checkpoint(flags.resume);
   const TrainOptions& o = trainer.options();
   if (!flags.quiet) print_header(trainer, run.model);
+  if (!flags.quiet && parallel) print_parallel_header(flags, run.model, ranks);
   if (trainer.teacher_corpus_size() > 0) {
     const auto start = std::chrono::steady_clock::now();
     if (!flags.quiet) {
@@ -172,8 +253,8 @@ int train(const Flags& flags) {
       m = trainer.step();
     } catch (const TrainingDiverged& e) {
       if (terminal && !flags.quiet) fmt::print(stderr, "\n");
-      write_outputs(trainer);
-      fmt::print(stderr, "frugal-train: error: {}\n", e.what());
+      write_outputs(trainer, ranks);
+      if (ranks.rank == 0) fmt::print(stderr, "frugal-train: error: {}\n", e.what());
       return 1;
     }
     if (!std::isnan(m.eval_loss)) last_eval = m.eval_loss;
@@ -187,7 +268,8 @@ int train(const Flags& flags) {
   }
   if (terminal && !flags.quiet) fmt::print(stderr, "\n");
   if (!o.checkpoint_path.empty()) trainer.save_checkpoint(o.checkpoint_path);
-  write_outputs(trainer);
+  write_outputs(trainer, ranks);
+  if (flags.silent) return 0;
 
   const StepMetrics& last = trainer.history().back();
   fmt::print("done    {} of {} steps, {:.3g} training GFLOP: loss {:.4f}", trainer.steps_done(), o.steps, trainer.flops() / 1e9,
@@ -196,6 +278,7 @@ int train(const Flags& flags) {
   if (!std::isnan(last_eval) && !std::isnan(floor)) fmt::print(" ({:+.4f} above the floor)", last_eval - floor);
   fmt::print("\n");
   if (!o.checkpoint_path.empty()) fmt::print("saved   {}\n", o.checkpoint_path);
+  if (parallel) print_all_to_all(trainer, flags, run.model, ranks);
   return 0;
 }
 
@@ -259,6 +342,8 @@ int main(int argc, char** argv) {
   app.add_option("--stop-after", flags.stop_after, "stop after this many steps; the schedule still spans --steps (continue with --resume)");
   app.add_option("--metrics-csv", flags.metrics_csv, "write every step's metrics here as CSV");
   app.add_option("--metrics-json", flags.metrics_json, "write every step's metrics, with expert loads, here as JSON");
+  app.add_option("--ep", flags.ep, "expert-parallel ranks: under mpirun -np N, N = ep × data-parallel groups (V3: 64)");
+  app.add_option("--ranks-per-node", flags.ranks_per_node, "group the expert-parallel ranks into nodes of this many (node-limited routing)");
 
   Flags experiment_flags;
   std::string experiment_name, json_path;
@@ -272,25 +357,44 @@ int main(int argc, char** argv) {
   experiment_app->add_option("--seeds", seeds, "run every arm with this many seeds and report mean ± standard deviation");
   app.require_subcommand(0, 1);
 
+  // Under mpirun every rank runs this program; MPI ends with `session` on every return path.
+  Ranks ranks;
+#ifdef FRUGAL_HAVE_MPI
+  std::optional<frugal::mpi::Session> session;
+  if (frugal::mpi::launched_by_mpirun()) {
+    session.emplace(&argc, &argv);
+    ranks = {session->rank(), session->world()};
+  }
+#endif
+  // Bad input is found by every rank alike: rank 0 says it, and every rank returns 2.
+  auto refuse = [&](const std::string& what) {
+    if (ranks.rank == 0) fmt::print(stderr, "frugal-train: error: {}\n", what);
+    return 2;
+  };
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
+    return ranks.rank == 0 ? app.exit(e) : 0;
   } catch (const CLI::ParseError& e) {
-    fmt::print(stderr, "frugal-train: error: {} (see frugal-train --help)\n", e.what());
-    return 2;
+    return refuse(std::string(e.what()) + " (see frugal-train --help)");
   }
   try {
-    if (experiment_app->parsed()) return experiment(experiment_flags, experiment_name, json_path, seeds);
-    return train(flags);
+    if (experiment_app->parsed()) {
+      if (ranks.world > 1) throw frugal::ConfigError("experiment", "experiments run in one process: start them without mpirun");
+      return experiment(experiment_flags, experiment_name, json_path, seeds);
+    }
+    return train(flags, ranks);
   } catch (const frugal::ConfigError& e) {
-    fmt::print(stderr, "frugal-train: error: {}\n", e.what());
-    return 2;
+    return refuse(e.what());
   } catch (const frugal::core::CheckpointError& e) {
-    fmt::print(stderr, "frugal-train: error: {}\n", e.what());
-    return 2;
+    return refuse(e.what());
   } catch (const std::runtime_error& e) {
+    // Not necessarily seen by every rank (a file rank 0 alone writes): the others may be waiting
+    // in a collective, so stop them all rather than hang.
     fmt::print(stderr, "frugal-train: error: {}\n", e.what());
+#ifdef FRUGAL_HAVE_MPI
+    if (ranks.world > 1) MPI_Abort(MPI_COMM_WORLD, 2);
+#endif
     return 2;
   }
 }

@@ -17,6 +17,8 @@ nlohmann::json to_json(const StepMetrics& m) {
                       {"dropped_fraction", m.dropped_fraction},
                       {"flops", m.flops},
                       {"teacher_flops", m.teacher_flops},
+                      {"all_to_all_bytes", m.all_to_all_bytes},
+                      {"remote_copies_per_token", m.remote_copies_per_token},
                       {"expert_load", m.expert_load}};
   j["eval_loss"] = std::isnan(m.eval_loss) ? nlohmann::json(nullptr) : nlohmann::json(m.eval_loss);
   j["mtp_loss"] = std::isnan(m.mtp_loss) ? nlohmann::json(nullptr) : nlohmann::json(m.mtp_loss);
@@ -34,6 +36,8 @@ StepMetrics step_metrics_from_json(const nlohmann::json& j) {
   if (j.contains("distillation_loss") && !j.at("distillation_loss").is_null())
     m.distillation_loss = j.at("distillation_loss").get<double>();
   m.teacher_flops = j.value("teacher_flops", 0.0);
+  m.all_to_all_bytes = j.value("all_to_all_bytes", 0.0);
+  m.remote_copies_per_token = j.value("remote_copies_per_token", 0.0);
   m.learning_rate = j.at("learning_rate").get<double>();
   m.grad_norm = j.at("grad_norm").get<double>();
   m.tokens_per_second = j.at("tokens_per_second").get<double>();
@@ -47,13 +51,13 @@ StepMetrics step_metrics_from_json(const nlohmann::json& j) {
 std::string metrics_csv(const std::vector<StepMetrics>& history) {
   std::string out =
       "step,loss,balance_loss,eval_loss,learning_rate,grad_norm,tokens_per_second,max_violation,dropped_fraction,flops,"
-      "mtp_loss,distillation_loss,teacher_flops\n";
+      "mtp_loss,distillation_loss,teacher_flops,all_to_all_bytes\n";
   auto optional = [](double v) { return std::isnan(v) ? std::string() : fmt::format("{:.6f}", v); };
   for (const StepMetrics& m : history) {
-    out += fmt::format("{},{:.6f},{:.6g},{},{:.6g},{:.6g},{:.1f},{:.6f},{:.6f},{:.6g},{},{},{:.6g}\n", m.step, m.loss,
+    out += fmt::format("{},{:.6f},{:.6g},{},{:.6g},{:.6g},{:.1f},{:.6f},{:.6f},{:.6g},{},{},{:.6g},{:.6g}\n", m.step, m.loss,
                        m.balance_loss, optional(m.eval_loss), m.learning_rate, m.grad_norm, m.tokens_per_second,
                        m.max_violation, m.dropped_fraction, m.flops, optional(m.mtp_loss), optional(m.distillation_loss),
-                       m.teacher_flops);
+                       m.teacher_flops, m.all_to_all_bytes);
   }
   return out;
 }

@@ -1,6 +1,7 @@
 // The training loop (trainer.hpp).
 #include "frugal/core/trainer.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -22,8 +23,12 @@ constexpr std::uint64_t kTeacherSampleStream = 4ull << 32;
 TrainingDiverged::TrainingDiverged(std::int64_t at, const std::string& what)
     : std::runtime_error(fmt::format("training diverged at step {}: {}", at, what)), step(at) {}
 
-Trainer::Trainer(const ModelConfig& model, const TrainOptions& options, std::shared_ptr<Transformer<float>> teacher)
-    : config_(model), options_(options), optimizer_(options.adamw) {
+Trainer::Trainer(const ModelConfig& model, const TrainOptions& options, std::shared_ptr<Transformer<float>> teacher,
+                 TrainingParallelism* parallel)
+    : config_(model), options_(options), parallel_(parallel), optimizer_(options.adamw) {
+  if (options.batch_size % world() != 0)
+    throw ConfigError("cpu_training.batch_size",
+                      fmt::format("{} sequences do not split evenly over {} ranks", options.batch_size, world()));
   if (options.seq_len > model.max_seq_len)
     throw ConfigError("cpu_training.seq_len", fmt::format("{} exceeds model.max_seq_len ({})", options.seq_len, model.max_seq_len));
   model_ = std::make_shared<Transformer<float>>(model, options.router, options.precision.gemm(), options.mtp_weight);
@@ -38,7 +43,59 @@ Trainer::Trainer(const ModelConfig& model, const TrainOptions& options, std::sha
     throw ConfigError("model.vocab_size", fmt::format("{} is smaller than the data's {} token values ({})", model.vocab_size,
                                                       source_->vocabulary_needed(), source_->describe()));
   model_->init(options.seed, options.init_std);
+  if (parallel_) parallel_->distribute_experts(*model_);
   if (options.distillation.kind != DistillationOptions::Kind::none) set_up_teacher(std::move(teacher));
+}
+
+Batch Trainer::local_part(const Batch& batch) const {
+  if (world() == 1) return batch;
+  const std::int64_t tokens = options_.batch_size / world() * options_.seq_len;
+  const auto from = static_cast<std::ptrdiff_t>(parallel_->rank() * tokens), to = from + static_cast<std::ptrdiff_t>(tokens);
+  return {{batch.inputs.begin() + from, batch.inputs.begin() + to}, {batch.targets.begin() + from, batch.targets.begin() + to}};
+}
+
+// Each rank's losses are means over its own, equal share of the batch: their mean is the whole
+// batch's mean.
+void Trainer::average_over_ranks(LossParts& loss) const {
+  if (world() == 1) return;
+  std::vector<double> v{loss.cross_entropy, loss.distillation, loss.main, loss.balance, loss.mtp};
+  v.insert(v.end(), loss.mtp_per_depth.begin(), loss.mtp_per_depth.end());
+  parallel_->all_reduce_sum(v.data(), v.size());
+  for (double& x : v) x /= world();
+  loss.cross_entropy = v[0];
+  loss.distillation = v[1];
+  loss.main = v[2];
+  loss.balance = v[3];
+  loss.mtp = v[4];
+  std::copy(v.begin() + 5, v.end(), loss.mtp_per_depth.begin());
+}
+
+// The aux-loss-free bias update and MaxVio use the whole batch's load (V3 §2.1.2 counts it over
+// the batch, not per device).
+void Trainer::sum_load_over_ranks() {
+  if (world() == 1) return;
+  for (auto* layer : model_->moe_layers()) {
+    LoadStats& load = layer->router().mutable_load();
+    load.tokens_per_expert.push_back(load.dropped);
+    parallel_->all_reduce_sum(load.tokens_per_expert.data(), load.tokens_per_expert.size());
+    load.dropped = load.tokens_per_expert.back();
+    load.tokens_per_expert.pop_back();
+  }
+}
+
+// Row bytes per rank (mean over ranks) and routed copies per token that left their rank.
+void Trainer::record_all_to_all(StepMetrics& m) {
+  if (!parallel_) return;
+  const AllToAllCounters c = parallel_->take_counters();
+  // The sums, then each rank's max_nodes_per_token in its own slot (a sum that is a gather).
+  std::vector<std::int64_t> v{c.row_bytes, c.metadata_bytes, c.tokens, c.copies, c.remote_copies, c.remote_node_copies};
+  v.resize(v.size() + static_cast<std::size_t>(world()), 0);
+  v[6 + static_cast<std::size_t>(parallel_->rank())] = c.max_nodes_per_token;
+  parallel_->all_reduce_sum(v.data(), v.size());
+  AllToAllCounters total{v[0], v[1], v[2], v[3], v[4], v[5], *std::max_element(v.begin() + 6, v.end())};
+  all_to_all_.add(total);
+  m.all_to_all_bytes = static_cast<double>(total.row_bytes) / world();
+  m.remote_copies_per_token = total.tokens > 0 ? static_cast<double>(total.remote_copies) / static_cast<double>(total.tokens) : 0.0;
 }
 
 Trainer::~Trainer() = default;
@@ -74,31 +131,40 @@ void Trainer::write_teacher_corpus() {
 const StepMetrics& Trainer::step() {
   write_teacher_corpus();
   Rng rng(options_.seed, kTrainStream + static_cast<std::uint64_t>(step_));
-  const Batch batch = corpus_ ? corpus_->batch(step_, options_.batch_size)
-                              : source_->sample(rng, options_.batch_size, options_.seq_len, false);
+  const Batch batch = local_part(corpus_ ? corpus_->batch(step_, options_.batch_size)
+                                         : source_->sample(rng, options_.batch_size, options_.seq_len, false));
+  const Index local_batch = options_.batch_size / world();
 
   MatmulMeter& meter = matmul_meter();
   const auto start = std::chrono::steady_clock::now();
   SoftTargets<float> soft;
   if (teacher_ && !corpus_) {  // logit distillation: the teacher's logits for this batch
     const double before = meter.flops;
-    teacher_logits_ = teacher_->infer(batch.inputs, options_.batch_size, options_.seq_len);
+    teacher_logits_ = teacher_->infer(batch.inputs, local_batch, options_.seq_len);
     teacher_flops_ += meter.flops - before;
     meter.flops = before;
     soft = {&teacher_logits_, options_.distillation.temperature, options_.distillation.alpha};
   }
   const double flops_before = meter.flops;
   model_->params().zero_grad();
-  const LossParts loss = model_->forward(batch.inputs, batch.targets, options_.batch_size, options_.seq_len,
-                                         soft.teacher_logits ? &soft : nullptr);
+  LossParts loss = model_->forward(batch.inputs, batch.targets, local_batch, options_.seq_len,
+                                   soft.teacher_logits ? &soft : nullptr);
+  average_over_ranks(loss);  // before the check, so that every rank stops at the same step
   if (!std::isfinite(loss.total())) throw TrainingDiverged(step_ + 1, fmt::format("the loss is {}", loss.total()));
   model_->backward();
+  if (world() > 1) {  // the whole batch's gradient: the mean of the ranks' (each a mean over its share)
+    auto& grads = model_->params().grads();
+    parallel_->all_reduce_sum(grads.data(), grads.size());
+    const float inverse = 1.0f / static_cast<float>(world());
+    for (float& g : grads) g *= inverse;
+  }
   const double grad_norm = gradient_norm(model_->params().grads());
   if (!std::isfinite(grad_norm)) throw TrainingDiverged(step_ + 1, fmt::format("the gradient norm is {}", grad_norm));
   const double lr = learning_rate_at(step_, options_.steps, options_.warmup_steps, options_.learning_rate, options_.min_lr_ratio);
   optimizer_.step(model_->params(), lr, clip_scale(grad_norm, options_.grad_clip));
 
   StepMetrics m;
+  sum_load_over_ranks();
   double max_violation = 0;
   std::int64_t dropped = 0, assignments = 0;
   for (auto* layer : model_->moe_layers()) {
@@ -111,7 +177,10 @@ const StepMetrics& Trainer::step() {
   // V3 §2.1.2: the bias moves after each step, from this step's load.
   model_->update_router_biases();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  flops_ += meter.flops - flops_before;
+  double step_flops = meter.flops - flops_before;
+  if (world() > 1) parallel_->all_reduce_sum(&step_flops, 1);  // the whole job's executed FLOPs
+  flops_ += step_flops;
+  record_all_to_all(m);
   ++step_;
 
   const auto moe_layers = static_cast<double>(m.expert_load.size());
@@ -138,14 +207,20 @@ double Trainer::evaluate() {
   const MatmulMeter saved = meter;  // evaluation is not training compute
   for (std::int64_t i = 0; i < options_.eval_batches; ++i) {
     Rng rng(options_.seed, kEvalStream + static_cast<std::uint64_t>(i));
-    const Batch batch = source_->sample(rng, options_.batch_size, options_.seq_len, true);
-    total += model_->forward(batch.inputs, batch.targets, options_.batch_size, options_.seq_len).cross_entropy;
+    const Batch batch = local_part(source_->sample(rng, options_.batch_size, options_.seq_len, true));
+    total += model_->forward(batch.inputs, batch.targets, options_.batch_size / world(), options_.seq_len).cross_entropy;
   }
   meter = saved;
+  if (world() > 1) {
+    parallel_->all_reduce_sum(&total, 1);
+    total /= world();
+  }
+  if (parallel_) parallel_->take_counters();  // evaluation's all-to-alls are not a training step's
   return total / static_cast<double>(options_.eval_batches);
 }
 
 void Trainer::save_checkpoint(const std::string& path) const {
+  if (parallel_ && parallel_->rank() != 0) return;
   CheckpointState s;
   s.layout = parameter_layout(model_->params());
   s.step = step_;

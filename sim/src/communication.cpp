@@ -17,9 +17,22 @@ double expected_nodes_per_token(const ModelConfig& m, std::int64_t ep, int gpus_
   double allowed = static_cast<double>(nodes);
   const MoeConfig& e = m.moe;
   if (e.groups > 1 && e.groups_per_token < e.groups) {
-    // Kept groups cover groups_per_token / groups of the experts, hence of the nodes.
-    allowed = std::max(1.0, std::ceil(static_cast<double>(nodes) * static_cast<double>(e.groups_per_token) /
-                                      static_cast<double>(e.groups)));
+    if (e.groups % nodes == 0) {
+      // Each node holds g = G/N whole groups; M of the G groups kept at random reach
+      // N · (1 − C(G − g, M) / C(G, M)) nodes on average (M when g = 1, as in V3: G = N = 8).
+      // Measured by the CPU reference's expert-parallel layer (core/README.md, expert parallelism).
+      const double per_node = static_cast<double>(e.groups / nodes);
+      double none_on_a_node = 1.0;  // C(G − g, M) / C(G, M) = Π_{i<M} (G − g − i) / (G − i)
+      for (std::int64_t i = 0; i < e.groups_per_token; ++i)
+        none_on_a_node *= std::max(0.0, static_cast<double>(e.groups) - per_node - static_cast<double>(i)) /
+                          static_cast<double>(e.groups - i);
+      allowed = static_cast<double>(nodes) * (1.0 - none_on_a_node);
+    } else {
+      // Groups straddle nodes: kept groups cover groups_per_token / groups of the experts, hence of
+      // the nodes.
+      allowed = std::max(1.0, std::ceil(static_cast<double>(nodes) * static_cast<double>(e.groups_per_token) /
+                                        static_cast<double>(e.groups)));
+    }
   }
   return allowed * (1.0 - std::pow(1.0 - 1.0 / allowed, static_cast<double>(e.top_k)));
 }
@@ -35,8 +48,13 @@ AllToAllBytes all_to_all_bytes_per_token(const ModelConfig& m, std::int64_t ep, 
     const double touched = expected_nodes_per_token(m, ep, gpus_per_node);
     out.scaleout = (touched - touched / static_cast<double>(nodes)) * token_bytes;
   }
-  out.nvlink = static_cast<double>(m.moe.top_k) * (1.0 - 1.0 / gpus_in_node) * token_bytes;
+  out.nvlink = all_to_all_pass_bytes(1.0, static_cast<double>(m.moe.top_k) * (1.0 - 1.0 / gpus_in_node), m.hidden_size,
+                                     bytes_per_element);
   return out;
+}
+
+double all_to_all_pass_bytes(double tokens, double remote_copies_per_token, std::int64_t hidden, double bytes_per_element) {
+  return tokens * remote_copies_per_token * static_cast<double>(hidden) * bytes_per_element;
 }
 
 double ring_reduce_scatter_time(double bytes, std::int64_t ranks, double bandwidth) {

@@ -7,6 +7,7 @@
 #include "frugal/core/model.hpp"
 #include "frugal/core/moe.hpp"
 #include "gradient_check.hpp"
+#include "tiny_models.hpp"
 
 namespace frugal::core {
 namespace {
@@ -81,16 +82,8 @@ TEST(BlockGradients, MultiHeadLatentAttention) { check_attention_block(mla(5)); 
 TEST(BlockGradients, MultiHeadLatentAttentionWithoutQueryCompression) { check_attention_block(mla(0)); }
 
 MoeConfig small_moe() {
-  MoeConfig m;
-  m.routed_experts = 8;
-  m.shared_experts = 1;
-  m.top_k = 2;
-  m.expert_intermediate_size = 5;
-  m.groups = 4;
-  m.groups_per_token = 2;
-  m.score_func = ScoreFunc::sigmoid;
+  MoeConfig m = testing::eight_experts_in_four_groups(5);
   m.route_scale = 2.5;
-  m.normalize_top_k = true;
   return m;
 }
 

@@ -4,20 +4,15 @@
 
 #include "frugal/core/layers.hpp"
 #include "frugal/core/router.hpp"
+#include "tiny_models.hpp"
 
 namespace frugal::core {
 namespace {
 
 MoeConfig eight_experts_in_four_groups() {
-  MoeConfig m;
-  m.routed_experts = 8;
-  m.top_k = 2;
-  m.groups = 4;
-  m.groups_per_token = 2;
-  m.score_func = ScoreFunc::sigmoid;
-  m.normalize_top_k = true;
+  MoeConfig m = testing::eight_experts_in_four_groups(4);
+  m.shared_experts = 0;
   m.route_scale = 1.0;
-  m.expert_intermediate_size = 4;
   return m;
 }
 

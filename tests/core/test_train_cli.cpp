@@ -64,7 +64,7 @@ TEST(TrainCli, ResumeContinuesToTheSameWeights) {
   // Weights, optimizer moments and router biases are bit-identical; the metrics history at the
   // end of the file differs only in its measured tokens/s, and with it the header's checksum.
   const std::string a = slurp(straight), b = slurp(resumed);
-  const std::size_t header = 28, history_a = a.find("[{\"balance_loss\""), history_b = b.find("[{\"balance_loss\"");
+  const std::size_t header = 28, history_a = a.find("[{\"all_to_all_bytes\""), history_b = b.find("[{\"all_to_all_bytes\"");
   ASSERT_NE(history_a, std::string::npos);
   ASSERT_EQ(history_a, history_b);
   const std::size_t length_prefix = 8;  // the history's byte count precedes it
@@ -169,11 +169,11 @@ TEST(TrainCli, DistilsFromATeachersCheckpoint) {
     EXPECT_NE(r.out.find(needle), std::string::npos) << needle << "\n" << r.out;
   const std::string rows = slurp(csv);
   EXPECT_NE(rows.find("distillation_loss,teacher_flops"), std::string::npos) << rows;
-  // Step 1's row: 13 columns, distillation_loss (the 12th) filled in, eval_loss and mtp_loss empty.
+  // Step 1's row: 14 columns, distillation_loss (the 12th) filled in, eval_loss and mtp_loss empty.
   std::vector<std::string> fields;
   std::stringstream first_row(rows.substr(rows.find('\n') + 1, rows.find('\n', rows.find('\n') + 1) - rows.find('\n') - 1));
   for (std::string field; std::getline(first_row, field, ',');) fields.push_back(field);
-  ASSERT_EQ(fields.size(), 13u) << rows;
+  ASSERT_EQ(fields.size(), 14u) << rows;
   EXPECT_TRUE(fields[3].empty() && fields[10].empty()) << rows;
   EXPECT_GT(std::stod(fields[11]), 0.0) << rows;
   EXPECT_GT(std::stod(fields[12]), 0.0) << rows;  // teacher FLOPs

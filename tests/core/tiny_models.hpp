@@ -7,6 +7,20 @@
 
 namespace frugal::core::testing {
 
+// 1 shared + 8 routed experts of `width`, top-2 inside 2 of 4 groups, sigmoid gate, normalised.
+inline MoeConfig eight_experts_in_four_groups(std::int64_t width) {
+  MoeConfig m;
+  m.routed_experts = 8;
+  m.shared_experts = 1;
+  m.top_k = 2;
+  m.expert_intermediate_size = width;
+  m.groups = 4;
+  m.groups_per_token = 2;
+  m.score_func = ScoreFunc::sigmoid;
+  m.normalize_top_k = true;
+  return m;
+}
+
 inline ModelConfig test_moe_model() {
   ModelConfig c;
   c.name = "test-moe";
@@ -22,15 +36,8 @@ inline ModelConfig test_moe_model() {
   c.attention.qk_rope_head_dim = 4;
   c.attention.v_head_dim = 8;
   c.ffn_intermediate_size = 64;
-  c.moe.routed_experts = 8;
-  c.moe.shared_experts = 1;
-  c.moe.top_k = 2;
-  c.moe.expert_intermediate_size = 16;
+  c.moe = eight_experts_in_four_groups(16);
   c.moe.first_dense_layers = 1;
-  c.moe.groups = 4;
-  c.moe.groups_per_token = 2;
-  c.moe.score_func = ScoreFunc::sigmoid;
-  c.moe.normalize_top_k = true;
   return c;
 }
 

@@ -41,6 +41,20 @@ TEST(AllToAll, NodeLimitedRoutingOfDeepSeekV3) {
   EXPECT_NEAR(b.nvlink, 8 * (1.0 - 1.0 / 8) * 7168, 1e-9);
 }
 
+// When a node holds several groups, M kept groups reach fewer than M nodes on average:
+// deepseek-v3-tiny's 4 groups on 2 nodes (2 groups each), M = 2: both groups on one node with
+// probability C(2,2)/C(4,2) = 1/6, so 2 · (1 − 1/6) = 5/3 nodes are allowed, and the 4 experts
+// land on 5/3 · (1 − (1 − 3/5)^4) of them. The CPU reference's expert-parallel layer measured
+// 0.811 other nodes per token (4 ranks in 2 nodes, core/README.md); this gives 0.812.
+TEST(AllToAll, NodesHoldingSeveralGroups) {
+  const ModelConfig tiny = preset_model("deepseek-v3-tiny");
+  ASSERT_EQ(tiny.moe.groups, 4);
+  ASSERT_EQ(tiny.moe.groups_per_token, 2);
+  const double allowed = 2.0 * (1.0 - 1.0 / 6.0), nodes = allowed * (1.0 - std::pow(1.0 - 1.0 / allowed, 4));
+  EXPECT_NEAR(expected_nodes_per_token(tiny, 4, 2), nodes, 1e-12);
+  EXPECT_NEAR(nodes - nodes / 2, 0.812, 0.001);
+}
+
 TEST(AllToAll, IntraNodeExpertParallelismUsesNoScaleOut) {
   const ModelConfig v2 = preset_model("deepseek-v2");
   const AllToAllBytes b = all_to_all_bytes_per_token(v2, 8, 8, 2.0);

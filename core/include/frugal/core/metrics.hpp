@@ -24,6 +24,8 @@ struct StepMetrics {
   double dropped_fraction = 0;     // routed assignments dropped by the capacity limit
   double flops = 0;                // executed matmul FLOPs since step 0, forward + backward
   double teacher_flops = 0;        // the teacher's matmul FLOPs so far (its logits, its samples), not in flops
+  double all_to_all_bytes = 0;     // expert parallelism: token-row bytes one rank sent to others this step, mean over ranks
+  double remote_copies_per_token = 0;  // expert parallelism: routed copies per token that left their rank
   std::vector<std::vector<std::int64_t>> expert_load;  // per MoE layer, tokens per routed expert
 };
 
@@ -31,8 +33,8 @@ nlohmann::json to_json(const StepMetrics& m);
 StepMetrics step_metrics_from_json(const nlohmann::json& j);
 
 // One row per step: step,loss,balance_loss,eval_loss,learning_rate,grad_norm,tokens_per_second,
-// max_violation,dropped_fraction,flops,mtp_loss,distillation_loss,teacher_flops (a loss that was not
-// computed at that step is empty).
+// max_violation,dropped_fraction,flops,mtp_loss,distillation_loss,teacher_flops,all_to_all_bytes (a
+// loss that was not computed at that step is empty).
 std::string metrics_csv(const std::vector<StepMetrics>& history);
 // {"run": run, "history": [...]} with each step's expert load.
 std::string metrics_json(const std::vector<StepMetrics>& history, const nlohmann::json& run);

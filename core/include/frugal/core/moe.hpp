@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "frugal/core/expert_dispatch.hpp"
 #include "frugal/core/feed_forward.hpp"
 #include "frugal/core/router.hpp"
 
@@ -27,15 +28,18 @@ class MoeLayer {
 
   Router<T>& router() { return router_; }
   const Router<T>& router() const { return router_; }
+  const MoeConfig& config() const { return moe_; }
+
+  // Where the routed experts run (expert_dispatch.hpp); LocalExperts unless set.
+  void set_dispatch(std::unique_ptr<ExpertDispatch<T>> dispatch) { dispatch_ = std::move(dispatch); }
+  ExpertDispatch<T>& dispatch() { return *dispatch_; }
 
  private:
   MoeConfig moe_;
   Router<T> router_;
   std::vector<FeedForward<T>> shared_;
   std::vector<FeedForward<T>> routed_;
-  // Per routed expert: the (token, slot) assignments it processed and its output rows.
-  std::vector<std::vector<std::pair<Index, Index>>> assignments_;
-  std::vector<Matrix<T>> expert_out_;
+  std::unique_ptr<ExpertDispatch<T>> dispatch_ = std::make_unique<LocalExperts<T>>();
 };
 
 }  // namespace frugal::core

@@ -72,6 +72,8 @@ class Router {
   const std::vector<char>& kept() const { return kept_; }     // N × k: 0 where dropped
   const Matrix<T>& scores() const { return scores_; }         // N × E affinities s
   const LoadStats& load() const { return load_; }
+  // Data parallelism replaces this rank's load by the whole batch's before the bias update.
+  LoadStats& mutable_load() { return load_; }
   std::vector<T>& bias() { return bias_; }
   const std::vector<T>& bias() const { return bias_; }
   const RouterOptions& options() const { return options_; }

@@ -10,6 +10,7 @@
 
 #include "frugal/core/metrics.hpp"
 #include "frugal/core/model.hpp"
+#include "frugal/core/parallel.hpp"
 #include "frugal/core/train_options.hpp"
 
 namespace frugal::core {
@@ -32,7 +33,10 @@ class Trainer {
   // Throws ConfigError when the data does not fit the model (vocabulary, sequence length).
   // With options.distillation.kind logit or sequence, the student learns from `teacher`, or, when
   // none is given, from the teacher that options.distillation names (config file + checkpoint).
-  Trainer(const ModelConfig& model, const TrainOptions& options, std::shared_ptr<Transformer<float>> teacher = nullptr);
+  // With `parallel` (not owned; it must outlive the trainer), every rank of it runs this same
+  // trainer on its share of each batch (parallel.hpp); all ranks see the same metrics.
+  Trainer(const ModelConfig& model, const TrainOptions& options, std::shared_ptr<Transformer<float>> teacher = nullptr,
+          TrainingParallelism* parallel = nullptr);
   ~Trainer();
 
   // One optimizer step; evaluates when the step is a multiple of eval_every or the last one.
@@ -55,11 +59,15 @@ class Trainer {
   std::int64_t teacher_corpus_size() const;        // 0 unless distilling sequences
   const TeacherCorpus* teacher_corpus() const { return corpus_.get(); }  // null until written
   double teacher_flops() const { return teacher_flops_; }
+  // Expert parallelism: the all-to-all counters of every training step so far, summed over ranks
+  // (max_nodes_per_token: the most over ranks).
+  const AllToAllCounters& all_to_all_totals() const { return all_to_all_; }
   const TokenSource& source() const { return *source_; }
   double loss_floor() const { return source_->loss_floor(options_.seq_len); }
   double flops() const { return flops_; }
   std::int64_t tokens_per_step() const { return options_.batch_size * options_.seq_len; }
 
+  // Under data parallelism only rank 0 writes (every rank holds the same weights).
   void save_checkpoint(const std::string& path) const;
   // Throws CheckpointError when the file is corrupt or belongs to another model.
   void load_checkpoint(const std::string& path);
@@ -77,12 +85,19 @@ class Trainer {
   std::unique_ptr<TeacherCorpus> corpus_;  // sequence-level distillation's training batches
   Matrix<float> teacher_logits_;
   double teacher_flops_ = 0;
+  TrainingParallelism* parallel_ = nullptr;
+  AllToAllCounters all_to_all_;
   AdamW optimizer_;
   std::int64_t step_ = 0;
   double flops_ = 0;
   std::vector<StepMetrics> history_;
 
   void set_up_teacher(std::shared_ptr<Transformer<float>> teacher);
+  int world() const { return parallel_ ? parallel_->world() : 1; }
+  Batch local_part(const Batch& batch) const;           // this rank's sequences of a whole batch
+  void average_over_ranks(LossParts& loss) const;       // the whole batch's losses
+  void sum_load_over_ranks();                           // every MoE layer's load, for the whole batch
+  void record_all_to_all(StepMetrics& m);
   nlohmann::json describe_distillation() const;
 };
 

@@ -10,8 +10,9 @@ namespace frugal::sim {
 
 // Expected number of distinct nodes one token's top-k routed experts live on, when EP spans
 // ceil(ep / gpus_per_node) nodes. Group-limited routing (V3 report §2.1.2: groups = nodes,
-// "each token is sent to at most M nodes") caps the choice to the nodes of the kept groups;
-// within them, k experts chosen at random land on n(1 - (1 - 1/n)^k) distinct nodes.
+// "each token is sent to at most M nodes") caps the choice to the n nodes of the kept groups
+// (n = M when groups = nodes; the expected count of nodes M random groups reach when a node
+// holds several); within them, k experts chosen at random land on n(1 - (1 - 1/n)^k) nodes.
 double expected_nodes_per_token(const ModelConfig& m, std::int64_t ep, int gpus_per_node);
 
 // Bytes one GPU sends per token for one dispatch (or one combine) of one MoE layer.
@@ -24,6 +25,12 @@ struct AllToAllBytes {
 };
 AllToAllBytes all_to_all_bytes_per_token(const ModelConfig& m, std::int64_t ep, int gpus_per_node,
                                          double bytes_per_element);
+
+// The rule both terms above follow, for one dispatch (or one combine) pass of one MoE layer: every
+// routed copy that leaves its GPU is one hidden-size row. `remote_copies_per_token` is
+// k·(1 − 1/ep) when a token's k experts are spread uniformly over ep GPUs; the CPU reference's
+// expert-parallel layer measures it, and sends exactly this many bytes (tests/mpi).
+double all_to_all_pass_bytes(double tokens, double remote_copies_per_token, std::int64_t hidden, double bytes_per_element);
 
 // Ring reduce-scatter or all-gather of `bytes` (the full buffer) over `ranks`: each rank sends
 // (ranks - 1) / ranks of it. An all-reduce is a reduce-scatter then an all-gather: twice that.
