@@ -1,0 +1,178 @@
+// GPU kernel benchmarks (kernels/): each version's achieved GB/s on DeepSeek-V3's shapes, next to
+// the measured roofline — a device-to-device copy, BM_DeviceCopy — so that scripts/gpu-check.sh can
+// report the fraction of HBM bandwidth (issue 10's target: ≥ 60% for gating and permute/combine).
+// Bytes counted are the minimal traffic: each input read once, each output written once.
+// Without a GPU every benchmark skips with the reason.
+#include <benchmark/benchmark.h>
+#include <cublas_v2.h>
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+#include <string>
+#include <vector>
+
+#include "frugal/kernels/device.hpp"
+#include "frugal/kernels/dispatch.hpp"
+#include "frugal/kernels/gating.hpp"
+#include "frugal/kernels/grouped_gemm.hpp"
+#include "frugal/kernels/moe_layout.hpp"
+
+namespace {
+using namespace frugal::kernels;
+
+bool skip_without_gpu(benchmark::State& state) {
+  std::string why;
+  if (gpu_available(&why)) return false;
+  state.SkipWithError(why.c_str());
+  return true;
+}
+
+// Times `launch` with CUDA events, reports GB/s for `bytes` per iteration.
+template <class Launch>
+void run_timed(benchmark::State& state, double bytes, Launch launch) {
+  cudaEvent_t start, stop;
+  cudaEventCreate(&start);
+  cudaEventCreate(&stop);
+  launch();  // warm-up
+  for (auto _ : state) {
+    cudaEventRecord(start);
+    launch();
+    cudaEventRecord(stop);
+    cudaEventSynchronize(stop);
+    float ms = 0;
+    cudaEventElapsedTime(&ms, start, stop);
+    state.SetIterationTime(ms / 1e3);
+  }
+  state.counters["GB/s"] = benchmark::Counter(bytes * static_cast<double>(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
+  state.counters["bytes"] = bytes;
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+}
+
+template <class T>
+T* device_alloc(std::size_t n) {
+  T* p = nullptr;
+  cudaMalloc(&p, n * sizeof(T));
+  cudaMemset(p, 0, n * sizeof(T));
+  return p;
+}
+
+// The roofline: read + write of a 1 GiB buffer.
+void BM_DeviceCopy(benchmark::State& state) {
+  if (skip_without_gpu(state)) return;
+  const std::size_t n = std::size_t{1} << 30;
+  char *a = device_alloc<char>(n), *b = device_alloc<char>(n);
+  run_timed(state, 2.0 * static_cast<double>(n), [&] { cudaMemcpyAsync(b, a, n, cudaMemcpyDeviceToDevice); });
+  cudaFree(a);
+  cudaFree(b);
+}
+BENCHMARK(BM_DeviceCopy)->UseManualTime()->Unit(benchmark::kMicrosecond);
+
+// Gating at V3's shape: 16,384 tokens × 256 experts, 8 groups, keep 4, top-8.
+void BM_Gating(benchmark::State& state) {
+  if (skip_without_gpu(state)) return;
+  const GatingShape shape{16384, 256, 8, 4, 8, true, true, 2.5f};
+  const std::size_t scores_n = static_cast<std::size_t>(shape.tokens) * shape.experts, picks = static_cast<std::size_t>(shape.tokens) * shape.top_k;
+  float *logits = device_alloc<float>(scores_n), *bias = device_alloc<float>(256), *scores = device_alloc<float>(scores_n),
+        *weights = device_alloc<float>(picks);
+  int* chosen = device_alloc<int>(picks);
+  const double bytes = 2.0 * static_cast<double>(scores_n) * 4 + static_cast<double>(picks) * 8 + 256 * 4;
+  const auto version = state.range(0);
+  run_timed(state, bytes, [&] {
+    if (version == 1) gating_v1(shape, logits, bias, scores, chosen, weights);
+    else gating_v2(shape, logits, bias, scores, chosen, weights);
+  });
+  state.SetLabel(version == 1 ? "v1" : "v2 fused");
+  for (void* p : {static_cast<void*>(logits), static_cast<void*>(bias), static_cast<void*>(scores), static_cast<void*>(weights),
+                  static_cast<void*>(chosen)})
+    cudaFree(p);
+}
+BENCHMARK(BM_Gating)->Arg(1)->Arg(2)->UseManualTime()->Unit(benchmark::kMicrosecond);
+
+// Permute and combine at V3's shape: 4,096 tokens × top-8, hidden 7168, fp32 rows, tile 128.
+struct PermuteData {
+  int tokens = 4096, k = 8, hidden = 7168, experts = 256;
+  float *x = nullptr, *rows = nullptr, *weights = nullptr, *out = nullptr;
+  int* positions = nullptr;
+  PermuteData() {
+    std::vector<int> chosen;
+    for (int t = 0; t < tokens; ++t)
+      for (int j = 0; j < k; ++j) chosen.push_back((t * 37 + j * 101) % experts);
+    const DispatchPlan plan = plan_dispatch(chosen, experts, 128);
+    const std::vector<int> host_positions = dispatch_positions(chosen, plan);
+    positions = device_alloc<int>(host_positions.size());
+    cudaMemcpy(positions, host_positions.data(), host_positions.size() * sizeof(int), cudaMemcpyHostToDevice);
+    x = device_alloc<float>(static_cast<std::size_t>(tokens) * hidden);
+    out = device_alloc<float>(static_cast<std::size_t>(tokens) * hidden);
+    rows = device_alloc<float>(static_cast<std::size_t>(plan.padded_rows()) * hidden);
+    weights = device_alloc<float>(static_cast<std::size_t>(tokens) * k);
+  }
+  ~PermuteData() {
+    for (void* p : {static_cast<void*>(x), static_cast<void*>(rows), static_cast<void*>(weights), static_cast<void*>(out),
+                    static_cast<void*>(positions)})
+      cudaFree(p);
+  }
+};
+
+void BM_Permute(benchmark::State& state) {
+  if (skip_without_gpu(state)) return;
+  PermuteData d;
+  const double bytes = static_cast<double>(d.tokens) * d.hidden * 4 * (1 + d.k) + d.tokens * d.k * 4.0;
+  run_timed(state, bytes, [&] { permute_v1(d.tokens, d.k, d.hidden, d.x, d.positions, d.rows); });
+  state.SetLabel("v1");
+}
+BENCHMARK(BM_Permute)->UseManualTime()->Unit(benchmark::kMicrosecond);
+
+void BM_Combine(benchmark::State& state) {
+  if (skip_without_gpu(state)) return;
+  PermuteData d;
+  const double bytes = static_cast<double>(d.tokens) * d.hidden * 4 * (1 + d.k) + d.tokens * d.k * 8.0;
+  run_timed(state, bytes, [&] { combine_v1(d.tokens, d.k, d.hidden, d.rows, d.positions, d.weights, d.out); });
+  state.SetLabel("v1");
+}
+BENCHMARK(BM_Combine)->UseManualTime()->Unit(benchmark::kMicrosecond);
+
+// The grouped GEMM on DeepSeek-V3's expert shapes: 8 experts × `tokens per expert` rows, hidden
+// K = 7168, expert width N = 2048 (V3 report §4.2), bf16 in, fp32 accumulate; version 0 is cuBLAS
+// (cublasGemmEx per expert, bf16 × bf16 → fp32, fp32 compute), the throughput to reach half of.
+void BM_GroupedGemm(benchmark::State& state) {
+  if (skip_without_gpu(state)) return;
+  const int version = static_cast<int>(state.range(0)), per_expert = static_cast<int>(state.range(1));
+  const int experts = 8, k = 7168, n = 2048, rows = experts * per_expert;
+  std::vector<int> offsets;
+  for (int e = 0; e <= experts; ++e) offsets.push_back(e * per_expert);  // multiples of 128: no padding
+  int* d_offsets = device_alloc<int>(offsets.size());
+  cudaMemcpy(d_offsets, offsets.data(), offsets.size() * sizeof(int), cudaMemcpyHostToDevice);
+  auto* x = device_alloc<__nv_bfloat16>(static_cast<std::size_t>(rows) * k);
+  auto* w = device_alloc<__nv_bfloat16>(static_cast<std::size_t>(experts) * k * n);
+  float* y = device_alloc<float>(static_cast<std::size_t>(rows) * n);
+  cublasHandle_t handle = nullptr;
+  if (version == 0) cublasCreate(&handle);
+  const GroupedGemmShape shape{experts, rows, k, n};
+  const float one = 1.0f, zero = 0.0f;
+  run_timed(state, static_cast<double>(rows) * k * 2 + static_cast<double>(experts) * k * n * 2 + static_cast<double>(rows) * n * 4,
+            [&] {
+              if (version == 1) grouped_gemm_v1(shape, d_offsets, x, w, y);
+              else if (version == 2) grouped_gemm_v2(shape, d_offsets, x, w, y);
+              else
+                for (int e = 0; e < experts; ++e)  // row-major Y = X·W is column-major Yᵀ = Wᵀ·Xᵀ
+                  cublasGemmEx(handle, CUBLAS_OP_N, CUBLAS_OP_N, n, per_expert, k, &one, w + static_cast<std::size_t>(e) * k * n,
+                               CUDA_R_16BF, n, x + static_cast<std::size_t>(e) * per_expert * k, CUDA_R_16BF, k, &zero,
+                               y + static_cast<std::size_t>(e) * per_expert * n, CUDA_R_32F, n, CUBLAS_COMPUTE_32F,
+                               CUBLAS_GEMM_DEFAULT);
+            });
+  state.counters["TFLOP/s"] =
+      benchmark::Counter(2.0 * rows * k * n * static_cast<double>(state.iterations()) / 1e12, benchmark::Counter::kIsRate);
+  state.SetLabel(version == 0 ? "cuBLAS per expert" : version == 1 ? "v1 naive" : "v2 wmma");
+  if (handle) cublasDestroy(handle);
+  for (void* p : {static_cast<void*>(d_offsets), static_cast<void*>(x), static_cast<void*>(w), static_cast<void*>(y)}) cudaFree(p);
+}
+BENCHMARK(BM_GroupedGemm)
+    ->ArgsProduct({{0, 2}, {128, 512, 4096}})
+    ->Args({1, 128})  // the naive version only at the smallest shape: it is 100× slower
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,31 @@
+// Dispatch and combine on the GPU, the twins of core's LocalExperts (moe.cpp), in the layout of
+// moe_layout.hpp: copies of token rows in expert-contiguous segments padded to the GEMM tile.
+//   permute:  rows[position[t·k + j]] = x_t                     (dispatch)
+//   combine:  out_t = Σ_j g_{t,j} · y[position[t·k + j]]        (the weighted un-permute)
+// and their backward passes:
+//   permute:  dx_t = Σ_j drows[position[t·k + j]]
+//   combine:  dy[position[t·k + j]] = g_{t,j} · dout_t,  dg_{t,j} = dout_t · y[position[t·k + j]]
+// v1 of each: one thread per output element (positions: one thread per expert, scanning the
+// copies in token order, so that rows land where the host plan and core put them).
+// All pointers are device pointers, row-major, fp32.
+#pragma once
+
+#include <cuda_runtime.h>
+
+namespace frugal::kernels {
+
+// counts[e] = copies that chose e (counts is zeroed here).
+void count_experts_v1(int copies, int experts, const int* chosen, int* counts, cudaStream_t stream = nullptr);
+// position[c] = offsets[chosen[c]] + earlier copies of the same expert.
+void dispatch_positions_v1(int copies, int experts, const int* chosen, const int* offsets, int* positions,
+                           cudaStream_t stream = nullptr);
+void permute_v1(int tokens, int k, int hidden, const float* x, const int* positions, float* rows, cudaStream_t stream = nullptr);
+void combine_v1(int tokens, int k, int hidden, const float* y, const int* positions, const float* weights, float* out,
+                cudaStream_t stream = nullptr);
+void permute_backward_v1(int tokens, int k, int hidden, const float* drows, const int* positions, float* dx,
+                         cudaStream_t stream = nullptr);
+// dy must be zeroed on padding rows by the caller (only copied rows are written).
+void combine_backward_v1(int tokens, int k, int hidden, const float* dout, const float* y, const int* positions,
+                         const float* weights, float* dy, float* dweights, cudaStream_t stream = nullptr);
+
+}  // namespace frugal::kernels

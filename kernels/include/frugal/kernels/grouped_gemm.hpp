@@ -1,0 +1,30 @@
+// Grouped GEMM over experts: for each expert e, the rows of its segment of the dispatched buffer
+// (moe_layout.hpp: offsets[e] … offsets[e+1], padded to the tile) times its own weight matrix:
+//   Y[r, :] = X[r, :] · W_e      for r in expert e's segment          (bf16 in, fp32 accumulate, fp32 out)
+// X: padded_rows × K bf16, W: experts × K × N bf16 (row-major each), Y: padded_rows × N fp32.
+// The CPU twin is core's LocalExperts running each expert's FFN GEMM on its gathered rows.
+// Versions (tests/kernels/test_grouped_gemm_gpu.cpp checks each against a double-precision loop):
+//   v1 — one thread per output element, the expert found by binary search over the offsets;
+//   v2 — tensor cores through WMMA: one warp per 16×16 output tile, 16×16×16 bf16 MMAs with fp32
+//        accumulators, operands straight from global memory (no shared-memory staging yet; that,
+//        and wgmma on sm_90a, are the next versions). Needs K and N multiples of 16, tile ≥ 16.
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+namespace frugal::kernels {
+
+struct GroupedGemmShape {
+  int experts = 0;
+  int padded_rows = 0;  // offsets[experts]
+  int k = 0, n = 0;
+};
+
+// offsets: experts + 1 ints (device).
+void grouped_gemm_v1(const GroupedGemmShape& shape, const int* offsets, const __nv_bfloat16* x, const __nv_bfloat16* w, float* y,
+                     cudaStream_t stream = nullptr);
+void grouped_gemm_v2(const GroupedGemmShape& shape, const int* offsets, const __nv_bfloat16* x, const __nv_bfloat16* w, float* y,
+                     cudaStream_t stream = nullptr);
+
+}  // namespace frugal::kernels

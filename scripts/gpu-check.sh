@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# On a machine with an NVIDIA GPU: build the kernels for that GPU, run every GPU test and the kernel
+# benchmarks, and write one JSON of results, $OUT/gpu-check.json (OUT defaults to build/gpu-check):
+#   device, per GPU test pass/fail with its failure messages (each test checks a kernel version
+#   against the CPU reference: ‖out − ref‖ / ‖ref‖ under its precision's bound), and per kernel
+#   version its time, GB/s and fraction of the measured copy bandwidth (BM_DeviceCopy).
+# Takes a few minutes (the build dominates). Exit status: 0 when every test passed, 1 otherwise.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out="${OUT:-$PWD/build/gpu-check}"
+mkdir -p "$out"
+for tool in cmake ninja nvcc nvidia-smi python3; do
+  command -v "$tool" >/dev/null || { echo "gpu-check: $tool not found" >&2; exit 2; }
+done
+
+# This GPU's architecture: compute capability 9.0 builds sm_90a (wgmma), others as reported.
+cap=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1 | tr -d ' .')
+arch="${cap}"
+[ "$cap" = "90" ] && arch="90a"
+echo "gpu-check: $(nvidia-smi --query-gpu=name --format=csv,noheader | head -1), building for sm_${arch}"
+
+start=$(date +%s)
+cmake -S . -B build/gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DFRUGAL_CUDA=ON -DFRUGAL_GUI=OFF -DFRUGAL_PYTHON=OFF \
+      -DFRUGAL_MPI=OFF -DCMAKE_CUDA_ARCHITECTURES="${arch}-real" > "$out/configure.log"
+cmake --build build/gpu -j "$(nproc)" --target kernels_tests bench_kernels > "$out/build.log"
+tests_status=0
+build/gpu/tests/kernels_tests --gtest_output="json:$out/kernels_tests.json" > "$out/kernels_tests.log" 2>&1 || tests_status=1
+build/gpu/bench/bench_kernels --benchmark_min_time=0.2 --benchmark_out="$out/bench_kernels.json" \
+      --benchmark_out_format=json > "$out/bench_kernels.log" 2>&1 || true
+
+python3 - "$out" "$(( $(date +%s) - start ))" <<'PY'
+import json, subprocess, sys
+out, seconds = sys.argv[1], int(sys.argv[2])
+device = subprocess.run(["nvidia-smi", "--query-gpu=name,compute_cap,memory.total,driver_version", "--format=csv,noheader"],
+                        capture_output=True, text=True).stdout.strip()
+tests = []
+try:
+    for suite in json.load(open(f"{out}/kernels_tests.json"))["testsuites"]:
+        for t in suite["testsuite"]:
+            tests.append({"name": f'{suite["name"]}.{t["name"]}',
+                          "result": "skipped" if t.get("result") == "SKIPPED" else ("failed" if t.get("failures") else "passed"),
+                          "failures": [f["failure"] for f in t.get("failures", [])]})
+except (OSError, ValueError, KeyError) as e:
+    tests.append({"name": "kernels_tests", "result": "failed", "failures": [f"no test report: {e}"]})
+benchmarks, roofline = [], None
+try:
+    runs = json.load(open(f"{out}/bench_kernels.json"))["benchmarks"]
+    for b in runs:
+        if b["name"].startswith("BM_DeviceCopy") and "GB/s" in b:
+            roofline = b["GB/s"] / 1e9 if b["GB/s"] > 1e6 else b["GB/s"]
+    for b in runs:
+        gbs = b.get("GB/s")
+        gbs = gbs / 1e9 if gbs and gbs > 1e6 else gbs
+        benchmarks.append({"name": b["name"], "version": b.get("label", ""), "time_us": b.get("real_time"),
+                           "GB/s": gbs, "fraction_of_copy_bandwidth": (gbs / roofline) if gbs and roofline else None,
+                           "error": b.get("error_message")})
+except (OSError, ValueError, KeyError) as e:
+    benchmarks.append({"name": "bench_kernels", "error": f"no benchmark report: {e}"})
+# Grouped GEMM: each version's TFLOP/s as a fraction of cuBLAS at the same tokens per expert.
+try:
+    cublas = {b["name"].split("/")[2]: b.get("TFLOP/s") for b in runs if b["name"].startswith("BM_GroupedGemm/0/")}
+    for entry, b in zip(benchmarks, runs):
+        if b["name"].startswith("BM_GroupedGemm/") and b.get("TFLOP/s"):
+            entry["TFLOP/s"] = b["TFLOP/s"]
+            base = cublas.get(b["name"].split("/")[2])
+            entry["fraction_of_cublas"] = b["TFLOP/s"] / base if base else None
+except (NameError, KeyError, IndexError):
+    pass
+report = {"device": device, "seconds": seconds, "copy_bandwidth_GB/s": roofline, "tests": tests, "benchmarks": benchmarks}
+json.dump(report, open(f"{out}/gpu-check.json", "w"), indent=1)
+failed = [t["name"] for t in tests if t["result"] == "failed"]
+skipped = sum(t["result"] == "skipped" for t in tests)
+print(f"gpu-check: {len(tests) - len(failed) - skipped} passed, {skipped} skipped, {len(failed)} failed; "
+      f"{len(benchmarks)} benchmarks -> {out}/gpu-check.json")
+for name in failed:
+    print(f"  FAILED {name}")
+PY
+exit "$tests_status"
