@@ -34,47 +34,59 @@ static bool ranks_before(const std::pair<T, int>& a, const std::pair<T, int>& b)
   return a.first > b.first || (a.first == b.first && a.second < b.second);
 }
 
-// Group-limited top-k (V3 §2.1.2; inference/model.py Gate.forward):
-//   group score_g = sum of the top-2 of (s + b) over the experts of group g
-//   keep the M best groups; top-k of (s + b) among their experts
+// Group score_g = the sum of the top-2 of (s + b) over the experts of group g (its one s + b
+// when a group has a single expert).
+template <class T>
+void group_scores(const T* scores, const T* bias, const MoeConfig& moe, T* out) {
+  const int groups = static_cast<int>(moe.groups), per_group = static_cast<int>(moe.routed_experts) / groups;
+  for (int g = 0; g < groups; ++g) {
+    T first = std::numeric_limits<T>::lowest(), second = std::numeric_limits<T>::lowest();
+    for (int i = g * per_group; i < (g + 1) * per_group; ++i) {
+      const T v = scores[i] + (bias ? bias[i] : T(0));
+      if (v > first) {
+        second = first;
+        first = v;
+      } else if (v > second) {
+        second = v;
+      }
+    }
+    out[g] = per_group >= 2 ? first + second : first;
+  }
+}
+
+template <class T>
+void kept_groups(const T* group_score, const MoeConfig& moe, int* kept) {
+  thread_local std::vector<std::pair<T, int>> ranked;
+  ranked.clear();
+  for (int g = 0; g < static_cast<int>(moe.groups); ++g) ranked.push_back({group_score[g], g});
+  std::partial_sort(ranked.begin(), ranked.begin() + moe.groups_per_token, ranked.end(), ranks_before<T>);
+  for (std::int64_t m = 0; m < moe.groups_per_token; ++m) kept[m] = ranked[static_cast<std::size_t>(m)].second;
+}
+
+// Group-limited top-k (V3 §2.1.2; inference/model.py Gate.forward): keep the M best groups by
+// group score; top-k of (s + b) among their experts.
 template <class T>
 void route_top_k(const T* scores, const T* bias, const MoeConfig& moe, int* chosen) {
   const int experts = static_cast<int>(moe.routed_experts);
   const int groups = static_cast<int>(moe.groups);
   const int per_group = experts / groups;
   // Scratch reused across calls: this runs once per token per MoE layer.
-  thread_local std::vector<std::pair<T, int>> selection, group_scores, candidates;
+  thread_local std::vector<std::pair<T, int>> candidates;
+  thread_local std::vector<T> group_score;
+  thread_local std::vector<int> kept;
   thread_local std::vector<char> allowed;
-  selection.resize(static_cast<std::size_t>(experts));
-  for (int i = 0; i < experts; ++i) selection[static_cast<std::size_t>(i)] = {scores[i] + (bias ? bias[i] : T(0)), i};
-
   allowed.assign(static_cast<std::size_t>(experts), 1);
   if (groups > 1 && moe.groups_per_token < groups) {
-    group_scores.clear();
-    for (int g = 0; g < groups; ++g) {
-      // The two largest (s + b) of the group (one when a group has a single expert).
-      T first = std::numeric_limits<T>::lowest(), second = std::numeric_limits<T>::lowest();
-      for (int i = g * per_group; i < (g + 1) * per_group; ++i) {
-        const T v = selection[static_cast<std::size_t>(i)].first;
-        if (v > first) {
-          second = first;
-          first = v;
-        } else if (v > second) {
-          second = v;
-        }
-      }
-      group_scores.push_back({per_group >= 2 ? first + second : first, g});
-    }
-    std::sort(group_scores.begin(), group_scores.end(), ranks_before<T>);
+    group_score.resize(static_cast<std::size_t>(groups));
+    kept.resize(static_cast<std::size_t>(moe.groups_per_token));
+    group_scores(scores, bias, moe, group_score.data());
+    kept_groups(group_score.data(), moe, kept.data());
     std::fill(allowed.begin(), allowed.end(), 0);
-    for (std::int64_t m = 0; m < moe.groups_per_token; ++m) {
-      const int g = group_scores[static_cast<std::size_t>(m)].second;
-      std::fill(allowed.begin() + g * per_group, allowed.begin() + (g + 1) * per_group, 1);
-    }
+    for (int g : kept) std::fill(allowed.begin() + g * per_group, allowed.begin() + (g + 1) * per_group, 1);
   }
   candidates.clear();
   for (int i = 0; i < experts; ++i)
-    if (allowed[static_cast<std::size_t>(i)]) candidates.push_back(selection[static_cast<std::size_t>(i)]);
+    if (allowed[static_cast<std::size_t>(i)]) candidates.push_back({scores[i] + (bias ? bias[i] : T(0)), i});
   std::partial_sort(candidates.begin(), candidates.begin() + moe.top_k, candidates.end(), ranks_before<T>);
   for (std::int64_t j = 0; j < moe.top_k; ++j) chosen[j] = candidates[static_cast<std::size_t>(j)].second;
 }
@@ -249,6 +261,10 @@ void Router<T>::update_bias() {
 
 template void route_top_k<float>(const float*, const float*, const MoeConfig&, int*);
 template void route_top_k<double>(const double*, const double*, const MoeConfig&, int*);
+template void group_scores<float>(const float*, const float*, const MoeConfig&, float*);
+template void group_scores<double>(const double*, const double*, const MoeConfig&, double*);
+template void kept_groups<float>(const float*, const MoeConfig&, int*);
+template void kept_groups<double>(const double*, const MoeConfig&, int*);
 template class Router<float>;
 template class Router<double>;
 

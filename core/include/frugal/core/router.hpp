@@ -49,6 +49,12 @@ struct LoadStats {
 // Ties go to the lower index. Writes k expert ids in descending order of score + bias.
 template <class T>
 void route_top_k(const T* scores, const T* bias, const MoeConfig& moe, int* chosen);
+// Its first stage, for one token: each group's score (the sum of its top-2 s + b), and the
+// groups_per_token groups kept, best first.
+template <class T>
+void group_scores(const T* scores, const T* bias, const MoeConfig& moe, T* out);
+template <class T>
+void kept_groups(const T* group_score, const MoeConfig& moe, int* kept);
 
 template <class T>
 class Router {

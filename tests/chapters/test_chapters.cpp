@@ -1,0 +1,54 @@
+// Every chapter runs to the end with --quick --no-pause, exits 0, and prints the key numbers that
+// the same library calls give here.
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include "../../chapters/02-moe-routing/routing_demo.hpp"
+#include "frugal/core/fp8_format.hpp"
+#include "frugal/core/fp8_quantize.hpp"
+#include "program_run.hpp"
+
+namespace {
+using frugal::testing::run_program;
+
+std::string chapter(const std::string& name) { return std::string(FRUGAL_CHAPTERS_DIR) + "/" + name; }
+
+TEST(Chapters, MoeRoutingPrintsTheRoutersChoices) {
+  const auto r = run_program(chapter("chapter-02-moe-routing"), "--quick --no-pause");
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto demo = frugal::chapters::make_routing_demo();
+  frugal::core::Matrix<float> out;
+  demo->layer->forward(out, demo->x, 1, frugal::chapters::RoutingDemo::tokens, demo->params);
+  const auto& router = demo->layer->router();
+  const std::string token0 = fmt::format("  {:5d}   {:<16} {}", 0, fmt::format("{:3d}{:3d}", router.chosen()[0], router.chosen()[1]),
+                                         fmt::format("{:7.3f}{:7.3f}", router.weights()(0, 0), router.weights()(0, 1)));
+  EXPECT_NE(r.out.find(token0), std::string::npos) << token0 << "\n" << r.out;
+  EXPECT_NE(r.out.find(fmt::format("MaxVio = max load / mean load − 1 = {:.3f}", router.load().max_violation())), std::string::npos);
+  EXPECT_NE(r.out.find("Exercises"), std::string::npos);
+  EXPECT_EQ(r.out.find("[Enter to continue]"), std::string::npos);  // --no-pause
+}
+
+TEST(Chapters, Fp8FormatsPrintsTheLibrarysCodes) {
+  using namespace frugal::core;
+  const auto r = run_program(chapter("chapter-06-fp8-formats"), "--quick --no-pause");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find(fmt::format("3.14  0x{:02X}  {}", fp8_encode(3.14, kE4M3), fp8_bits(fp8_encode(3.14, kE4M3), kE4M3))),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find(fmt::format("1000  0x{:02X}", fp8_encode(1000.0, kE4M3, Saturation::none))), std::string::npos);
+  // The per-tensor zeros a 1e5 outlier causes in the quick 64 × 1024 matrix.
+  Rng rng(6);
+  Matrix<float> x(64, 1024);
+  fill_normal(x, rng, 1.0);
+  x(0, 0) = 1e5f;
+  const auto e = measure_quantization(x, quantize(x, {kE4M3, kPerTensor, ScaleFormat::fp32}));
+  EXPECT_NE(r.out.find(fmt::format("{:>15.1f}%\n", 100 * e.underflow_fraction)), std::string::npos) << r.out;
+  EXPECT_GT(e.underflow_fraction, 0.05);
+}
+
+TEST(Chapters, BadFlagIsRefusedWithOneLine) {
+  frugal::testing::expect_refused(run_program(chapter("chapter-02-moe-routing"), "--fast"), "--fast");
+}
+
+}  // namespace
