@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "../../chapters/02-moe-routing/routing_demo.hpp"
+#include "../../chapters/03-load-balancing/balancing_run.hpp"
 #include "frugal/core/fp8_format.hpp"
 #include "frugal/core/fp8_quantize.hpp"
 #include "program_run.hpp"
@@ -27,6 +28,18 @@ TEST(Chapters, MoeRoutingPrintsTheRoutersChoices) {
   EXPECT_NE(r.out.find(fmt::format("MaxVio = max load / mean load − 1 = {:.3f}", router.load().max_violation())), std::string::npos);
   EXPECT_NE(r.out.find("Exercises"), std::string::npos);
   EXPECT_EQ(r.out.find("[Enter to continue]"), std::string::npos);  // --no-pause
+}
+
+// The quick runs are deterministic: the chapter's MaxVio rows are the experiment's.
+TEST(Chapters, LoadBalancingPrintsTheExperimentsMaxVio) {
+  const auto r = run_program(chapter("chapter-03-load-balancing"), "--quick --no-pause");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto setup = frugal::chapters::balancing_setup(true);
+  const auto report = frugal::core::run_balancing(setup.model, setup.options, 1);
+  ASSERT_EQ(report.arms.size(), 3u);
+  for (const auto& arm : report.arms)
+    EXPECT_NE(r.out.find(fmt::format("{:>9.3f}\n", arm.history.back().max_violation)), std::string::npos) << arm.name << "\n" << r.out;
+  EXPECT_NE(r.out.find("MaxVio"), std::string::npos);
 }
 
 TEST(Chapters, Fp8FormatsPrintsTheLibrarysCodes) {
