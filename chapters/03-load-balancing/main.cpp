@@ -43,7 +43,7 @@ std::string load_bars(const core::ArmResult& arm) {
 int main(int argc, char** argv) {
   const ChapterOptions options = parse_chapter_flags(argc, argv, "Chapter 3 · Load balancing");
   Narrator n = console_narrator(options);
-  const BalancingSetup setup = balancing_setup(options.quick);
+  const TinyRun setup = balancing_setup(options.quick);
   n.title("Chapter 3 · Load balancing",
           "Goal: see why a router left alone overloads a few experts, how the classic auxiliary loss and "
           "DeepSeek-V3's auxiliary-loss-free bias fight that, and read MaxVio — the busiest expert's load over the "

@@ -1,0 +1,68 @@
+// Chapter 4 · MoE vs dense at equal compute: DeepSeekMoE and a dense model with the same activated
+// parameters, trained on the same batches; held-out loss against executed FLOPs.
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "../common/narrator.hpp"
+#include "../common/tiny_run.hpp"
+#include "frugal/core/experiments.hpp"
+
+using namespace frugal;
+using namespace frugal::chapters;
+
+namespace {
+
+// Held-out loss at each evaluation, against the executed training FLOPs, per arm.
+std::string loss_per_flop(const core::ExperimentReport& report) {
+  std::string out;
+  for (const auto& arm : report.arms) {
+    out += fmt::format("  {} ({} parameters, {} activated per token)\n", arm.name, arm.parameters, arm.activated_parameters);
+    for (const auto& m : arm.history)
+      if (!std::isnan(m.eval_loss)) out += fmt::format("    step {:4d}  {:8.2f} GFLOP  held-out {:.4f}\n", m.step, m.flops / 1e9, m.eval_loss);
+  }
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const ChapterOptions options = parse_chapter_flags(argc, argv, "Chapter 4 · MoE vs dense at equal compute");
+  Narrator n = console_narrator(options);
+  const TinyRun setup = tiny_run(options.quick);
+  n.title("Chapter 4 · MoE vs dense at equal compute",
+          "Goal: see what \"671B parameters, 37B activated\" buys — train a Mixture-of-Experts model and a dense model "
+          "that spend the same FLOPs per token, on the same batches, and compare their held-out loss per FLOP. Then "
+          "see why one tiny run cannot settle the question.");
+
+  n.step("Two models, the same compute per token");
+  const ModelConfig dense = core::dense_counterpart(setup.model);
+  n.say(fmt::format("The MoE model (deepseek-v3-tiny) gives each token {} shared + {} of {} routed experts of width {}; "
+                    "the dense model has one FFN of width ({} + {}) × {} = {} instead. Both do the same matmul work per "
+                    "token (up to the router's gate), but the MoE model holds {:.1f}× as many FFN weights.",
+                    setup.model.moe.shared_experts, setup.model.moe.top_k, setup.model.moe.routed_experts,
+                    setup.model.moe.expert_intermediate_size, setup.model.moe.shared_experts, setup.model.moe.top_k,
+                    setup.model.moe.expert_intermediate_size, dense.ffn_intermediate_size,
+                    static_cast<double>(setup.model.moe.shared_experts + setup.model.moe.routed_experts) /
+                        static_cast<double>(setup.model.moe.shared_experts + setup.model.moe.top_k)));
+
+  n.step(fmt::format("Train both ({} steps × {} sequences)", setup.options.steps, setup.options.batch_size));
+  const core::ExperimentReport report = core::run_dense_vs_moe(setup.model, setup.options, 1);
+  n.show(loss_per_flop(report));
+
+  n.step("Compare at equal FLOPs");
+  n.show(core::format_report(report));
+  n.say("\"eval@equal\" reads both curves at the same executed FLOPs. Over 600 steps and 3 seeds (core/README.md) "
+        "the MoE model reaches 1.305 ± 0.032 and the dense one 1.324 ± 0.087: a difference inside the spread of "
+        "seeds. MoE's advantage is a claim about scale — many experts, each specialising on a slice of a rich "
+        "distribution — which a 438K-parameter model on a Markov source cannot show. The V3 report's ablations "
+        "(§4.5) and DeepSeekMoE (Dai et al. 2024) measure it at billions of parameters.");
+
+  n.exercises({"Run `frugal-train experiment dense-vs-moe --seeds 3`: how large is the spread between seeds compared "
+               "with the gap between the arms?",
+               "Where does the MoE model spend FLOPs the dense one does not? (Hint: the router's gate, and the "
+               "tokens/s column: gathering rows per expert is work that is not a matmul.)",
+               "Price the full-size pair with `frugal-sim`: DeepSeek-V3 against a dense model with its 37B "
+               "activated parameters — what does the simulator say each costs to train on 14.8T tokens?"});
+  return 0;
+}
