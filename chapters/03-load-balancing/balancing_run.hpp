@@ -9,7 +9,7 @@ namespace frugal::chapters {
 
 inline TinyRun balancing_setup(bool quick) {
   TinyRun run = tiny_run(quick);
-  // 60 steps move a bias by at most 60γ: with V3's γ = 0.001 that is too little to see it work,
+  // 30 steps move a bias by at most 30γ: with V3's γ = 0.001 that is too little to see it work,
   // so the quick run uses γ = 0.01 (the full run keeps the config's 0.001).
   if (quick) run.options.router.bias_update_speed = 0.01;
   return run;

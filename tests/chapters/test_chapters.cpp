@@ -15,14 +15,6 @@ using frugal::testing::run_program;
 
 std::string chapter(const std::string& name) { return std::string(FRUGAL_CHAPTERS_DIR) + "/" + name; }
 
-// The chapters that train deepseek-v3-tiny run twice per test (the chapter, then the experiment
-// here): 200 s under ASan + UBSan instead of 6. The sanitizers cover the same experiment code
-// through core's experiment tests on smaller models.
-#ifdef FRUGAL_UNDER_SANITIZERS
-#define FRUGAL_SKIP_TRAINING_CHAPTER() GTEST_SKIP() << "trains deepseek-v3-tiny twice: too slow under the sanitizers (core's experiment tests cover it)"
-#else
-#define FRUGAL_SKIP_TRAINING_CHAPTER() (void)0
-#endif
 
 TEST(Chapters, MoeRoutingPrintsTheRoutersChoices) {
   const auto r = run_program(chapter("chapter-02-moe-routing"), "--quick --no-pause");
@@ -41,7 +33,6 @@ TEST(Chapters, MoeRoutingPrintsTheRoutersChoices) {
 
 // The quick runs are deterministic: the chapter's MaxVio rows are the experiment's.
 TEST(Chapters, LoadBalancingPrintsTheExperimentsMaxVio) {
-  FRUGAL_SKIP_TRAINING_CHAPTER();
   const auto r = run_program(chapter("chapter-03-load-balancing"), "--quick --no-pause");
   ASSERT_EQ(r.status, 0) << r.err;
   const auto setup = frugal::chapters::balancing_setup(true);
@@ -53,7 +44,6 @@ TEST(Chapters, LoadBalancingPrintsTheExperimentsMaxVio) {
 }
 
 TEST(Chapters, MoeVsDensePrintsTheExperimentsLosses) {
-  FRUGAL_SKIP_TRAINING_CHAPTER();
   const auto r = run_program(chapter("chapter-04-moe-vs-dense"), "--quick --no-pause");
   ASSERT_EQ(r.status, 0) << r.err;
   const auto run = frugal::chapters::tiny_run(true);
