@@ -47,7 +47,7 @@ Trainer::Trainer(const ModelConfig& model, const TrainOptions& options, std::sha
   if (options.distillation.kind != DistillationOptions::Kind::none) set_up_teacher(std::move(teacher));
 }
 
-Batch Trainer::local_part(const Batch& batch) const {
+Batch Trainer::local_part(Batch batch) const {
   if (world() == 1) return batch;
   const std::int64_t tokens = options_.batch_size / world() * options_.seq_len;
   const auto from = static_cast<std::ptrdiff_t>(parallel_->rank() * tokens), to = from + static_cast<std::ptrdiff_t>(tokens);

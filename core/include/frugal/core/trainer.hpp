@@ -94,7 +94,7 @@ class Trainer {
 
   void set_up_teacher(std::shared_ptr<Transformer<float>> teacher);
   int world() const { return parallel_ ? parallel_->world() : 1; }
-  Batch local_part(const Batch& batch) const;           // this rank's sequences of a whole batch
+  Batch local_part(Batch batch) const;  // this rank's sequences of a whole batch (the batch itself in one process)
   void average_over_ranks(LossParts& loss) const;       // the whole batch's losses
   void sum_load_over_ranks();                           // every MoE layer's load, for the whole batch
   void record_all_to_all(StepMetrics& m);
