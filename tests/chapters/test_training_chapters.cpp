@@ -1,0 +1,86 @@
+// The chapters that train (5, 7, 8): each runs to the end with --quick --no-pause; its training runs
+// are deterministic, so the numbers it prints are the ones the same library calls give here.
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <regex>
+
+#include "../../chapters/common/tiny_run.hpp"
+#include "frugal/core/experiments.hpp"
+#include "frugal/core/fp8_gemm.hpp"
+#include "program_run.hpp"
+
+namespace {
+using frugal::testing::run_program;
+using namespace frugal::core;
+
+std::string chapter(const std::string& name) { return std::string(FRUGAL_CHAPTERS_DIR) + "/" + name; }
+
+// The narrator wraps paragraphs at 96 columns: search them with the line breaks turned back into spaces.
+std::string unwrapped(std::string out) {
+  std::replace(out.begin(), out.end(), '\n', ' ');
+  return out;
+}
+
+void expect_final_losses_printed(const ExperimentReport& report, const std::string& out) {
+  for (const ArmResult& arm : report.arms)
+    EXPECT_NE(out.find(fmt::format("{:>12.4f}", arm.final_eval_loss())), std::string::npos) << arm.name << "\n" << out;
+}
+
+TEST(Chapters, MultiTokenPredictionDecodesLikeGreedy) {
+  const auto r = run_program(chapter("chapter-05-multi-token-prediction"), "--quick --no-pause");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto setup = frugal::chapters::tiny_run(true);
+  const ExperimentReport report = run_mtp(setup.model, setup.options, 1);
+  expect_final_losses_printed(report, r.out);
+  EXPECT_NE(r.out.find(report.footer), std::string::npos) << report.footer << "\n" << r.out;
+  // Speculative decoding emits the main model's greedy tokens: every prompt says so, with fewer passes.
+  EXPECT_NE(unwrapped(r.out).find("identical to greedy decoding: yes"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find(" NO\n"), std::string::npos) << r.out;
+  const std::regex row(R"(\n\s+\d\s+32\s+32 →\s+(\d+)\s+\d+\s+\d+\s+yes)");
+  int rows = 0;
+  for (auto it = std::sregex_iterator(r.out.begin(), r.out.end(), row); it != std::sregex_iterator(); ++it, ++rows)
+    EXPECT_LT(std::stoi((*it)[1]), 32) << it->str();
+  EXPECT_EQ(rows, 4) << r.out;
+}
+
+TEST(Chapters, Fp8TrainingShowsTheRecipesNumbers) {
+  const auto r = run_program(chapter("chapter-07-fp8-training"), "--quick --no-pause");
+  ASSERT_EQ(r.status, 0) << r.err;
+  // The accumulation rows are frugal-fp8's model at K = 4096, with and without promotion.
+  const AccumulationError never = accumulation_error(32, 32, 4096, {13, 32, 0}, 1);
+  const AccumulationError promoted = accumulation_error(32, 32, 4096, {13, 32, 128}, 1);
+  EXPECT_NE(r.out.find(fmt::format("    4096  {:>21.3f}%  {:>21.3f}%", 100 * never.max_relative_error, 100 * promoted.max_relative_error)),
+            std::string::npos)
+      << r.out;
+  // A 1e5 outlier ruins the per-tensor GEMM's other rows, not the 1×128 one's.
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.out, m, std::regex(R"(100000\s+([0-9.]+)%\s+([0-9.]+)%)"))) << r.out;
+  EXPECT_GT(std::stod(m[1]), 2 * std::stod(m[2]));
+  const auto setup = frugal::chapters::tiny_run(true);
+  const ExperimentReport report = run_fp8_vs_fp32(setup.model, setup.options, 1);
+  expect_final_losses_printed(report, r.out);
+  EXPECT_NE(r.out.find(report.footer), std::string::npos) << r.out;
+  EXPECT_NE(unwrapped(r.out).find("faster, not 2×"), std::string::npos) << r.out;
+}
+
+TEST(Chapters, DistillationShowsTheTeachersDistribution) {
+  const auto r = run_program(chapter("chapter-08-distillation"), "--quick --no-pause");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto setup = frugal::chapters::tiny_run(true);
+  const ExperimentReport report = run_distillation(setup.model, setup.options, 1);
+  expect_final_losses_printed(report, r.out);
+  EXPECT_NE(r.out.find(report.footer), std::string::npos) << report.footer << "\n" << r.out;
+  // The soft-target table: probabilities, T = 2 flatter than T = 1 at the teacher's top token.
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.out, m, std::regex(R"(teacher, T = 2\n\s+\d+\s+([0-9.]+)\s+([0-9.]+)\s+([0-9.]+)\n)"))) << r.out;
+  const double truth = std::stod(m[1]), t1 = std::stod(m[2]), t2 = std::stod(m[3]);
+  EXPECT_GE(truth, 0.0);
+  EXPECT_LE(truth, 1.0);
+  EXPECT_GT(t1, t2);
+  EXPECT_LE(t1, 1.0);
+}
+
+}  // namespace
