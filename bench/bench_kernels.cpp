@@ -14,7 +14,7 @@
 #include "frugal/kernels/device.hpp"
 #include "frugal/kernels/dispatch.hpp"
 #include "frugal/kernels/gating.hpp"
-#include "frugal/kernels/grouped_gemm.hpp"
+#include "frugal/kernels/grouped_gemm_problem.hpp"
 #include "frugal/kernels/moe_layout.hpp"
 
 namespace {
@@ -138,34 +138,21 @@ BENCHMARK(BM_Combine)->UseManualTime()->Unit(benchmark::kMicrosecond);
 void BM_GroupedGemm(benchmark::State& state) {
   if (skip_without_gpu(state)) return;
   const int version = static_cast<int>(state.range(0)), per_expert = static_cast<int>(state.range(1));
-  const int experts = 8, k = 7168, n = 2048, rows = experts * per_expert;
-  std::vector<int> offsets;
-  for (int e = 0; e <= experts; ++e) offsets.push_back(e * per_expert);  // multiples of 128: no padding
-  int* d_offsets = device_alloc<int>(offsets.size());
-  cudaMemcpy(d_offsets, offsets.data(), offsets.size() * sizeof(int), cudaMemcpyHostToDevice);
-  auto* x = device_alloc<__nv_bfloat16>(static_cast<std::size_t>(rows) * k);
-  auto* w = device_alloc<__nv_bfloat16>(static_cast<std::size_t>(experts) * k * n);
-  float* y = device_alloc<float>(static_cast<std::size_t>(rows) * n);
+  const int experts = 8, k = 7168, n = 2048;
+  const GroupedGemmProblem p(experts, per_expert, k, n);  // per_expert: multiples of 128, no padding
   cublasHandle_t handle = nullptr;
   if (version == 0) cublasCreate(&handle);
-  const GroupedGemmShape shape{experts, rows, k, n};
   const float one = 1.0f, zero = 0.0f;
-  run_timed(state, static_cast<double>(rows) * k * 2 + static_cast<double>(experts) * k * n * 2 + static_cast<double>(rows) * n * 4,
-            [&] {
-              if (version == 1) grouped_gemm_v1(shape, d_offsets, x, w, y);
-              else if (version == 2) grouped_gemm_v2(shape, d_offsets, x, w, y);
-              else
-                for (int e = 0; e < experts; ++e)  // row-major Y = X·W is column-major Yᵀ = Wᵀ·Xᵀ
-                  cublasGemmEx(handle, CUBLAS_OP_N, CUBLAS_OP_N, n, per_expert, k, &one, w + static_cast<std::size_t>(e) * k * n,
-                               CUDA_R_16BF, n, x + static_cast<std::size_t>(e) * per_expert * k, CUDA_R_16BF, k, &zero,
-                               y + static_cast<std::size_t>(e) * per_expert * n, CUDA_R_32F, n, CUBLAS_COMPUTE_32F,
-                               CUBLAS_GEMM_DEFAULT);
-            });
-  state.counters["TFLOP/s"] =
-      benchmark::Counter(2.0 * rows * k * n * static_cast<double>(state.iterations()) / 1e12, benchmark::Counter::kIsRate);
+  run_timed(state, p.bytes(), [&] {
+    if (version != 0) return p.launch(version);
+    for (int e = 0; e < experts; ++e)  // row-major Y = X·W is column-major Yᵀ = Wᵀ·Xᵀ
+      cublasGemmEx(handle, CUBLAS_OP_N, CUBLAS_OP_N, n, per_expert, k, &one, p.w() + static_cast<std::size_t>(e) * k * n, CUDA_R_16BF,
+                   n, p.x() + static_cast<std::size_t>(e) * per_expert * k, CUDA_R_16BF, k, &zero,
+                   p.y() + static_cast<std::size_t>(e) * per_expert * n, CUDA_R_32F, n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+  });
+  state.counters["TFLOP/s"] = benchmark::Counter(p.flops() * static_cast<double>(state.iterations()) / 1e12, benchmark::Counter::kIsRate);
   state.SetLabel(version == 0 ? "cuBLAS per expert" : version == 1 ? "v1 naive" : "v2 wmma");
   if (handle) cublasDestroy(handle);
-  for (void* p : {static_cast<void*>(d_offsets), static_cast<void*>(x), static_cast<void*>(w), static_cast<void*>(y)}) cudaFree(p);
 }
 BENCHMARK(BM_GroupedGemm)
     ->ArgsProduct({{0, 2}, {128, 512, 4096}})

@@ -4,7 +4,7 @@
 #include <fmt/format.h>
 
 #include "../common/narrator.hpp"
-#include "bill.hpp"
+#include "../common/published_bill.hpp"
 #include "frugal/sim/format.hpp"
 #include "frugal/sim/published.hpp"
 #include "frugal/sim/text_table.hpp"

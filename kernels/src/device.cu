@@ -20,4 +20,10 @@ bool gpu_available(std::string* why) {
   return true;
 }
 
+std::string device_name() {
+  cudaDeviceProp properties{};
+  if (cudaGetDeviceProperties(&properties, 0) != cudaSuccess) return "unknown device";
+  return properties.name;
+}
+
 }  // namespace frugal::kernels

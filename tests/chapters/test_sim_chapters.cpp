@@ -4,14 +4,26 @@
 
 #include <fmt/format.h>
 
-#include "../../chapters/01-the-bill/bill.hpp"
+#include <algorithm>
+#include <regex>
+#include <tuple>
+
+#include "../../chapters/common/published_bill.hpp"
+#include "frugal/sim/efficiency.hpp"
 #include "frugal/sim/format.hpp"
+#include "frugal/sim/gemm_model.hpp"
 #include "program_run.hpp"
 
 namespace {
 using frugal::testing::run_program;
 
 std::string chapter(const std::string& name) { return std::string(FRUGAL_CHAPTERS_DIR) + "/" + name; }
+
+// The narrator wraps paragraphs at 96 columns: search them with the line breaks turned back into spaces.
+std::string unwrapped(std::string out) {
+  std::replace(out.begin(), out.end(), '\n', ' ');
+  return out;
+}
 
 TEST(Chapters, TheBillRebuildsTable1) {
   const auto r = run_program(chapter("chapter-01-the-bill"), "--quick --no-pause");
@@ -31,6 +43,29 @@ TEST(Chapters, TheBillRebuildsTable1) {
   // The dense counterfactual is printed, and dense models cost more.
   EXPECT_NE(r.out.find("dense"), std::string::npos);
   EXPECT_NE(r.out.find("Exercises"), std::string::npos);
+}
+
+TEST(Chapters, GpuUtilisationPlacesV3OnTheRoofline) {
+  using namespace frugal::sim;
+  const auto r = run_program(chapter("chapter-09-gpu-utilisation"), "--quick --no-pause");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const GpuSpec h800 = find_gpu("H800", "gpu");
+  // Ridge point: 989.5 TFLOP/s ÷ 3.35 TB/s = 295 FLOP/byte.
+  EXPECT_NEAR(h800.bf16_flops / h800.hbm_bandwidth, 295.4, 0.1);
+  EXPECT_NE(unwrapped(r.out).find("I = 295 FLOP/byte"), std::string::npos) << r.out;
+  // An expert GEMM of 4096 × 7168 × 2048 in bf16: 2mkn / 2(mk + kn + mn) = 1146.9 FLOP/byte,
+  // compute-bound; at 128 tokens 118.5, memory-bound; the simulator's prediction beside each.
+  for (const auto& [tokens, intensity, bound] : {std::tuple{4096.0, "1146.9", "compute"}, std::tuple{128.0, "118.5", "memory"}}) {
+    const double seconds = gemm_time({tokens, 2048, 7168, 1}, GemmPrecision::bf16, h800, default_efficiency());
+    const std::regex row(fmt::format(R"(expert GEMM, {:g} tokens × 7168 × 2048\s+{}\s+{}\s+\d+\s+{:.0f} TFLOP/s)", tokens,
+                                     intensity, bound, 2 * tokens * 7168 * 2048 / seconds / 1e12));
+    EXPECT_TRUE(std::regex_search(r.out, row)) << tokens << "\n" << r.out;
+  }
+  // 50% MFU on V3's pre-training FLOPs, in GPU-hours.
+  const auto e = frugal::chapters::back_of_envelope();
+  EXPECT_NE(r.out.find(format_thousands(e.total_flops / (0.5 * e.peak_flops) / 3600)), std::string::npos) << r.out;
+  // The GPU step either timed the kernels or said why it could not.
+  EXPECT_TRUE(r.out.find("No GPU here (") != std::string::npos || r.out.find("GPU v2 (WMMA tensor cores)") != std::string::npos) << r.out;
 }
 
 }  // namespace

@@ -5,8 +5,10 @@
 
 #include <cuda_bf16.h>
 
+#include <algorithm>
+
 #include "frugal/core/random.hpp"
-#include "frugal/kernels/grouped_gemm.hpp"
+#include "frugal/kernels/grouped_gemm_problem.hpp"
 #include "frugal/kernels/moe_layout.hpp"
 #include "gpu_test_support.hpp"
 
@@ -66,6 +68,31 @@ TEST(GroupedGemmGpu, V1Naive) {
 TEST(GroupedGemmGpu, V2TensorCoresWmma) {
   FRUGAL_SKIP_WITHOUT_GPU();
   check_grouped_gemm(grouped_gemm_v2);
+}
+
+}  // namespace
+}  // namespace frugal::kernels
+
+namespace frugal::kernels {
+namespace {
+
+// The timing problem bench_kernels and chapter 9 use: its counts, a finite positive time, zeros in
+// zeros out, and a version that does not exist refused by name.
+TEST(GroupedGemmGpu, TimingProblem) {
+  FRUGAL_SKIP_WITHOUT_GPU();
+  const GroupedGemmProblem p(4, 128, 256, 128);
+  EXPECT_DOUBLE_EQ(p.flops(), 2.0 * 512 * 256 * 128);
+  EXPECT_DOUBLE_EQ(p.bytes(), 2.0 * 512 * 256 + 2.0 * 4 * 256 * 128 + 4.0 * 512 * 128);
+  for (int version : {1, 2}) {
+    const double seconds = time_grouped_gemm(p, version, 3);
+    EXPECT_GT(seconds, 0.0);
+    EXPECT_LT(seconds, 1.0);
+  }
+  testing::expect_no_cuda_error();
+  std::vector<float> y(512 * 128, 1.0f);
+  cudaMemcpy(y.data(), p.y(), y.size() * sizeof(float), cudaMemcpyDeviceToHost);
+  EXPECT_EQ(*std::max_element(y.begin(), y.end()), 0.0f);
+  EXPECT_THROW(p.launch(3), std::invalid_argument);
 }
 
 }  // namespace

@@ -1,13 +1,13 @@
-// Chapter 1's figures: the published bill (sim/data/published_runs.json, V3 report Table 1) and
-// the back-of-envelope MFU it implies. Header-only: the chapter prints these and its test
-// recomputes them.
+// DeepSeek-V3's published bill (sim/data/published_runs.json, V3 report Table 1) and the
+// back-of-envelope MFU it implies (chapters 1 and 9). Header-only: the chapters print these and
+// their tests recompute them.
 #pragma once
 
 #include <stdexcept>
 #include <string>
 #include <vector>
 
-#include "../common/v3_run.hpp"
+#include "v3_run.hpp"
 #include "frugal/sim/hardware.hpp"
 #include "frugal/sim/model_accountant.hpp"
 #include "frugal/sim/training_sim.hpp"
