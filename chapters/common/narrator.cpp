@@ -12,11 +12,12 @@
 
 namespace frugal::chapters {
 
-ChapterOptions parse_chapter_flags(int argc, char** argv, const std::string& title) {
+ChapterOptions parse_chapter_flags(int argc, char** argv, const std::string& title, const ExtraFlags& extra) {
   CLI::App app{title};
   bool no_pause = false, quick = false;
   app.add_flag("--no-pause", no_pause, "do not wait for Enter between steps");
   app.add_flag("--quick", quick, "short training runs: the whole chapter in seconds");
+  if (extra) extra(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

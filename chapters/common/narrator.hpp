@@ -1,14 +1,19 @@
 // What every chapter program shares: its flags and a narrator that prints a walk step by step.
-//   chapter-NN [--no-pause] [--quick]
+//   chapter-NN [--no-pause] [--quick] [the chapter's own flags]
 // Interactive (stdin a terminal, no --no-pause): the narrator waits for Enter before each step
 // after the first. --quick shrinks the training runs so the chapter finishes in seconds (the
 // tests use it). Every number a chapter prints comes from a core/ or sim/ call — the narrator
 // only formats.
 #pragma once
 
+#include <functional>
 #include <iosfwd>
 #include <string>
 #include <vector>
+
+namespace CLI {
+class App;
+}
 
 namespace frugal::chapters {
 
@@ -17,8 +22,11 @@ struct ChapterOptions {
   bool quick = false;
 };
 
+// A chapter's own flags, added to the common ones (e.g. chapter 12's --config FILE).
+using ExtraFlags = std::function<void(CLI::App&)>;
+
 // Parses the flags; prints --help or a bad flag's one-line error and exits (status 0 or 2).
-ChapterOptions parse_chapter_flags(int argc, char** argv, const std::string& title);
+ChapterOptions parse_chapter_flags(int argc, char** argv, const std::string& title, const ExtraFlags& extra = {});
 
 class Narrator {
  public:

@@ -25,8 +25,8 @@
 #include "frugal/core/distillation.hpp"
 #include "frugal/core/experiments.hpp"
 #include "frugal/core/trainer.hpp"
-#include "frugal/sim/communication.hpp"
 #include "frugal/sim/presets.hpp"
+#include "all_to_all_check.hpp"
 #include "progress.hpp"
 #ifdef FRUGAL_HAVE_MPI
 #include "frugal/mpi/mpi_parallelism.hpp"
@@ -175,40 +175,21 @@ void print_parallel_header(const Flags& f, const ModelConfig& model, const Ranks
   fmt::print("\n");
 }
 
-// Measured all-to-all traffic next to frugal-sim's model of it (sim/communication.hpp): every
-// routed copy that leaves its rank is one hidden-size row, in four passes per MoE layer (dispatch
-// and combine, forward and backward); FP32 rows here.
+// Measured all-to-all traffic next to frugal-sim's model of it (all_to_all_check.hpp).
 void print_all_to_all(const Trainer& t, const Flags& f, const ModelConfig& model, const Ranks& ranks) {
   if (f.ep <= 1 || t.history().empty()) return;
-  double bytes = 0, copies = 0;
-  for (const auto& m : t.history()) {
-    bytes += m.all_to_all_bytes;
-    copies += m.remote_copies_per_token;
-  }
-  const auto steps = static_cast<double>(t.history().size());
-  bytes /= steps;
-  copies /= steps;
-  const auto layers = static_cast<double>(t.model().moe_layers().size());
-  const double tokens = static_cast<double>(t.tokens_per_step()) / ranks.world;
-  const double uniform = static_cast<double>(model.moe.top_k) * (1.0 - 1.0 / f.ep);
-  auto formula = [&](double per_token) { return 4.0 * layers * frugal::sim::all_to_all_pass_bytes(tokens, per_token, model.hidden_size, 4.0); };
+  const AllToAllCheck c = check_all_to_all(t, model, f.ep, f.ranks_per_node, ranks.world);
   fmt::print("a2a     measured {:.1f} KB sent per rank per step: {:.3f} of each token's {} routed copies left its rank\n",
-             bytes / 1e3, copies, model.moe.top_k);
+             c.measured_bytes / 1e3, c.remote_copies_per_token, model.moe.top_k);
   fmt::print("        frugal-sim's formula, 4 passes × {} MoE layers × {} tokens × copies × {} × 4 B: {:.1f} KB with the measured "
              "copies, {:.1f} KB at uniform routing (k(1 − 1/ep) = {:.3f})\n",
-             layers, tokens, model.hidden_size, formula(copies) / 1e3, formula(uniform) / 1e3, uniform);
-  if (f.ranks_per_node > 0 && f.ep / f.ranks_per_node > 1) {
-    // Node-limited routing (V3 §2.1.2): a token reaches at most M nodes; a transport that sends one
-    // copy per node and forwards inside it (DeepEP) crosses nodes this often per token.
-    const AllToAllCounters& c = t.all_to_all_totals();
-    const double nodes = static_cast<double>(f.ep / f.ranks_per_node);
-    const double touched = frugal::sim::expected_nodes_per_token(model, f.ep, f.ranks_per_node);
+             c.layers, c.tokens_per_rank, model.hidden_size, c.formula_bytes_measured_copies / 1e3, c.formula_bytes_uniform / 1e3,
+             c.uniform_copies_per_token);
+  if (c.has_nodes)
     fmt::print("nodes   {} of {} ranks: every token reached at most {} nodes (node-limited routing allows {}); {:.3f} "
                "other nodes per token, frugal-sim expects {:.3f}\n",
-               nodes, f.ranks_per_node, c.max_nodes_per_token, model.moe.groups_per_token,
-               static_cast<double>(c.remote_node_copies) / static_cast<double>(std::max<std::int64_t>(c.tokens, 1)),
-               touched - touched / nodes);
-  }
+               c.nodes, f.ranks_per_node, c.max_nodes_per_token, model.moe.groups_per_token, c.other_nodes_per_token,
+               c.expected_other_nodes_per_token);
 }
 
 int train_with(const Flags& flags, const Run& run, const Ranks& ranks, TrainingParallelism* parallel);

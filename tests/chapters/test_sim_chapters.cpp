@@ -12,6 +12,8 @@
 #include "frugal/sim/efficiency.hpp"
 #include "frugal/sim/format.hpp"
 #include "frugal/sim/gemm_model.hpp"
+#include "frugal/sim/pipeline.hpp"
+#include "frugal/sim/training_sim.hpp"
 #include "program_run.hpp"
 
 namespace {
@@ -66,6 +68,35 @@ TEST(Chapters, GpuUtilisationPlacesV3OnTheRoofline) {
   EXPECT_NE(r.out.find(format_thousands(e.total_flops / (0.5 * e.peak_flops) / 3600)), std::string::npos) << r.out;
   // The GPU step either timed the kernels or said why it could not.
   EXPECT_TRUE(r.out.find("No GPU here (") != std::string::npos || r.out.find("GPU v2 (WMMA tensor cores)") != std::string::npos) << r.out;
+}
+
+// The measured all-to-all equals frugal-sim's formula (as tests/mpi check byte for byte); node-limited
+// routing keeps every token within M = 2 nodes; the bubble table is sim's Table 2 formulas.
+TEST(Chapters, ParallelismMeasuresTheAllToAll) {
+  using namespace frugal::sim;
+  // OpenMPI keeps MPI_Init's allocations: LeakSanitizer is off for the ranks (tests/CMakeLists.txt).
+  const auto r = run_program("ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 " + chapter("chapter-10-parallelism"), "--quick --no-pause");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::string text = unwrapped(r.out);
+#ifdef FRUGAL_HAVE_MPI
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(text, m, std::regex(R"(each rank sent ([0-9.]+) KB to the others)"))) << r.out;
+  const std::string measured = m[1];
+  ASSERT_TRUE(std::regex_search(text, m, std::regex(R"(gives ([0-9.]+) KB with the measured copies)"))) << r.out;
+  EXPECT_EQ(measured, m[1].str());
+  ASSERT_TRUE(std::regex_search(text, m, std::regex(R"(every token reached at most (\d+) nodes)"))) << r.out;
+  EXPECT_LE(std::stoi(m[1]), 2);
+#else
+  EXPECT_NE(text.find("needs MPI and could not run"), std::string::npos) << r.out;
+#endif
+  const auto run = frugal::chapters::deepseek_v3_run();
+  const TrainingEstimate v3 = simulate_training(run);
+  const StepBreakdown& s = v3.stages.front().step;
+  // DualPipe's bubble, V3 Table 2: (PP/2 − 1)(F&B + B − 3W) with F&B = F + B.
+  const double dualpipe = (16 / 2 - 1) * (s.forward_s + 2 * s.backward_s - 3 * s.weight_grad_s);
+  EXPECT_NEAR(bubble_time(PipelineSchedule::dualpipe, 16, 2, s.forward_s, s.backward_s, s.weight_grad_s), dualpipe, 1e-9);
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(fmt::format(R"(dualpipe\s+\(PP/2 − 1\)\(F&B \+ B − 3W\)\s+{:.2f} s)", dualpipe))))
+      << r.out;
 }
 
 }  // namespace
