@@ -99,4 +99,45 @@ TEST(Chapters, ParallelismMeasuresTheAllToAll) {
       << r.out;
 }
 
+// Serving: MLA's KV cache is the published one; cost per request falls with load; MTP drafts cut the
+// time per output token.
+TEST(Chapters, ServingEconomicsPricesRequests) {
+  using namespace frugal::sim;
+  const auto r = run_program(chapter("chapter-11-serving-economics"), "--quick --no-pause");
+  ASSERT_EQ(r.status, 0) << r.err;
+  // ISCA25 Table 1: 70,272 B per token for DeepSeek-V3 (BF16), 516,096 B for Llama 3.1 405B.
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(deepseek-v3\s+MLA\s+70,272 B \(68.6 KiB\)\s+70,272 B)"))) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(llama-3.1-405b\s+GQA\s+516,096 B)"))) << r.out;
+  std::vector<double> cost;
+  const std::regex load_row(R"(\n  (1|4|16|64)\s+\d+%[^\n]*\s([0-9.]+)(?=\n))");
+  for (auto it = std::sregex_iterator(r.out.begin(), r.out.end(), load_row); it != std::sregex_iterator(); ++it)
+    cost.push_back(std::stod((*it)[2]));
+  ASSERT_EQ(cost.size(), 4u) << r.out;
+  for (std::size_t i = 1; i < cost.size(); ++i) EXPECT_LT(cost[i], cost[i - 1]);
+  std::smatch given, mtp;
+  ASSERT_TRUE(std::regex_search(r.out, given, std::regex(R"(as given\s+deepseek-v3\s+[0-9.]+ ms\s+([0-9.]+) ms)"))) << r.out;
+  ASSERT_TRUE(std::regex_search(r.out, mtp, std::regex(R"(with MTP \(85% acceptance\)\s+deepseek-v3\s+[0-9.]+ ms\s+([0-9.]+) ms)"))) << r.out;
+  EXPECT_LT(std::stod(mtp[1]), 0.7 * std::stod(given[1]));
+  // The published serving day's revenue, reproduced from its token counts and prices.
+  EXPECT_NE(r.out.find("daily revenue at R1 prices (USD)"), std::string::npos) << r.out;
+}
+
+// Chapter 12 on its example (Mixtral 8x7B's config.json, counted as Mistral publishes it), on
+// another config, and refusing bad input the DESIGN.md way.
+TEST(Chapters, YourModelPricesAConfigJson) {
+  using frugal::testing::expect_refused;
+  const auto r = run_program(chapter("chapter-12-your-model"), "--quick --no-pause");
+  ASSERT_EQ(r.status, 0) << r.err;
+  // Mixtral 8x7B: 46.7B parameters (Mistral AI, "Mixtral of experts" blog; sim/data/published.json).
+  EXPECT_NE(unwrapped(r.out).find("46.7B parameters, 12.7B activated per token"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("mixtral (this run)"), std::string::npos) << r.out;
+  const auto qwen = run_program(chapter("chapter-12-your-model"), fmt::format("--quick --no-pause --config {}/qwen2-7b.json --gpus 64 --tokens 2T", FRUGAL_HF_CONFIGS_DIR));
+  ASSERT_EQ(qwen.status, 0) << qwen.err;
+  EXPECT_NE(unwrapped(qwen.out).find("on 64 x H800"), std::string::npos) << qwen.out;
+  EXPECT_NE(qwen.out.find("pre-training: 2.00T tokens"), std::string::npos) << qwen.out;
+  expect_refused(run_program(chapter("chapter-12-your-model"), "--no-pause --config /nonexistent.json"), "--config");
+  expect_refused(run_program(chapter("chapter-12-your-model"), "--no-pause --gpus -4"), "--gpus");
+  expect_refused(run_program(chapter("chapter-12-your-model"), "--no-pause --tokens lots"), "--tokens");
+}
+
 }  // namespace
