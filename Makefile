@@ -2,7 +2,8 @@
 # and reuse an existing build, so a second run only rebuilds what changed.
 #   make run   build frugal-sim and run the main job: `frugal-sim` with no arguments
 #   make test  build everything and run every test, then again under ASan + UBSan
-.PHONY: run test setup screenshot
+#   make notebooks  open notebooks/ in Jupyter with the frugal Python module built
+.PHONY: run test setup screenshot notebooks
 
 run: setup
 	@test -f build/dev/build.ninja || cmake --preset dev
@@ -21,3 +22,9 @@ screenshot: setup
 	@test -f build/dev/build.ninja || cmake --preset dev
 	cmake --build --preset dev --target frugal-gui
 	xvfb-run -a -s '-screen 0 1280x800x24' ./build/dev/sim/frugal-gui --screenshot docs/frugal-gui.png
+
+# Opens the notebooks in Jupyter with the frugal module that `make run` builds (build/dev/python).
+notebooks: setup
+	@test -f build/dev/build.ninja || cmake --preset dev
+	cmake --build --preset dev --target frugal_python
+	cd notebooks && FRUGAL_PYTHONPATH=$(CURDIR)/build/dev/python jupyter notebook

@@ -14,7 +14,7 @@ packages=(
   libglfw3-dev libimgui-dev libstb-dev xvfb xauth libgl1-mesa-dri
   # Python module and notebooks (Debian's python3, not a pyenv one)
   python3-dev pybind11-dev python3-numpy python3-matplotlib
-  python3-nbclient python3-nbconvert jupyter-nbconvert python3-ipykernel
+  python3-nbclient python3-nbconvert jupyter-nbconvert python3-ipykernel jupyter-notebook
   # expert parallelism across processes
   libopenmpi-dev openmpi-bin
 )

@@ -8,7 +8,7 @@
 #include <numeric>
 
 #include "../common/narrator.hpp"
-#include "../common/tiny_run.hpp"
+#include "distillation_run.hpp"
 #include "frugal/core/data.hpp"
 #include "frugal/core/experiments.hpp"
 
@@ -57,7 +57,7 @@ std::string soft_targets(Transformer<float>& teacher, const TokenSource& source)
 int main(int argc, char** argv) {
   const ChapterOptions options = parse_chapter_flags(argc, argv, "Chapter 8 · Distillation");
   Narrator n = console_narrator(options);
-  const TinyRun setup = tiny_run(options.quick);
+  const TinyRun setup = distillation_setup(options.quick);
   const ModelConfig student = distillation_student(setup.model);
   n.title("Chapter 8 · Distillation",
           "Goal: train a small dense student from a larger MoE teacher two ways — matching its logits, and "

@@ -265,6 +265,7 @@ ExperimentReport run_mtp(const ModelConfig& model, const TrainOptions& options, 
                               "{:.1f}%{}, {:.2f}{} tokens per main-model forward pass (V3 §5.4.3: 85–90%, 1.8× TPS)\n",
                               100 * a, seeds > 1 ? fmt::format(" ± {:.1f}%", 100 * a_std) : std::string(), t,
                               seeds > 1 ? fmt::format(" ± {:.2f}", t_std) : std::string());
+  report.details = {{"acceptance", acceptance}, {"tokens_per_main_pass", tokens_per_pass}};
   return report;
 }
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <regex>
 
+#include "../../chapters/08-distillation/distillation_run.hpp"
 #include "../../chapters/common/tiny_run.hpp"
 #include "frugal/core/experiments.hpp"
 #include "frugal/core/fp8_gemm.hpp"
@@ -69,7 +70,7 @@ TEST(Chapters, Fp8TrainingShowsTheRecipesNumbers) {
 TEST(Chapters, DistillationShowsTheTeachersDistribution) {
   const auto r = run_program(chapter("chapter-08-distillation"), "--quick --no-pause");
   ASSERT_EQ(r.status, 0) << r.err;
-  const auto setup = frugal::chapters::tiny_run(true);
+  const auto setup = frugal::chapters::distillation_setup(true);
   const ExperimentReport report = run_distillation(setup.model, setup.options, 1);
   expect_final_losses_printed(report, r.out);
   EXPECT_NE(r.out.find(report.footer), std::string::npos) << report.footer << "\n" << r.out;
