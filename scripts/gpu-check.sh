@@ -4,7 +4,8 @@
 #   device, per GPU test pass/fail with its failure messages (each test checks a kernel version
 #   against the CPU reference: ‖out − ref‖ / ‖ref‖ under its precision's bound), and per kernel
 #   version its time, GB/s and fraction of the measured copy bandwidth (BM_DeviceCopy).
-# Takes a few minutes (the build dominates). Exit status: 0 when every test passed, 1 otherwise.
+# Then frugal-sim calibrate on that JSON ($OUT/calibration.txt, .json) and chapter 9's timings
+# ($OUT/chapter-09.txt). Takes a few minutes (the build dominates). Exit status: 0 when every test passed, 1 otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${OUT:-$PWD/build/gpu-check}"
@@ -22,7 +23,7 @@ echo "gpu-check: $(nvidia-smi --query-gpu=name --format=csv,noheader | head -1),
 start=$(date +%s)
 cmake -S . -B build/gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DFRUGAL_CUDA=ON -DFRUGAL_GUI=OFF -DFRUGAL_PYTHON=OFF \
       -DFRUGAL_MPI=OFF -DCMAKE_CUDA_ARCHITECTURES="${arch}-real" > "$out/configure.log"
-cmake --build build/gpu -j "$(nproc)" --target kernels_tests bench_kernels > "$out/build.log"
+cmake --build build/gpu -j "$(nproc)" --target kernels_tests bench_kernels frugal-sim chapter-09-gpu-utilisation > "$out/build.log"
 tests_status=0
 build/gpu/tests/kernels_tests --gtest_output="json:$out/kernels_tests.json" > "$out/kernels_tests.log" 2>&1 || tests_status=1
 build/gpu/bench/bench_kernels --benchmark_min_time=0.2 --benchmark_out="$out/bench_kernels.json" \
@@ -75,4 +76,8 @@ print(f"gpu-check: {len(tests) - len(failed) - skipped} passed, {skipped} skippe
 for name in failed:
     print(f"  FAILED {name}")
 PY
+# The simulator calibrated with what this GPU measured (frugal-sim calibrate), and chapter 9's
+# CPU-against-GPU timings: both for the record, neither decides the exit status.
+build/gpu/sim/frugal-sim calibrate --from "$out/gpu-check.json" --save "$out/calibration.json" > "$out/calibration.txt" 2>&1 || true
+build/gpu/chapters/chapter-09-gpu-utilisation --quick --no-pause > "$out/chapter-09.txt" 2>&1 || true
 exit "$tests_status"

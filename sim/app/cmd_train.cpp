@@ -4,6 +4,10 @@
 
 #include "cli_common.hpp"
 #include "commands.hpp"
+#include <fmt/format.h>
+
+#include "frugal/config/config_file.hpp"
+#include "frugal/sim/calibration.hpp"
 #include "frugal/sim/presets.hpp"
 #include "frugal/sim/training_report.hpp"
 
@@ -19,18 +23,34 @@ class TrainCommand : public Command {
     format_.add_option(*app_);
     app_->add_option("--baseline", baseline_, "named dense model to compare with")->capture_default_str();
     app_->add_flag("--no-baselines", no_baselines_, "skip the dense-baseline comparison");
+    app_->add_option("--efficiency", efficiency_file_,
+                     "efficiencies measured on your GPU (`frugal-sim calibrate --save FILE`) instead of the defaults");
   }
   CLI::App* app() const override { return app_; }
 
   int run() override {
     const TrainingRun run = options_.load();
     if (!no_baselines_) (void)find_preset(baseline_);  // refuse a bad name before any work
-    const TrainingEstimate estimate = simulate_training(run);
+    const EfficiencyConstants constants =
+        efficiency_file_.empty() ? default_efficiency() : efficiency_from_json(read_json_file(efficiency_file_), efficiency_file_);
+    const TrainingEstimate estimate = simulate_training(run, constants);
     const std::vector<Baseline> baselines =
-        no_baselines_ || format_.format == "csv" ? std::vector<Baseline>{} : dense_baselines(run, baseline_);
-    if (format_.format == "json") std::cout << training_report_json(estimate, baselines).dump(2) << "\n";
-    else if (format_.format == "csv") std::cout << training_report_csv(estimate);
-    else std::cout << training_report_table(estimate, baselines);
+        no_baselines_ || format_.format == "csv" ? std::vector<Baseline>{} : dense_baselines(run, baseline_, constants);
+    if (format_.format == "json") {
+      nlohmann::json j = training_report_json(estimate, baselines);
+      if (!efficiency_file_.empty()) j["efficiency_file"] = efficiency_file_;
+      std::cout << j.dump(2) << "\n";
+    } else if (format_.format == "csv") {
+      std::cout << training_report_csv(estimate);
+    } else {
+      if (!efficiency_file_.empty())
+        std::cout << fmt::format("efficiencies measured on your GPU ({}): gemm_bf16 {:.3f}, gemm_fp8 {:.3f}, hbm {:.3f}, decode_hbm {:.3f} "
+                                 "(defaults {:.3f}, {:.3f}, {:.3f}, {:.3f})\n\n",
+                                 efficiency_file_, constants.gemm_bf16, constants.gemm_fp8, constants.hbm, constants.decode_hbm,
+                                 default_efficiency().gemm_bf16, default_efficiency().gemm_fp8, default_efficiency().hbm,
+                                 default_efficiency().decode_hbm);
+      std::cout << training_report_table(estimate, baselines);
+    }
     return 0;
   }
 
@@ -40,6 +60,7 @@ class TrainCommand : public Command {
   OutputFormat format_;
   std::string baseline_ = "llama-3.1-405b";
   bool no_baselines_ = false;
+  std::string efficiency_file_;
 };
 
 }  // namespace

@@ -21,6 +21,7 @@ std::unique_ptr<Command> make_train_command(CLI::App& parent);
 std::unique_ptr<Command> make_validate_command(CLI::App& parent);
 std::unique_ptr<Command> make_sweep_command(CLI::App& parent);
 std::unique_ptr<Command> make_serve_command(CLI::App& parent);
+std::unique_ptr<Command> make_calibrate_command(CLI::App& parent);
 
 // No subcommand: the main report.
 int run_main_report();

@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   commands.push_back(make_validate_command(app));
   commands.push_back(make_sweep_command(app));
   commands.push_back(make_serve_command(app));
+  commands.push_back(make_calibrate_command(app));
 
   try {
     app.parse(argc, argv);

@@ -1,13 +1,10 @@
-// Writing a file so that a reader never sees half of it: write PATH.tmp, then rename it over
-// PATH (rename is atomic within a file system). A crash leaves the old file intact.
+// core's name for the shared atomic write (frugal/config/atomic_file.hpp).
 #pragma once
 
-#include <string>
-#include <string_view>
+#include "frugal/config/atomic_file.hpp"
 
 namespace frugal::core {
 
-// Throws std::runtime_error naming the path when it cannot be written.
-void write_file_atomically(const std::string& path, std::string_view content);
+using frugal::write_file_atomically;
 
 }  // namespace frugal::core

@@ -1,13 +1,19 @@
-#include "frugal/core/atomic_file.hpp"
+// Writing a file so that a reader never sees half of it: write PATH.tmp, then rename it over
+// PATH (rename is atomic within a file system). A crash leaves the old file intact. Header-only,
+// shared by every engine (frugal-train's metrics and checkpoints, frugal-sim calibrate --save).
+#pragma once
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
+#include <string>
+#include <string_view>
 
-namespace frugal::core {
+namespace frugal {
 
-void write_file_atomically(const std::string& path, std::string_view content) {
+// Throws std::runtime_error naming the path when it cannot be written.
+inline void write_file_atomically(const std::string& path, std::string_view content) {
   const std::string temporary = path + ".tmp";
   {
     std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
@@ -28,4 +34,4 @@ void write_file_atomically(const std::string& path, std::string_view content) {
   }
 }
 
-}  // namespace frugal::core
+}  // namespace frugal
