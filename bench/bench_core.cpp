@@ -5,19 +5,27 @@
 //     FLOP rate inside the step, and the share of time spent outside matmuls;
 //   - matmul_vs_large_gemm: the step's matmul rate as a fraction of the large GEMM's (target ≥ 0.6);
 //   - the emulated FP8 GEMM (quantise A in 1×128 tiles and B in 128×128 blocks, then FP32 GEMM)
-//     against the FP32 GEMM of the same shape: fp8_over_fp32 time ratio (issue 7 target: ≤ 4).
+//     against the FP32 GEMM of the same shape: fp8_over_fp32 time ratio (issue 7 target: ≤ 4);
+//   - one FFN layer, forward + backward, dense against DeepSeekMoE at equal activated parameters
+//     (frugal-bench compare ffn-layer), and the CPU reference of the GPU gating kernel on V3's
+//     shape (4096 tokens × 256 experts, 8 groups keep 4, top-8), the baseline kernels/ is compared with.
 #include <benchmark/benchmark.h>
 
 #include <chrono>
 
 #include "frugal/core/experiments.hpp"
+#include "frugal/core/feed_forward.hpp"
 #include "frugal/core/fp8_gemm.hpp"
+#include "frugal/core/moe.hpp"
+#include "frugal/core/random.hpp"
+#include "frugal/core/router.hpp"
 #include "frugal/core/trainer.hpp"
 #include "frugal/sim/presets.hpp"
 
 namespace {
 using namespace frugal::core;
 using frugal::ModelConfig;
+using frugal::MoeConfig;
 
 // FLOP/s of C = A·B for n×n×n in fp32, as Eigen runs it on one core.
 double large_gemm_rate(Index n, int repetitions) {
@@ -121,6 +129,92 @@ BENCHMARK(BM_Fp8GemmVsFp32)
     ->Args({1024, 64, 192})     // the tiny model's FFN up-projection: tokens × hidden × width
     ->Args({1024, 192, 64})     // …and its down-projection
     ->Unit(benchmark::kMillisecond);
+
+// One FFN layer, forward + backward over `tokens` rows of width `hidden`: DeepSeekMoE (1 shared + 64
+// routed experts of width 128, top-6 in 4 of 8 groups, sigmoid, aux-loss-free) against a dense
+// SwiGLU FFN of width (1 + 6) × 128 = 896 — the same activated parameters, so the same matmul FLOPs
+// per token: 3 matrices × 2 FLOPs × hidden × width forward, twice that backward.
+constexpr Index kLayerHidden = 512, kLayerTokens = 2048, kExpertWidth = 128, kTopK = 6;
+
+void set_layer_counters(benchmark::State& state) {
+  const double flops = 18.0 * kLayerHidden * (1 + kTopK) * kExpertWidth * kLayerTokens;
+  state.counters["tokens/s"] = benchmark::Counter(kLayerTokens, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["activated_FLOP/s"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_FfnLayerDense(benchmark::State& state) {
+  Parameters<float> params;
+  FeedForward<float> ffn(kLayerHidden, (1 + kTopK) * kExpertWidth, params, "ffn");
+  params.allocate();
+  Rng rng(3);
+  ffn.init(params, rng, 0.02, 1);
+  Matrix<float> x(kLayerTokens, kLayerHidden), y, dx;
+  fill_normal(x, rng, 1.0);
+  for (auto _ : state) {
+    ffn.forward(y, x, params);
+    ffn.backward(dx, y, params);
+    benchmark::DoNotOptimize(dx.data());
+  }
+  set_layer_counters(state);
+}
+BENCHMARK(BM_FfnLayerDense)->Unit(benchmark::kMillisecond);
+
+MoeConfig layer_moe() {
+  MoeConfig m;
+  m.routed_experts = 64;
+  m.shared_experts = 1;
+  m.top_k = kTopK;
+  m.expert_intermediate_size = kExpertWidth;
+  m.groups = 8;
+  m.groups_per_token = 4;
+  m.score_func = frugal::ScoreFunc::sigmoid;
+  m.normalize_top_k = true;
+  return m;
+}
+
+void BM_FfnLayerMoe(benchmark::State& state) {
+  Parameters<float> params;
+  MoeLayer<float> layer(layer_moe(), RouterOptions{}, kLayerHidden, params, "moe");
+  params.allocate();
+  Rng rng(3);
+  layer.init(params, rng, 0.02, 1);
+  Matrix<float> x(kLayerTokens, kLayerHidden), y, dx;
+  fill_normal(x, rng, 1.0);
+  for (auto _ : state) {
+    layer.forward(y, x, 1, kLayerTokens, params);
+    layer.backward(dx, y, params);
+    benchmark::DoNotOptimize(dx.data());
+  }
+  set_layer_counters(state);
+}
+BENCHMARK(BM_FfnLayerMoe)->Unit(benchmark::kMillisecond);
+
+// The CPU reference of kernels/gating: group-limited top-8 of 256 sigmoid scores (+ bias) for 4096
+// tokens, V3's shape. Bytes: the scores read once, 8 ids written per token (bench_kernels counts
+// the GPU versions' bytes the same way, from the logits).
+void BM_CpuGatingTopK(benchmark::State& state) {
+  MoeConfig moe;
+  moe.routed_experts = 256;
+  moe.top_k = 8;
+  moe.groups = 8;
+  moe.groups_per_token = 4;
+  moe.score_func = frugal::ScoreFunc::sigmoid;
+  const Index tokens = 4096;
+  Rng rng(5);
+  std::vector<float> scores(static_cast<std::size_t>(tokens * moe.routed_experts)), bias(static_cast<std::size_t>(moe.routed_experts));
+  for (float& s : scores) s = static_cast<float>(rng.uniform());
+  for (float& b : bias) b = static_cast<float>(0.01 * rng.normal());
+  std::vector<int> chosen(static_cast<std::size_t>(tokens * moe.top_k));
+  for (auto _ : state) {
+    for (Index t = 0; t < tokens; ++t)
+      route_top_k(scores.data() + t * moe.routed_experts, bias.data(), moe, chosen.data() + t * moe.top_k);
+    benchmark::DoNotOptimize(chosen.data());
+  }
+  const double bytes = 4.0 * static_cast<double>(scores.size()) + 4.0 * static_cast<double>(chosen.size());
+  state.counters["GB/s"] = benchmark::Counter(bytes / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["tokens/s"] = benchmark::Counter(static_cast<double>(tokens), benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_CpuGatingTopK)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
