@@ -8,7 +8,8 @@
 //     against the FP32 GEMM of the same shape: fp8_over_fp32 time ratio (issue 7 target: ≤ 4);
 //   - one FFN layer, forward + backward, dense against DeepSeekMoE at equal activated parameters
 //     (frugal-bench compare ffn-layer), and the CPU reference of the GPU gating kernel on V3's
-//     shape (4096 tokens × 256 experts, 8 groups keep 4, top-8), the baseline kernels/ is compared with.
+//     shape (4096 tokens × 256 experts, 8 groups keep 4, top-8) and of its dispatch (permute,
+//     combine): the baselines kernels/ is compared with (frugal-bench compare *-cpu-vs-gpu).
 #include <benchmark/benchmark.h>
 
 #include <chrono>
@@ -20,6 +21,7 @@
 #include "frugal/core/random.hpp"
 #include "frugal/core/router.hpp"
 #include "frugal/core/trainer.hpp"
+#include "frugal/kernels/moe_layout.hpp"
 #include "frugal/sim/presets.hpp"
 
 namespace {
@@ -215,6 +217,55 @@ void BM_CpuGatingTopK(benchmark::State& state) {
   state.counters["tokens/s"] = benchmark::Counter(static_cast<double>(tokens), benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_CpuGatingTopK)->Unit(benchmark::kMillisecond);
+
+// The CPU reference of kernels/dispatch (the host plan and loops tests/kernels checks the GPU
+// against): 4096 tokens × top-8 of 256 experts, rows of 1024 floats (the GPU benchmark's 7168 would
+// need a 1 GB buffer here), no tile padding. Bytes as bench_kernels counts them: permute reads each
+// token once and writes k rows, combine reads k rows and writes one, plus positions (and weights).
+struct CpuDispatchData {
+  static constexpr int tokens = 4096, k = 8, experts = 256;
+  static constexpr Index hidden = 1024;
+  Matrix<float> x, rows, out;
+  std::vector<int> positions;
+  std::vector<float> weights;
+  CpuDispatchData() : x(tokens, hidden), rows(tokens * k, hidden), out(tokens, hidden), weights(tokens * k, 0.125f) {
+    std::vector<int> chosen;
+    for (int t = 0; t < tokens; ++t)
+      for (int j = 0; j < k; ++j) chosen.push_back((t * 37 + j * 101) % experts);
+    positions = frugal::kernels::dispatch_positions(chosen, frugal::kernels::plan_dispatch(chosen, experts, 1));
+    Rng rng(4);
+    fill_normal(x, rng, 1.0);
+  }
+};
+
+void BM_CpuPermute(benchmark::State& state) {
+  CpuDispatchData d;
+  for (auto _ : state) {
+    for (int t = 0; t < d.tokens; ++t)
+      for (int j = 0; j < d.k; ++j) d.rows.row(d.positions[static_cast<std::size_t>(t * d.k + j)]) = d.x.row(t);
+    benchmark::DoNotOptimize(d.rows.data());
+  }
+  const double bytes = static_cast<double>(d.tokens) * d.hidden * 4 * (1 + d.k) + d.tokens * d.k * 4.0;
+  state.counters["GB/s"] = benchmark::Counter(bytes / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_CpuPermute)->Unit(benchmark::kMillisecond);
+
+void BM_CpuCombine(benchmark::State& state) {
+  CpuDispatchData d;
+  for (auto _ : state) {
+    for (int t = 0; t < d.tokens; ++t) {
+      d.out.row(t).setZero();
+      for (int j = 0; j < d.k; ++j) {
+        const std::size_t c = static_cast<std::size_t>(t * d.k + j);
+        d.out.row(t) += d.weights[c] * d.rows.row(d.positions[c]);
+      }
+    }
+    benchmark::DoNotOptimize(d.out.data());
+  }
+  const double bytes = static_cast<double>(d.tokens) * d.hidden * 4 * (1 + d.k) + d.tokens * d.k * 8.0;
+  state.counters["GB/s"] = benchmark::Counter(bytes / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_CpuCombine)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
