@@ -9,7 +9,8 @@
 //   - one FFN layer, forward + backward, dense against DeepSeekMoE at equal activated parameters
 //     (frugal-bench compare ffn-layer), and the CPU reference of the GPU gating kernel on V3's
 //     shape (4096 tokens × 256 experts, 8 groups keep 4, top-8) and of its dispatch (permute,
-//     combine): the baselines kernels/ is compared with (frugal-bench compare *-cpu-vs-gpu).
+//     combine) and grouped GEMM: the baselines kernels/ is compared with (frugal-bench compare
+//     *-cpu-vs-gpu, grouped-gemm).
 #include <benchmark/benchmark.h>
 
 #include <chrono>
@@ -266,6 +267,25 @@ void BM_CpuCombine(benchmark::State& state) {
   state.counters["GB/s"] = benchmark::Counter(bytes / 1e9, benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_CpuCombine)->Unit(benchmark::kMillisecond);
+
+// The CPU twin of kernels/grouped_gemm: each expert's rows times its own K × N weights (Eigen,
+// FP32), on V3's expert shape (K 7168, N 2048) with 2 experts of `tokens per expert` rows (the GPU
+// benchmark's 8 experts would hold 470 MB of weights here; the rate per expert is the same).
+void BM_CpuGroupedGemm(benchmark::State& state) {
+  const Index experts = 2, per_expert = state.range(0), k = 7168, n = 2048;
+  Rng rng(8);
+  std::vector<Matrix<float>> x(static_cast<std::size_t>(experts), Matrix<float>(per_expert, k)),
+      w(static_cast<std::size_t>(experts), Matrix<float>(k, n)), y(static_cast<std::size_t>(experts));
+  for (auto& m : x) fill_normal(m, rng, 1.0);
+  for (auto& m : w) fill_normal(m, rng, 0.02);
+  for (auto _ : state) {
+    for (std::size_t e = 0; e < x.size(); ++e) y[e].noalias() = x[e] * w[e];
+    benchmark::DoNotOptimize(y.back().data());
+  }
+  state.counters["TFLOP/s"] = benchmark::Counter(2e-12 * static_cast<double>(experts * per_expert * k * n),
+                                                 benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_CpuGroupedGemm)->Arg(128)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
