@@ -140,6 +140,12 @@ int main(int argc, char** argv) {
   });
 #ifdef FRUGAL_MPIEXEC
   if (!measure_file.empty()) return measure_all_to_all(argc, argv, measure_file, options.quick);
+  if (mpi::launched_by_mpirun()) {
+    const char* rank = std::getenv("OMPI_COMM_WORLD_RANK");  // one line, from the first rank only
+    if (rank == nullptr || std::string(rank) == "0")
+      std::fprintf(stderr, "%s: error: run this chapter directly, not under mpirun: it starts `mpirun -np %d` itself\n", argv[0], kRanks);
+    return 2;
+  }
 #endif
   Narrator n = console_narrator(options);
   const TinyRun setup = tiny_run(true);

@@ -21,7 +21,11 @@ nlohmann::json config_document(const py::handle& config) {
   if (!py::isinstance<py::str>(config)) throw ConfigError("config", "give a preset name, a JSON file path, a dict or a ModelConfig");
   const std::string text = config.cast<std::string>();
   if (std::filesystem::exists(text)) return read_json_file(text);
-  return sim::find_preset(text).document;  // refuses an unknown name, listing the known ones
+  for (const sim::Preset& p : sim::model_presets())
+    if (p.name == text) return p.document;
+  std::string known;
+  for (const sim::Preset& p : sim::model_presets()) known += (known.empty() ? "" : ", ") + p.name;
+  throw ConfigError("config", "\"" + text + "\" is neither a file nor a preset (presets: " + known + ")");
 }
 
 ModelConfig model_from(const py::handle& config) {
