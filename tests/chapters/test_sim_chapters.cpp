@@ -86,6 +86,12 @@ TEST(Chapters, ParallelismMeasuresTheAllToAll) {
   EXPECT_EQ(measured, m[1].str());
   ASSERT_TRUE(std::regex_search(text, m, std::regex(R"(every token reached at most (\d+) nodes)"))) << r.out;
   EXPECT_LE(std::stoi(m[1]), 2);
+  // It starts mpirun itself: run under mpirun, it refuses with one line (from rank 0 alone).
+  frugal::testing::expect_refused(
+      run_program("ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 " + std::string(FRUGAL_MPIEXEC) +
+                      " -q --allow-run-as-root --oversubscribe -np 2 " + chapter("chapter-10-parallelism"),
+                  "--quick --no-pause"),
+      "not under mpirun");
 #else
   EXPECT_NE(text.find("needs MPI and could not run"), std::string::npos) << r.out;
 #endif
