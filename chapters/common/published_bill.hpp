@@ -3,7 +3,6 @@
 // their tests recompute them.
 #pragma once
 
-#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -28,16 +27,10 @@ struct PublishedBill {
   double total_cost_usd() const { return total_gpu_hours * price_per_gpu_hour; }
 };
 
-inline const sim::PublishedRun& published_run(const std::string& name) {
-  for (const sim::PublishedRun& r : sim::published_runs())
-    if (r.name == name) return r;
-  throw std::logic_error("sim/data/published_runs.json has no run named " + name);
-}
-
 inline PublishedBill published_bill() {
-  const sim::PublishedRun& all = published_run("DeepSeek-V3, all stages");
-  const double pre = published_run("DeepSeek-V3 pre-training").published;
-  const double context = published_run("DeepSeek-V3 context extension").published;
+  const sim::PublishedRun& all = sim::find_published_run("DeepSeek-V3, all stages");
+  const double pre = sim::find_published_run("DeepSeek-V3 pre-training").published;
+  const double context = sim::find_published_run("DeepSeek-V3 context extension").published;
   return {{{"pre-training", pre}, {"context extension", context}, {"post-training", all.published - pre - context}},
           all.published,
           deepseek_v3_run().price_per_gpu_hour,
@@ -65,9 +58,9 @@ inline BackOfEnvelope back_of_envelope() {
   e.tokens = pre.tokens;
   e.total_flops = e.flops_per_token * e.tokens;
   e.peak_flops = run.gpu.bf16_flops;
-  e.published_gpu_hours = published_run("DeepSeek-V3 pre-training").published;
+  e.published_gpu_hours = sim::find_published_run("DeepSeek-V3 pre-training").published;
   e.implied_mfu = e.total_flops / (e.published_gpu_hours * 3600.0 * e.peak_flops);
-  const sim::PublishedRun& mfu = published_run("DeepSeek-V3 pre-training MFU");
+  const sim::PublishedRun& mfu = sim::find_published_run("DeepSeek-V3 pre-training MFU");
   e.published_mfu = mfu.published;
   e.mfu_source = mfu.source;
   return e;

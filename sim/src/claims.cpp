@@ -7,21 +7,11 @@
 
 namespace frugal::sim {
 
-namespace {
-
-double published(const std::string& run_name) {
-  for (const PublishedRun& r : published_runs())
-    if (r.name == run_name) return r.published;
-  throw ConfigError("published_runs.json", "no run named " + run_name);
-}
-
-}  // namespace
-
 std::vector<Claim> claims_check(const TrainingEstimate& v3, const TrainingEstimate& v3_bf16,
                                 const std::vector<Baseline>& baselines) {
   const StageEstimate& pre = v3.stages.front();
-  const double mfu_published = published("DeepSeek-V3 pre-training MFU");
-  const double hours_published = published("DeepSeek-V3, all stages");
+  const double mfu_published = find_published_run("DeepSeek-V3 pre-training MFU").published;
+  const double hours_published = find_published_run("DeepSeek-V3, all stages").published;
   std::vector<Claim> out;
   out.push_back({">50% MFU",
                  fmt::format("{:.1f}% of the BF16 peak, {:.1f}% of the FP8 peak in pre-training", 100 * pre.mfu_bf16,

@@ -51,6 +51,12 @@ const std::vector<PublishedRun>& published_runs() {
   return runs;
 }
 
+const PublishedRun& find_published_run(const std::string& name) {
+  for (const PublishedRun& r : published_runs())
+    if (r.name == name) return r;
+  throw ConfigError("published_runs.json", "no run named " + name);
+}
+
 TrainingRun published_run_config(const PublishedRun& p) {
   TrainingRun run = training_run_from_document(find_preset(p.preset).document);
   apply_overrides(run, p.overrides);

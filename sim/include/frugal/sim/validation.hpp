@@ -30,6 +30,8 @@ struct ValidationRow {
 };
 
 const std::vector<PublishedRun>& published_runs();
+// The published run called `name`; throws ConfigError("published_runs.json", ...) when there is none.
+const PublishedRun& find_published_run(const std::string& name);
 
 // The run a published entry describes, and the figure it publishes computed from an estimate.
 TrainingRun published_run_config(const PublishedRun& p);
