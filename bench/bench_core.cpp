@@ -21,6 +21,7 @@
 #include "frugal/core/moe.hpp"
 #include "frugal/core/random.hpp"
 #include "frugal/core/router.hpp"
+#include "frugal/core/timing.hpp"
 #include "frugal/core/trainer.hpp"
 #include "frugal/kernels/moe_layout.hpp"
 #include "frugal/sim/presets.hpp"
@@ -96,21 +97,6 @@ void BM_TrainStepMoe(benchmark::State& state) { train_step_benchmark(state, true
 void BM_TrainStepDense(benchmark::State& state) { train_step_benchmark(state, false, state.range(0) != 0); }
 BENCHMARK(BM_TrainStepMoe)->Arg(1)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_TrainStepDense)->Arg(1)->Unit(benchmark::kMillisecond);
-
-// Times `f` over enough repetitions to take about `seconds`.
-template <class F>
-double seconds_per_call(F&& f, double seconds = 0.2) {
-  f();
-  int reps = 0;
-  const auto start = std::chrono::steady_clock::now();
-  double elapsed = 0;
-  do {
-    f();
-    ++reps;
-    elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  } while (elapsed < seconds);
-  return elapsed / reps;
-}
 
 // M×K times K×N: the emulated FP8 GEMM, with the FP32 GEMM of the same shape timed in the same run.
 void BM_Fp8GemmVsFp32(benchmark::State& state) {

@@ -11,6 +11,7 @@
 #include "../common/published_bill.hpp"
 #include "../common/tiny_run.hpp"
 #include "frugal/core/random.hpp"
+#include "frugal/core/timing.hpp"
 #include "frugal/core/trainer.hpp"
 #include "frugal/sim/efficiency.hpp"
 #include "frugal/sim/format.hpp"
@@ -26,22 +27,6 @@ using namespace frugal::chapters;
 using namespace frugal::sim;
 
 namespace {
-
-// Seconds per call of `work`, repeated until at least `budget` seconds have passed.
-template <class Work>
-double seconds_per_call(Work work, double budget) {
-  using clock = std::chrono::steady_clock;
-  work();  // warm-up
-  int calls = 0;
-  const auto start = clock::now();
-  double elapsed = 0;
-  do {
-    work();
-    ++calls;
-    elapsed = std::chrono::duration<double>(clock::now() - start).count();
-  } while (elapsed < budget);
-  return elapsed / calls;
-}
 
 struct CpuRoofline {
   double gemm_flops = 0;        // FLOP/s of an n × n × n float GEMM (Eigen)
@@ -59,10 +44,10 @@ CpuRoofline measure_cpu(bool quick) {
   core::fill_normal(a, rng, 1.0);
   core::fill_normal(b, rng, 1.0);
   const double n = static_cast<double>(r.gemm_size);
-  r.gemm_flops = 2 * n * n * n / seconds_per_call([&] { c.noalias() = a * b; }, quick ? 0.05 : 0.3);
+  r.gemm_flops = 2 * n * n * n / core::seconds_per_call([&] { c.noalias() = a * b; }, quick ? 0.05 : 0.3);
   std::vector<float> from(std::size_t{16} << 20, 1.0f), to(from.size());  // 64 MiB each: beyond the caches
   r.copy_bandwidth = 2.0 * 4.0 * static_cast<double>(from.size()) /
-                     seconds_per_call([&] { std::copy(from.begin(), from.end(), to.begin()); }, quick ? 0.05 : 0.3);
+                     core::seconds_per_call([&] { std::copy(from.begin(), from.end(), to.begin()); }, quick ? 0.05 : 0.3);
   // The tiny model's training steps: executed matmul FLOPs over wall time.
   const TinyRun run = tiny_run(true);
   r.model_hidden = run.model.hidden_size;
@@ -160,7 +145,7 @@ int main(int argc, char** argv) {
     core::Matrix<float> x(per_expert, k), w(k, width), y;
     core::fill_normal(x, rng, 1.0);
     core::fill_normal(w, rng, 0.02);
-    const double cpu_seconds = experts * seconds_per_call([&] { y.noalias() = x * w; }, 0.2);
+    const double cpu_seconds = experts * core::seconds_per_call([&] { y.noalias() = x * w; }, 0.2);
     TextTable t({"grouped GEMM, 8 experts", "time", "TFLOP/s", "vs this CPU"});
     t.add_row({"CPU (Eigen, float)", fmt::format("{:.2f} ms", 1e3 * cpu_seconds), fmt::format("{:.4f}", problem.flops() / cpu_seconds / 1e12), "1×"});
     for (int version : {1, 2}) {
