@@ -8,12 +8,13 @@
 #include "../../chapters/03-load-balancing/balancing_run.hpp"
 #include "frugal/core/fp8_format.hpp"
 #include "frugal/core/fp8_quantize.hpp"
+#include "chapter_run.hpp"
 #include "program_run.hpp"
 
 namespace {
+using frugal::testing::chapter;
 using frugal::testing::run_program;
 
-std::string chapter(const std::string& name) { return std::string(FRUGAL_CHAPTERS_DIR) + "/" + name; }
 
 
 TEST(Chapters, MoeRoutingPrintsTheRoutersChoices) {

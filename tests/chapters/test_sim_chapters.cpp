@@ -14,18 +14,14 @@
 #include "frugal/sim/gemm_model.hpp"
 #include "frugal/sim/pipeline.hpp"
 #include "frugal/sim/training_sim.hpp"
+#include "chapter_run.hpp"
 #include "program_run.hpp"
 
 namespace {
+using frugal::testing::chapter;
 using frugal::testing::run_program;
+using frugal::testing::unwrapped;
 
-std::string chapter(const std::string& name) { return std::string(FRUGAL_CHAPTERS_DIR) + "/" + name; }
-
-// The narrator wraps paragraphs at 96 columns: search them with the line breaks turned back into spaces.
-std::string unwrapped(std::string out) {
-  std::replace(out.begin(), out.end(), '\n', ' ');
-  return out;
-}
 
 TEST(Chapters, TheBillRebuildsTable1) {
   const auto r = run_program(chapter("chapter-01-the-bill"), "--quick --no-pause");

@@ -11,19 +11,15 @@
 #include "../../chapters/common/tiny_run.hpp"
 #include "frugal/core/experiments.hpp"
 #include "frugal/core/fp8_gemm.hpp"
+#include "chapter_run.hpp"
 #include "program_run.hpp"
 
 namespace {
+using frugal::testing::chapter;
 using frugal::testing::run_program;
+using frugal::testing::unwrapped;
 using namespace frugal::core;
 
-std::string chapter(const std::string& name) { return std::string(FRUGAL_CHAPTERS_DIR) + "/" + name; }
-
-// The narrator wraps paragraphs at 96 columns: search them with the line breaks turned back into spaces.
-std::string unwrapped(std::string out) {
-  std::replace(out.begin(), out.end(), '\n', ' ');
-  return out;
-}
 
 void expect_final_losses_printed(const ExperimentReport& report, const std::string& out) {
   for (const ArmResult& arm : report.arms)
