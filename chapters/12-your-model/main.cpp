@@ -12,7 +12,6 @@
 #include "../common/chat_workload.hpp"
 #include "../common/narrator.hpp"
 #include "frugal/config/config_error.hpp"
-#include "frugal/config/config_file.hpp"
 #include "frugal/sim/format.hpp"
 #include "frugal/sim/model_accountant.hpp"
 #include "frugal/sim/model_report.hpp"
@@ -38,13 +37,7 @@ struct YourRun {
 // The run the flags describe: the config's own sections, then the flags on top (apply_overrides,
 // as frugal-sim train does). Throws ConfigError naming the file, flag or field.
 TrainingRun load_run(const YourRun& flags) {
-  const nlohmann::json doc = read_json_file(flags.config_file);
-  TrainingRun run;
-  try {
-    run = training_run_from_document(doc);
-  } catch (const ConfigError& e) {
-    throw ConfigError(flags.config_file, e.what());
-  }
+  TrainingRun run = training_run_from_file(flags.config_file);
   if (flags.gpus < 0) throw ConfigError("--gpus", "must be a positive integer, got " + std::to_string(flags.gpus));
   if (flags.price < 0) throw ConfigError("--price", fmt::format("must be positive, got {}", flags.price));
   RunOverrides o;

@@ -23,9 +23,7 @@ nlohmann::json config_document(const py::handle& config) {
   if (std::filesystem::exists(text)) return read_json_file(text);
   for (const sim::Preset& p : sim::model_presets())
     if (p.name == text) return p.document;
-  std::string known;
-  for (const sim::Preset& p : sim::model_presets()) known += (known.empty() ? "" : ", ") + p.name;
-  throw ConfigError("config", "\"" + text + "\" is neither a file nor a preset (presets: " + known + ")");
+  throw ConfigError("config", "\"" + text + "\" is neither a file nor a preset (presets: " + sim::preset_names() + ")");
 }
 
 ModelConfig model_from(const py::handle& config) {

@@ -108,12 +108,7 @@ TrainingRun RunOptions::load() const {
   const std::vector<GpuSpec> extra = extra_gpus();
   TrainingRun run;
   if (!source.config_file.empty()) {
-    const nlohmann::json doc = read_json_file(source.config_file);
-    try {
-      run = training_run_from_document(doc, extra);
-    } catch (const ConfigError& e) {
-      throw ConfigError(source.config_file, e.what());
-    }
+    run = training_run_from_file(source.config_file, extra);
   } else {
     run = training_run_from_document(find_preset(source.preset).document, extra);
   }

@@ -13,8 +13,6 @@ namespace frugal::sim {
 
 namespace {
 
-bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
-
 std::string upper(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
   return s;
@@ -36,12 +34,12 @@ GpuMeasurements measurements_from_gpu_check(const nlohmann::json& report, const 
     const std::string name = b.value("name", std::string());
     const bool ok = !b.contains("error") || b["error"].is_null();
     if (!ok) continue;
-    if ((starts_with(name, "BM_Gating/2") || starts_with(name, "BM_Permute") || starts_with(name, "BM_Combine")) &&
+    if ((name.starts_with("BM_Gating/2") || name.starts_with("BM_Permute") || name.starts_with("BM_Combine")) &&
         b.contains("GB/s") && b["GB/s"].is_number()) {
       memory_bound += b["GB/s"].get<double>() * 1e9;
       ++kernels;
     }
-    if (starts_with(name, "BM_GroupedGemm/0/4096") && b.contains("TFLOP/s") && b["TFLOP/s"].is_number())
+    if (name.starts_with("BM_GroupedGemm/0/4096") && b.contains("TFLOP/s") && b["TFLOP/s"].is_number())
       m.gemm_bf16_flops = b["TFLOP/s"].get<double>() * 1e12;
   }
   if (kernels > 0) m.memory_bound_bandwidth = memory_bound / kernels;

@@ -30,13 +30,16 @@ const std::vector<Preset>& model_presets() {
   return presets;
 }
 
+std::string preset_names() {
+  std::string names;
+  for (const Preset& p : model_presets()) names += (names.empty() ? "" : ", ") + p.name;
+  return names;
+}
+
 const Preset& find_preset(std::string_view name) {
-  std::string known;
-  for (const Preset& p : model_presets()) {
+  for (const Preset& p : model_presets())
     if (p.name == name) return p;
-    known += (known.empty() ? "" : ", ") + p.name;
-  }
-  throw ConfigError("--preset", "unknown preset \"" + std::string(name) + "\" (known: " + known + ")");
+  throw ConfigError("--preset", "unknown preset \"" + std::string(name) + "\" (known: " + preset_names() + ")");
 }
 
 ModelConfig preset_model(std::string_view name) {

@@ -174,6 +174,15 @@ TrainingRun training_run_from_document(const nlohmann::json& doc, const std::vec
   return run;
 }
 
+TrainingRun training_run_from_file(const std::string& file, const std::vector<GpuSpec>& extra_gpus) {
+  const nlohmann::json doc = read_json_file(file);
+  try {
+    return training_run_from_document(doc, extra_gpus);
+  } catch (const ConfigError& e) {
+    throw ConfigError(file, e.what());
+  }
+}
+
 namespace {
 
 void validate_parallelism(const TrainingRun& run, const Parallelism& p, std::size_t stage_index, const std::string& path) {

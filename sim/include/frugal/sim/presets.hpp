@@ -20,6 +20,9 @@ struct Preset {
 // All presets, sorted by name.
 const std::vector<Preset>& model_presets();
 
+// "deepseek-67b, deepseek-moe-16b, …": every preset's name, for error messages.
+std::string preset_names();
+
 // The preset called `name`; throws ConfigError("--preset", ...) listing the known names.
 const Preset& find_preset(std::string_view name);
 

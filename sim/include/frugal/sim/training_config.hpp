@@ -75,6 +75,8 @@ double parse_token_count(const std::string& text, const std::string& field);
 // parallelism and hardware sections (defaults where a section is absent: 2048 H800 at $2,
 // one 1T-token stage at 4K x 1024 sequences, BF16, planner-chosen parallelism).
 TrainingRun training_run_from_document(const nlohmann::json& doc, const std::vector<GpuSpec>& extra_gpus = {});
+// The same, read from FILE; errors carry the file name: "FILE: cluster.gpus: ...".
+TrainingRun training_run_from_file(const std::string& file, const std::vector<GpuSpec>& extra_gpus = {});
 
 // Refuses a run whose parts contradict each other (degrees vs GPU count, EP vs experts, batch vs
 // micro-batch x DP, ...), naming the field. Parallelism marked automatic is not checked here.
