@@ -16,46 +16,11 @@
 #include "frugal/kernels/gating.hpp"
 #include "frugal/kernels/grouped_gemm_problem.hpp"
 #include "frugal/kernels/moe_layout.hpp"
+#include "gpu_bench_support.hpp"
 
 namespace {
 using namespace frugal::kernels;
-
-bool skip_without_gpu(benchmark::State& state) {
-  std::string why;
-  if (gpu_available(&why)) return false;
-  state.SkipWithError(why.c_str());
-  return true;
-}
-
-// Times `launch` with CUDA events, reports GB/s for `bytes` per iteration.
-template <class Launch>
-void run_timed(benchmark::State& state, double bytes, Launch launch) {
-  cudaEvent_t start, stop;
-  cudaEventCreate(&start);
-  cudaEventCreate(&stop);
-  launch();  // warm-up
-  for (auto _ : state) {
-    cudaEventRecord(start);
-    launch();
-    cudaEventRecord(stop);
-    cudaEventSynchronize(stop);
-    float ms = 0;
-    cudaEventElapsedTime(&ms, start, stop);
-    state.SetIterationTime(ms / 1e3);
-  }
-  state.counters["GB/s"] = benchmark::Counter(bytes * static_cast<double>(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
-  state.counters["bytes"] = bytes;
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
-}
-
-template <class T>
-T* device_alloc(std::size_t n) {
-  T* p = nullptr;
-  cudaMalloc(&p, n * sizeof(T));
-  cudaMemset(p, 0, n * sizeof(T));
-  return p;
-}
+using namespace frugal::bench;
 
 // The roofline: read + write of a 1 GiB buffer.
 void BM_DeviceCopy(benchmark::State& state) {

@@ -2,21 +2,11 @@
 #include <mma.h>
 
 #include "frugal/kernels/grouped_gemm.hpp"
+#include "expert_of_row.cuh"
 
 namespace frugal::kernels {
 
 namespace {
-
-// The expert whose segment holds `row`: the last e with offsets[e] ≤ row.
-__device__ int expert_of_row(const int* offsets, int experts, int row) {
-  int low = 0, high = experts - 1;
-  while (low < high) {
-    const int mid = (low + high + 1) / 2;
-    if (offsets[mid] <= row) low = mid;
-    else high = mid - 1;
-  }
-  return low;
-}
 
 // v1: Y[r][c] = Σ_i X[r][i] · W_e[i][c], one thread per (r, c), fp32 accumulation.
 __global__ void grouped_gemm_naive(GroupedGemmShape shape, const int* offsets, const __nv_bfloat16* x, const __nv_bfloat16* w,

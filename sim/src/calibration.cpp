@@ -41,9 +41,11 @@ GpuMeasurements measurements_from_gpu_check(const nlohmann::json& report, const 
     }
     if (name.starts_with("BM_GroupedGemm/0/4096") && b.contains("TFLOP/s") && b["TFLOP/s"].is_number())
       m.gemm_bf16_flops = b["TFLOP/s"].get<double>() * 1e12;
+    if (name.starts_with("BM_Fp8Gemm/1/0/") && b.contains("TFLOP/s") && b["TFLOP/s"].is_number())
+      m.gemm_fp8_flops = b["TFLOP/s"].get<double>() * 1e12;
   }
   if (kernels > 0) m.memory_bound_bandwidth = memory_bound / kernels;
-  if (!m.copy_bandwidth && !m.memory_bound_bandwidth && !m.gemm_bf16_flops)
+  if (!m.copy_bandwidth && !m.memory_bound_bandwidth && !m.gemm_bf16_flops && !m.gemm_fp8_flops)
     throw ConfigError(path, "holds no measurement to calibrate with (no copy bandwidth, memory-bound kernel or cuBLAS GEMM): "
                             "was it written on a machine without a GPU?");
   return m;
@@ -59,16 +61,24 @@ std::optional<GpuSpec> gpu_from_device_name(const std::string& device) {
 
 Calibration calibrate(const GpuMeasurements& m, const GpuSpec& gpu, const EfficiencyConstants& defaults) {
   Calibration c{gpu.name, defaults, {}};
-  if (m.gemm_bf16_flops) {
-    // gemm_time's efficiency is base × wave utilisation × K/(K + k0): solve for the base that gives
-    // the measured rate on the measured shape.
+  // gemm_time's efficiency is base × wave utilisation × K/(K + k0): solve for the base that gives
+  // the measured rate on the measured shape.
+  auto base_efficiency = [&](const GemmShape& shape, GemmPrecision precision, double measured, double peak) {
     EfficiencyConstants unit = defaults;
-    unit.gemm_bf16 = 1.0;
-    const double shape_factor = gemm_efficiency(m.gemm_shape, GemmPrecision::bf16, gpu, unit);
-    c.constants.gemm_bf16 = *m.gemm_bf16_flops / (gpu.bf16_flops * shape_factor);
+    unit.gemm_bf16 = unit.gemm_fp8 = 1.0;
+    return measured / (peak * gemm_efficiency(shape, precision, gpu, unit));
+  };
+  if (m.gemm_bf16_flops) {
+    c.constants.gemm_bf16 = base_efficiency(m.gemm_shape, GemmPrecision::bf16, *m.gemm_bf16_flops, gpu.bf16_flops);
     c.changed.push_back({"gemm_bf16", defaults.gemm_bf16, c.constants.gemm_bf16,
                          fmt::format("cuBLAS bf16 at 8 × {:g} tokens × K {:g} × N {:g}: {:.0f} TFLOP/s of {:.0f}", m.gemm_shape.m,
                                      m.gemm_shape.k, m.gemm_shape.n, *m.gemm_bf16_flops / 1e12, gpu.bf16_flops / 1e12)});
+  }
+  if (m.gemm_fp8_flops && gpu.fp8_flops > 0) {
+    c.constants.gemm_fp8 = base_efficiency(m.fp8_gemm_shape, GemmPrecision::fp8, *m.gemm_fp8_flops, gpu.fp8_flops);
+    c.changed.push_back({"gemm_fp8", defaults.gemm_fp8, c.constants.gemm_fp8,
+                         fmt::format("cuBLASLt fp8 at M {:g} × N {:g} × K {:g}: {:.0f} TFLOP/s of {:.0f}", m.fp8_gemm_shape.m,
+                                     m.fp8_gemm_shape.n, m.fp8_gemm_shape.k, *m.gemm_fp8_flops / 1e12, gpu.fp8_flops / 1e12)});
   }
   if (m.copy_bandwidth) {
     c.constants.decode_hbm = *m.copy_bandwidth / gpu.hbm_bandwidth;

@@ -54,9 +54,13 @@ inline double relative_error(const std::vector<float>& a, const std::vector<floa
   return std::sqrt(diff) / std::max(std::sqrt(norm), 1e-30);
 }
 
+// A launch that could not start (a bad configuration, too much shared memory) is reported by
+// cudaGetLastError; a kernel that failed while running, by cudaDeviceSynchronize.
 inline void expect_no_cuda_error() {
-  const cudaError_t e = cudaDeviceSynchronize();
-  EXPECT_EQ(e, cudaSuccess) << cudaGetErrorString(e);
+  const cudaError_t launch = cudaGetLastError();
+  EXPECT_EQ(launch, cudaSuccess) << "launch: " << cudaGetErrorString(launch);
+  const cudaError_t run = cudaDeviceSynchronize();
+  EXPECT_EQ(run, cudaSuccess) << "run: " << cudaGetErrorString(run);
 }
 
 }  // namespace frugal::kernels::testing

@@ -18,8 +18,9 @@ namespace frugal::sim {
 namespace {
 
 // What scripts/gpu-check.sh writes, for an H100 whose copy reaches 3000 GB/s, whose fused gating
-// (v2), permute and combine reach 2400, 2100 and 1800 GB/s, and whose cuBLAS reaches 650 TFLOP/s on
-// the 8 × 4096-token expert GEMM. Gating v1 and a failed benchmark must not count.
+// (v2), permute and combine reach 2400, 2100 and 1800 GB/s, whose cuBLAS reaches 650 TFLOP/s on
+// the 8 × 4096-token expert GEMM and cuBLASLt FP8 1200 TFLOP/s at 4096 × 7168 × 16384. Gating v1,
+// a failed benchmark and the FP8 GEMMs other than cuBLASLt's at that shape must not count.
 nlohmann::json h100_report() {
   return nlohmann::json::parse(R"({
     "device": "NVIDIA H100 80GB HBM3, 9.0, 81559 MiB, 550.54", "copy_bandwidth_GB/s": 3000.0,
@@ -31,7 +32,10 @@ nlohmann::json h100_report() {
       {"name": "BM_Combine/manual_time", "GB/s": 1800.0, "error": null},
       {"name": "BM_Combine/manual_time", "GB/s": 9999.0, "error": "out of memory"},
       {"name": "BM_GroupedGemm/0/4096/manual_time", "TFLOP/s": 650.0, "error": null},
-      {"name": "BM_GroupedGemm/2/4096/manual_time", "TFLOP/s": 150.0, "error": null}]})");
+      {"name": "BM_GroupedGemm/2/4096/manual_time", "TFLOP/s": 150.0, "error": null},
+      {"name": "BM_Fp8Gemm/1/0/manual_time", "TFLOP/s": 1200.0, "error": null},
+      {"name": "BM_Fp8Gemm/1/1/manual_time", "TFLOP/s": 900.0, "error": null},
+      {"name": "BM_Fp8Gemm/4/0/manual_time", "TFLOP/s": 300.0, "error": null}]})");
 }
 
 TEST(Calibration, MeasurementsByHand) {
@@ -44,8 +48,20 @@ TEST(Calibration, MeasurementsByHand) {
   // The calibrated GEMM efficiency gives back the measured 650 TFLOP/s on the measured shape.
   const double seconds = gemm_time(m.gemm_shape, GemmPrecision::bf16, h100, c.constants);
   EXPECT_NEAR(2.0 * 8 * 4096 * 7168 * 2048 / seconds, 650e12, 650e12 * 1e-9);
-  EXPECT_EQ(c.changed.size(), 3u);
-  EXPECT_EQ(c.constants.gemm_fp8, default_efficiency().gemm_fp8);  // not measured: unchanged
+  // And the FP8 one gives back cuBLASLt's 1200 TFLOP/s at M 4096, N 7168, K 16384.
+  const double fp8_seconds = gemm_time({4096, 7168, 16384, 1}, GemmPrecision::fp8, h100, c.constants);
+  EXPECT_NEAR(2.0 * 4096 * 7168 * 16384 / fp8_seconds, 1200e12, 1200e12 * 1e-9);
+  EXPECT_EQ(c.changed.size(), 4u);
+}
+
+TEST(Calibration, Fp8UnchangedWhereNotMeasuredOrNoFp8) {
+  nlohmann::json report = h100_report();
+  report["benchmarks"].erase(report["benchmarks"].size() - 3);  // cuBLASLt at 4096 × 7168 × 16384
+  EXPECT_EQ(calibrate(measurements_from_gpu_check(report, "f.json"), find_gpu("H100", "gpu")).constants.gemm_fp8,
+            default_efficiency().gemm_fp8);
+  const GpuSpec a100 = find_gpu("A100", "gpu");  // no FP8 tensor cores: fp8_flops = 0
+  ASSERT_EQ(a100.fp8_flops, 0.0);
+  EXPECT_EQ(calibrate(measurements_from_gpu_check(h100_report(), "f.json"), a100).constants.gemm_fp8, default_efficiency().gemm_fp8);
 }
 
 TEST(Calibration, RecognisesDevicesAndRefusesEmptyReports) {

@@ -1,0 +1,202 @@
+// FP8 GEMM with fine-grained scaling (fp8_gemm.hpp).
+#include <cuda_fp16.h>
+#include <cuda_fp8.h>
+
+#include <stdexcept>
+#include <string>
+
+#include "expert_of_row.cuh"
+#include "frugal/kernels/fp8_gemm.hpp"
+
+namespace frugal::kernels {
+
+namespace {
+
+__device__ __forceinline__ float decode_e4m3(std::uint8_t code) {
+  return __half2float(__half(__nv_cvt_fp8_to_halfraw(code, __NV_E4M3)));
+}
+
+// Where one block's operands start: its expert's B and scales (grouped), its row of scales.
+struct ExpertOperands {
+  const std::uint8_t* b;
+  const float* b_scales;
+};
+__device__ ExpertOperands expert_operands(const Fp8GemmShape& s, const Fp8GemmOperands& op, int row) {
+  const int e = op.offsets ? expert_of_row(op.offsets, s.experts, row) : 0;
+  const long long n_blocks = (s.n + kFp8Tile - 1) / kFp8Tile, k_blocks = s.k / kFp8Tile;
+  return {op.b + static_cast<long long>(e) * s.n * s.k, op.b_scales + e * n_blocks * k_blocks};
+}
+
+// v1: one thread per C[r][c]; per 128-slice g of K, partial = Σ_j decode(A[r][j]) · decode(B[c][j]),
+// then acc += partial · a_scale[r][g] · b_scale[c/128][g].
+__global__ void fp8_gemm_naive(Fp8GemmShape s, Fp8GemmOperands op) {
+  const long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= static_cast<long long>(s.m) * s.n) return;
+  const int r = static_cast<int>(i / s.n), c = static_cast<int>(i % s.n), k_blocks = s.k / kFp8Tile;
+  const ExpertOperands e = expert_operands(s, op, r);
+  const std::uint8_t* a_row = op.a + static_cast<long long>(r) * s.k;
+  const std::uint8_t* b_row = e.b + static_cast<long long>(c) * s.k;
+  const float* a_scale = op.a_scales + static_cast<long long>(r) * k_blocks;
+  const float* b_scale = e.b_scales + static_cast<long long>(c / kFp8Tile) * k_blocks;
+  float acc = 0.0f;
+  for (int g = 0; g < k_blocks; ++g) {
+    float partial = 0.0f;
+    for (int j = g * kFp8Tile; j < (g + 1) * kFp8Tile; ++j) partial += decode_e4m3(a_row[j]) * decode_e4m3(b_row[j]);
+    acc += partial * (a_scale[g] * b_scale[g]);
+  }
+  op.c[i] = __float2bfloat16(acc);
+}
+
+// ---- v2: mma.sync.m16n8k32 E4M3 ---------------------------------------------------------------
+constexpr int kBlockM = 64, kBlockN = kFp8Tile, kBlockK = kFp8Tile;  // one B scale, one scale group
+constexpr int kWarpsM = 2, kWarpsN = 2, kThreads = 32 * kWarpsM * kWarpsN;
+constexpr int kWarpM = kBlockM / kWarpsM, kWarpN = kBlockN / kWarpsN;  // 32 × 64
+constexpr int kMmaM = 16, kMmaN = 8, kMmaK = 32;
+constexpr int kTilesM = kWarpM / kMmaM, kTilesN = kWarpN / kMmaN;     // 2 × 8 MMAs per k-step
+constexpr int kRowBytes = kBlockK + 16;                               // 144: conflict-free fragment loads
+constexpr int kStageBytes = (kBlockM + kBlockN) * kRowBytes;
+constexpr int kStages = 2;
+constexpr int kSharedBytes = kStages * kStageBytes;                   // 55,296: above the 48 KB default
+
+// 16 bytes global → shared without a register round trip (sm_80+); `valid` false writes zeros.
+__device__ __forceinline__ void copy_16_bytes_async(std::uint8_t* shared, const std::uint8_t* global, bool valid) {
+  const unsigned address = static_cast<unsigned>(__cvta_generic_to_shared(shared));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(address), "l"(global), "r"(valid ? 16 : 0));
+}
+__device__ __forceinline__ void commit_async_copies() { asm volatile("cp.async.commit_group;\n" ::); }
+__device__ __forceinline__ void wait_for_all_but_newest_copy_group() { asm volatile("cp.async.wait_group 1;\n" ::); }
+
+// D += A·B on one 16×8×32 tile. Fragments (PTX ISA, "Matrix Fragments for mma.m16n8k32"), with
+// g = lane / 4 and t = lane % 4: A's four words hold rows g, g+8, g, g+8 at k = 4t…4t+3, 4t…4t+3,
+// 16+4t…, 16+4t…; B's two words hold column g at k = 4t…4t+3 and 16+4t…; D holds rows g, g, g+8,
+// g+8 at columns 2t, 2t+1, 2t, 2t+1.
+__device__ __forceinline__ void mma_e4m3_16x8x32(float (&d)[4], const std::uint32_t (&a)[4], const std::uint32_t (&b)[2]) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 890
+  asm volatile(
+      "mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+#else
+  __trap();  // never launched there: fp8_gemm_v2 refuses devices below 8.9
+#endif
+}
+
+__device__ __forceinline__ std::uint32_t load_word(const std::uint8_t* shared) { return *reinterpret_cast<const std::uint32_t*>(shared); }
+
+// Stages K-slice `slice` of the block's A rows [row0, row0 + 64) and B rows [col0, col0 + 128):
+// 16-byte chunks, 8 per row; rows past M (or past N) are zero-filled.
+__device__ void stage_slice(const Fp8GemmShape& s, const std::uint8_t* a, const std::uint8_t* b, int row0, int col0, int slice,
+                            std::uint8_t* a_tile, std::uint8_t* b_tile) {
+  constexpr int kChunksPerRow = kBlockK / 16;
+  for (int chunk = threadIdx.x; chunk < (kBlockM + kBlockN) * kChunksPerRow; chunk += kThreads) {
+    const int row = chunk / kChunksPerRow, byte = (chunk % kChunksPerRow) * 16;
+    const bool of_a = row < kBlockM;
+    const int global_row = of_a ? row0 + row : col0 + row - kBlockM;
+    const bool valid = global_row < (of_a ? s.m : s.n);
+    const std::uint8_t* source = (of_a ? a : b) + (valid ? static_cast<long long>(global_row) * s.k + slice * kBlockK + byte : 0);
+    std::uint8_t* target = (of_a ? a_tile + row * kRowBytes : b_tile + (row - kBlockM) * kRowBytes) + byte;
+    copy_16_bytes_async(target, source, valid);
+  }
+}
+
+__global__ void __launch_bounds__(kThreads) fp8_gemm_mma(Fp8GemmShape s, Fp8GemmOperands op) {
+  extern __shared__ __align__(16) std::uint8_t shared[];
+  const int row0 = blockIdx.y * kBlockM, col0 = blockIdx.x * kBlockN, k_blocks = s.k / kBlockK;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+  const int warp_row = (warp / kWarpsN) * kWarpM, warp_col = (warp % kWarpsN) * kWarpN;
+  const ExpertOperands e = expert_operands(s, op, row0);  // 64 | 128: one expert per block
+  const float* b_scale = e.b_scales + static_cast<long long>(blockIdx.x) * k_blocks;
+
+  float acc[kTilesM][kTilesN][4] = {};      // the FP32 accumulators promotion adds into
+  float partial[kTilesM][kTilesN][4] = {};  // the tensor core's sums over one 128-slice
+
+  auto a_tile = [&](int stage) { return shared + stage * kStageBytes; };
+  auto b_tile = [&](int stage) { return shared + stage * kStageBytes + kBlockM * kRowBytes; };
+  stage_slice(s, op.a, e.b, row0, col0, 0, a_tile(0), b_tile(0));
+  commit_async_copies();
+  for (int slice = 0; slice < k_blocks; ++slice) {
+    const int stage = slice % kStages;
+    if (slice + 1 < k_blocks) stage_slice(s, op.a, e.b, row0, col0, slice + 1, a_tile(1 - stage), b_tile(1 - stage));
+    commit_async_copies();  // an empty group on the last slice keeps the wait below uniform
+    wait_for_all_but_newest_copy_group();
+    __syncthreads();
+
+    const std::uint8_t* a_s = a_tile(stage);
+    const std::uint8_t* b_s = b_tile(stage);
+    for (int k = 0; k < kBlockK; k += kMmaK) {
+      std::uint32_t a_frag[kTilesM][4], b_frag[kTilesN][2];
+      for (int i = 0; i < kTilesM; ++i) {
+        const std::uint8_t* top = a_s + (warp_row + i * kMmaM + g) * kRowBytes + k + 4 * t;
+        a_frag[i][0] = load_word(top);
+        a_frag[i][1] = load_word(top + 8 * kRowBytes);
+        a_frag[i][2] = load_word(top + 16);
+        a_frag[i][3] = load_word(top + 8 * kRowBytes + 16);
+      }
+      for (int j = 0; j < kTilesN; ++j) {
+        const std::uint8_t* column = b_s + (warp_col + j * kMmaN + g) * kRowBytes + k + 4 * t;
+        b_frag[j][0] = load_word(column);
+        b_frag[j][1] = load_word(column + 16);
+      }
+      for (int i = 0; i < kTilesM; ++i)
+        for (int j = 0; j < kTilesN; ++j) mma_e4m3_16x8x32(partial[i][j], a_frag[i], b_frag[j]);
+    }
+
+    // Promotion: acc += partial · a_scale[row][slice] · b_scale[slice], then partial = 0.
+    const float sb = b_scale[slice];
+    for (int i = 0; i < kTilesM; ++i) {
+      const int top = row0 + warp_row + i * kMmaM + g, bottom = top + 8;
+      const float s_top = top < s.m ? op.a_scales[static_cast<long long>(top) * k_blocks + slice] * sb : 0.0f;
+      const float s_bottom = bottom < s.m ? op.a_scales[static_cast<long long>(bottom) * k_blocks + slice] * sb : 0.0f;
+      for (int j = 0; j < kTilesN; ++j) {
+        acc[i][j][0] += partial[i][j][0] * s_top;
+        acc[i][j][1] += partial[i][j][1] * s_top;
+        acc[i][j][2] += partial[i][j][2] * s_bottom;
+        acc[i][j][3] += partial[i][j][3] * s_bottom;
+        for (float& p : partial[i][j]) p = 0.0f;
+      }
+    }
+    __syncthreads();  // every warp is done with this stage before it is loaded again
+  }
+
+  // C in bf16, two adjacent columns per store (N is even, so column c < N implies c + 1 < N).
+  for (int i = 0; i < kTilesM; ++i)
+    for (int j = 0; j < kTilesN; ++j) {
+      const int row = row0 + warp_row + i * kMmaM + g, col = col0 + warp_col + j * kMmaN + 2 * t;
+      if (col >= s.n) continue;
+      if (row < s.m)
+        *reinterpret_cast<__nv_bfloat162*>(op.c + static_cast<long long>(row) * s.n + col) = __floats2bfloat162_rn(acc[i][j][0], acc[i][j][1]);
+      if (row + 8 < s.m)
+        *reinterpret_cast<__nv_bfloat162*>(op.c + static_cast<long long>(row + 8) * s.n + col) = __floats2bfloat162_rn(acc[i][j][2], acc[i][j][3]);
+    }
+}
+
+}  // namespace
+
+void fp8_gemm_v1(const Fp8GemmShape& shape, const Fp8GemmOperands& operands, cudaStream_t stream) {
+  const long long outputs = static_cast<long long>(shape.m) * shape.n;
+  fp8_gemm_naive<<<static_cast<int>((outputs + 255) / 256), 256, 0, stream>>>(shape, operands);
+}
+
+bool fp8_tensor_cores_available(std::string* why) {
+  int major = 0, minor = 0;
+  if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, 0) != cudaSuccess ||
+      cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, 0) != cudaSuccess) {
+    cudaGetLastError();
+    if (why) *why = "no CUDA device";
+    return false;
+  }
+  if (major * 10 + minor >= 89) return true;
+  if (why) *why = "compute capability " + std::to_string(major) + "." + std::to_string(minor) + " has no FP8 tensor cores (8.9+ has)";
+  return false;
+}
+
+void fp8_gemm_v2(const Fp8GemmShape& shape, const Fp8GemmOperands& operands, cudaStream_t stream) {
+  std::string why;
+  if (!fp8_tensor_cores_available(&why)) throw std::runtime_error("fp8_gemm_v2: " + why);
+  static const cudaError_t opted_in = cudaFuncSetAttribute(fp8_gemm_mma, cudaFuncAttributeMaxDynamicSharedMemorySize, kSharedBytes);
+  if (opted_in != cudaSuccess) throw std::runtime_error(std::string("fp8_gemm_v2: ") + cudaGetErrorString(opted_in));
+  const dim3 grid((shape.n + kBlockN - 1) / kBlockN, (shape.m + kBlockM - 1) / kBlockM);
+  fp8_gemm_mma<<<grid, kThreads, kSharedBytes, stream>>>(shape, operands);
+}
+
+}  // namespace frugal::kernels
