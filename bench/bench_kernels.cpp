@@ -82,46 +82,91 @@ struct PermuteData {
 void BM_Permute(benchmark::State& state) {
   if (skip_without_gpu(state)) return;
   PermuteData d;
+  const bool v2 = state.range(0) == 2;
   const double bytes = static_cast<double>(d.tokens) * d.hidden * 4 * (1 + d.k) + d.tokens * d.k * 4.0;
-  run_timed(state, bytes, [&] { permute_v1(d.tokens, d.k, d.hidden, d.x, d.positions, d.rows); });
-  state.SetLabel("v1");
+  run_timed(state, bytes, [&] { (v2 ? permute_v2 : permute_v1)(d.tokens, d.k, d.hidden, d.x, d.positions, d.rows, nullptr); });
+  state.SetLabel(v2 ? "v2 block per token, float4" : "v1");
 }
-BENCHMARK(BM_Permute)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Permute)->Arg(1)->Arg(2)->UseManualTime()->Unit(benchmark::kMicrosecond);
 
 void BM_Combine(benchmark::State& state) {
   if (skip_without_gpu(state)) return;
   PermuteData d;
+  const bool v2 = state.range(0) == 2;
   const double bytes = static_cast<double>(d.tokens) * d.hidden * 4 * (1 + d.k) + d.tokens * d.k * 8.0;
-  run_timed(state, bytes, [&] { combine_v1(d.tokens, d.k, d.hidden, d.rows, d.positions, d.weights, d.out); });
-  state.SetLabel("v1");
+  run_timed(state, bytes, [&] { (v2 ? combine_v2 : combine_v1)(d.tokens, d.k, d.hidden, d.rows, d.positions, d.weights, d.out, nullptr); });
+  state.SetLabel(v2 ? "v2 block per token, float4" : "v1");
 }
-BENCHMARK(BM_Combine)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Combine)->Arg(1)->Arg(2)->UseManualTime()->Unit(benchmark::kMicrosecond);
 
 // The grouped GEMM on DeepSeek-V3's expert shapes: 8 experts × `tokens per expert` rows, hidden
-// K = 7168, expert width N = 2048 (V3 report §4.2), bf16 in, fp32 accumulate; version 0 is cuBLAS
-// (cublasGemmEx per expert, bf16 × bf16 → fp32, fp32 compute), the throughput to reach half of.
+// K = 7168, expert width N = 2048 (V3 report §4.2), bf16 in, fp32 accumulate. Implementation 0 is
+// cuBLAS called once per expert (cublasGemmEx, bf16 × bf16 → fp32, fp32 compute), the throughput to
+// reach half of; 1 and 2 are this project's v1 and v2; 3 is cuBLAS's grouped API
+// (cublasGemmGroupedBatchedEx, CUDA 12.5+: every expert in one call).
+enum GroupedGemmImplementation { cublas_per_expert, grouped_v1, grouped_v2, cublas_grouped };
+
 void BM_GroupedGemm(benchmark::State& state) {
   if (skip_without_gpu(state)) return;
-  const int version = static_cast<int>(state.range(0)), per_expert = static_cast<int>(state.range(1));
+  const auto implementation = static_cast<GroupedGemmImplementation>(state.range(0));
+  const int per_expert = static_cast<int>(state.range(1));
   const int experts = 8, k = 7168, n = 2048;
   const GroupedGemmProblem p(experts, per_expert, k, n);  // per_expert: multiples of 128, no padding
   cublasHandle_t handle = nullptr;
-  if (version == 0) cublasCreate(&handle);
+  if (implementation == cublas_per_expert || implementation == cublas_grouped) cublasCreate(&handle);
   const float one = 1.0f, zero = 0.0f;
-  run_timed(state, p.bytes(), [&] {
-    if (version != 0) return p.launch(version);
-    for (int e = 0; e < experts; ++e)  // row-major Y = X·W is column-major Yᵀ = Wᵀ·Xᵀ
-      cublasGemmEx(handle, CUBLAS_OP_N, CUBLAS_OP_N, n, per_expert, k, &one, p.w() + static_cast<std::size_t>(e) * k * n, CUDA_R_16BF,
-                   n, p.x() + static_cast<std::size_t>(e) * per_expert * k, CUDA_R_16BF, k, &zero,
-                   p.y() + static_cast<std::size_t>(e) * per_expert * n, CUDA_R_32F, n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
-  });
-  state.counters["TFLOP/s"] = benchmark::Counter(p.flops() * static_cast<double>(state.iterations()) / 1e12, benchmark::Counter::kIsRate);
-  state.SetLabel(version == 0 ? "cuBLAS per expert" : version == 1 ? "v1 naive" : "v2 wmma");
+  // Row-major Y = X·W is column-major Yᵀ = Wᵀ·Xᵀ: cuBLAS's m = N, n = tokens per expert, k = K.
+  const void* const* a_pointers = nullptr;
+  const void* const* b_pointers = nullptr;
+  void* const* c_pointers = nullptr;
+  void** pointers = nullptr;
+  if (implementation == cublas_grouped) {  // one group of `experts` equal GEMMs: device arrays of operand pointers
+    std::vector<void*> host;
+    for (int e = 0; e < experts; ++e) host.push_back(const_cast<__nv_bfloat16*>(p.w()) + static_cast<std::size_t>(e) * k * n);
+    for (int e = 0; e < experts; ++e) host.push_back(const_cast<__nv_bfloat16*>(p.x()) + static_cast<std::size_t>(e) * per_expert * k);
+    for (int e = 0; e < experts; ++e) host.push_back(p.y() + static_cast<std::size_t>(e) * per_expert * n);
+    pointers = device_alloc<void*>(host.size());
+    cudaMemcpy(pointers, host.data(), host.size() * sizeof(void*), cudaMemcpyHostToDevice);
+    a_pointers = pointers;
+    b_pointers = pointers + experts;
+    c_pointers = pointers + 2 * experts;
+  }
+  const cublasOperation_t no_transpose = CUBLAS_OP_N;
+  const int group_m = n, group_n = per_expert, group_k = k, lda = n, ldb = k, ldc = n, group_size = experts;
+  auto launch = [&]() -> cublasStatus_t {
+    switch (implementation) {
+      case grouped_v1: p.launch(1); return CUBLAS_STATUS_SUCCESS;
+      case grouped_v2: p.launch(2); return CUBLAS_STATUS_SUCCESS;
+      case cublas_grouped:
+        return cublasGemmGroupedBatchedEx(handle, &no_transpose, &no_transpose, &group_m, &group_n, &group_k, &one, a_pointers, CUDA_R_16BF,
+                                          &lda, b_pointers, CUDA_R_16BF, &ldb, &zero, c_pointers, CUDA_R_32F, &ldc, 1, &group_size,
+                                          CUBLAS_COMPUTE_32F);
+      case cublas_per_expert:
+        for (int e = 0; e < experts; ++e) {
+          const cublasStatus_t status = cublasGemmEx(
+              handle, CUBLAS_OP_N, CUBLAS_OP_N, n, per_expert, k, &one, p.w() + static_cast<std::size_t>(e) * k * n, CUDA_R_16BF, n,
+              p.x() + static_cast<std::size_t>(e) * per_expert * k, CUDA_R_16BF, k, &zero, p.y() + static_cast<std::size_t>(e) * per_expert * n,
+              CUDA_R_32F, n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+          if (status != CUBLAS_STATUS_SUCCESS) return status;
+        }
+        return CUBLAS_STATUS_SUCCESS;
+    }
+    return CUBLAS_STATUS_INVALID_VALUE;
+  };
+  const char* const labels[] = {"cuBLAS per expert", "v1 naive", "v2 wmma", "cuBLAS grouped API"};
+  state.SetLabel(labels[implementation]);
+  if (const cublasStatus_t status = launch(); status != CUBLAS_STATUS_SUCCESS) {
+    state.SkipWithError((std::string(labels[implementation]) + ": " + cublasGetStatusString(status)).c_str());
+  } else {
+    run_timed(state, p.bytes(), [&] { launch(); });
+    state.counters["TFLOP/s"] = benchmark::Counter(p.flops() * static_cast<double>(state.iterations()) / 1e12, benchmark::Counter::kIsRate);
+  }
   if (handle) cublasDestroy(handle);
+  cudaFree(pointers);
 }
 BENCHMARK(BM_GroupedGemm)
-    ->ArgsProduct({{0, 2}, {128, 512, 4096}})
-    ->Args({1, 128})  // the naive version only at the smallest shape: it is 100× slower
+    ->ArgsProduct({{cublas_per_expert, grouped_v2, cublas_grouped}, {128, 512, 4096}})
+    ->Args({grouped_v1, 128})  // the naive version only at the smallest shape: it is 100× slower
     ->UseManualTime()
     ->Unit(benchmark::kMicrosecond);
 

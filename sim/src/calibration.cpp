@@ -34,7 +34,7 @@ GpuMeasurements measurements_from_gpu_check(const nlohmann::json& report, const 
     const std::string name = b.value("name", std::string());
     const bool ok = !b.contains("error") || b["error"].is_null();
     if (!ok) continue;
-    if ((name.starts_with("BM_Gating/2") || name.starts_with("BM_Permute") || name.starts_with("BM_Combine")) &&
+    if ((name.starts_with("BM_Gating/2") || name.starts_with("BM_Permute/2") || name.starts_with("BM_Combine/2")) &&
         b.contains("GB/s") && b["GB/s"].is_number()) {
       memory_bound += b["GB/s"].get<double>() * 1e9;
       ++kernels;

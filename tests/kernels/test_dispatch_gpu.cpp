@@ -1,6 +1,6 @@
 // Dispatch and combine on the GPU against the host plan and plain loops that restate core's
 // LocalExperts (moe.cpp): counts, token-ordered rows, permute, the weighted combine, and the
-// backward of both, on DeepSeek-V3's routing shape. Outputs poisoned first. Skipped without a GPU.
+// backward of both, on DeepSeek-V3's routing shape, for v1 and v2. Outputs poisoned first. Skipped without a GPU.
 #include <gtest/gtest.h>
 
 #include "frugal/core/random.hpp"
@@ -13,8 +13,15 @@ namespace {
 using testing::DeviceBuffer;
 using testing::relative_error;
 
-TEST(DispatchGpu, V1MatchesTheHostPlanAndLoops) {
-  FRUGAL_SKIP_WITHOUT_GPU();
+// One version's permute, combine and their backward passes (counts and positions are v1's in both).
+struct DispatchVersion {
+  decltype(&permute_v1) permute;
+  decltype(&combine_v1) combine;
+  decltype(&permute_backward_v1) permute_backward;
+  decltype(&combine_backward_v1) combine_backward;
+};
+
+void check_dispatch(const DispatchVersion& version) {
   const int tokens = 600, k = 8, experts = 256, hidden = 96, tile = 128, copies = tokens * k;
   core::Rng rng(4);
   std::vector<int> chosen;
@@ -49,7 +56,7 @@ TEST(DispatchGpu, V1MatchesTheHostPlanAndLoops) {
   // Permute: each copy's row holds its token's x; padding rows are left as they were (zero here).
   DeviceBuffer<float> d_x(x), d_rows(rows);
   d_rows.zero();
-  permute_v1(tokens, k, hidden, d_x.get(), d_positions.get(), d_rows.get());
+  version.permute(tokens, k, hidden, d_x.get(), d_positions.get(), d_rows.get(), nullptr);
   std::vector<float> expected_rows(rows, 0.0f);
   for (int c = 0; c < copies; ++c)
     for (int h = 0; h < hidden; ++h)
@@ -59,10 +66,10 @@ TEST(DispatchGpu, V1MatchesTheHostPlanAndLoops) {
   // Combine and the backward of both.
   DeviceBuffer<float> d_y(y), d_weights(weights), d_out(static_cast<std::size_t>(tokens) * hidden), d_dout(dout),
       d_dy(rows), d_dweights(static_cast<std::size_t>(copies)), d_drows(drows), d_dx(static_cast<std::size_t>(tokens) * hidden);
-  combine_v1(tokens, k, hidden, d_y.get(), d_positions.get(), d_weights.get(), d_out.get());
+  version.combine(tokens, k, hidden, d_y.get(), d_positions.get(), d_weights.get(), d_out.get(), nullptr);
   d_dy.zero();
-  combine_backward_v1(tokens, k, hidden, d_dout.get(), d_y.get(), d_positions.get(), d_weights.get(), d_dy.get(), d_dweights.get());
-  permute_backward_v1(tokens, k, hidden, d_drows.get(), d_positions.get(), d_dx.get());
+  version.combine_backward(tokens, k, hidden, d_dout.get(), d_y.get(), d_positions.get(), d_weights.get(), d_dy.get(), d_dweights.get(), nullptr);
+  version.permute_backward(tokens, k, hidden, d_drows.get(), d_positions.get(), d_dx.get(), nullptr);
   testing::expect_no_cuda_error();
 
   std::vector<float> out(static_cast<std::size_t>(tokens) * hidden, 0.0f), dx(out.size(), 0.0f), dy(rows, 0.0f),
@@ -80,6 +87,21 @@ TEST(DispatchGpu, V1MatchesTheHostPlanAndLoops) {
   EXPECT_LT(relative_error(d_dx.host(), dx), 1e-5);
   EXPECT_LT(relative_error(d_dy.host(), dy), 1e-5);
   EXPECT_LT(relative_error(d_dweights.host(), dweights), 1e-5);
+}
+
+TEST(DispatchGpu, V1MatchesTheHostPlanAndLoops) {
+  FRUGAL_SKIP_WITHOUT_GPU();
+  check_dispatch({permute_v1, combine_v1, permute_backward_v1, combine_backward_v1});
+}
+
+TEST(DispatchGpu, V2BlockPerTokenFloat4MatchesTheHostPlanAndLoops) {
+  FRUGAL_SKIP_WITHOUT_GPU();
+  check_dispatch({permute_v2, combine_v2, permute_backward_v2, combine_backward_v2});
+}
+
+TEST(DispatchGpu, V2RefusesRowsNotAMultipleOfFour) {
+  FRUGAL_SKIP_WITHOUT_GPU();
+  EXPECT_THROW(permute_v2(4, 2, 98, nullptr, nullptr, nullptr), std::invalid_argument);
 }
 
 }  // namespace

@@ -7,6 +7,10 @@
 //   combine:  dy[position[t·k + j]] = g_{t,j} · dout_t,  dg_{t,j} = dout_t · y[position[t·k + j]]
 // v1 of each: one thread per output element (positions: one thread per expert, scanning the
 // copies in token order, so that rows land where the host plan and core put them).
+// v2 of permute, combine and their backward passes: one thread block per token, rows moved as
+// float4. The token's k positions and weights are read once per block rather than once per
+// element, x_t (or dout_t) once rather than k times, and each access moves 16 bytes. permute's
+// backward is combine with unit weights. Needs hidden % 4 == 0 (std::invalid_argument otherwise).
 // All pointers are device pointers, row-major, fp32.
 #pragma once
 
@@ -26,6 +30,14 @@ void permute_backward_v1(int tokens, int k, int hidden, const float* drows, cons
                          cudaStream_t stream = nullptr);
 // dy must be zeroed on padding rows by the caller (only copied rows are written).
 void combine_backward_v1(int tokens, int k, int hidden, const float* dout, const float* y, const int* positions,
+                         const float* weights, float* dy, float* dweights, cudaStream_t stream = nullptr);
+
+void permute_v2(int tokens, int k, int hidden, const float* x, const int* positions, float* rows, cudaStream_t stream = nullptr);
+void combine_v2(int tokens, int k, int hidden, const float* y, const int* positions, const float* weights, float* out,
+                cudaStream_t stream = nullptr);
+void permute_backward_v2(int tokens, int k, int hidden, const float* drows, const int* positions, float* dx,
+                         cudaStream_t stream = nullptr);
+void combine_backward_v2(int tokens, int k, int hidden, const float* dout, const float* y, const int* positions,
                          const float* weights, float* dy, float* dweights, cudaStream_t stream = nullptr);
 
 }  // namespace frugal::kernels

@@ -6,7 +6,7 @@
 //   gemm_fp8   — the same for FP8, from cuBLASLt's FP8 GEMM (per-tensor scales, FP32 promotion) on
 //                DeepGEMM's first shape, M 4096, N 7168, K 16384 (BM_Fp8Gemm/1/0), on GPUs with FP8;
 //   decode_hbm — a device-to-device copy's bandwidth over the GPU's HBM bandwidth (streaming reads);
-//   hbm        — the mean bandwidth of the memory-bound MoE kernels (gating v2, permute, combine)
+//   hbm        — the mean bandwidth of the memory-bound MoE kernels (gating, permute, combine: v2 of each)
 //                over the HBM bandwidth (unfused element-wise work).
 #pragma once
 
