@@ -5,7 +5,7 @@
 #   against the CPU reference: ‖out − ref‖ / ‖ref‖ under its precision's bound), and per kernel
 #   version its time, GB/s and fraction of the measured copy bandwidth (BM_DeviceCopy); for the GEMMs
 #   TFLOP/s as a fraction of cuBLAS (grouped bf16) or of cuBLASLt FP8 and cuBLAS BF16 (FP8), and the
-#   FP8 GEMMs' errors against the exact product beside the CPU emulation's.
+#   FP8 GEMMs' errors against the exact product beside the CPU emulation's; the fused losses' GB/s.
 # Then frugal-sim calibrate on that JSON ($OUT/calibration.txt, .json) and chapter 9's timings
 # ($OUT/chapter-09.txt). Takes a few minutes (the build dominates). Exit status: 0 when every test passed, 1 otherwise.
 set -euo pipefail

@@ -1,0 +1,76 @@
+// Fused loss benchmarks (issue 12), part of bench_kernels: cross-entropy and distillation, forward
+// and backward, at DeepSeek-V3's vocabulary (129,280) for 4,096 and 16,384 rows, in GB/s of the
+// minimal traffic — the logits read once and the gradient written over them once (distillation:
+// the teacher's logits read once too) — so that scripts/gpu-check.sh reports the fraction of the
+// copy bandwidth (issue 12's target: ≥ 70%). v2 reads the logits twice (losses.hpp), so its
+// ceiling on this measure is 2/3 of the copy rate for cross-entropy and 3/4 for distillation.
+// Skipped without a GPU.
+#include <benchmark/benchmark.h>
+#include <cuda_runtime.h>
+#include <curand.h>
+
+#include "frugal/kernels/losses.hpp"
+#include "gpu_bench_support.hpp"
+
+namespace {
+using namespace frugal::kernels;
+using namespace frugal::bench;
+
+constexpr int kVocabulary = 129280;  // DeepSeek-V3 config.json: vocab_size
+
+float* random_logits(std::size_t n, unsigned long long seed) {
+  float* x = device_alloc<float>(n);
+  curandGenerator_t generator;
+  curandCreateGenerator(&generator, CURAND_RNG_PSEUDO_DEFAULT);
+  curandSetPseudoRandomGeneratorSeed(generator, seed);
+  curandGenerateNormal(generator, x, n, 0.0f, 2.0f);
+  curandDestroyGenerator(generator);
+  return x;
+}
+
+int* targets_for(int rows) {
+  std::vector<int> host;
+  for (int r = 0; r < rows; ++r) host.push_back((r * 7919) % kVocabulary);
+  int* targets = device_alloc<int>(host.size());
+  cudaMemcpy(targets, host.data(), host.size() * sizeof(int), cudaMemcpyHostToDevice);
+  return targets;
+}
+
+void BM_CrossEntropy(benchmark::State& state) {
+  if (skip_without_gpu(state)) return;
+  const int version = static_cast<int>(state.range(0)), rows = static_cast<int>(state.range(1));
+  const LossShape shape{rows, kVocabulary};
+  const std::size_t n = static_cast<std::size_t>(rows) * kVocabulary;
+  float *logits = random_logits(n, 1), *loss = device_alloc<float>(static_cast<std::size_t>(rows)), *lse = device_alloc<float>(static_cast<std::size_t>(rows));
+  int *targets = targets_for(rows), *valid = device_alloc<int>(1);
+  const CrossEntropyOutputs out{loss, lse, valid};
+  run_timed(state, 2.0 * 4.0 * static_cast<double>(n), [&] {
+    (version == 1 ? cross_entropy_v1 : cross_entropy_v2)(shape, logits, targets, 1.0f, out, nullptr);
+  });
+  state.SetLabel(version == 1 ? "v1 thread per row" : "v2 online, block per row");
+  for (void* p : {static_cast<void*>(logits), static_cast<void*>(loss), static_cast<void*>(lse), static_cast<void*>(targets), static_cast<void*>(valid)})
+    cudaFree(p);
+}
+BENCHMARK(BM_CrossEntropy)->ArgsProduct({{2}, {4096, 16384}})->Args({1, 4096})->UseManualTime()->Unit(benchmark::kMicrosecond);
+
+void BM_Distillation(benchmark::State& state) {
+  if (skip_without_gpu(state)) return;
+  const int version = static_cast<int>(state.range(0)), rows = static_cast<int>(state.range(1));
+  const LossShape shape{rows, kVocabulary};
+  const std::size_t n = static_cast<std::size_t>(rows) * kVocabulary;
+  float *student = random_logits(n, 2), *teacher = random_logits(n, 3);
+  float *soft = device_alloc<float>(static_cast<std::size_t>(rows)), *hard = device_alloc<float>(static_cast<std::size_t>(rows)),
+        *lse = device_alloc<float>(3 * static_cast<std::size_t>(rows));
+  int *targets = targets_for(rows), *valid = device_alloc<int>(1);
+  const DistillationOutputs out{soft, hard, lse, valid};
+  run_timed(state, 3.0 * 4.0 * static_cast<double>(n), [&] {
+    (version == 1 ? distillation_v1 : distillation_v2)(shape, student, teacher, targets, {2.0f, 0.5f}, out, nullptr);
+  });
+  state.SetLabel(version == 1 ? "v1 thread per row" : "v2 online, block per row");
+  for (void* p : {static_cast<void*>(student), static_cast<void*>(teacher), static_cast<void*>(soft), static_cast<void*>(hard),
+                  static_cast<void*>(lse), static_cast<void*>(targets), static_cast<void*>(valid)})
+    cudaFree(p);
+}
+BENCHMARK(BM_Distillation)->ArgsProduct({{2}, {4096, 16384}})->Args({1, 4096})->UseManualTime()->Unit(benchmark::kMicrosecond);
+
+}  // namespace

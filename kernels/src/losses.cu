@@ -1,0 +1,244 @@
+// Fused cross-entropy and distillation losses (losses.hpp).
+#include <stdexcept>
+#include <string>
+
+#include "frugal/kernels/losses.hpp"
+#include "frugal/kernels/online_softmax.hpp"
+
+namespace frugal::kernels {
+
+namespace {
+
+constexpr int kThreads = 256;
+constexpr float kNegativeInfinity = -__builtin_huge_valf();
+
+int blocks_for(long long n) { return static_cast<int>((n + kThreads - 1) / kThreads); }
+
+// ---- v1: a thread per row (statistics), a thread per element (gradient) ------------------------
+
+// loss_r = LSE(z_r) − z_r[y_r]: one pass for the max, one for Σ exp(z − max).
+__global__ void cross_entropy_stats_per_row(LossShape s, const float* logits, const int* targets, float* row_loss, float* row_lse,
+                                            int* valid) {
+  const int r = blockIdx.x * blockDim.x + threadIdx.x;
+  if (r >= s.rows) return;
+  const float* z = logits + static_cast<long long>(r) * s.vocab;
+  float m = kNegativeInfinity, sum = 0.0f;
+  for (int i = 0; i < s.vocab; ++i) m = fmaxf(m, z[i]);
+  for (int i = 0; i < s.vocab; ++i) sum += expf(z[i] - m);
+  const float lse = m + logf(sum);
+  row_lse[r] = lse;
+  const int y = targets[r];
+  row_loss[r] = y == kIgnoreIndex ? 0.0f : lse - z[y];
+  if (y != kIgnoreIndex) atomicAdd(valid, 1);
+}
+
+// z_r,i ← scale · (softmax(z_r)_i − [i = y_r]) / valid, 0 on ignored rows.
+__global__ void cross_entropy_gradient_per_element(LossShape s, float* logits, const int* targets, const float* row_lse, float scale,
+                                                   const int* valid) {
+  const long long e = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (e >= static_cast<long long>(s.rows) * s.vocab) return;
+  const int r = static_cast<int>(e / s.vocab), i = static_cast<int>(e % s.vocab), y = targets[r];
+  logits[e] = y == kIgnoreIndex ? 0.0f : scale * (expf(logits[e] - row_lse[r]) - (i == y ? 1.0f : 0.0f)) / static_cast<float>(*valid);
+}
+
+// Distillation statistics, a thread per row: maxima first, then the four sums (losses.hpp).
+__global__ void distillation_stats_per_row(LossShape s, const float* student, const float* teacher, const int* targets,
+                                           DistillationOptions o, DistillationOutputs out) {
+  const int r = blockIdx.x * blockDim.x + threadIdx.x;
+  if (r >= s.rows) return;
+  const long long base = static_cast<long long>(r) * s.vocab;
+  const float *zs = student + base, *zt = teacher + base, t = o.temperature;
+  float ms = kNegativeInfinity, mt = kNegativeInfinity;
+  for (int i = 0; i < s.vocab; ++i) {
+    ms = fmaxf(ms, zs[i]);
+    mt = fmaxf(mt, zt[i]);
+  }
+  float s_student = 0, s_student_t = 0, s_teacher_t = 0, weighted = 0;
+  for (int i = 0; i < s.vocab; ++i) {
+    s_student += expf(zs[i] - ms);
+    s_student_t += expf((zs[i] - ms) / t);
+    const float e = expf((zt[i] - mt) / t);
+    s_teacher_t += e;
+    weighted += e * (zt[i] - zs[i]) / t;
+  }
+  const float lse_s = ms + logf(s_student), lse_s_t = ms / t + logf(s_student_t), lse_t_t = mt / t + logf(s_teacher_t);
+  out.row_lse[3 * r] = lse_s;
+  out.row_lse[3 * r + 1] = lse_s_t;
+  out.row_lse[3 * r + 2] = lse_t_t;
+  const int y = targets[r];
+  const bool counted = y != kIgnoreIndex;
+  out.row_hard[r] = counted ? lse_s - zs[y] : 0.0f;
+  out.row_soft[r] = counted ? t * t * (weighted / s_teacher_t - lse_t_t + lse_s_t) : 0.0f;
+  if (counted) atomicAdd(out.valid_rows, 1);
+}
+
+// ∂L/∂z_s = [α·T·(p_s − p_t) + (1 − α)·(softmax(z_s) − onehot(y))] / valid, written over z_s.
+__device__ __forceinline__ float distillation_gradient(float zs, float zt, bool is_target, const float* lse, DistillationOptions o,
+                                                       float inverse_valid) {
+  const float t = o.temperature;
+  const float soft = o.alpha * t * (expf(zs / t - lse[1]) - expf(zt / t - lse[2]));
+  const float hard = (1.0f - o.alpha) * (expf(zs - lse[0]) - (is_target ? 1.0f : 0.0f));
+  return (soft + hard) * inverse_valid;
+}
+
+__global__ void distillation_gradient_per_element(LossShape s, float* student, const float* teacher, const int* targets,
+                                                  DistillationOptions o, const float* row_lse, const int* valid) {
+  const long long e = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (e >= static_cast<long long>(s.rows) * s.vocab) return;
+  const int r = static_cast<int>(e / s.vocab), i = static_cast<int>(e % s.vocab), y = targets[r];
+  student[e] = y == kIgnoreIndex ? 0.0f : distillation_gradient(student[e], teacher[e], i == y, row_lse + 3 * r, o, 1.0f / static_cast<float>(*valid));
+}
+
+// ---- v2: a block per row, online log-sum-exp, float4 ---------------------------------------------
+
+// Warp shuffles of the running reductions (online_softmax.hpp), field by field.
+__device__ OnlineSoftmax shuffled(const OnlineSoftmax& v, int offset) {
+  return {__shfl_xor_sync(0xffffffffu, v.max, offset), __shfl_xor_sync(0xffffffffu, v.sum, offset),
+          __shfl_xor_sync(0xffffffffu, v.sum_tempered, offset)};
+}
+__device__ OnlineTeacher shuffled(const OnlineTeacher& v, int offset) {
+  return {__shfl_xor_sync(0xffffffffu, v.max, offset), __shfl_xor_sync(0xffffffffu, v.sum, offset),
+          __shfl_xor_sync(0xffffffffu, v.weighted, offset)};
+}
+
+// Every thread of the block gets the merge of all threads' values: warp shuffles, then one value
+// per warp through shared memory. All threads must call it.
+template <class Online>
+__device__ Online block_merge(Online v, float inverse_t) {
+  for (int offset = 16; offset > 0; offset /= 2) v.merge(shuffled(v, offset), inverse_t);
+  __shared__ alignas(Online) unsigned char storage[sizeof(Online) * (kThreads / 32)];  // raw: no constructor runs on shared memory
+  Online* per_warp = reinterpret_cast<Online*>(storage);
+  __syncthreads();  // a previous call's readers are done with per_warp
+  if (threadIdx.x % 32 == 0) per_warp[threadIdx.x / 32] = v;
+  __syncthreads();
+  Online all = per_warp[0];
+  for (int w = 1; w < kThreads / 32; ++w) all.merge(per_warp[w], inverse_t);
+  return all;
+}
+
+__global__ void __launch_bounds__(kThreads) cross_entropy_stats_per_block(LossShape s, const float* logits, const int* targets,
+                                                                          float* row_loss, float* row_lse, int* valid) {
+  const int r = blockIdx.x;
+  const float4* z = reinterpret_cast<const float4*>(logits + static_cast<long long>(r) * s.vocab);
+  OnlineSoftmax mine;
+  for (int q = threadIdx.x; q < s.vocab / 4; q += kThreads) {
+    const float4 v = z[q];
+    mine.add(v.x, 1.0f);
+    mine.add(v.y, 1.0f);
+    mine.add(v.z, 1.0f);
+    mine.add(v.w, 1.0f);
+  }
+  const OnlineSoftmax row = block_merge(mine, 1.0f);
+  if (threadIdx.x != 0) return;
+  const float lse = row.lse();
+  row_lse[r] = lse;
+  const int y = targets[r];
+  row_loss[r] = y == kIgnoreIndex ? 0.0f : lse - logits[static_cast<long long>(r) * s.vocab + y];
+  if (y != kIgnoreIndex) atomicAdd(valid, 1);
+}
+
+__global__ void __launch_bounds__(kThreads) cross_entropy_gradient_per_block(LossShape s, float* logits, const int* targets,
+                                                                             const float* row_lse, float scale, const int* valid) {
+  const int r = blockIdx.x, y = targets[r];
+  float4* z = reinterpret_cast<float4*>(logits + static_cast<long long>(r) * s.vocab);
+  const float lse = row_lse[r], factor = y == kIgnoreIndex ? 0.0f : scale / static_cast<float>(*valid);
+  for (int q = threadIdx.x; q < s.vocab / 4; q += kThreads) {
+    float4 v = z[q];
+    v.x = factor * (expf(v.x - lse) - (4 * q == y ? 1.0f : 0.0f));
+    v.y = factor * (expf(v.y - lse) - (4 * q + 1 == y ? 1.0f : 0.0f));
+    v.z = factor * (expf(v.z - lse) - (4 * q + 2 == y ? 1.0f : 0.0f));
+    v.w = factor * (expf(v.w - lse) - (4 * q + 3 == y ? 1.0f : 0.0f));
+    z[q] = v;
+  }
+}
+
+__global__ void __launch_bounds__(kThreads) distillation_stats_per_block(LossShape s, const float* student, const float* teacher,
+                                                                         const int* targets, DistillationOptions o, DistillationOutputs out) {
+  const int r = blockIdx.x;
+  const long long base = static_cast<long long>(r) * s.vocab;
+  const float4* zs = reinterpret_cast<const float4*>(student + base);
+  const float4* zt = reinterpret_cast<const float4*>(teacher + base);
+  const float inverse_t = 1.0f / o.temperature;
+  OnlineSoftmax mine;
+  OnlineTeacher theirs;
+  for (int q = threadIdx.x; q < s.vocab / 4; q += kThreads) {
+    const float4 a = zs[q], b = zt[q];
+    for (const auto [x, y] : {float2{a.x, b.x}, float2{a.y, b.y}, float2{a.z, b.z}, float2{a.w, b.w}}) {
+      mine.add(x, inverse_t);
+      theirs.add(y * inverse_t, (y - x) * inverse_t);
+    }
+  }
+  const OnlineSoftmax st = block_merge(mine, inverse_t);
+  const OnlineTeacher te = block_merge(theirs, 0.0f);
+  if (threadIdx.x != 0) return;
+  const float lse_s = st.lse(), lse_s_t = st.lse_tempered(inverse_t), lse_t_t = te.lse();
+  out.row_lse[3 * r] = lse_s;
+  out.row_lse[3 * r + 1] = lse_s_t;
+  out.row_lse[3 * r + 2] = lse_t_t;
+  const int y = targets[r];
+  const bool counted = y != kIgnoreIndex;
+  out.row_hard[r] = counted ? lse_s - student[base + y] : 0.0f;
+  out.row_soft[r] = counted ? o.temperature * o.temperature * te.kl(lse_s_t) : 0.0f;
+  if (counted) atomicAdd(out.valid_rows, 1);
+}
+
+__global__ void __launch_bounds__(kThreads) distillation_gradient_per_block(LossShape s, float* student, const float* teacher,
+                                                                            const int* targets, DistillationOptions o,
+                                                                            const float* row_lse, const int* valid) {
+  const int r = blockIdx.x, y = targets[r];
+  const long long base = static_cast<long long>(r) * s.vocab;
+  float4* zs = reinterpret_cast<float4*>(student + base);
+  const float4* zt = reinterpret_cast<const float4*>(teacher + base);
+  const float* lse = row_lse + 3 * r;
+  const float inverse_valid = y == kIgnoreIndex ? 0.0f : 1.0f / static_cast<float>(*valid);
+  for (int q = threadIdx.x; q < s.vocab / 4; q += kThreads) {
+    float4 a = zs[q];
+    const float4 b = zt[q];
+    a.x = distillation_gradient(a.x, b.x, 4 * q == y, lse, o, inverse_valid);
+    a.y = distillation_gradient(a.y, b.y, 4 * q + 1 == y, lse, o, inverse_valid);
+    a.z = distillation_gradient(a.z, b.z, 4 * q + 2 == y, lse, o, inverse_valid);
+    a.w = distillation_gradient(a.w, b.w, 4 * q + 3 == y, lse, o, inverse_valid);
+    zs[q] = a;
+  }
+}
+
+void require_float4_rows(const char* kernel, int vocab) {
+  if (vocab % 4 != 0) throw std::invalid_argument(std::string(kernel) + ": vocab = " + std::to_string(vocab) + " is not a multiple of 4 (float4 rows)");
+}
+
+}  // namespace
+
+void cross_entropy_v1(const LossShape& shape, float* logits, const int* targets, float scale, const CrossEntropyOutputs& out,
+                      cudaStream_t stream) {
+  cudaMemsetAsync(out.valid_rows, 0, sizeof(int), stream);
+  cross_entropy_stats_per_row<<<blocks_for(shape.rows), kThreads, 0, stream>>>(shape, logits, targets, out.row_loss, out.row_lse, out.valid_rows);
+  cross_entropy_gradient_per_element<<<blocks_for(static_cast<long long>(shape.rows) * shape.vocab), kThreads, 0, stream>>>(
+      shape, logits, targets, out.row_lse, scale, out.valid_rows);
+}
+
+void cross_entropy_v2(const LossShape& shape, float* logits, const int* targets, float scale, const CrossEntropyOutputs& out,
+                      cudaStream_t stream) {
+  require_float4_rows("cross_entropy_v2", shape.vocab);
+  cudaMemsetAsync(out.valid_rows, 0, sizeof(int), stream);
+  cross_entropy_stats_per_block<<<shape.rows, kThreads, 0, stream>>>(shape, logits, targets, out.row_loss, out.row_lse, out.valid_rows);
+  cross_entropy_gradient_per_block<<<shape.rows, kThreads, 0, stream>>>(shape, logits, targets, out.row_lse, scale, out.valid_rows);
+}
+
+void distillation_v1(const LossShape& shape, float* student_logits, const float* teacher_logits, const int* targets,
+                     const DistillationOptions& options, const DistillationOutputs& out, cudaStream_t stream) {
+  cudaMemsetAsync(out.valid_rows, 0, sizeof(int), stream);
+  distillation_stats_per_row<<<blocks_for(shape.rows), kThreads, 0, stream>>>(shape, student_logits, teacher_logits, targets, options, out);
+  distillation_gradient_per_element<<<blocks_for(static_cast<long long>(shape.rows) * shape.vocab), kThreads, 0, stream>>>(
+      shape, student_logits, teacher_logits, targets, options, out.row_lse, out.valid_rows);
+}
+
+void distillation_v2(const LossShape& shape, float* student_logits, const float* teacher_logits, const int* targets,
+                     const DistillationOptions& options, const DistillationOutputs& out, cudaStream_t stream) {
+  require_float4_rows("distillation_v2", shape.vocab);
+  cudaMemsetAsync(out.valid_rows, 0, sizeof(int), stream);
+  distillation_stats_per_block<<<shape.rows, kThreads, 0, stream>>>(shape, student_logits, teacher_logits, targets, options, out);
+  distillation_gradient_per_block<<<shape.rows, kThreads, 0, stream>>>(shape, student_logits, teacher_logits, targets, options,
+                                                                       out.row_lse, out.valid_rows);
+}
+
+}  // namespace frugal::kernels
