@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "async_copy.cuh"
 #include "expert_of_row.cuh"
 #include "frugal/kernels/fp8_gemm.hpp"
 
@@ -57,14 +58,6 @@ constexpr int kRowBytes = kBlockK + 16;                               // 144: co
 constexpr int kStageBytes = (kBlockM + kBlockN) * kRowBytes;
 constexpr int kStages = 2;
 constexpr int kSharedBytes = kStages * kStageBytes;                   // 55,296: above the 48 KB default
-
-// 16 bytes global → shared without a register round trip (sm_80+); `valid` false writes zeros.
-__device__ __forceinline__ void copy_16_bytes_async(std::uint8_t* shared, const std::uint8_t* global, bool valid) {
-  const unsigned address = static_cast<unsigned>(__cvta_generic_to_shared(shared));
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(address), "l"(global), "r"(valid ? 16 : 0));
-}
-__device__ __forceinline__ void commit_async_copies() { asm volatile("cp.async.commit_group;\n" ::); }
-__device__ __forceinline__ void wait_for_all_but_newest_copy_group() { asm volatile("cp.async.wait_group 1;\n" ::); }
 
 // D += A·B on one 16×8×32 tile. Fragments (PTX ISA, "Matrix Fragments for mma.m16n8k32"), with
 // g = lane / 4 and t = lane % 4: A's four words hold rows g, g+8, g, g+8 at k = 4t…4t+3, 4t…4t+3,

@@ -19,8 +19,9 @@ using testing::relative_error;
 
 using GroupedGemm = void (*)(const GroupedGemmShape&, const int*, const __nv_bfloat16*, const __nv_bfloat16*, float*, cudaStream_t);
 
-void check_grouped_gemm(GroupedGemm gemm) {
-  const int experts = 6, k = 128, n = 96, tile = 32;
+// tile: the segment padding (v3 needs 64); n: the expert width (v3 needs a multiple of 64).
+void check_grouped_gemm(GroupedGemm gemm, int tile = 32, int n = 96) {
+  const int experts = 6, k = 128;
   std::vector<int> chosen;  // copies per expert: 37, 0, 64, 5, 100, 16
   for (int e = 0; e < experts; ++e)
     for (int c = 0; c < std::vector<int>{37, 0, 64, 5, 100, 16}[static_cast<std::size_t>(e)]; ++c) chosen.push_back(e);
@@ -70,6 +71,12 @@ TEST(GroupedGemmGpu, V2TensorCoresWmma) {
   check_grouped_gemm(grouped_gemm_v2);
 }
 
+TEST(GroupedGemmGpu, V3SharedMemoryTiles) {
+  FRUGAL_SKIP_WITHOUT_GPU();
+  check_grouped_gemm(grouped_gemm_v3, 64, 128);
+  EXPECT_THROW(grouped_gemm_v3({2, 96, 128, 128}, nullptr, nullptr, nullptr, nullptr), std::invalid_argument);  // rows not a multiple of 64
+}
+
 }  // namespace
 }  // namespace frugal::kernels
 
@@ -83,7 +90,7 @@ TEST(GroupedGemmGpu, TimingProblem) {
   const GroupedGemmProblem p(4, 128, 256, 128);
   EXPECT_DOUBLE_EQ(p.flops(), 2.0 * 512 * 256 * 128);
   EXPECT_DOUBLE_EQ(p.bytes(), 2.0 * 512 * 256 + 2.0 * 4 * 256 * 128 + 4.0 * 512 * 128);
-  for (int version : {1, 2}) {
+  for (int version : {1, 2, 3}) {
     const double seconds = time_grouped_gemm(p, version, 3);
     EXPECT_GT(seconds, 0.0);
     EXPECT_LT(seconds, 1.0);
@@ -92,7 +99,7 @@ TEST(GroupedGemmGpu, TimingProblem) {
   std::vector<float> y(512 * 128, 1.0f);
   cudaMemcpy(y.data(), p.y(), y.size() * sizeof(float), cudaMemcpyDeviceToHost);
   EXPECT_EQ(*std::max_element(y.begin(), y.end()), 0.0f);
-  EXPECT_THROW(p.launch(3), std::invalid_argument);
+  EXPECT_THROW(p.launch(4), std::invalid_argument);
 }
 
 }  // namespace

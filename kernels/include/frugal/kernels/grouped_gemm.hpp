@@ -6,8 +6,11 @@
 // Versions (tests/kernels/test_grouped_gemm_gpu.cpp checks each against a double-precision loop):
 //   v1 — one thread per output element, the expert found by binary search over the offsets;
 //   v2 — tensor cores through WMMA: one warp per 16×16 output tile, 16×16×16 bf16 MMAs with fp32
-//        accumulators, operands straight from global memory (no shared-memory staging yet; that,
-//        and wgmma on sm_90a, are the next versions). Needs K and N multiples of 16, tile ≥ 16.
+//        accumulators, operands straight from global memory. Needs K and N multiples of 16, tile ≥ 16;
+//   v3 — the same MMAs fed from shared memory: 64×64 block tiles, 32-wide K-slices staged by
+//        cp.async and double-buffered, each operand element read once per block, not once per warp
+//        tile. Needs K a multiple of 32, N and the segment padding multiples of 64 (std::invalid_argument
+//        otherwise). Still to come: wgmma (sm_90a), warpgroup MMAs straight from shared memory.
 #pragma once
 
 #include <cuda_bf16.h>
@@ -25,6 +28,8 @@ struct GroupedGemmShape {
 void grouped_gemm_v1(const GroupedGemmShape& shape, const int* offsets, const __nv_bfloat16* x, const __nv_bfloat16* w, float* y,
                      cudaStream_t stream = nullptr);
 void grouped_gemm_v2(const GroupedGemmShape& shape, const int* offsets, const __nv_bfloat16* x, const __nv_bfloat16* w, float* y,
+                     cudaStream_t stream = nullptr);
+void grouped_gemm_v3(const GroupedGemmShape& shape, const int* offsets, const __nv_bfloat16* x, const __nv_bfloat16* w, float* y,
                      cudaStream_t stream = nullptr);
 
 }  // namespace frugal::kernels
