@@ -1,4 +1,6 @@
 // Fused cross-entropy and distillation losses (losses.hpp).
+#include <cooperative_groups.h>
+
 #include <stdexcept>
 #include <string>
 
@@ -202,6 +204,72 @@ __global__ void __launch_bounds__(kThreads) distillation_gradient_per_block(Loss
   }
 }
 
+// ---- v3: a cluster of 8 blocks per row, the row held in their shared memory (sm_90) ------------
+// v2 reads each row twice because 517 KB does not fit in one block's shared memory. Eight blocks of
+// a thread-block cluster hold an eighth each (65 KB at V3's vocabulary): each loads its slice once,
+// folding it into its online (max, sum) on the way, publishes that pair in its shared memory, and
+// after a cluster barrier reads the other seven through distributed shared memory (Hopper's
+// DSMEM) to get the row's LSE; then it writes the gradient of its slice from shared memory. The
+// logits cross HBM once each way — the minimal traffic. The valid-row count, which the gradient
+// needs before any row is finished, comes first from a small counting kernel.
+constexpr int kClusterBlocks = 8;  // the portable maximum cluster size
+
+__global__ void count_valid_rows_kernel(int rows, const int* targets, int* valid) {
+  int mine = 0;
+  for (int r = threadIdx.x; r < rows; r += blockDim.x) mine += targets[r] != kIgnoreIndex;
+  for (int offset = 16; offset > 0; offset /= 2) mine += __shfl_xor_sync(0xffffffffu, mine, offset);
+  if (threadIdx.x % 32 == 0) atomicAdd(valid, mine);
+}
+
+__global__ void __launch_bounds__(kThreads) cross_entropy_cluster_per_row(LossShape s, float* logits, const int* targets, float scale,
+                                                                          float* row_loss, float* row_lse, const int* valid) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  namespace cg = cooperative_groups;
+  const cg::cluster_group cluster = cg::this_cluster();
+  extern __shared__ float4 slice[];
+  __shared__ alignas(OnlineSoftmax) unsigned char published_storage[sizeof(OnlineSoftmax)];
+  OnlineSoftmax* published = reinterpret_cast<OnlineSoftmax*>(published_storage);
+  const int rank = static_cast<int>(cluster.block_rank()), row = blockIdx.x / kClusterBlocks;
+  const int quads = s.vocab / 4, per_block = (quads + kClusterBlocks - 1) / kClusterBlocks;
+  const int q0 = rank * per_block, q1 = min(q0 + per_block, quads);
+  float4* z = reinterpret_cast<float4*>(logits + static_cast<long long>(row) * s.vocab);
+
+  OnlineSoftmax mine;
+  for (int q = q0 + threadIdx.x; q < q1; q += kThreads) {
+    const float4 v = z[q];
+    slice[q - q0] = v;
+    mine.add(v.x, 1.0f);
+    mine.add(v.y, 1.0f);
+    mine.add(v.z, 1.0f);
+    mine.add(v.w, 1.0f);
+  }
+  const OnlineSoftmax block_total = block_merge(mine, 1.0f);
+  if (threadIdx.x == 0) *published = block_total;
+  cluster.sync();  // every block's pair is published (and its slice written)
+  OnlineSoftmax row_total;
+  for (int r = 0; r < kClusterBlocks; ++r) row_total.merge(*cluster.map_shared_rank(published, r), 1.0f);
+  cluster.sync();  // no block leaves while another still reads its pair
+  const float lse = row_total.lse();
+  const int y = targets[row];
+  if (threadIdx.x == 0) {
+    if (rank == 0) row_lse[row] = lse;
+    if (y == kIgnoreIndex && rank == 0) row_loss[row] = 0.0f;
+    if (y != kIgnoreIndex && y / 4 >= q0 && y / 4 < q1) row_loss[row] = lse - reinterpret_cast<const float*>(slice)[y - 4 * q0];
+  }
+  const float factor = y == kIgnoreIndex ? 0.0f : scale / static_cast<float>(*valid);
+  for (int q = q0 + threadIdx.x; q < q1; q += kThreads) {
+    float4 v = slice[q - q0];
+    v.x = factor * (expf(v.x - lse) - (4 * q == y ? 1.0f : 0.0f));
+    v.y = factor * (expf(v.y - lse) - (4 * q + 1 == y ? 1.0f : 0.0f));
+    v.z = factor * (expf(v.z - lse) - (4 * q + 2 == y ? 1.0f : 0.0f));
+    v.w = factor * (expf(v.w - lse) - (4 * q + 3 == y ? 1.0f : 0.0f));
+    z[q] = v;
+  }
+#else
+  __trap();  // never launched there: cross_entropy_v3 refuses devices below 9.0
+#endif
+}
+
 void require_float4_rows(const char* kernel, int vocab) {
   if (vocab % 4 != 0) throw std::invalid_argument(std::string(kernel) + ": vocab = " + std::to_string(vocab) + " is not a multiple of 4 (float4 rows)");
 }
@@ -239,6 +307,47 @@ void distillation_v2(const LossShape& shape, float* student_logits, const float*
   distillation_stats_per_block<<<shape.rows, kThreads, 0, stream>>>(shape, student_logits, teacher_logits, targets, options, out);
   distillation_gradient_per_block<<<shape.rows, kThreads, 0, stream>>>(shape, student_logits, teacher_logits, targets, options,
                                                                        out.row_lse, out.valid_rows);
+}
+
+bool thread_block_clusters_available(std::string* why) {
+  int major = 0;
+  if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, 0) != cudaSuccess) {
+    cudaGetLastError();
+    if (why) *why = "no CUDA device";
+    return false;
+  }
+  if (major >= 9) return true;
+  if (why) *why = "compute capability " + std::to_string(major) + ".x has no thread-block clusters (9.0+ has)";
+  return false;
+}
+
+void cross_entropy_v3(const LossShape& shape, float* logits, const int* targets, float scale, const CrossEntropyOutputs& out,
+                      cudaStream_t stream) {
+  require_float4_rows("cross_entropy_v3", shape.vocab);
+  std::string why;
+  if (!thread_block_clusters_available(&why)) throw std::runtime_error("cross_entropy_v3: " + why);
+  const int per_block = (shape.vocab / 4 + kClusterBlocks - 1) / kClusterBlocks;
+  const std::size_t slice_bytes = static_cast<std::size_t>(per_block) * sizeof(float4);
+  if (const cudaError_t e = cudaFuncSetAttribute(cross_entropy_cluster_per_row, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                                 static_cast<int>(slice_bytes));
+      e != cudaSuccess)
+    throw std::runtime_error("cross_entropy_v3: a row slice of " + std::to_string(slice_bytes) + " bytes: " + cudaGetErrorString(e));
+  cudaMemsetAsync(out.valid_rows, 0, sizeof(int), stream);
+  count_valid_rows_kernel<<<1, 1024, 0, stream>>>(shape.rows, targets, out.valid_rows);
+  cudaLaunchConfig_t config{};
+  config.gridDim = dim3(static_cast<unsigned>(shape.rows) * kClusterBlocks);
+  config.blockDim = dim3(kThreads);
+  config.dynamicSmemBytes = slice_bytes;
+  config.stream = stream;
+  cudaLaunchAttribute cluster{};
+  cluster.id = cudaLaunchAttributeClusterDimension;
+  cluster.val.clusterDim.x = kClusterBlocks;
+  cluster.val.clusterDim.y = 1;
+  cluster.val.clusterDim.z = 1;
+  config.attrs = &cluster;
+  config.numAttrs = 1;
+  cudaLaunchKernelEx(&config, cross_entropy_cluster_per_row, shape, logits, targets, scale, out.row_loss, out.row_lse,
+                     static_cast<const int*>(out.valid_rows));
 }
 
 }  // namespace frugal::kernels

@@ -77,7 +77,7 @@ GpuLoss run_cross_entropy(CrossEntropy version, const std::vector<float>& z, con
 
 void check_cross_entropy(CrossEntropy version, int rows, int vocab, double std, int ignored_every) {
   std::vector<float> z = random_logits(rows, vocab, std, 1);
-  z[7] = 60.0f;  // one dominant logit: softmax saturates, the naive exp(z) would still fit, exp(z − max) is what keeps it stable
+  z[std::min<std::size_t>(7, z.size() - 1)] = 60.0f;  // one dominant logit: softmax saturates, the naive exp(z) would still fit, exp(z − max) is what keeps it stable
   const std::vector<int> targets = random_targets(rows, vocab, ignored_every, 2);
   const float scale = 0.7f;
   const GpuLoss gpu = run_cross_entropy(version, z, targets, vocab, scale);
@@ -104,10 +104,19 @@ TEST(LossesGpu, CrossEntropyV2OnlineBlockPerRow) {
   check_cross_entropy(cross_entropy_v2, 37, 1000, 2.0, 7);
 }
 
+TEST(LossesGpu, CrossEntropyV3ClusterHoldsTheRow) {
+  FRUGAL_SKIP_WITHOUT_GPU();
+  std::string why;
+  if (!thread_block_clusters_available(&why)) GTEST_SKIP() << why;
+  check_cross_entropy(cross_entropy_v3, 37, 1000, 2.0, 7);
+  check_cross_entropy(cross_entropy_v3, 5, 36, 2.0, 0);  // 9 float4s for 8 blocks: most slices hold one, the last none
+}
+
 TEST(LossesGpu, CrossEntropyAtDeepSeekV3Vocabulary) {
   FRUGAL_SKIP_WITHOUT_GPU();
   check_cross_entropy(cross_entropy_v1, 6, 129280, 3.0, 0);
   check_cross_entropy(cross_entropy_v2, 6, 129280, 3.0, 0);
+  if (thread_block_clusters_available()) check_cross_entropy(cross_entropy_v3, 6, 129280, 3.0, 0);
 }
 
 // MTP depth k = 2 of D = 2, λ = 0.3 (V3 §4.2: λ = 0.3 for the first 10T tokens): the GPU keeps all
@@ -129,7 +138,9 @@ TEST(LossesGpu, MtpDepthThroughShiftedTargets) {
     }
   core::Matrix<double> grad;
   const double loss = core::cross_entropy(gathered, gathered_targets, &grad, scale);
-  for (CrossEntropy version : {cross_entropy_v1, cross_entropy_v2}) {
+  std::vector<CrossEntropy> versions{cross_entropy_v1, cross_entropy_v2};
+  if (thread_block_clusters_available()) versions.push_back(cross_entropy_v3);
+  for (CrossEntropy version : versions) {
     const GpuLoss gpu = run_cross_entropy(version, z, shifted, vocab, scale);
     EXPECT_EQ(gpu.valid, batch * (seq_len - depth));
     EXPECT_NEAR(gpu.mean, loss, 1e-5 * loss);
@@ -178,6 +189,7 @@ TEST(LossesGpu, DistillationV2OnlineBlockPerRow) {
 TEST(LossesGpu, V2RefusesAVocabularyNotAMultipleOfFour) {
   FRUGAL_SKIP_WITHOUT_GPU();
   EXPECT_THROW(cross_entropy_v2({2, 1001}, nullptr, nullptr, 1.0f, {}), std::invalid_argument);
+  EXPECT_THROW(cross_entropy_v3({2, 1001}, nullptr, nullptr, 1.0f, {}), std::invalid_argument);
   EXPECT_THROW(distillation_v2({2, 1001}, nullptr, nullptr, nullptr, {}, {}), std::invalid_argument);
 }
 

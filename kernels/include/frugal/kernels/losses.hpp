@@ -25,9 +25,15 @@
 //        block merges the threads' (max, sum) pairs; the gradient pass reads the row again and
 //        writes over it. Traffic: two reads and one write of the logits (the minimum is one of
 //        each: the row, 517 KB in fp32, does not fit in shared memory). Needs vocab % 4 == 0.
+//   v3 (cross-entropy, sm_90+) — the minimal traffic: a thread-block cluster of 8 blocks per row
+//        holds the row in their shared memory (an eighth each), merges the eight (max, sum) pairs
+//        through distributed shared memory, and writes the gradient from shared memory. A small
+//        kernel counts the valid rows first. Throws std::runtime_error below compute capability 9.0.
 #pragma once
 
 #include <cuda_runtime.h>
+
+#include <string>
 
 #include "frugal/kernels/loss_targets.hpp"
 
@@ -47,6 +53,10 @@ void cross_entropy_v1(const LossShape& shape, float* logits, const int* targets,
                       cudaStream_t stream = nullptr);
 void cross_entropy_v2(const LossShape& shape, float* logits, const int* targets, float scale, const CrossEntropyOutputs& out,
                       cudaStream_t stream = nullptr);
+void cross_entropy_v3(const LossShape& shape, float* logits, const int* targets, float scale, const CrossEntropyOutputs& out,
+                      cudaStream_t stream = nullptr);
+// Whether device 0 has thread-block clusters (compute capability ≥ 9.0); `why` says why not.
+bool thread_block_clusters_available(std::string* why = nullptr);
 
 struct DistillationOptions {
   float temperature = 2.0f;
