@@ -6,7 +6,8 @@
 #   version its time, GB/s and fraction of the measured copy bandwidth (BM_DeviceCopy); for the GEMMs
 #   TFLOP/s as a fraction of cuBLAS (grouped bf16) or of cuBLASLt FP8 and cuBLAS BF16 (FP8), and the
 #   FP8 GEMMs' errors against the exact product beside the CPU emulation's; the fused losses' GB/s.
-# Then frugal-sim calibrate on that JSON ($OUT/calibration.txt, .json) and chapter 9's timings
+# The same as a table in $OUT/summary.txt ("of base": the fraction of cuBLAS, or of cuBLASLt FP8 for
+# the FP8 GEMMs). Then frugal-sim calibrate on that JSON ($OUT/calibration.txt, .json) and chapter 9's timings
 # ($OUT/chapter-09.txt). Takes a few minutes (the build dominates). Exit status: 0 when every test passed, 1 otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,7 +33,7 @@ build/gpu/bench/bench_kernels --benchmark_min_time=0.2 --benchmark_out="$out/ben
       --benchmark_out_format=json > "$out/bench_kernels.log" 2>&1 || true
 
 python3 - "$out" "$(( $(date +%s) - start ))" <<'PY'
-import json, subprocess, sys
+import json, re, subprocess, sys
 out, seconds = sys.argv[1], int(sys.argv[2])
 device = subprocess.run(["nvidia-smi", "--query-gpu=name,compute_cap,memory.total,driver_version", "--format=csv,noheader"],
                         capture_output=True, text=True).stdout.strip()
@@ -95,6 +96,21 @@ print(f"gpu-check: {len(tests) - len(failed) - skipped} passed, {skipped} skippe
       f"{len(benchmarks)} benchmarks -> {out}/gpu-check.json")
 for name in failed:
     print(f"  FAILED {name}")
+
+# The same figures as a table, for the closing note: $OUT/summary.txt.
+def cell(value, pattern):
+    width = int(re.search(r"\{:(\d+)", pattern).group(1))
+    return pattern.format(value) if isinstance(value, (int, float)) else "-".rjust(width)
+lines = [f"{device}: {len(tests) - len(failed) - skipped} tests passed, {skipped} skipped, {len(failed)} failed",
+         f"{'benchmark':44} {'version':38} {'us':>10} {'GB/s':>8} {'of copy':>8} {'TFLOP/s':>8} {'of base':>8} {'error':>9}"]
+for b in benchmarks:
+    base = b.get("fraction_of_cublaslt_fp8", b.get("fraction_of_cublas"))
+    lines.append(f"{b['name'].replace('/manual_time', ''):44} {str(b.get('version', ''))[:38]:38} {cell(b.get('time_us'), '{:10.1f}')} "
+                 f"{cell(b.get('GB/s'), '{:8.0f}')} {cell(b.get('fraction_of_copy_bandwidth'), '{:8.2f}')} "
+                 f"{cell(b.get('TFLOP/s'), '{:8.1f}')} {cell(base, '{:8.2f}')} {cell(b.get('error_vs_exact'), '{:9.2e}')}"
+                 + (f"  ({b['error']})" if b.get("error") else ""))
+open(f"{out}/summary.txt", "w").write("\n".join(lines) + "\n")
+print(f"gpu-check: the figures as a table -> {out}/summary.txt")
 PY
 # The simulator calibrated with what this GPU measured (frugal-sim calibrate), and chapter 9's
 # CPU-against-GPU timings: both for the record, neither decides the exit status.
