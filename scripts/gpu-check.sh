@@ -8,7 +8,9 @@
 #   FP8 GEMMs' errors against the exact product beside the CPU emulation's; the fused losses' GB/s.
 # The same as a table in $OUT/summary.txt ("of base": the fraction of cuBLAS, or of cuBLASLt FP8 for
 # the FP8 GEMMs). Then frugal-sim calibrate on that JSON ($OUT/calibration.txt, .json) and chapter 9's timings
-# ($OUT/chapter-09.txt). Takes a few minutes (the build dominates). Exit status: 0 when every test passed, 1 otherwise.
+# ($OUT/chapter-09.txt). Each test suite and benchmark family runs in its own process under a time
+# limit, so one faulting or hanging kernel costs only its own results. Takes a few minutes (the
+# build dominates). Exit status: 0 when every test passed, 1 otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${OUT:-$PWD/build/gpu-check}"
@@ -27,28 +29,47 @@ start=$(date +%s)
 cmake -S . -B build/gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DFRUGAL_CUDA=ON -DFRUGAL_GUI=OFF -DFRUGAL_PYTHON=OFF \
       -DFRUGAL_MPI=OFF -DCMAKE_CUDA_ARCHITECTURES="${arch}-real" > "$out/configure.log"
 cmake --build build/gpu -j "$(nproc)" --target kernels_tests bench_kernels frugal-sim chapter-09-gpu-utilisation > "$out/build.log"
+# Each test suite and each benchmark family in a process of its own, under a time limit: a kernel
+# that faults (a sticky CUDA error) or hangs costs its own suite, not the rest of the run.
 tests_status=0
-build/gpu/tests/kernels_tests --gtest_output="json:$out/kernels_tests.json" > "$out/kernels_tests.log" 2>&1 || tests_status=1
-build/gpu/bench/bench_kernels --benchmark_min_time=0.2 --benchmark_out="$out/bench_kernels.json" \
-      --benchmark_out_format=json > "$out/bench_kernels.log" 2>&1 || true
+mkdir -p "$out/tests" "$out/bench"
+suites=$(build/gpu/tests/kernels_tests --gtest_list_tests | grep -E '^[A-Za-z0-9_]+\.$' | tr -d .)
+for suite in $suites; do
+  timeout 120 build/gpu/tests/kernels_tests --gtest_filter="${suite}.*" --gtest_output="json:$out/tests/$suite.json" \
+      >> "$out/kernels_tests.log" 2>&1 || { tests_status=1; echo "gpu-check: test suite $suite failed or timed out" >> "$out/kernels_tests.log"; }
+done
+families=$(build/gpu/bench/bench_kernels --benchmark_list_tests | cut -d/ -f1 | sort -u)
+for family in $families; do
+  timeout 150 build/gpu/bench/bench_kernels --benchmark_filter="^${family}/" --benchmark_min_time=0.2 \
+      --benchmark_out="$out/bench/$family.json" --benchmark_out_format=json >> "$out/bench_kernels.log" 2>&1 ||
+      echo "gpu-check: benchmark $family failed or timed out" >> "$out/bench_kernels.log"
+done
 
 python3 - "$out" "$(( $(date +%s) - start ))" <<'PY'
-import json, re, subprocess, sys
+import glob, json, re, subprocess, sys
 out, seconds = sys.argv[1], int(sys.argv[2])
 device = subprocess.run(["nvidia-smi", "--query-gpu=name,compute_cap,memory.total,driver_version", "--format=csv,noheader"],
                         capture_output=True, text=True).stdout.strip()
 tests = []
+for report in sorted(glob.glob(f"{out}/tests/*.json")):
+    try:
+        for suite in json.load(open(report))["testsuites"]:
+            for t in suite["testsuite"]:
+                tests.append({"name": f'{suite["name"]}.{t["name"]}',
+                              "result": "skipped" if t.get("result") == "SKIPPED" else ("failed" if t.get("failures") else "passed"),
+                              "failures": [f["failure"] for f in t.get("failures", [])]})
+    except (OSError, ValueError, KeyError) as e:  # a suite that crashed or timed out leaves no report, or half of one
+        tests.append({"name": report, "result": "failed", "failures": [f"no test report: {e}"]})
+if not tests:
+    tests.append({"name": "kernels_tests", "result": "failed", "failures": ["no test report at all"]})
+benchmarks, roofline, runs, unreadable = [], None, [], []
+for report in sorted(glob.glob(f"{out}/bench/*.json")):
+    try:
+        runs += json.load(open(report))["benchmarks"]
+    except (OSError, ValueError, KeyError) as e:  # a family that crashed or timed out
+        unreadable.append({"name": report, "error": f"no benchmark report: {e}"})
+json.dump({"benchmarks": runs}, open(f"{out}/bench_kernels.json", "w"), indent=1)  # all families in one file
 try:
-    for suite in json.load(open(f"{out}/kernels_tests.json"))["testsuites"]:
-        for t in suite["testsuite"]:
-            tests.append({"name": f'{suite["name"]}.{t["name"]}',
-                          "result": "skipped" if t.get("result") == "SKIPPED" else ("failed" if t.get("failures") else "passed"),
-                          "failures": [f["failure"] for f in t.get("failures", [])]})
-except (OSError, ValueError, KeyError) as e:
-    tests.append({"name": "kernels_tests", "result": "failed", "failures": [f"no test report: {e}"]})
-benchmarks, roofline = [], None
-try:
-    runs = json.load(open(f"{out}/bench_kernels.json"))["benchmarks"]
     for b in runs:
         if b["name"].startswith("BM_DeviceCopy") and "GB/s" in b:
             roofline = b["GB/s"] / 1e9 if b["GB/s"] > 1e6 else b["GB/s"]
@@ -88,6 +109,7 @@ try:
             entry["fraction_of_cublas_bf16"] = b["TFLOP/s"] / bf16 if bf16 else None
 except (NameError, KeyError, IndexError):
     pass
+benchmarks += unreadable  # after the pairing of benchmarks with runs above
 report = {"device": device, "seconds": seconds, "copy_bandwidth_GB/s": roofline, "tests": tests, "benchmarks": benchmarks}
 json.dump(report, open(f"{out}/gpu-check.json", "w"), indent=1)
 failed = [t["name"] for t in tests if t["result"] == "failed"]
