@@ -5,13 +5,13 @@
 //                          (with FP32 promotion, and with CUBLASLT_MATMUL_DESC_FAST_ACCUM: none), and
 //                          this project's fine-grained FP8 GEMM v1 and v2: DeepSeek-V3's shapes (M = 4096;
 //                          N×K = 7168×16384, 4096×7168, 2112×7168 — the N, K of DeepGEMM's README table)
-//                          and decode shapes (M = 64, 128). TFLOP/s, and the numerics: each result's
+//                          and decode shapes (M = 64, 128), v3 (wgmma) on a Hopper. TFLOP/s, and the numerics: each result's
 //                          error against the exact product of the fp32 operands on 16 × 16 sampled
 //                          outputs, beside the CPU emulation's on the same samples (core's decode of
 //                          the same codes, exact sums: FP8's own error) and core's accumulator model
 //                          (ISCA'25 §3.1.1) with and without promotion every 128;
 //   BM_Fp8GemmGrouped    — 8 experts' gate+up projections (N = 4096, K = 7168) in the contiguous layout:
-//                          v2 grouped against cuBLASLt FP8 called once per expert.
+//                          v2 and v3 grouped against cuBLASLt FP8 called once per expert.
 // Operands are N(0, 1) from cuRAND, quantised on the device by fp8_quantize_v2. Skipped without a GPU.
 #include <benchmark/benchmark.h>
 #include <cublasLt.h>
@@ -225,16 +225,23 @@ struct GemmShape {
   int m, n, k;
 };
 const GemmShape kGemmShapes[] = {{4096, 7168, 16384}, {4096, 4096, 7168}, {4096, 2112, 7168}, {64, 2112, 7168}, {128, 7168, 16384}};
-enum Implementation { cublas_bf16, cublaslt_fp8, cublaslt_fp8_fast_accumulation, ours_v1, ours_v2 };
+enum Implementation { cublas_bf16, cublaslt_fp8, cublaslt_fp8_fast_accumulation, ours_v1, ours_v2, ours_v3 };
 const char* const kImplementationNames[] = {"cuBLAS BF16", "cuBLASLt FP8 per-tensor", "cuBLASLt FP8 per-tensor, fast accumulation",
-                                            "v1 dequantise", "v2 mma.sync"};
+                                            "v1 dequantise", "v2 mma.sync", "v3 wgmma"};
+
+// Why this GPU cannot run one of our versions (empty when it can).
+std::string unavailable(Implementation implementation) {
+  std::string why;
+  if (implementation == ours_v2 && !fp8_tensor_cores_available(&why)) return why;
+  if (implementation == ours_v3 && !fp8_wgmma_available(&why)) return why;
+  return "";
+}
 
 void BM_Fp8Gemm(benchmark::State& state) {
   if (skip_without_gpu(state)) return;
   const auto implementation = static_cast<Implementation>(state.range(0));
   const GemmShape shape = kGemmShapes[state.range(1)];
-  std::string why;
-  if (implementation == ours_v2 && !fp8_tensor_cores_available(&why)) return state.SkipWithError(why.c_str());
+  if (const std::string why = unavailable(implementation); !why.empty()) return state.SkipWithError(why.c_str());
   const Operand a(shape.m, shape.k, Fp8Tiling::tile_1x128, 11), b(shape.n, shape.k, Fp8Tiling::block_128x128, 12);
   __nv_bfloat16* c = device_alloc<__nv_bfloat16>(static_cast<std::size_t>(shape.m) * shape.n);
   const Fp8GemmShape fp8_shape{shape.m, shape.n, shape.k};
@@ -260,6 +267,7 @@ void BM_Fp8Gemm(benchmark::State& state) {
           break;
         case ours_v1: fp8_gemm_v1(fp8_shape, operands); break;
         case ours_v2: fp8_gemm_v2(fp8_shape, operands); break;
+        case ours_v3: fp8_gemm_v3(fp8_shape, operands); break;
       }
     });
     state.counters["TFLOP/s"] = benchmark::Counter(2.0 * shape.m * shape.n * shape.k * static_cast<double>(state.iterations()) / 1e12,
@@ -277,7 +285,7 @@ void BM_Fp8Gemm(benchmark::State& state) {
   cudaFree(c);
 }
 BENCHMARK(BM_Fp8Gemm)
-    ->ArgsProduct({{cublas_bf16, cublaslt_fp8, cublaslt_fp8_fast_accumulation, ours_v2}, {0, 1, 2, 3, 4}})
+    ->ArgsProduct({{cublas_bf16, cublaslt_fp8, cublaslt_fp8_fast_accumulation, ours_v2, ours_v3}, {0, 1, 2, 3, 4}})
     ->Args({ours_v1, 3})  // the dequantising version at the decode shape only: it is slow
     ->UseManualTime()
     ->Unit(benchmark::kMicrosecond);
@@ -285,10 +293,10 @@ BENCHMARK(BM_Fp8Gemm)
 // ---- grouped: 8 experts, contiguous layout ----------------------------------------------------
 void BM_Fp8GemmGrouped(benchmark::State& state) {
   if (skip_without_gpu(state)) return;
-  const bool ours = state.range(0) == ours_v2;
+  const auto implementation = static_cast<Implementation>(state.range(0));
+  const bool ours = implementation != cublaslt_fp8;
   const int experts = 8, per_expert = static_cast<int>(state.range(1)), m = experts * per_expert, n = 4096, k = 7168;
-  std::string why;
-  if (ours && !fp8_tensor_cores_available(&why)) return state.SkipWithError(why.c_str());
+  if (const std::string why = unavailable(implementation); !why.empty()) return state.SkipWithError(why.c_str());
   const Operand a(m, k, Fp8Tiling::tile_1x128, 21);
   const Operand b(experts * n, k, Fp8Tiling::block_128x128, 22);  // experts × N × K; N a multiple of 128, so blocks stay per expert
   __nv_bfloat16* c = device_alloc<__nv_bfloat16>(static_cast<std::size_t>(m) * n);
@@ -301,17 +309,18 @@ void BM_Fp8GemmGrouped(benchmark::State& state) {
     state.SkipWithError("cuBLASLt has no FP8 algorithm for this GPU and shape");
   } else {
     run_timed(state, static_cast<double>(m + experts * n) * k + 2.0 * m * n, [&] {
-      if (ours) return fp8_gemm_v2({m, n, k, experts}, {a.codes, a.scales, b.codes, b.scales, d_offsets, c});
+      if (ours) return (implementation == ours_v3 ? fp8_gemm_v3 : fp8_gemm_v2)({m, n, k, experts}, {a.codes, a.scales, b.codes, b.scales, d_offsets, c},
+                                                                             nullptr);
       for (int e = 0; e < experts; ++e)
         lt.run(a.tensor_codes + static_cast<std::size_t>(e) * per_expert * k, a.tensor_scale, b.tensor_codes + static_cast<std::size_t>(e) * n * k,
                b.tensor_scale, c + static_cast<std::size_t>(e) * per_expert * n);
     });
     state.counters["TFLOP/s"] = benchmark::Counter(2.0 * m * n * k * static_cast<double>(state.iterations()) / 1e12, benchmark::Counter::kIsRate);
   }
-  state.SetLabel(ours ? "v2 mma.sync grouped" : "cuBLASLt FP8 per expert");
+  state.SetLabel(ours ? std::string(kImplementationNames[implementation]) + " grouped" : "cuBLASLt FP8 per expert");
   cudaFree(c);
   cudaFree(d_offsets);
 }
-BENCHMARK(BM_Fp8GemmGrouped)->ArgsProduct({{cublaslt_fp8, ours_v2}, {128, 512, 4096}})->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Fp8GemmGrouped)->ArgsProduct({{cublaslt_fp8, ours_v2, ours_v3}, {128, 512, 4096}})->UseManualTime()->Unit(benchmark::kMicrosecond);
 
 }  // namespace

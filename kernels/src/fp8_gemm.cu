@@ -163,6 +163,129 @@ __global__ void __launch_bounds__(kThreads) fp8_gemm_mma(Fp8GemmShape s, Fp8Gemm
     }
 }
 
+// ---- v3: wgmma (sm_90a) --------------------------------------------------------------------------
+// One warpgroup (4 warps) computes 64×128 of C with Hopper's warpgroup MMAs, which read both
+// operands straight from shared memory through 64-bit descriptors: no fragment loads into
+// registers, and one instruction covers 64×128×32. Each 128-slice of K is staged by cp.async in
+// the descriptors' no-swizzle "core matrix" layout — 8 rows × 16 bytes stored as 128 contiguous
+// bytes; the 8 such blocks along K of a row group follow each other (leading byte offset 128), row
+// groups are 1024 bytes apart (stride byte offset) — double-buffered as in v2. Each slice is four
+// wgmmas (the first overwrites the partial sums, the rest accumulate), waited for, then promoted
+// into the FP32 accumulators with the slice's scales, as in v2.
+constexpr int kWgmmaBlockM = 64, kWgmmaThreads = 128;
+constexpr int kCoreBytes = 128, kGroupBytes = kFp8Tile / 16 * kCoreBytes;          // 1024: a row group of a 128-wide slice
+constexpr int kWgmmaStageBytes = (kWgmmaBlockM + kBlockN) * kFp8Tile;              // 8 KB of A + 16 KB of B
+constexpr int kWgmmaSharedBytes = 2 * kWgmmaStageBytes;
+
+// Byte offset of (row, 16-byte chunk c of K) in a staged operand.
+__device__ __forceinline__ int core_matrix_offset(int row, int chunk) { return (row / 8) * kGroupBytes + chunk * kCoreBytes + (row % 8) * 16; }
+
+// Descriptor of a K-major, no-swizzle operand starting at `shared` (PTX ISA, "Matrix Descriptor
+// Format"): bits 0–13 address/16, 16–29 leading byte offset/16, 32–45 stride byte offset/16.
+__device__ __forceinline__ std::uint64_t operand_descriptor(const std::uint8_t* shared) {
+  const std::uint64_t address = static_cast<std::uint64_t>(__cvta_generic_to_shared(shared));
+  return ((address & 0x3FFFF) >> 4) | (static_cast<std::uint64_t>(kCoreBytes >> 4) << 16) | (static_cast<std::uint64_t>(kGroupBytes >> 4) << 32);
+}
+
+// D (64×128, fp32, this warpgroup's registers) = A·Bᵀ (+ D when `accumulate`) for one 32-wide K step:
+// wgmma.mma_async m64n128k32 with E4M3 operands read from shared memory through their descriptors.
+// Accumulator layout (PTX ISA, "wgmma .m64nNk32 register fragment"): warp w, lane (g = lane/4,
+// t = lane%4) holds d[4j + i] = D[16w + g + 8·(i/2)][8j + 2t + (i%2)], j = 0 … 15.
+template <bool kAccumulate>
+__device__ __forceinline__ void wgmma_e4m3_64x128x32(float (&d)[64], std::uint64_t a_descriptor, std::uint64_t b_descriptor) {
+#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  asm volatile(
+      "{\n"
+      "wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3 "
+      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, %64, %65, %66, 1, 1;\n"
+      "}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+      : "l"(a_descriptor), "l"(b_descriptor), "n"(kAccumulate ? 1 : 0));
+#else
+  __trap();  // never launched there: fp8_gemm_v3 refuses other devices
+#endif
+}
+// The warpgroup MMA's ordering instructions (sm_90a only, like the MMA itself).
+__device__ __forceinline__ void make_shared_writes_visible_to_wgmma() {  // cp.async (generic proxy) → wgmma (async proxy)
+#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void wgmma_fence() {  // accumulator registers written before are ready for the MMAs
+#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void wgmma_commit_and_wait() {  // the MMAs issued so far have finished
+#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
+  asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
+#endif
+}
+
+__device__ void stage_slice_core_matrices(const Fp8GemmShape& s, const std::uint8_t* a, const std::uint8_t* b, int row0, int col0, int slice,
+                                          std::uint8_t* a_tile, std::uint8_t* b_tile) {
+  constexpr int kChunksPerRow = kFp8Tile / 16;
+  for (int chunk = threadIdx.x; chunk < (kWgmmaBlockM + kBlockN) * kChunksPerRow; chunk += kWgmmaThreads) {
+    const int row = chunk / kChunksPerRow, c = chunk % kChunksPerRow;
+    const bool of_a = row < kWgmmaBlockM;
+    const int local = of_a ? row : row - kWgmmaBlockM, global_row = (of_a ? row0 : col0) + local;
+    const bool valid = global_row < (of_a ? s.m : s.n);
+    const std::uint8_t* source = (of_a ? a : b) + (valid ? static_cast<long long>(global_row) * s.k + slice * kFp8Tile + c * 16 : 0);
+    copy_16_bytes_async((of_a ? a_tile : b_tile) + core_matrix_offset(local, c), source, valid);
+  }
+}
+
+__global__ void __launch_bounds__(kWgmmaThreads) fp8_gemm_wgmma(Fp8GemmShape s, Fp8GemmOperands op) {
+  extern __shared__ __align__(128) std::uint8_t staged[];
+  const int row0 = blockIdx.y * kWgmmaBlockM, col0 = blockIdx.x * kBlockN, k_blocks = s.k / kFp8Tile;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+  const ExpertOperands e = expert_operands(s, op, row0);
+  const float* b_scale = e.b_scales + static_cast<long long>(blockIdx.x) * k_blocks;
+  const int top = row0 + 16 * warp + g, bottom = top + 8;  // the two rows this thread's accumulators hold
+
+  float acc[64] = {}, partial[64] = {};
+  auto a_tile = [&](int stage) { return staged + stage * kWgmmaStageBytes; };
+  auto b_tile = [&](int stage) { return staged + stage * kWgmmaStageBytes + kWgmmaBlockM * kFp8Tile; };
+  stage_slice_core_matrices(s, op.a, e.b, row0, col0, 0, a_tile(0), b_tile(0));
+  commit_async_copies();
+  for (int slice = 0; slice < k_blocks; ++slice) {
+    const int stage = slice % 2;
+    if (slice + 1 < k_blocks) stage_slice_core_matrices(s, op.a, e.b, row0, col0, slice + 1, a_tile(1 - stage), b_tile(1 - stage));
+    commit_async_copies();
+    wait_for_all_but_newest_copy_group();
+    make_shared_writes_visible_to_wgmma();
+    __syncthreads();
+
+    // K step k (32 bytes) starts at chunk 2k: descriptors advance by 2 core matrices.
+    wgmma_fence();
+    wgmma_e4m3_64x128x32<false>(partial, operand_descriptor(a_tile(stage)), operand_descriptor(b_tile(stage)));
+    for (int k = 1; k < kFp8Tile / 32; ++k)
+      wgmma_e4m3_64x128x32<true>(partial, operand_descriptor(a_tile(stage) + 2 * k * kCoreBytes),
+                                 operand_descriptor(b_tile(stage) + 2 * k * kCoreBytes));
+    wgmma_commit_and_wait();
+
+    const float sb = b_scale[slice];
+    const float s_top = top < s.m ? op.a_scales[static_cast<long long>(top) * k_blocks + slice] * sb : 0.0f;
+    const float s_bottom = bottom < s.m ? op.a_scales[static_cast<long long>(bottom) * k_blocks + slice] * sb : 0.0f;
+    for (int j = 0; j < 16; ++j) {
+      acc[4 * j] += partial[4 * j] * s_top;
+      acc[4 * j + 1] += partial[4 * j + 1] * s_top;
+      acc[4 * j + 2] += partial[4 * j + 2] * s_bottom;
+      acc[4 * j + 3] += partial[4 * j + 3] * s_bottom;
+    }
+    __syncthreads();  // the warpgroup is done reading this stage before it is loaded again
+  }
+
+  for (int j = 0; j < 16; ++j) {
+    const int col = col0 + 8 * j + 2 * t;
+    if (col >= s.n) continue;
+    if (top < s.m) *reinterpret_cast<__nv_bfloat162*>(op.c + static_cast<long long>(top) * s.n + col) = __floats2bfloat162_rn(acc[4 * j], acc[4 * j + 1]);
+    if (bottom < s.m)
+      *reinterpret_cast<__nv_bfloat162*>(op.c + static_cast<long long>(bottom) * s.n + col) = __floats2bfloat162_rn(acc[4 * j + 2], acc[4 * j + 3]);
+  }
+}
+
 }  // namespace
 
 void fp8_gemm_v1(const Fp8GemmShape& shape, const Fp8GemmOperands& operands, cudaStream_t stream) {
@@ -190,6 +313,28 @@ void fp8_gemm_v2(const Fp8GemmShape& shape, const Fp8GemmOperands& operands, cud
   if (opted_in != cudaSuccess) throw std::runtime_error(std::string("fp8_gemm_v2: ") + cudaGetErrorString(opted_in));
   const dim3 grid((shape.n + kBlockN - 1) / kBlockN, (shape.m + kBlockM - 1) / kBlockM);
   fp8_gemm_mma<<<grid, kThreads, kSharedBytes, stream>>>(shape, operands);
+}
+
+bool fp8_wgmma_available(std::string* why) {
+  int major = 0, minor = 0;
+  if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, 0) != cudaSuccess ||
+      cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, 0) != cudaSuccess) {
+    cudaGetLastError();
+    if (why) *why = "no CUDA device";
+    return false;
+  }
+  if (major == 9 && minor == 0) return true;
+  if (why) *why = "compute capability " + std::to_string(major) + "." + std::to_string(minor) + ": wgmma is Hopper's (9.0, built as sm_90a)";
+  return false;
+}
+
+void fp8_gemm_v3(const Fp8GemmShape& shape, const Fp8GemmOperands& operands, cudaStream_t stream) {
+  std::string why;
+  if (!fp8_wgmma_available(&why)) throw std::runtime_error("fp8_gemm_v3: " + why);
+  static const cudaError_t opted_in = cudaFuncSetAttribute(fp8_gemm_wgmma, cudaFuncAttributeMaxDynamicSharedMemorySize, kWgmmaSharedBytes);
+  if (opted_in != cudaSuccess) throw std::runtime_error(std::string("fp8_gemm_v3: ") + cudaGetErrorString(opted_in));
+  const dim3 grid((shape.n + kBlockN - 1) / kBlockN, (shape.m + kWgmmaBlockM - 1) / kWgmmaBlockM);
+  fp8_gemm_wgmma<<<grid, kWgmmaThreads, kWgmmaSharedBytes, stream>>>(shape, operands);
 }
 
 }  // namespace frugal::kernels

@@ -7,7 +7,7 @@
 //      make worse than the CPU emulation does (it promotes to FP32 every 128 of K, as core models).
 // Shapes with a partial 64-row block, a partial 128-column block, and a grouped GEMM with an empty
 // expert; then K = 4096, where promotion matters. v2 needs FP8 tensor cores (compute capability
-// 8.9+) and skips below. Skipped without a GPU.
+// 8.9+), v3 a Hopper (9.0); each is left out below. Skipped without a GPU.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -105,8 +105,16 @@ void check_versions(const Fp8GemmShape& shape, const std::vector<int>& offsets) 
     std::cout << "v2 skipped: " << why << "\n";
     return;
   }
-  SCOPED_TRACE("v2");
-  check(run(fp8_gemm_v2, shape, offsets, 3));
+  {
+    SCOPED_TRACE("v2");
+    check(run(fp8_gemm_v2, shape, offsets, 3));
+  }
+  if (!fp8_wgmma_available(&why)) {
+    std::cout << "v3 skipped: " << why << "\n";
+    return;
+  }
+  SCOPED_TRACE("v3");
+  check(run(fp8_gemm_v3, shape, offsets, 3));
 }
 
 TEST(Fp8GemmGpu, PartialBlocks) {
@@ -128,6 +136,12 @@ TEST(Fp8GemmGpu, V2RefusesWithoutFp8TensorCores) {
   FRUGAL_SKIP_WITHOUT_GPU();
   if (fp8_tensor_cores_available()) GTEST_SKIP() << "this GPU has FP8 tensor cores";
   EXPECT_THROW(fp8_gemm_v2({64, 128, 128}, {}), std::runtime_error);
+}
+
+TEST(Fp8GemmGpu, V3RefusesAnythingButHopper) {
+  FRUGAL_SKIP_WITHOUT_GPU();
+  if (fp8_wgmma_available()) GTEST_SKIP() << "this GPU is a Hopper";
+  EXPECT_THROW(fp8_gemm_v3({64, 128, 128}, {}), std::runtime_error);
 }
 
 }  // namespace

@@ -16,14 +16,18 @@
 //        that the next slice loads while this one multiplies; rows padded to 144 bytes so that the
 //        fragment loads (8 rows × 4 lanes × 4 bytes) hit 32 different banks. After each slice the
 //        warp's partial sums are scaled and promoted into FP32 registers.
-//   Not yet: a Hopper `wgmma` version (sm_90a: warpgroup MMAs from shared-memory descriptors, TMA
-//   loads); DeepGEMM is the model for it.
+//   v3 — Hopper's warpgroup MMAs (`wgmma.mma_async` m64n128k32, sm_90a): a warpgroup per 64×128 of
+//        C, both operands read by the tensor cores straight from shared memory through descriptors
+//        (no-swizzle core-matrix layout, staged by cp.async, double-buffered), promotion per 128 of K
+//        as in v2. Not yet DeepGEMM's further steps: TMA loads, 128-byte swizzle, warp-specialised
+//        producers, two consumer warpgroups, persistent blocks.
 #pragma once
 
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <string>
 
 #include "frugal/kernels/fp8_layout.hpp"
 
@@ -42,7 +46,12 @@ void fp8_gemm_v1(const Fp8GemmShape& shape, const Fp8GemmOperands& operands, cud
 // Throws std::runtime_error on a device below compute capability 8.9 (no FP8 tensor cores).
 void fp8_gemm_v2(const Fp8GemmShape& shape, const Fp8GemmOperands& operands, cudaStream_t stream = nullptr);
 
+// Throws std::runtime_error on a device other than compute capability 9.0 (wgmma is Hopper's).
+void fp8_gemm_v3(const Fp8GemmShape& shape, const Fp8GemmOperands& operands, cudaStream_t stream = nullptr);
+
 // Whether device 0 has FP8 tensor cores (compute capability ≥ 8.9); `why` says why not.
 bool fp8_tensor_cores_available(std::string* why = nullptr);
+// Whether device 0 runs wgmma (compute capability 9.0); `why` says why not.
+bool fp8_wgmma_available(std::string* why = nullptr);
 
 }  // namespace frugal::kernels
