@@ -4,7 +4,7 @@
 // the teacher's logits read once too) — so that scripts/gpu-check.sh reports the fraction of the
 // copy bandwidth (issue 12's target: ≥ 70%). v2 reads the logits twice (losses.hpp), so its
 // ceiling on this measure is 2/3 of the copy rate for cross-entropy and 3/5 for distillation; v3
-// (cross-entropy on sm_90) moves the minimal traffic. traffic_GB/s counts what each really moves.
+// (sm_90) moves the minimal traffic. traffic_GB/s counts what each really moves.
 // Skipped without a GPU.
 #include <benchmark/benchmark.h>
 #include <cuda_runtime.h>
@@ -66,6 +66,8 @@ BENCHMARK(BM_CrossEntropy)->ArgsProduct({{2, 3}, {4096, 16384}})->Args({1, 4096}
 void BM_Distillation(benchmark::State& state) {
   if (skip_without_gpu(state)) return;
   const int version = static_cast<int>(state.range(0)), rows = static_cast<int>(state.range(1));
+  std::string why;
+  if (version == 3 && !thread_block_clusters_available(&why)) return state.SkipWithError(why.c_str());
   const LossShape shape{rows, kVocabulary};
   const std::size_t n = static_cast<std::size_t>(rows) * kVocabulary;
   float *student = random_logits(n, 2), *teacher = random_logits(n, 3);
@@ -73,18 +75,19 @@ void BM_Distillation(benchmark::State& state) {
         *lse = device_alloc<float>(3 * static_cast<std::size_t>(rows));
   int *targets = targets_for(rows), *valid = device_alloc<int>(1);
   const DistillationOutputs out{soft, hard, lse, valid};
-  run_timed(state, 3.0 * 4.0 * static_cast<double>(n), [&] {
-    (version == 1 ? distillation_v1 : distillation_v2)(shape, student, teacher, targets, {2.0f, 0.5f}, out, nullptr);
-  });
-  // v1 reads the student and teacher twice for the statistics and once more for the gradient; v2 once and once.
-  state.counters["traffic_GB/s"] = benchmark::Counter(static_cast<double>(version == 1 ? 7 : 5) * 4.0 * static_cast<double>(n) *
+  const auto distillation = version == 1 ? distillation_v1 : version == 2 ? distillation_v2 : distillation_v3;
+  run_timed(state, 3.0 * 4.0 * static_cast<double>(n), [&] { distillation(shape, student, teacher, targets, {2.0f, 0.5f}, out, nullptr); });
+  // v1 reads the student and teacher twice for the statistics and once more for the gradient; v2 once
+  // and once; v3 once.
+  state.counters["traffic_GB/s"] = benchmark::Counter(static_cast<double>(version == 1 ? 7 : version == 2 ? 5 : 3) * 4.0 * static_cast<double>(n) *
                                                           static_cast<double>(state.iterations()) / 1e9,
                                                       benchmark::Counter::kIsRate);
-  state.SetLabel(version == 1 ? "v1 thread per row" : "v2 online, block per row");
+  const char* const labels[] = {"", "v1 thread per row", "v2 online, block per row", "v3 cluster of 8 holds the rows"};
+  state.SetLabel(labels[version]);
   for (void* p : {static_cast<void*>(student), static_cast<void*>(teacher), static_cast<void*>(soft), static_cast<void*>(hard),
                   static_cast<void*>(lse), static_cast<void*>(targets), static_cast<void*>(valid)})
     cudaFree(p);
 }
-BENCHMARK(BM_Distillation)->ArgsProduct({{2}, {4096, 16384}})->Args({1, 4096})->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Distillation)->ArgsProduct({{2, 3}, {4096, 16384}})->Args({1, 4096})->UseManualTime()->Unit(benchmark::kMicrosecond);
 
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "frugal/kernels/losses.hpp"
 #include "frugal/kernels/online_softmax.hpp"
@@ -15,6 +16,10 @@ constexpr int kThreads = 256;
 constexpr float kNegativeInfinity = -__builtin_huge_valf();
 
 int blocks_for(long long n) { return static_cast<int>((n + kThreads - 1) / kThreads); }
+
+void require_float4_rows(const char* kernel, int vocab) {
+  if (vocab % 4 != 0) throw std::invalid_argument(std::string(kernel) + ": vocab = " + std::to_string(vocab) + " is not a multiple of 4 (float4 rows)");
+}
 
 // ---- v1: a thread per row (statistics), a thread per element (gradient) ------------------------
 
@@ -221,17 +226,43 @@ __global__ void count_valid_rows_kernel(int rows, const int* targets, int* valid
   if (threadIdx.x % 32 == 0) atomicAdd(valid, mine);
 }
 
-__global__ void __launch_bounds__(kThreads) cross_entropy_cluster_per_row(LossShape s, float* logits, const int* targets, float scale,
-                                                                          float* row_loss, float* row_lse, const int* valid) {
+// The float4s [q0, q1) of a row that block `rank` of its cluster holds.
+struct ClusterSlice {
+  int q0, q1;
+};
+__device__ ClusterSlice cluster_slice(int vocab) {
+  const int rank = static_cast<int>(blockIdx.x % kClusterBlocks), quads = vocab / 4, per_block = (quads + kClusterBlocks - 1) / kClusterBlocks;
+  return {rank * per_block, min((rank + 1) * per_block, quads)};
+}
+
+// The merge of the cluster's eight block totals, in every thread: each block publishes its total
+// in its own shared memory, a cluster barrier, then all eight read through distributed shared
+// memory in rank order; a second barrier keeps each block's shared memory alive until the others
+// have read it.
+template <class Online>
+__device__ Online cluster_merge(const Online& block_total, float inverse_t) {
+  Online all;
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   namespace cg = cooperative_groups;
   const cg::cluster_group cluster = cg::this_cluster();
+  __shared__ alignas(Online) unsigned char storage[sizeof(Online)];
+  Online* published = reinterpret_cast<Online*>(storage);
+  if (threadIdx.x == 0) *published = block_total;
+  cluster.sync();
+  for (int r = 0; r < kClusterBlocks; ++r) all.merge(*cluster.map_shared_rank(published, r), inverse_t);
+  cluster.sync();
+#else
+  __trap();  // never launched there: the v3 launchers refuse devices below 9.0
+#endif
+  return all;
+}
+
+__global__ void __launch_bounds__(kThreads) cross_entropy_cluster_per_row(LossShape s, float* logits, const int* targets, float scale,
+                                                                          float* row_loss, float* row_lse, const int* valid) {
   extern __shared__ float4 slice[];
-  __shared__ alignas(OnlineSoftmax) unsigned char published_storage[sizeof(OnlineSoftmax)];
-  OnlineSoftmax* published = reinterpret_cast<OnlineSoftmax*>(published_storage);
-  const int rank = static_cast<int>(cluster.block_rank()), row = blockIdx.x / kClusterBlocks;
-  const int quads = s.vocab / 4, per_block = (quads + kClusterBlocks - 1) / kClusterBlocks;
-  const int q0 = rank * per_block, q1 = min(q0 + per_block, quads);
+  const int row = blockIdx.x / kClusterBlocks;
+  const ClusterSlice mine_only = cluster_slice(s.vocab);
+  const int q0 = mine_only.q0, q1 = mine_only.q1;
   float4* z = reinterpret_cast<float4*>(logits + static_cast<long long>(row) * s.vocab);
 
   OnlineSoftmax mine;
@@ -243,17 +274,12 @@ __global__ void __launch_bounds__(kThreads) cross_entropy_cluster_per_row(LossSh
     mine.add(v.z, 1.0f);
     mine.add(v.w, 1.0f);
   }
-  const OnlineSoftmax block_total = block_merge(mine, 1.0f);
-  if (threadIdx.x == 0) *published = block_total;
-  cluster.sync();  // every block's pair is published (and its slice written)
-  OnlineSoftmax row_total;
-  for (int r = 0; r < kClusterBlocks; ++r) row_total.merge(*cluster.map_shared_rank(published, r), 1.0f);
-  cluster.sync();  // no block leaves while another still reads its pair
-  const float lse = row_total.lse();
+  const float lse = cluster_merge(block_merge(mine, 1.0f), 1.0f).lse();  // the barriers also publish this block's slice
   const int y = targets[row];
+  const bool first = blockIdx.x % kClusterBlocks == 0;
   if (threadIdx.x == 0) {
-    if (rank == 0) row_lse[row] = lse;
-    if (y == kIgnoreIndex && rank == 0) row_loss[row] = 0.0f;
+    if (first) row_lse[row] = lse;
+    if (y == kIgnoreIndex && first) row_loss[row] = 0.0f;
     if (y != kIgnoreIndex && y / 4 >= q0 && y / 4 < q1) row_loss[row] = lse - reinterpret_cast<const float*>(slice)[y - 4 * q0];
   }
   const float factor = y == kIgnoreIndex ? 0.0f : scale / static_cast<float>(*valid);
@@ -265,14 +291,88 @@ __global__ void __launch_bounds__(kThreads) cross_entropy_cluster_per_row(LossSh
     v.w = factor * (expf(v.w - lse) - (4 * q + 3 == y ? 1.0f : 0.0f));
     z[q] = v;
   }
-#else
-  __trap();  // never launched there: cross_entropy_v3 refuses devices below 9.0
-#endif
 }
 
-void require_float4_rows(const char* kernel, int vocab) {
-  if (vocab % 4 != 0) throw std::invalid_argument(std::string(kernel) + ": vocab = " + std::to_string(vocab) + " is not a multiple of 4 (float4 rows)");
+// Distillation the same way: each block holds its slice of the student's and the teacher's row.
+__global__ void __launch_bounds__(kThreads) distillation_cluster_per_row(LossShape s, float* student, const float* teacher,
+                                                                         const int* targets, DistillationOptions o, DistillationOutputs out,
+                                                                         const int* valid) {
+  extern __shared__ float4 slices[];
+  const int row = blockIdx.x / kClusterBlocks;
+  const ClusterSlice mine_only = cluster_slice(s.vocab);
+  const int q0 = mine_only.q0, q1 = mine_only.q1, per_block = (s.vocab / 4 + kClusterBlocks - 1) / kClusterBlocks;
+  float4* student_slice = slices;
+  float4* teacher_slice = slices + per_block;
+  const long long base = static_cast<long long>(row) * s.vocab;
+  float4* zs = reinterpret_cast<float4*>(student + base);
+  const float4* zt = reinterpret_cast<const float4*>(teacher + base);
+  const float inverse_t = 1.0f / o.temperature;
+
+  OnlineSoftmax mine;
+  OnlineTeacher theirs;
+  for (int q = q0 + threadIdx.x; q < q1; q += kThreads) {
+    const float4 a = zs[q], b = zt[q];
+    student_slice[q - q0] = a;
+    teacher_slice[q - q0] = b;
+    for (const auto [x, y] : {float2{a.x, b.x}, float2{a.y, b.y}, float2{a.z, b.z}, float2{a.w, b.w}}) {
+      mine.add(x, inverse_t);
+      theirs.add(y * inverse_t, (y - x) * inverse_t);
+    }
+  }
+  const OnlineSoftmax st = cluster_merge(block_merge(mine, inverse_t), inverse_t);
+  const OnlineTeacher te = cluster_merge(block_merge(theirs, 0.0f), 0.0f);
+  const float lse[3] = {st.lse(), st.lse_tempered(inverse_t), te.lse()};
+  const int y = targets[row];
+  const bool first = blockIdx.x % kClusterBlocks == 0, counted = y != kIgnoreIndex;
+  if (threadIdx.x == 0) {
+    if (first) {
+      for (int i = 0; i < 3; ++i) out.row_lse[3 * row + i] = lse[i];
+      out.row_soft[row] = counted ? o.temperature * o.temperature * te.kl(lse[1]) : 0.0f;
+      if (!counted) out.row_hard[row] = 0.0f;
+    }
+    if (counted && y / 4 >= q0 && y / 4 < q1) out.row_hard[row] = lse[0] - reinterpret_cast<const float*>(student_slice)[y - 4 * q0];
+  }
+  const float inverse_valid = counted ? 1.0f / static_cast<float>(*valid) : 0.0f;
+  for (int q = q0 + threadIdx.x; q < q1; q += kThreads) {
+    float4 a = student_slice[q - q0];
+    const float4 b = teacher_slice[q - q0];
+    a.x = distillation_gradient(a.x, b.x, 4 * q == y, lse, o, inverse_valid);
+    a.y = distillation_gradient(a.y, b.y, 4 * q + 1 == y, lse, o, inverse_valid);
+    a.z = distillation_gradient(a.z, b.z, 4 * q + 2 == y, lse, o, inverse_valid);
+    a.w = distillation_gradient(a.w, b.w, 4 * q + 3 == y, lse, o, inverse_valid);
+    zs[q] = a;
+  }
 }
+
+// Launches `kernel` with a cluster of 8 blocks per row and `slices` row slices of shared memory
+// per block, after counting the valid rows.
+template <class... Parameters, class... Arguments>
+void launch_cluster_per_row(const char* name, void (*kernel)(Parameters...), const LossShape& shape, int slices, const int* targets, int* valid,
+                            cudaStream_t stream, Arguments&&... arguments) {
+  require_float4_rows(name, shape.vocab);
+  std::string why;
+  if (!thread_block_clusters_available(&why)) throw std::runtime_error(std::string(name) + ": " + why);
+  const std::size_t per_block = static_cast<std::size_t>((shape.vocab / 4 + kClusterBlocks - 1) / kClusterBlocks);
+  const std::size_t bytes = static_cast<std::size_t>(slices) * per_block * sizeof(float4);
+  if (const cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)); e != cudaSuccess)
+    throw std::runtime_error(std::string(name) + ": " + std::to_string(bytes) + " bytes of row slices per block: " + cudaGetErrorString(e));
+  cudaMemsetAsync(valid, 0, sizeof(int), stream);
+  count_valid_rows_kernel<<<1, 1024, 0, stream>>>(shape.rows, targets, valid);
+  cudaLaunchConfig_t config{};
+  config.gridDim = dim3(static_cast<unsigned>(shape.rows) * kClusterBlocks);
+  config.blockDim = dim3(kThreads);
+  config.dynamicSmemBytes = bytes;
+  config.stream = stream;
+  cudaLaunchAttribute cluster{};
+  cluster.id = cudaLaunchAttributeClusterDimension;
+  cluster.val.clusterDim.x = kClusterBlocks;
+  cluster.val.clusterDim.y = 1;
+  cluster.val.clusterDim.z = 1;
+  config.attrs = &cluster;
+  config.numAttrs = 1;
+  cudaLaunchKernelEx(&config, kernel, std::forward<Arguments>(arguments)...);
+}
+
 
 }  // namespace
 
@@ -323,31 +423,14 @@ bool thread_block_clusters_available(std::string* why) {
 
 void cross_entropy_v3(const LossShape& shape, float* logits, const int* targets, float scale, const CrossEntropyOutputs& out,
                       cudaStream_t stream) {
-  require_float4_rows("cross_entropy_v3", shape.vocab);
-  std::string why;
-  if (!thread_block_clusters_available(&why)) throw std::runtime_error("cross_entropy_v3: " + why);
-  const int per_block = (shape.vocab / 4 + kClusterBlocks - 1) / kClusterBlocks;
-  const std::size_t slice_bytes = static_cast<std::size_t>(per_block) * sizeof(float4);
-  if (const cudaError_t e = cudaFuncSetAttribute(cross_entropy_cluster_per_row, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                                 static_cast<int>(slice_bytes));
-      e != cudaSuccess)
-    throw std::runtime_error("cross_entropy_v3: a row slice of " + std::to_string(slice_bytes) + " bytes: " + cudaGetErrorString(e));
-  cudaMemsetAsync(out.valid_rows, 0, sizeof(int), stream);
-  count_valid_rows_kernel<<<1, 1024, 0, stream>>>(shape.rows, targets, out.valid_rows);
-  cudaLaunchConfig_t config{};
-  config.gridDim = dim3(static_cast<unsigned>(shape.rows) * kClusterBlocks);
-  config.blockDim = dim3(kThreads);
-  config.dynamicSmemBytes = slice_bytes;
-  config.stream = stream;
-  cudaLaunchAttribute cluster{};
-  cluster.id = cudaLaunchAttributeClusterDimension;
-  cluster.val.clusterDim.x = kClusterBlocks;
-  cluster.val.clusterDim.y = 1;
-  cluster.val.clusterDim.z = 1;
-  config.attrs = &cluster;
-  config.numAttrs = 1;
-  cudaLaunchKernelEx(&config, cross_entropy_cluster_per_row, shape, logits, targets, scale, out.row_loss, out.row_lse,
-                     static_cast<const int*>(out.valid_rows));
+  launch_cluster_per_row("cross_entropy_v3", cross_entropy_cluster_per_row, shape, 1, targets, out.valid_rows, stream, shape, logits, targets,
+                         scale, out.row_loss, out.row_lse, static_cast<const int*>(out.valid_rows));
+}
+
+void distillation_v3(const LossShape& shape, float* student_logits, const float* teacher_logits, const int* targets,
+                     const DistillationOptions& options, const DistillationOutputs& out, cudaStream_t stream) {
+  launch_cluster_per_row("distillation_v3", distillation_cluster_per_row, shape, 2, targets, out.valid_rows, stream, shape, student_logits,
+                         teacher_logits, targets, options, out, static_cast<const int*>(out.valid_rows));
 }
 
 }  // namespace frugal::kernels

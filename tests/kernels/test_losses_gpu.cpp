@@ -186,11 +186,21 @@ TEST(LossesGpu, DistillationV2OnlineBlockPerRow) {
   check_distillation(distillation_v2, 4, 129280);
 }
 
+TEST(LossesGpu, DistillationV3ClusterHoldsTheRows) {
+  FRUGAL_SKIP_WITHOUT_GPU();
+  std::string why;
+  if (!thread_block_clusters_available(&why)) GTEST_SKIP() << why;
+  check_distillation(distillation_v3, 23, 1000);
+  check_distillation(distillation_v3, 4, 129280);
+  check_distillation(distillation_v3, 6, 36);  // slices of one float4, the last block's empty
+}
+
 TEST(LossesGpu, V2RefusesAVocabularyNotAMultipleOfFour) {
   FRUGAL_SKIP_WITHOUT_GPU();
   EXPECT_THROW(cross_entropy_v2({2, 1001}, nullptr, nullptr, 1.0f, {}), std::invalid_argument);
   EXPECT_THROW(cross_entropy_v3({2, 1001}, nullptr, nullptr, 1.0f, {}), std::invalid_argument);
   EXPECT_THROW(distillation_v2({2, 1001}, nullptr, nullptr, nullptr, {}, {}), std::invalid_argument);
+  EXPECT_THROW(distillation_v3({2, 1001}, nullptr, nullptr, nullptr, {}, {}), std::invalid_argument);
 }
 
 }  // namespace

@@ -25,10 +25,11 @@
 //        block merges the threads' (max, sum) pairs; the gradient pass reads the row again and
 //        writes over it. Traffic: two reads and one write of the logits (the minimum is one of
 //        each: the row, 517 KB in fp32, does not fit in shared memory). Needs vocab % 4 == 0.
-//   v3 (cross-entropy, sm_90+) — the minimal traffic: a thread-block cluster of 8 blocks per row
-//        holds the row in their shared memory (an eighth each), merges the eight (max, sum) pairs
-//        through distributed shared memory, and writes the gradient from shared memory. A small
-//        kernel counts the valid rows first. Throws std::runtime_error below compute capability 9.0.
+//   v3 (sm_90+) — the minimal traffic: a thread-block cluster of 8 blocks per row holds the row
+//        (distillation: the student's and the teacher's) in their shared memory, an eighth each,
+//        merges the eight blocks' reductions through distributed shared memory, and writes the
+//        gradient from shared memory. A small kernel counts the valid rows first. Throws
+//        std::runtime_error below compute capability 9.0.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -73,6 +74,8 @@ struct DistillationOutputs {
 void distillation_v1(const LossShape& shape, float* student_logits, const float* teacher_logits, const int* targets,
                      const DistillationOptions& options, const DistillationOutputs& out, cudaStream_t stream = nullptr);
 void distillation_v2(const LossShape& shape, float* student_logits, const float* teacher_logits, const int* targets,
+                     const DistillationOptions& options, const DistillationOutputs& out, cudaStream_t stream = nullptr);
+void distillation_v3(const LossShape& shape, float* student_logits, const float* teacher_logits, const int* targets,
                      const DistillationOptions& options, const DistillationOutputs& out, cudaStream_t stream = nullptr);
 
 }  // namespace frugal::kernels
