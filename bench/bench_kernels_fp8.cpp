@@ -18,7 +18,6 @@
 #include <cublas_v2.h>
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
-#include <curand.h>
 
 #include <algorithm>
 #include <cmath>
@@ -42,17 +41,6 @@ std::vector<T> to_host(const T* device, std::size_t n) {
   std::vector<T> host(n);
   cudaMemcpy(host.data(), device, n * sizeof(T), cudaMemcpyDeviceToHost);
   return host;
-}
-
-// fp32 N(0, 1) values on the device (n even, as cuRAND's normal generator needs).
-float* random_normal(std::size_t n, unsigned long long seed) {
-  float* x = device_alloc<float>(n);
-  curandGenerator_t generator;
-  curandCreateGenerator(&generator, CURAND_RNG_PSEUDO_DEFAULT);
-  curandSetPseudoRandomGeneratorSeed(generator, seed);
-  curandGenerateNormal(generator, x, n, 0.0f, 1.0f);
-  curandDestroyGenerator(generator);
-  return x;
 }
 
 // One operand, fp32 and its FP8 forms: fine-grained codes and scales (`tiling`), per-tensor codes

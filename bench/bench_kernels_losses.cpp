@@ -8,7 +8,6 @@
 // Skipped without a GPU.
 #include <benchmark/benchmark.h>
 #include <cuda_runtime.h>
-#include <curand.h>
 
 #include <string>
 #include <vector>
@@ -22,16 +21,6 @@ using namespace frugal::bench;
 
 constexpr int kVocabulary = 129280;  // DeepSeek-V3 config.json: vocab_size
 
-float* random_logits(std::size_t n, unsigned long long seed) {
-  float* x = device_alloc<float>(n);
-  curandGenerator_t generator;
-  curandCreateGenerator(&generator, CURAND_RNG_PSEUDO_DEFAULT);
-  curandSetPseudoRandomGeneratorSeed(generator, seed);
-  curandGenerateNormal(generator, x, n, 0.0f, 2.0f);
-  curandDestroyGenerator(generator);
-  return x;
-}
-
 int* targets_for(int rows) {
   std::vector<int> host;
   for (int r = 0; r < rows; ++r) host.push_back((r * 7919) % kVocabulary);
@@ -40,14 +29,21 @@ int* targets_for(int rows) {
   return targets;
 }
 
-void BM_CrossEntropy(benchmark::State& state) {
-  if (skip_without_gpu(state)) return;
-  const int version = static_cast<int>(state.range(0)), rows = static_cast<int>(state.range(1));
+// True (the benchmark skipped, with the reason) without a GPU, or for v3 without clusters.
+bool skip_version(benchmark::State& state, int version) {
+  if (skip_without_gpu(state)) return true;
   std::string why;
-  if (version == 3 && !thread_block_clusters_available(&why)) return state.SkipWithError(why.c_str());
+  if (version != 3 || thread_block_clusters_available(&why)) return false;
+  state.SkipWithError(why.c_str());
+  return true;
+}
+
+void BM_CrossEntropy(benchmark::State& state) {
+  const int version = static_cast<int>(state.range(0)), rows = static_cast<int>(state.range(1));
+  if (skip_version(state, version)) return;
   const LossShape shape{rows, kVocabulary};
   const std::size_t n = static_cast<std::size_t>(rows) * kVocabulary;
-  float *logits = random_logits(n, 1), *loss = device_alloc<float>(static_cast<std::size_t>(rows)), *lse = device_alloc<float>(static_cast<std::size_t>(rows));
+  float *logits = random_normal(n, 1, 2.0f), *loss = device_alloc<float>(static_cast<std::size_t>(rows)), *lse = device_alloc<float>(static_cast<std::size_t>(rows));
   int *targets = targets_for(rows), *valid = device_alloc<int>(1);
   const CrossEntropyOutputs out{loss, lse, valid};
   const auto cross_entropy = version == 1 ? cross_entropy_v1 : version == 2 ? cross_entropy_v2 : cross_entropy_v3;
@@ -64,13 +60,11 @@ void BM_CrossEntropy(benchmark::State& state) {
 BENCHMARK(BM_CrossEntropy)->ArgsProduct({{2, 3}, {4096, 16384}})->Args({1, 4096})->UseManualTime()->Unit(benchmark::kMicrosecond);
 
 void BM_Distillation(benchmark::State& state) {
-  if (skip_without_gpu(state)) return;
   const int version = static_cast<int>(state.range(0)), rows = static_cast<int>(state.range(1));
-  std::string why;
-  if (version == 3 && !thread_block_clusters_available(&why)) return state.SkipWithError(why.c_str());
+  if (skip_version(state, version)) return;
   const LossShape shape{rows, kVocabulary};
   const std::size_t n = static_cast<std::size_t>(rows) * kVocabulary;
-  float *student = random_logits(n, 2), *teacher = random_logits(n, 3);
+  float *student = random_normal(n, 2, 2.0f), *teacher = random_normal(n, 3, 2.0f);
   float *soft = device_alloc<float>(static_cast<std::size_t>(rows)), *hard = device_alloc<float>(static_cast<std::size_t>(rows)),
         *lse = device_alloc<float>(3 * static_cast<std::size_t>(rows));
   int *targets = targets_for(rows), *valid = device_alloc<int>(1);

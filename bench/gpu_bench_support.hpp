@@ -1,9 +1,10 @@
 // What the GPU benchmarks share (bench_kernels.cpp, bench_kernels_fp8.cpp): the skip without a
-// GPU, timing with CUDA events into Google Benchmark's manual time, and zeroed device buffers.
+// GPU, timing with CUDA events into Google Benchmark's manual time, zeroed and random device buffers.
 #pragma once
 
 #include <benchmark/benchmark.h>
 #include <cuda_runtime.h>
+#include <curand.h>
 
 #include <string>
 
@@ -46,6 +47,17 @@ T* device_alloc(std::size_t n) {
   cudaMalloc(&p, n * sizeof(T));
   cudaMemset(p, 0, n * sizeof(T));
   return p;
+}
+
+// n fp32 values N(0, std²) on the device, from cuRAND (n even, as its normal generator needs).
+inline float* random_normal(std::size_t n, unsigned long long seed, float std = 1.0f) {
+  float* x = device_alloc<float>(n);
+  curandGenerator_t generator;
+  curandCreateGenerator(&generator, CURAND_RNG_PSEUDO_DEFAULT);
+  curandSetPseudoRandomGeneratorSeed(generator, seed);
+  curandGenerateNormal(generator, x, n, 0.0f, std);
+  curandDestroyGenerator(generator);
+  return x;
 }
 
 }  // namespace frugal::bench

@@ -26,4 +26,20 @@ std::string device_name() {
   return properties.name;
 }
 
+bool compute_capability_at_least(int major, int minor, const char* feature, std::string* why, bool exactly) {
+  int have_major = 0, have_minor = 0;
+  if (cudaDeviceGetAttribute(&have_major, cudaDevAttrComputeCapabilityMajor, 0) != cudaSuccess ||
+      cudaDeviceGetAttribute(&have_minor, cudaDevAttrComputeCapabilityMinor, 0) != cudaSuccess) {
+    cudaGetLastError();
+    if (why) *why = "no CUDA device";
+    return false;
+  }
+  const int have = 10 * have_major + have_minor, need = 10 * major + minor;
+  if (exactly ? have == need : have >= need) return true;
+  if (why)
+    *why = "compute capability " + std::to_string(have_major) + "." + std::to_string(have_minor) + " has no " + feature + " (" +
+           std::to_string(major) + "." + std::to_string(minor) + (exactly ? " has" : "+ has") + ")";
+  return false;
+}
+
 }  // namespace frugal::kernels

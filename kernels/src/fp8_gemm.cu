@@ -7,6 +7,7 @@
 
 #include "async_copy.cuh"
 #include "expert_of_row.cuh"
+#include "frugal/kernels/device.hpp"
 #include "frugal/kernels/fp8_gemm.hpp"
 
 namespace frugal::kernels {
@@ -293,18 +294,7 @@ void fp8_gemm_v1(const Fp8GemmShape& shape, const Fp8GemmOperands& operands, cud
   fp8_gemm_naive<<<static_cast<int>((outputs + 255) / 256), 256, 0, stream>>>(shape, operands);
 }
 
-bool fp8_tensor_cores_available(std::string* why) {
-  int major = 0, minor = 0;
-  if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, 0) != cudaSuccess ||
-      cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, 0) != cudaSuccess) {
-    cudaGetLastError();
-    if (why) *why = "no CUDA device";
-    return false;
-  }
-  if (major * 10 + minor >= 89) return true;
-  if (why) *why = "compute capability " + std::to_string(major) + "." + std::to_string(minor) + " has no FP8 tensor cores (8.9+ has)";
-  return false;
-}
+bool fp8_tensor_cores_available(std::string* why) { return compute_capability_at_least(8, 9, "FP8 tensor cores", why); }
 
 void fp8_gemm_v2(const Fp8GemmShape& shape, const Fp8GemmOperands& operands, cudaStream_t stream) {
   std::string why;
@@ -315,18 +305,7 @@ void fp8_gemm_v2(const Fp8GemmShape& shape, const Fp8GemmOperands& operands, cud
   fp8_gemm_mma<<<grid, kThreads, kSharedBytes, stream>>>(shape, operands);
 }
 
-bool fp8_wgmma_available(std::string* why) {
-  int major = 0, minor = 0;
-  if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, 0) != cudaSuccess ||
-      cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, 0) != cudaSuccess) {
-    cudaGetLastError();
-    if (why) *why = "no CUDA device";
-    return false;
-  }
-  if (major == 9 && minor == 0) return true;
-  if (why) *why = "compute capability " + std::to_string(major) + "." + std::to_string(minor) + ": wgmma is Hopper's (9.0, built as sm_90a)";
-  return false;
-}
+bool fp8_wgmma_available(std::string* why) { return compute_capability_at_least(9, 0, "wgmma (Hopper's, built as sm_90a)", why, true); }
 
 void fp8_gemm_v3(const Fp8GemmShape& shape, const Fp8GemmOperands& operands, cudaStream_t stream) {
   std::string why;

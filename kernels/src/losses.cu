@@ -5,6 +5,7 @@
 #include <string>
 #include <utility>
 
+#include "frugal/kernels/device.hpp"
 #include "frugal/kernels/losses.hpp"
 #include "frugal/kernels/online_softmax.hpp"
 
@@ -409,17 +410,7 @@ void distillation_v2(const LossShape& shape, float* student_logits, const float*
                                                                        out.row_lse, out.valid_rows);
 }
 
-bool thread_block_clusters_available(std::string* why) {
-  int major = 0;
-  if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, 0) != cudaSuccess) {
-    cudaGetLastError();
-    if (why) *why = "no CUDA device";
-    return false;
-  }
-  if (major >= 9) return true;
-  if (why) *why = "compute capability " + std::to_string(major) + ".x has no thread-block clusters (9.0+ has)";
-  return false;
-}
+bool thread_block_clusters_available(std::string* why) { return compute_capability_at_least(9, 0, "thread-block clusters", why); }
 
 void cross_entropy_v3(const LossShape& shape, float* logits, const int* targets, float scale, const CrossEntropyOutputs& out,
                       cudaStream_t stream) {
