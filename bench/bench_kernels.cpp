@@ -102,9 +102,9 @@ BENCHMARK(BM_Combine)->Arg(1)->Arg(2)->UseManualTime()->Unit(benchmark::kMicrose
 // The grouped GEMM on DeepSeek-V3's expert shapes: 8 experts × `tokens per expert` rows, hidden
 // K = 7168, expert width N = 2048 (V3 report §4.2), bf16 in, fp32 accumulate. Implementation 0 is
 // cuBLAS called once per expert (cublasGemmEx, bf16 × bf16 → fp32, fp32 compute), the throughput to
-// reach half of; 1, 2 and 3 are this project's v1, v2 and v3; 4 is cuBLAS's grouped API
-// (cublasGemmGroupedBatchedEx, CUDA 12.5+: every expert in one call).
-enum GroupedGemmImplementation { cublas_per_expert, grouped_v1, grouped_v2, grouped_v3, cublas_grouped };
+// reach half of; 1 to 4 are this project's v1 to v4 (v4 on a Hopper only); 9 is cuBLAS's grouped
+// API (cublasGemmGroupedBatchedEx, CUDA 12.5+: every expert in one call).
+enum GroupedGemmImplementation { cublas_per_expert = 0, grouped_v1 = 1, grouped_v2 = 2, grouped_v3 = 3, grouped_v4 = 4, cublas_grouped = 9 };
 
 void BM_GroupedGemm(benchmark::State& state) {
   if (skip_without_gpu(state)) return;
@@ -138,6 +138,7 @@ void BM_GroupedGemm(benchmark::State& state) {
       case grouped_v1: p.launch(1); return CUBLAS_STATUS_SUCCESS;
       case grouped_v2: p.launch(2); return CUBLAS_STATUS_SUCCESS;
       case grouped_v3: p.launch(3); return CUBLAS_STATUS_SUCCESS;
+      case grouped_v4: p.launch(4); return CUBLAS_STATUS_SUCCESS;
       case cublas_grouped:
         return cublasGemmGroupedBatchedEx(handle, &no_transpose, &no_transpose, &group_m, &group_n, &group_k, &one, a_pointers, CUDA_R_16BF,
                                           &lda, b_pointers, CUDA_R_16BF, &ldb, &zero, c_pointers, CUDA_R_32F, &ldc, 1, &group_size,
@@ -154,8 +155,15 @@ void BM_GroupedGemm(benchmark::State& state) {
     }
     return CUBLAS_STATUS_INVALID_VALUE;
   };
-  const char* const labels[] = {"cuBLAS per expert", "v1 naive", "v2 wmma", "v3 wmma, shared-memory tiles", "cuBLAS grouped API"};
+  const char* const labels[] = {"cuBLAS per expert", "v1 naive", "v2 wmma", "v3 wmma, shared-memory tiles", "v4 wgmma", "", "", "", "",
+                                "cuBLAS grouped API"};
   state.SetLabel(labels[implementation]);
+  std::string why;
+  if (implementation == grouped_v4 && !compute_capability_at_least(9, 0, "wgmma", &why, true)) {
+    state.SkipWithError(why.c_str());
+    if (handle) cublasDestroy(handle);
+    return;
+  }
   if (const cublasStatus_t status = launch(); status != CUBLAS_STATUS_SUCCESS) {
     state.SkipWithError((std::string(labels[implementation]) + ": " + cublasGetStatusString(status)).c_str());
   } else {
@@ -166,7 +174,7 @@ void BM_GroupedGemm(benchmark::State& state) {
   cudaFree(pointers);
 }
 BENCHMARK(BM_GroupedGemm)
-    ->ArgsProduct({{cublas_per_expert, grouped_v2, grouped_v3, cublas_grouped}, {128, 512, 4096}})
+    ->ArgsProduct({{cublas_per_expert, grouped_v2, grouped_v3, grouped_v4, cublas_grouped}, {128, 512, 4096}})
     ->Args({grouped_v1, 128})  // the naive version only at the smallest shape: it is 100× slower
     ->UseManualTime()
     ->Unit(benchmark::kMicrosecond);

@@ -148,8 +148,10 @@ int main(int argc, char** argv) {
     const double cpu_seconds = experts * core::seconds_per_call([&] { y.noalias() = x * w; }, 0.2);
     TextTable t({"grouped GEMM, 8 experts", "time", "TFLOP/s", "vs this CPU"});
     t.add_row({"CPU (Eigen, float)", fmt::format("{:.2f} ms", 1e3 * cpu_seconds), fmt::format("{:.4f}", problem.flops() / cpu_seconds / 1e12), "1×"});
-    const char* const versions[] = {"", "GPU v1 (naive)", "GPU v2 (WMMA tensor cores)", "GPU v3 (WMMA, shared-memory tiles)"};
-    for (int version : {1, 2, 3}) {
+    const char* const versions[] = {"", "GPU v1 (naive)", "GPU v2 (WMMA tensor cores)", "GPU v3 (WMMA, shared-memory tiles)",
+                                    "GPU v4 (wgmma, Hopper)"};
+    for (int version : {1, 2, 3, 4}) {
+      if (version == 4 && !kernels::compute_capability_at_least(9, 0, "wgmma")) continue;
       const double s = kernels::time_grouped_gemm(problem, version);
       t.add_row({versions[version], fmt::format("{:.3f} ms", 1e3 * s),
                  fmt::format("{:.1f}", problem.flops() / s / 1e12), fmt::format("{:.0f}×", cpu_seconds / s)});

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "async_copy.cuh"
+#include "wgmma.cuh"
 #include "expert_of_row.cuh"
 #include "frugal/kernels/device.hpp"
 #include "frugal/kernels/fp8_gemm.hpp"
@@ -181,12 +182,6 @@ constexpr int kWgmmaSharedBytes = 2 * kWgmmaStageBytes;
 // Byte offset of (row, 16-byte chunk c of K) in a staged operand.
 __device__ __forceinline__ int core_matrix_offset(int row, int chunk) { return (row / 8) * kGroupBytes + chunk * kCoreBytes + (row % 8) * 16; }
 
-// Descriptor of a K-major, no-swizzle operand starting at `shared` (PTX ISA, "Matrix Descriptor
-// Format"): bits 0–13 address/16, 16–29 leading byte offset/16, 32–45 stride byte offset/16.
-__device__ __forceinline__ std::uint64_t operand_descriptor(const std::uint8_t* shared) {
-  const std::uint64_t address = static_cast<std::uint64_t>(__cvta_generic_to_shared(shared));
-  return ((address & 0x3FFFF) >> 4) | (static_cast<std::uint64_t>(kCoreBytes >> 4) << 16) | (static_cast<std::uint64_t>(kGroupBytes >> 4) << 32);
-}
 
 // D (64×128, fp32, this warpgroup's registers) = A·Bᵀ (+ D when `accumulate`) for one 32-wide K step:
 // wgmma.mma_async m64n128k32 with E4M3 operands read from shared memory through their descriptors.
@@ -206,24 +201,6 @@ __device__ __forceinline__ void wgmma_e4m3_64x128x32(float (&d)[64], std::uint64
   __trap();  // never launched there: fp8_gemm_v3 refuses other devices
 #endif
 }
-// The warpgroup MMA's ordering instructions (sm_90a only, like the MMA itself).
-__device__ __forceinline__ void make_shared_writes_visible_to_wgmma() {  // cp.async (generic proxy) → wgmma (async proxy)
-#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
-  asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
-#endif
-}
-__device__ __forceinline__ void wgmma_fence() {  // accumulator registers written before are ready for the MMAs
-#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
-  asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
-#endif
-}
-__device__ __forceinline__ void wgmma_commit_and_wait() {  // the MMAs issued so far have finished
-#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
-  asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
-  asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
-#endif
-}
-
 __device__ void stage_slice_core_matrices(const Fp8GemmShape& s, const std::uint8_t* a, const std::uint8_t* b, int row0, int col0, int slice,
                                           std::uint8_t* a_tile, std::uint8_t* b_tile) {
   constexpr int kChunksPerRow = kFp8Tile / 16;
@@ -260,10 +237,10 @@ __global__ void __launch_bounds__(kWgmmaThreads) fp8_gemm_wgmma(Fp8GemmShape s, 
 
     // K step k (32 bytes) starts at chunk 2k: descriptors advance by 2 core matrices.
     wgmma_fence();
-    wgmma_e4m3_64x128x32<false>(partial, operand_descriptor(a_tile(stage)), operand_descriptor(b_tile(stage)));
+    wgmma_e4m3_64x128x32<false>(partial, operand_descriptor(a_tile(stage), kCoreBytes, kGroupBytes), operand_descriptor(b_tile(stage), kCoreBytes, kGroupBytes));
     for (int k = 1; k < kFp8Tile / 32; ++k)
-      wgmma_e4m3_64x128x32<true>(partial, operand_descriptor(a_tile(stage) + 2 * k * kCoreBytes),
-                                 operand_descriptor(b_tile(stage) + 2 * k * kCoreBytes));
+      wgmma_e4m3_64x128x32<true>(partial, operand_descriptor(a_tile(stage) + 2 * k * kCoreBytes, kCoreBytes, kGroupBytes),
+                                 operand_descriptor(b_tile(stage) + 2 * k * kCoreBytes, kCoreBytes, kGroupBytes));
     wgmma_commit_and_wait();
 
     const float sb = b_scale[slice];

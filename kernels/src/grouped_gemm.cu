@@ -1,12 +1,15 @@
 // Grouped GEMM over experts (grouped_gemm.hpp).
 #include <mma.h>
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 
 #include "frugal/kernels/grouped_gemm.hpp"
 #include "async_copy.cuh"
 #include "expert_of_row.cuh"
+#include "frugal/kernels/device.hpp"
+#include "wgmma.cuh"
 
 namespace frugal::kernels {
 
@@ -112,6 +115,81 @@ __global__ void __launch_bounds__(kTiledWarps * 32) grouped_gemm_tiled(GroupedGe
 #endif
 }
 
+// v4: Hopper's warpgroup MMAs (wgmma, sm_90a). One warpgroup computes 64×128 of Y; both operands
+// are read by the tensor cores from shared memory through descriptors, without fragment loads.
+// Each 64-wide K-slice is staged by cp.async in the no-swizzle core-matrix layouts (wgmma.cuh),
+// double-buffered: X K-major (as it is in memory), W N-major (as it is in memory: each row of W is
+// a row of K), which bf16 wgmma takes directly (imm-trans-b = 1). Four m64n128k16 MMAs per slice.
+// Segments padded to 64 rows, N a multiple of 128, K of 64.
+constexpr int kWgmmaM = 64, kWgmmaN = 128, kWgmmaK = 64, kWgmmaThreads = 128;
+constexpr int kCore = 128;                                              // bytes of a core matrix
+constexpr int kXLeading = kCore, kXStride = kWgmmaK / 8 * kCore;         // X: 16 bytes of K apart; 8 rows apart
+constexpr int kWLeading = kWgmmaN / 8 * kCore, kWStride = kCore;         // W: 8 rows of K apart; 16 bytes of N apart
+constexpr int kXTileBytes = kWgmmaM * kWgmmaK * 2, kWTileBytes = kWgmmaK * kWgmmaN * 2;
+constexpr int kWgmmaStageBytes = kXTileBytes + kWTileBytes;             // 8 KB + 16 KB
+
+// D (64×128 fp32) += X·W for one 16-wide K step, W N-major. Accumulator layout as in fp8_gemm.cu:
+// warp w, lane (g, t) holds d[4j + i] = D[16w + g + 8·(i/2)][8j + 2t + (i%2)].
+__device__ __forceinline__ void wgmma_bf16_64x128x16(float (&d)[64], std::uint64_t x_descriptor, std::uint64_t w_descriptor) {
+#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  asm volatile(
+      "{\n"
+      "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 "
+      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, %64, %65, 1, 1, 1, 0, 1;\n"
+      "}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+      : "l"(x_descriptor), "l"(w_descriptor));
+#else
+  __trap();  // never launched there: grouped_gemm_v4 refuses other devices
+#endif
+}
+
+__device__ void stage_slice_for_wgmma(const GroupedGemmShape& s, const __nv_bfloat16* x, const __nv_bfloat16* w_e, int row0, int col0, int k0,
+                                      std::uint8_t* stage) {
+  constexpr int kXChunks = kWgmmaM * kWgmmaK / 8, kWChunks = kWgmmaK * kWgmmaN / 8;  // 16 bytes = 8 bf16
+  for (int c = threadIdx.x; c < kXChunks + kWChunks; c += kWgmmaThreads) {
+    if (c < kXChunks) {
+      const int r = c / (kWgmmaK / 8), j = c % (kWgmmaK / 8);
+      copy_16_bytes_async(stage + (r / 8) * kXStride + j * kXLeading + (r % 8) * 16, x + static_cast<long long>(row0 + r) * s.k + k0 + 8 * j, true);
+    } else {
+      const int b = c - kXChunks, kr = b / (kWgmmaN / 8), j = b % (kWgmmaN / 8);
+      copy_16_bytes_async(stage + kXTileBytes + (kr / 8) * kWLeading + j * kWStride + (kr % 8) * 16,
+                          w_e + static_cast<long long>(k0 + kr) * s.n + col0 + 8 * j, true);
+    }
+  }
+}
+
+__global__ void __launch_bounds__(kWgmmaThreads) grouped_gemm_wgmma(GroupedGemmShape shape, const int* offsets, const __nv_bfloat16* x,
+                                                                   const __nv_bfloat16* w, float* y) {
+  extern __shared__ __align__(128) std::uint8_t staged[];
+  const int row0 = blockIdx.y * kWgmmaM, col0 = blockIdx.x * kWgmmaN;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+  const __nv_bfloat16* w_e = w + static_cast<long long>(expert_of_row(offsets, shape.experts, row0)) * shape.k * shape.n;
+  float d[64] = {};
+  stage_slice_for_wgmma(shape, x, w_e, row0, col0, 0, staged);
+  commit_async_copies();
+  for (int k0 = 0, stage = 0; k0 < shape.k; k0 += kWgmmaK, stage ^= 1) {
+    if (k0 + kWgmmaK < shape.k) stage_slice_for_wgmma(shape, x, w_e, row0, col0, k0 + kWgmmaK, staged + (stage ^ 1) * kWgmmaStageBytes);
+    commit_async_copies();
+    wait_for_all_but_newest_copy_group();
+    make_shared_writes_visible_to_wgmma();
+    __syncthreads();
+    const std::uint8_t* x_tile = staged + stage * kWgmmaStageBytes;
+    const std::uint8_t* w_tile = x_tile + kXTileBytes;
+    wgmma_fence();
+    for (int k = 0; k < kWgmmaK / 16; ++k)  // 16 of K: two 16-byte groups of X, two 8-row groups of W
+      wgmma_bf16_64x128x16(d, operand_descriptor(x_tile + 2 * k * kXLeading, kXLeading, kXStride),
+                           operand_descriptor(w_tile + 2 * k * kWLeading, kWLeading, kWStride));
+    wgmma_commit_and_wait();
+    __syncthreads();  // the warpgroup is done reading this stage before it is loaded again
+  }
+  for (int j = 0; j < 16; ++j) {
+    const int row = row0 + 16 * warp + g, col = col0 + 8 * j + 2 * t;
+    *reinterpret_cast<float2*>(y + static_cast<long long>(row) * shape.n + col) = make_float2(d[4 * j], d[4 * j + 1]);
+    *reinterpret_cast<float2*>(y + static_cast<long long>(row + 8) * shape.n + col) = make_float2(d[4 * j + 2], d[4 * j + 3]);
+  }
+}
+
 }  // namespace
 
 void grouped_gemm_v1(const GroupedGemmShape& shape, const int* offsets, const __nv_bfloat16* x, const __nv_bfloat16* w, float* y,
@@ -133,6 +211,20 @@ void grouped_gemm_v3(const GroupedGemmShape& shape, const int* offsets, const __
                                 std::to_string(shape.k) + ", N " + std::to_string(shape.n) + ", rows " + std::to_string(shape.padded_rows));
   const dim3 grid(shape.n / kBlockN, shape.padded_rows / kBlockM);
   grouped_gemm_tiled<<<grid, kTiledWarps * 32, 0, stream>>>(shape, offsets, x, w, y);
+}
+
+void grouped_gemm_v4(const GroupedGemmShape& shape, const int* offsets, const __nv_bfloat16* x, const __nv_bfloat16* w, float* y,
+                     cudaStream_t stream) {
+  if (shape.k % kWgmmaK != 0 || shape.n % kWgmmaN != 0 || shape.padded_rows % kWgmmaM != 0)
+    throw std::invalid_argument("grouped_gemm_v4: K must be a multiple of 64, N of 128 and the padded rows of 64; got K " +
+                                std::to_string(shape.k) + ", N " + std::to_string(shape.n) + ", rows " + std::to_string(shape.padded_rows));
+  std::string why;
+  if (!compute_capability_at_least(9, 0, "wgmma (Hopper's, built as sm_90a)", &why, true)) throw std::runtime_error("grouped_gemm_v4: " + why);
+  static const cudaError_t opted_in =
+      cudaFuncSetAttribute(grouped_gemm_wgmma, cudaFuncAttributeMaxDynamicSharedMemorySize, 2 * kWgmmaStageBytes);
+  if (opted_in != cudaSuccess) throw std::runtime_error(std::string("grouped_gemm_v4: ") + cudaGetErrorString(opted_in));
+  const dim3 grid(shape.n / kWgmmaN, shape.padded_rows / kWgmmaM);
+  grouped_gemm_wgmma<<<grid, kWgmmaThreads, 2 * kWgmmaStageBytes, stream>>>(shape, offsets, x, w, y);
 }
 
 }  // namespace frugal::kernels

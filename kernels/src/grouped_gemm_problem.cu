@@ -42,7 +42,8 @@ void GroupedGemmProblem::launch(int version) const {
   if (version == 1) grouped_gemm_v1(shape_, offsets_, x_, w_, y_);
   else if (version == 2) grouped_gemm_v2(shape_, offsets_, x_, w_, y_);
   else if (version == 3) grouped_gemm_v3(shape_, offsets_, x_, w_, y_);
-  else throw std::invalid_argument("grouped GEMM version " + std::to_string(version) + " does not exist (1, 2 or 3)");
+  else if (version == 4) grouped_gemm_v4(shape_, offsets_, x_, w_, y_);
+  else throw std::invalid_argument("grouped GEMM version " + std::to_string(version) + " does not exist (1 to 4)");
 }
 
 double GroupedGemmProblem::flops() const { return 2.0 * shape_.padded_rows * shape_.k * static_cast<double>(shape_.n); }

@@ -71,6 +71,14 @@ TEST(GroupedGemmGpu, V2TensorCoresWmma) {
   check_grouped_gemm(grouped_gemm_v2);
 }
 
+TEST(GroupedGemmGpu, V4Wgmma) {
+  FRUGAL_SKIP_WITHOUT_GPU();
+  std::string why;
+  if (!compute_capability_at_least(9, 0, "wgmma", &why, true)) GTEST_SKIP() << why;
+  check_grouped_gemm(grouped_gemm_v4, 64, 256);
+  EXPECT_THROW(grouped_gemm_v4({2, 128, 128, 192}, nullptr, nullptr, nullptr, nullptr), std::invalid_argument);  // N not a multiple of 128
+}
+
 TEST(GroupedGemmGpu, V3SharedMemoryTiles) {
   FRUGAL_SKIP_WITHOUT_GPU();
   check_grouped_gemm(grouped_gemm_v3, 64, 128);
@@ -99,7 +107,7 @@ TEST(GroupedGemmGpu, TimingProblem) {
   std::vector<float> y(512 * 128, 1.0f);
   cudaMemcpy(y.data(), p.y(), y.size() * sizeof(float), cudaMemcpyDeviceToHost);
   EXPECT_EQ(*std::max_element(y.begin(), y.end()), 0.0f);
-  EXPECT_THROW(p.launch(4), std::invalid_argument);
+  EXPECT_THROW(p.launch(5), std::invalid_argument);
 }
 
 }  // namespace

@@ -10,7 +10,12 @@
 //   v3 — the same MMAs fed from shared memory: 64×64 block tiles, 32-wide K-slices staged by
 //        cp.async and double-buffered, each operand element read once per block, not once per warp
 //        tile. Needs K a multiple of 32, N and the segment padding multiples of 64 (std::invalid_argument
-//        otherwise). Still to come: wgmma (sm_90a), warpgroup MMAs straight from shared memory.
+//        otherwise);
+//   v4 — Hopper's warpgroup MMAs (wgmma m64n128k16, sm_90a): a warpgroup per 64×128 of Y, both
+//        operands read by the tensor cores from shared memory (X K-major, W N-major, as they lie in
+//        memory), 64-wide K-slices staged by cp.async and double-buffered. Needs K a multiple of
+//        64, N of 128, segments padded to 64 rows (std::invalid_argument); compute capability 9.0
+//        (std::runtime_error otherwise).
 #pragma once
 
 #include <cuda_bf16.h>
@@ -30,6 +35,8 @@ void grouped_gemm_v1(const GroupedGemmShape& shape, const int* offsets, const __
 void grouped_gemm_v2(const GroupedGemmShape& shape, const int* offsets, const __nv_bfloat16* x, const __nv_bfloat16* w, float* y,
                      cudaStream_t stream = nullptr);
 void grouped_gemm_v3(const GroupedGemmShape& shape, const int* offsets, const __nv_bfloat16* x, const __nv_bfloat16* w, float* y,
+                     cudaStream_t stream = nullptr);
+void grouped_gemm_v4(const GroupedGemmShape& shape, const int* offsets, const __nv_bfloat16* x, const __nv_bfloat16* w, float* y,
                      cudaStream_t stream = nullptr);
 
 }  // namespace frugal::kernels

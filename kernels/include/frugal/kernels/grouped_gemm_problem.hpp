@@ -16,7 +16,7 @@ class GroupedGemmProblem {
   GroupedGemmProblem(const GroupedGemmProblem&) = delete;
   GroupedGemmProblem& operator=(const GroupedGemmProblem&) = delete;
 
-  // Launches grouped_gemm_v1, _v2 or _v3 (version 1, 2 or 3) on the default stream.
+  // Launches grouped_gemm_v1 … _v4 (version 1 to 4) on the default stream.
   void launch(int version) const;
 
   const GroupedGemmShape& shape() const { return shape_; }
