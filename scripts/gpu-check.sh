@@ -35,12 +35,12 @@ tests_status=0
 mkdir -p "$out/tests" "$out/bench"
 suites=$(build/gpu/tests/kernels_tests --gtest_list_tests | grep -E '^[A-Za-z0-9_]+\.$' | tr -d .)
 for suite in $suites; do
-  timeout 120 build/gpu/tests/kernels_tests --gtest_filter="${suite}.*" --gtest_output="json:$out/tests/$suite.json" \
+  timeout 60 build/gpu/tests/kernels_tests --gtest_filter="${suite}.*" --gtest_output="json:$out/tests/$suite.json" \
       >> "$out/kernels_tests.log" 2>&1 || { tests_status=1; echo "gpu-check: test suite $suite failed or timed out" >> "$out/kernels_tests.log"; }
 done
 families=$(build/gpu/bench/bench_kernels --benchmark_list_tests | cut -d/ -f1 | sort -u)
 for family in $families; do
-  timeout 150 build/gpu/bench/bench_kernels --benchmark_filter="^${family}/" --benchmark_min_time=0.2 \
+  timeout 120 build/gpu/bench/bench_kernels --benchmark_filter="^${family}/" --benchmark_min_time=0.2 \
       --benchmark_out="$out/bench/$family.json" --benchmark_out_format=json >> "$out/bench_kernels.log" 2>&1 ||
       echo "gpu-check: benchmark $family failed or timed out" >> "$out/bench_kernels.log"
 done
