@@ -10,6 +10,7 @@
 #include "expert_of_row.cuh"
 #include "frugal/kernels/device.hpp"
 #include "frugal/kernels/fp8_gemm.hpp"
+#include "frugal/kernels/wgmma_layout.hpp"
 
 namespace frugal::kernels {
 
@@ -175,12 +176,11 @@ __global__ void __launch_bounds__(kThreads) fp8_gemm_mma(Fp8GemmShape s, Fp8Gemm
 // wgmmas (the first overwrites the partial sums, the rest accumulate), waited for, then promoted
 // into the FP32 accumulators with the slice's scales, as in v2.
 constexpr int kWgmmaBlockM = 64, kWgmmaThreads = 128;
-constexpr int kCoreBytes = 128, kGroupBytes = kFp8Tile / 16 * kCoreBytes;          // 1024: a row group of a 128-wide slice
+using Staging = wgmma::Fp8Staging;  // where each chunk goes, and the descriptors' offsets (wgmma_layout.hpp)
+static_assert(Staging::stride == kFp8Tile / 16 * wgmma::kCoreBytes, "wgmma_layout.hpp's Fp8Staging is laid out for 128 bytes of K per stage");
 constexpr int kWgmmaStageBytes = (kWgmmaBlockM + kBlockN) * kFp8Tile;              // 8 KB of A + 16 KB of B
 constexpr int kWgmmaSharedBytes = 2 * kWgmmaStageBytes;
 
-// Byte offset of (row, 16-byte chunk c of K) in a staged operand.
-__device__ __forceinline__ int core_matrix_offset(int row, int chunk) { return (row / 8) * kGroupBytes + chunk * kCoreBytes + (row % 8) * 16; }
 
 
 // D (64×128, fp32, this warpgroup's registers) = A·Bᵀ (+ D when `accumulate`) for one 32-wide K step:
@@ -210,7 +210,7 @@ __device__ void stage_slice_core_matrices(const Fp8GemmShape& s, const std::uint
     const int local = of_a ? row : row - kWgmmaBlockM, global_row = (of_a ? row0 : col0) + local;
     const bool valid = global_row < (of_a ? s.m : s.n);
     const std::uint8_t* source = (of_a ? a : b) + (valid ? static_cast<long long>(global_row) * s.k + slice * kFp8Tile + c * 16 : 0);
-    copy_16_bytes_async((of_a ? a_tile : b_tile) + core_matrix_offset(local, c), source, valid);
+    copy_16_bytes_async((of_a ? a_tile : b_tile) + Staging::chunk(local, c), source, valid);
   }
 }
 
@@ -235,12 +235,13 @@ __global__ void __launch_bounds__(kWgmmaThreads) fp8_gemm_wgmma(Fp8GemmShape s, 
     make_shared_writes_visible_to_wgmma();
     __syncthreads();
 
-    // K step k (32 bytes) starts at chunk 2k: descriptors advance by 2 core matrices.
+    // K step k (32 bytes) starts at chunk 2k.
     wgmma_fence();
-    wgmma_e4m3_64x128x32<false>(partial, operand_descriptor(a_tile(stage), kCoreBytes, kGroupBytes), operand_descriptor(b_tile(stage), kCoreBytes, kGroupBytes));
-    for (int k = 1; k < kFp8Tile / 32; ++k)
-      wgmma_e4m3_64x128x32<true>(partial, operand_descriptor(a_tile(stage) + 2 * k * kCoreBytes, kCoreBytes, kGroupBytes),
-                                 operand_descriptor(b_tile(stage) + 2 * k * kCoreBytes, kCoreBytes, kGroupBytes));
+    auto descriptor = [&](const std::uint8_t* tile, int k) {
+      return operand_descriptor(tile + Staging::k_step_start(k), Staging::leading, Staging::stride);
+    };
+    wgmma_e4m3_64x128x32<false>(partial, descriptor(a_tile(stage), 0), descriptor(b_tile(stage), 0));
+    for (int k = 1; k < kFp8Tile / 32; ++k) wgmma_e4m3_64x128x32<true>(partial, descriptor(a_tile(stage), k), descriptor(b_tile(stage), k));
     wgmma_commit_and_wait();
 
     const float sb = b_scale[slice];

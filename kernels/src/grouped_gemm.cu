@@ -9,6 +9,7 @@
 #include "async_copy.cuh"
 #include "expert_of_row.cuh"
 #include "frugal/kernels/device.hpp"
+#include "frugal/kernels/wgmma_layout.hpp"
 #include "wgmma.cuh"
 
 namespace frugal::kernels {
@@ -122,9 +123,9 @@ __global__ void __launch_bounds__(kTiledWarps * 32) grouped_gemm_tiled(GroupedGe
 // a row of K), which bf16 wgmma takes directly (imm-trans-b = 1). Four m64n128k16 MMAs per slice.
 // Segments padded to 64 rows, N a multiple of 128, K of 64.
 constexpr int kWgmmaM = 64, kWgmmaN = 128, kWgmmaK = 64, kWgmmaThreads = 128;
-constexpr int kCore = 128;                                              // bytes of a core matrix
-constexpr int kXLeading = kCore, kXStride = kWgmmaK / 8 * kCore;         // X: 16 bytes of K apart; 8 rows apart
-constexpr int kWLeading = kWgmmaN / 8 * kCore, kWStride = kCore;         // W: 8 rows of K apart; 16 bytes of N apart
+using Staging = wgmma::Bf16Staging;  // where each chunk goes, and the descriptors' offsets (wgmma_layout.hpp)
+static_assert(Staging::x_stride == kWgmmaK / 8 * wgmma::kCoreBytes && Staging::w_leading == kWgmmaN / 8 * wgmma::kCoreBytes,
+              "wgmma_layout.hpp's Bf16Staging is laid out for 64 of K and 128 of N per stage");
 constexpr int kXTileBytes = kWgmmaM * kWgmmaK * 2, kWTileBytes = kWgmmaK * kWgmmaN * 2;
 constexpr int kWgmmaStageBytes = kXTileBytes + kWTileBytes;             // 8 KB + 16 KB
 
@@ -150,11 +151,10 @@ __device__ void stage_slice_for_wgmma(const GroupedGemmShape& s, const __nv_bflo
   for (int c = threadIdx.x; c < kXChunks + kWChunks; c += kWgmmaThreads) {
     if (c < kXChunks) {
       const int r = c / (kWgmmaK / 8), j = c % (kWgmmaK / 8);
-      copy_16_bytes_async(stage + (r / 8) * kXStride + j * kXLeading + (r % 8) * 16, x + static_cast<long long>(row0 + r) * s.k + k0 + 8 * j, true);
+      copy_16_bytes_async(stage + Staging::x_chunk(r, j), x + static_cast<long long>(row0 + r) * s.k + k0 + 8 * j, true);
     } else {
       const int b = c - kXChunks, kr = b / (kWgmmaN / 8), j = b % (kWgmmaN / 8);
-      copy_16_bytes_async(stage + kXTileBytes + (kr / 8) * kWLeading + j * kWStride + (kr % 8) * 16,
-                          w_e + static_cast<long long>(k0 + kr) * s.n + col0 + 8 * j, true);
+      copy_16_bytes_async(stage + kXTileBytes + Staging::w_chunk(kr, j), w_e + static_cast<long long>(k0 + kr) * s.n + col0 + 8 * j, true);
     }
   }
 }
@@ -177,9 +177,9 @@ __global__ void __launch_bounds__(kWgmmaThreads) grouped_gemm_wgmma(GroupedGemmS
     const std::uint8_t* x_tile = staged + stage * kWgmmaStageBytes;
     const std::uint8_t* w_tile = x_tile + kXTileBytes;
     wgmma_fence();
-    for (int k = 0; k < kWgmmaK / 16; ++k)  // 16 of K: two 16-byte groups of X, two 8-row groups of W
-      wgmma_bf16_64x128x16(d, operand_descriptor(x_tile + 2 * k * kXLeading, kXLeading, kXStride),
-                           operand_descriptor(w_tile + 2 * k * kWLeading, kWLeading, kWStride));
+    for (int k = 0; k < kWgmmaK / 16; ++k)
+      wgmma_bf16_64x128x16(d, operand_descriptor(x_tile + Staging::x_k_step_start(k), Staging::x_leading, Staging::x_stride),
+                           operand_descriptor(w_tile + Staging::w_k_step_start(k), Staging::w_leading, Staging::w_stride));
     wgmma_commit_and_wait();
     __syncthreads();  // the warpgroup is done reading this stage before it is loaded again
   }
