@@ -106,9 +106,24 @@ BENCHMARK(BM_Combine)->Arg(1)->Arg(2)->UseManualTime()->Unit(benchmark::kMicrose
 // API (cublasGemmGroupedBatchedEx, CUDA 12.5+: every expert in one call).
 enum GroupedGemmImplementation { cublas_per_expert = 0, grouped_v1 = 1, grouped_v2 = 2, grouped_v3 = 3, grouped_v4 = 4, cublas_grouped = 9 };
 
+const char* label(GroupedGemmImplementation implementation) {
+  switch (implementation) {
+    case cublas_per_expert: return "cuBLAS per expert";
+    case grouped_v1: return "v1 naive";
+    case grouped_v2: return "v2 wmma";
+    case grouped_v3: return "v3 wmma, shared-memory tiles";
+    case grouped_v4: return "v4 wgmma";
+    case cublas_grouped: return "cuBLAS grouped API";
+  }
+  return "";
+}
+
 void BM_GroupedGemm(benchmark::State& state) {
   if (skip_without_gpu(state)) return;
   const auto implementation = static_cast<GroupedGemmImplementation>(state.range(0));
+  state.SetLabel(label(implementation));
+  std::string why;
+  if (implementation == grouped_v4 && !wgmma_available(&why)) return state.SkipWithError(why.c_str());
   const int per_expert = static_cast<int>(state.range(1));
   const int experts = 8, k = 7168, n = 2048;
   const GroupedGemmProblem p(experts, per_expert, k, n);  // per_expert: multiples of 128, no padding
@@ -135,10 +150,10 @@ void BM_GroupedGemm(benchmark::State& state) {
   const int group_m = n, group_n = per_expert, group_k = k, lda = n, ldb = k, ldc = n, group_size = experts;
   auto launch = [&]() -> cublasStatus_t {
     switch (implementation) {
-      case grouped_v1: p.launch(1); return CUBLAS_STATUS_SUCCESS;
-      case grouped_v2: p.launch(2); return CUBLAS_STATUS_SUCCESS;
-      case grouped_v3: p.launch(3); return CUBLAS_STATUS_SUCCESS;
-      case grouped_v4: p.launch(4); return CUBLAS_STATUS_SUCCESS;
+      case grouped_v1:
+      case grouped_v2:
+      case grouped_v3:
+      case grouped_v4: p.launch(implementation); return CUBLAS_STATUS_SUCCESS;
       case cublas_grouped:
         return cublasGemmGroupedBatchedEx(handle, &no_transpose, &no_transpose, &group_m, &group_n, &group_k, &one, a_pointers, CUDA_R_16BF,
                                           &lda, b_pointers, CUDA_R_16BF, &ldb, &zero, c_pointers, CUDA_R_32F, &ldc, 1, &group_size,
@@ -155,17 +170,8 @@ void BM_GroupedGemm(benchmark::State& state) {
     }
     return CUBLAS_STATUS_INVALID_VALUE;
   };
-  const char* const labels[] = {"cuBLAS per expert", "v1 naive", "v2 wmma", "v3 wmma, shared-memory tiles", "v4 wgmma", "", "", "", "",
-                                "cuBLAS grouped API"};
-  state.SetLabel(labels[implementation]);
-  std::string why;
-  if (implementation == grouped_v4 && !compute_capability_at_least(9, 0, "wgmma", &why, true)) {
-    state.SkipWithError(why.c_str());
-    if (handle) cublasDestroy(handle);
-    return;
-  }
   if (const cublasStatus_t status = launch(); status != CUBLAS_STATUS_SUCCESS) {
-    state.SkipWithError((std::string(labels[implementation]) + ": " + cublasGetStatusString(status)).c_str());
+    state.SkipWithError((std::string(label(implementation)) + ": " + cublasGetStatusString(status)).c_str());
   } else {
     run_timed(state, p.bytes(), [&] { launch(); });
     state.counters["TFLOP/s"] = benchmark::Counter(p.flops() * static_cast<double>(state.iterations()) / 1e12, benchmark::Counter::kIsRate);

@@ -151,7 +151,7 @@ int main(int argc, char** argv) {
     const char* const versions[] = {"", "GPU v1 (naive)", "GPU v2 (WMMA tensor cores)", "GPU v3 (WMMA, shared-memory tiles)",
                                     "GPU v4 (wgmma, Hopper)"};
     for (int version : {1, 2, 3, 4}) {
-      if (version == 4 && !kernels::compute_capability_at_least(9, 0, "wgmma")) continue;
+      if (version == 4 && !kernels::wgmma_available()) continue;
       const double s = kernels::time_grouped_gemm(problem, version);
       t.add_row({versions[version], fmt::format("{:.3f} ms", 1e3 * s),
                  fmt::format("{:.1f}", problem.flops() / s / 1e12), fmt::format("{:.0f}×", cpu_seconds / s)});

@@ -26,7 +26,10 @@ std::string device_name() {
   return properties.name;
 }
 
-bool compute_capability_at_least(int major, int minor, const char* feature, std::string* why, bool exactly) {
+namespace {
+
+// Whether device 0's compute capability is at least (or, with `exactly`, just) major.minor.
+bool compute_capability_at_least(int major, int minor, const char* feature, std::string* why, bool exactly = false) {
   int have_major = 0, have_minor = 0;
   if (cudaDeviceGetAttribute(&have_major, cudaDevAttrComputeCapabilityMajor, 0) != cudaSuccess ||
       cudaDeviceGetAttribute(&have_minor, cudaDevAttrComputeCapabilityMinor, 0) != cudaSuccess) {
@@ -41,5 +44,11 @@ bool compute_capability_at_least(int major, int minor, const char* feature, std:
            std::to_string(major) + "." + std::to_string(minor) + (exactly ? " has" : "+ has") + ")";
   return false;
 }
+
+}  // namespace
+
+bool fp8_tensor_cores_available(std::string* why) { return compute_capability_at_least(8, 9, "FP8 tensor cores", why); }
+bool wgmma_available(std::string* why) { return compute_capability_at_least(9, 0, "wgmma (Hopper's, built as sm_90a)", why, true); }
+bool thread_block_clusters_available(std::string* why) { return compute_capability_at_least(9, 0, "thread-block clusters", why); }
 
 }  // namespace frugal::kernels

@@ -8,6 +8,7 @@
 #include "async_copy.cuh"
 #include "wgmma.cuh"
 #include "expert_of_row.cuh"
+#include "shared_memory.cuh"
 #include "frugal/kernels/device.hpp"
 #include "frugal/kernels/fp8_gemm.hpp"
 #include "frugal/kernels/wgmma_layout.hpp"
@@ -31,6 +32,37 @@ __device__ ExpertOperands expert_operands(const Fp8GemmShape& s, const Fp8GemmOp
   return {op.b + static_cast<long long>(e) * s.n * s.k, op.b_scales + e * n_blocks * k_blocks};
 }
 
+// Stages K-slice `slice` (128 bytes of K) of the block's A rows [row0, row0 + 64) and B rows
+// [col0, col0 + 128) by cp.async, 16-byte chunks, 8 per row; rows past M (or past N) are
+// zero-filled. `place(local_row, chunk)` is the chunk's byte offset in its tile: each version's
+// shared-memory layout. 64 rows of A per block in both tiled versions.
+constexpr int kTileRowsA = 64, kTileRowsB = kFp8Tile;
+template <int kBlockThreads, class Place>
+__device__ void stage_slice(const Fp8GemmShape& s, const std::uint8_t* a, const std::uint8_t* b, int row0, int col0, int slice,
+                            std::uint8_t* a_tile, std::uint8_t* b_tile, Place place) {
+  constexpr int kChunksPerRow = kFp8Tile / 16;
+  for (int chunk = threadIdx.x; chunk < (kTileRowsA + kTileRowsB) * kChunksPerRow; chunk += kBlockThreads) {
+    const int row = chunk / kChunksPerRow, c = chunk % kChunksPerRow;
+    const bool of_a = row < kTileRowsA;
+    const int local = of_a ? row : row - kTileRowsA, global_row = (of_a ? row0 : col0) + local;
+    const bool valid = global_row < (of_a ? s.m : s.n);
+    const std::uint8_t* source = (of_a ? a : b) + (valid ? static_cast<long long>(global_row) * s.k + slice * kFp8Tile + c * 16 : 0);
+    copy_16_bytes_async((of_a ? a_tile : b_tile) + place(local, c), source, valid);
+  }
+}
+
+// The factor that promotes row `row`'s partial sums of K-slice `slice`: a_scale[row][slice] ·
+// b_scale (0 past M, where nothing is stored).
+__device__ __forceinline__ float promotion_scale(const Fp8GemmShape& s, const Fp8GemmOperands& op, int row, int slice, float b_scale) {
+  return row < s.m ? op.a_scales[static_cast<long long>(row) * (s.k / kFp8Tile) + slice] * b_scale : 0.0f;
+}
+
+// C[row][col], C[row][col + 1] in bf16, inside C only (N is even, so col < N implies col + 1 < N).
+__device__ __forceinline__ void store_pair(const Fp8GemmShape& s, __nv_bfloat16* c, int row, int col, float first, float second) {
+  if (row < s.m && col < s.n)
+    *reinterpret_cast<__nv_bfloat162*>(c + static_cast<long long>(row) * s.n + col) = __floats2bfloat162_rn(first, second);
+}
+
 // v1: one thread per C[r][c]; per 128-slice g of K, partial = Σ_j decode(A[r][j]) · decode(B[c][j]),
 // then acc += partial · a_scale[r][g] · b_scale[c/128][g].
 __global__ void fp8_gemm_naive(Fp8GemmShape s, Fp8GemmOperands op) {
@@ -52,7 +84,7 @@ __global__ void fp8_gemm_naive(Fp8GemmShape s, Fp8GemmOperands op) {
 }
 
 // ---- v2: mma.sync.m16n8k32 E4M3 ---------------------------------------------------------------
-constexpr int kBlockM = 64, kBlockN = kFp8Tile, kBlockK = kFp8Tile;  // one B scale, one scale group
+constexpr int kBlockM = kTileRowsA, kBlockN = kTileRowsB, kBlockK = kFp8Tile;  // one B scale, one scale group
 constexpr int kWarpsM = 2, kWarpsN = 2, kThreads = 32 * kWarpsM * kWarpsN;
 constexpr int kWarpM = kBlockM / kWarpsM, kWarpN = kBlockN / kWarpsN;  // 32 × 64
 constexpr int kMmaM = 16, kMmaN = 8, kMmaK = 32;
@@ -79,22 +111,6 @@ __device__ __forceinline__ void mma_e4m3_16x8x32(float (&d)[4], const std::uint3
 
 __device__ __forceinline__ std::uint32_t load_word(const std::uint8_t* shared) { return *reinterpret_cast<const std::uint32_t*>(shared); }
 
-// Stages K-slice `slice` of the block's A rows [row0, row0 + 64) and B rows [col0, col0 + 128):
-// 16-byte chunks, 8 per row; rows past M (or past N) are zero-filled.
-__device__ void stage_slice(const Fp8GemmShape& s, const std::uint8_t* a, const std::uint8_t* b, int row0, int col0, int slice,
-                            std::uint8_t* a_tile, std::uint8_t* b_tile) {
-  constexpr int kChunksPerRow = kBlockK / 16;
-  for (int chunk = threadIdx.x; chunk < (kBlockM + kBlockN) * kChunksPerRow; chunk += kThreads) {
-    const int row = chunk / kChunksPerRow, byte = (chunk % kChunksPerRow) * 16;
-    const bool of_a = row < kBlockM;
-    const int global_row = of_a ? row0 + row : col0 + row - kBlockM;
-    const bool valid = global_row < (of_a ? s.m : s.n);
-    const std::uint8_t* source = (of_a ? a : b) + (valid ? static_cast<long long>(global_row) * s.k + slice * kBlockK + byte : 0);
-    std::uint8_t* target = (of_a ? a_tile + row * kRowBytes : b_tile + (row - kBlockM) * kRowBytes) + byte;
-    copy_16_bytes_async(target, source, valid);
-  }
-}
-
 __global__ void __launch_bounds__(kThreads) fp8_gemm_mma(Fp8GemmShape s, Fp8GemmOperands op) {
   extern __shared__ __align__(16) std::uint8_t shared[];
   const int row0 = blockIdx.y * kBlockM, col0 = blockIdx.x * kBlockN, k_blocks = s.k / kBlockK;
@@ -108,11 +124,12 @@ __global__ void __launch_bounds__(kThreads) fp8_gemm_mma(Fp8GemmShape s, Fp8Gemm
 
   auto a_tile = [&](int stage) { return shared + stage * kStageBytes; };
   auto b_tile = [&](int stage) { return shared + stage * kStageBytes + kBlockM * kRowBytes; };
-  stage_slice(s, op.a, e.b, row0, col0, 0, a_tile(0), b_tile(0));
+  auto padded_rows = [](int row, int chunk) { return row * kRowBytes + chunk * 16; };
+  stage_slice<kThreads>(s, op.a, e.b, row0, col0, 0, a_tile(0), b_tile(0), padded_rows);
   commit_async_copies();
   for (int slice = 0; slice < k_blocks; ++slice) {
     const int stage = slice % kStages;
-    if (slice + 1 < k_blocks) stage_slice(s, op.a, e.b, row0, col0, slice + 1, a_tile(1 - stage), b_tile(1 - stage));
+    if (slice + 1 < k_blocks) stage_slice<kThreads>(s, op.a, e.b, row0, col0, slice + 1, a_tile(1 - stage), b_tile(1 - stage), padded_rows);
     commit_async_copies();  // an empty group on the last slice keeps the wait below uniform
     wait_for_all_but_newest_copy_group();
     __syncthreads();
@@ -140,9 +157,8 @@ __global__ void __launch_bounds__(kThreads) fp8_gemm_mma(Fp8GemmShape s, Fp8Gemm
     // Promotion: acc += partial · a_scale[row][slice] · b_scale[slice], then partial = 0.
     const float sb = b_scale[slice];
     for (int i = 0; i < kTilesM; ++i) {
-      const int top = row0 + warp_row + i * kMmaM + g, bottom = top + 8;
-      const float s_top = top < s.m ? op.a_scales[static_cast<long long>(top) * k_blocks + slice] * sb : 0.0f;
-      const float s_bottom = bottom < s.m ? op.a_scales[static_cast<long long>(bottom) * k_blocks + slice] * sb : 0.0f;
+      const int top = row0 + warp_row + i * kMmaM + g;
+      const float s_top = promotion_scale(s, op, top, slice, sb), s_bottom = promotion_scale(s, op, top + 8, slice, sb);
       for (int j = 0; j < kTilesN; ++j) {
         acc[i][j][0] += partial[i][j][0] * s_top;
         acc[i][j][1] += partial[i][j][1] * s_top;
@@ -154,15 +170,11 @@ __global__ void __launch_bounds__(kThreads) fp8_gemm_mma(Fp8GemmShape s, Fp8Gemm
     __syncthreads();  // every warp is done with this stage before it is loaded again
   }
 
-  // C in bf16, two adjacent columns per store (N is even, so column c < N implies c + 1 < N).
   for (int i = 0; i < kTilesM; ++i)
     for (int j = 0; j < kTilesN; ++j) {
       const int row = row0 + warp_row + i * kMmaM + g, col = col0 + warp_col + j * kMmaN + 2 * t;
-      if (col >= s.n) continue;
-      if (row < s.m)
-        *reinterpret_cast<__nv_bfloat162*>(op.c + static_cast<long long>(row) * s.n + col) = __floats2bfloat162_rn(acc[i][j][0], acc[i][j][1]);
-      if (row + 8 < s.m)
-        *reinterpret_cast<__nv_bfloat162*>(op.c + static_cast<long long>(row + 8) * s.n + col) = __floats2bfloat162_rn(acc[i][j][2], acc[i][j][3]);
+      store_pair(s, op.c, row, col, acc[i][j][0], acc[i][j][1]);
+      store_pair(s, op.c, row + 8, col, acc[i][j][2], acc[i][j][3]);
     }
 }
 
@@ -175,13 +187,11 @@ __global__ void __launch_bounds__(kThreads) fp8_gemm_mma(Fp8GemmShape s, Fp8Gemm
 // groups are 1024 bytes apart (stride byte offset) — double-buffered as in v2. Each slice is four
 // wgmmas (the first overwrites the partial sums, the rest accumulate), waited for, then promoted
 // into the FP32 accumulators with the slice's scales, as in v2.
-constexpr int kWgmmaBlockM = 64, kWgmmaThreads = 128;
+constexpr int kWgmmaBlockM = kTileRowsA, kWgmmaThreads = 128;
 using Staging = wgmma::Fp8Staging;  // where each chunk goes, and the descriptors' offsets (wgmma_layout.hpp)
 static_assert(Staging::stride == kFp8Tile / 16 * wgmma::kCoreBytes, "wgmma_layout.hpp's Fp8Staging is laid out for 128 bytes of K per stage");
 constexpr int kWgmmaStageBytes = (kWgmmaBlockM + kBlockN) * kFp8Tile;              // 8 KB of A + 16 KB of B
 constexpr int kWgmmaSharedBytes = 2 * kWgmmaStageBytes;
-
-
 
 // D (64×128, fp32, this warpgroup's registers) = A·Bᵀ (+ D when `accumulate`) for one 32-wide K step:
 // wgmma.mma_async m64n128k32 with E4M3 operands read from shared memory through their descriptors.
@@ -201,18 +211,6 @@ __device__ __forceinline__ void wgmma_e4m3_64x128x32(float (&d)[64], std::uint64
   __trap();  // never launched there: fp8_gemm_v3 refuses other devices
 #endif
 }
-__device__ void stage_slice_core_matrices(const Fp8GemmShape& s, const std::uint8_t* a, const std::uint8_t* b, int row0, int col0, int slice,
-                                          std::uint8_t* a_tile, std::uint8_t* b_tile) {
-  constexpr int kChunksPerRow = kFp8Tile / 16;
-  for (int chunk = threadIdx.x; chunk < (kWgmmaBlockM + kBlockN) * kChunksPerRow; chunk += kWgmmaThreads) {
-    const int row = chunk / kChunksPerRow, c = chunk % kChunksPerRow;
-    const bool of_a = row < kWgmmaBlockM;
-    const int local = of_a ? row : row - kWgmmaBlockM, global_row = (of_a ? row0 : col0) + local;
-    const bool valid = global_row < (of_a ? s.m : s.n);
-    const std::uint8_t* source = (of_a ? a : b) + (valid ? static_cast<long long>(global_row) * s.k + slice * kFp8Tile + c * 16 : 0);
-    copy_16_bytes_async((of_a ? a_tile : b_tile) + Staging::chunk(local, c), source, valid);
-  }
-}
 
 __global__ void __launch_bounds__(kWgmmaThreads) fp8_gemm_wgmma(Fp8GemmShape s, Fp8GemmOperands op) {
   extern __shared__ __align__(128) std::uint8_t staged[];
@@ -225,11 +223,13 @@ __global__ void __launch_bounds__(kWgmmaThreads) fp8_gemm_wgmma(Fp8GemmShape s, 
   float acc[64] = {}, partial[64] = {};
   auto a_tile = [&](int stage) { return staged + stage * kWgmmaStageBytes; };
   auto b_tile = [&](int stage) { return staged + stage * kWgmmaStageBytes + kWgmmaBlockM * kFp8Tile; };
-  stage_slice_core_matrices(s, op.a, e.b, row0, col0, 0, a_tile(0), b_tile(0));
+  auto core_matrices = [](int row, int chunk) { return Staging::chunk(row, chunk); };
+  stage_slice<kWgmmaThreads>(s, op.a, e.b, row0, col0, 0, a_tile(0), b_tile(0), core_matrices);
   commit_async_copies();
   for (int slice = 0; slice < k_blocks; ++slice) {
     const int stage = slice % 2;
-    if (slice + 1 < k_blocks) stage_slice_core_matrices(s, op.a, e.b, row0, col0, slice + 1, a_tile(1 - stage), b_tile(1 - stage));
+    if (slice + 1 < k_blocks)
+      stage_slice<kWgmmaThreads>(s, op.a, e.b, row0, col0, slice + 1, a_tile(1 - stage), b_tile(1 - stage), core_matrices);
     commit_async_copies();
     wait_for_all_but_newest_copy_group();
     make_shared_writes_visible_to_wgmma();
@@ -244,9 +244,7 @@ __global__ void __launch_bounds__(kWgmmaThreads) fp8_gemm_wgmma(Fp8GemmShape s, 
     for (int k = 1; k < kFp8Tile / 32; ++k) wgmma_e4m3_64x128x32<true>(partial, descriptor(a_tile(stage), k), descriptor(b_tile(stage), k));
     wgmma_commit_and_wait();
 
-    const float sb = b_scale[slice];
-    const float s_top = top < s.m ? op.a_scales[static_cast<long long>(top) * k_blocks + slice] * sb : 0.0f;
-    const float s_bottom = bottom < s.m ? op.a_scales[static_cast<long long>(bottom) * k_blocks + slice] * sb : 0.0f;
+    const float s_top = promotion_scale(s, op, top, slice, b_scale[slice]), s_bottom = promotion_scale(s, op, bottom, slice, b_scale[slice]);
     for (int j = 0; j < 16; ++j) {
       acc[4 * j] += partial[4 * j] * s_top;
       acc[4 * j + 1] += partial[4 * j + 1] * s_top;
@@ -257,11 +255,8 @@ __global__ void __launch_bounds__(kWgmmaThreads) fp8_gemm_wgmma(Fp8GemmShape s, 
   }
 
   for (int j = 0; j < 16; ++j) {
-    const int col = col0 + 8 * j + 2 * t;
-    if (col >= s.n) continue;
-    if (top < s.m) *reinterpret_cast<__nv_bfloat162*>(op.c + static_cast<long long>(top) * s.n + col) = __floats2bfloat162_rn(acc[4 * j], acc[4 * j + 1]);
-    if (bottom < s.m)
-      *reinterpret_cast<__nv_bfloat162*>(op.c + static_cast<long long>(bottom) * s.n + col) = __floats2bfloat162_rn(acc[4 * j + 2], acc[4 * j + 3]);
+    store_pair(s, op.c, top, col0 + 8 * j + 2 * t, acc[4 * j], acc[4 * j + 1]);
+    store_pair(s, op.c, bottom, col0 + 8 * j + 2 * t, acc[4 * j + 2], acc[4 * j + 3]);
   }
 }
 
@@ -272,24 +267,18 @@ void fp8_gemm_v1(const Fp8GemmShape& shape, const Fp8GemmOperands& operands, cud
   fp8_gemm_naive<<<static_cast<int>((outputs + 255) / 256), 256, 0, stream>>>(shape, operands);
 }
 
-bool fp8_tensor_cores_available(std::string* why) { return compute_capability_at_least(8, 9, "FP8 tensor cores", why); }
-
 void fp8_gemm_v2(const Fp8GemmShape& shape, const Fp8GemmOperands& operands, cudaStream_t stream) {
   std::string why;
   if (!fp8_tensor_cores_available(&why)) throw std::runtime_error("fp8_gemm_v2: " + why);
-  static const cudaError_t opted_in = cudaFuncSetAttribute(fp8_gemm_mma, cudaFuncAttributeMaxDynamicSharedMemorySize, kSharedBytes);
-  if (opted_in != cudaSuccess) throw std::runtime_error(std::string("fp8_gemm_v2: ") + cudaGetErrorString(opted_in));
+  static const bool shared_memory_ready = allow_dynamic_shared_memory(fp8_gemm_mma, kSharedBytes, "fp8_gemm_v2");
   const dim3 grid((shape.n + kBlockN - 1) / kBlockN, (shape.m + kBlockM - 1) / kBlockM);
   fp8_gemm_mma<<<grid, kThreads, kSharedBytes, stream>>>(shape, operands);
 }
 
-bool fp8_wgmma_available(std::string* why) { return compute_capability_at_least(9, 0, "wgmma (Hopper's, built as sm_90a)", why, true); }
-
 void fp8_gemm_v3(const Fp8GemmShape& shape, const Fp8GemmOperands& operands, cudaStream_t stream) {
   std::string why;
-  if (!fp8_wgmma_available(&why)) throw std::runtime_error("fp8_gemm_v3: " + why);
-  static const cudaError_t opted_in = cudaFuncSetAttribute(fp8_gemm_wgmma, cudaFuncAttributeMaxDynamicSharedMemorySize, kWgmmaSharedBytes);
-  if (opted_in != cudaSuccess) throw std::runtime_error(std::string("fp8_gemm_v3: ") + cudaGetErrorString(opted_in));
+  if (!wgmma_available(&why)) throw std::runtime_error("fp8_gemm_v3: " + why);
+  static const bool shared_memory_ready = allow_dynamic_shared_memory(fp8_gemm_wgmma, kWgmmaSharedBytes, "fp8_gemm_v3");
   const dim3 grid((shape.n + kBlockN - 1) / kBlockN, (shape.m + kWgmmaBlockM - 1) / kWgmmaBlockM);
   fp8_gemm_wgmma<<<grid, kWgmmaThreads, kWgmmaSharedBytes, stream>>>(shape, operands);
 }

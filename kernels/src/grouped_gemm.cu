@@ -8,6 +8,7 @@
 #include "frugal/kernels/grouped_gemm.hpp"
 #include "async_copy.cuh"
 #include "expert_of_row.cuh"
+#include "shared_memory.cuh"
 #include "frugal/kernels/device.hpp"
 #include "frugal/kernels/wgmma_layout.hpp"
 #include "wgmma.cuh"
@@ -192,6 +193,14 @@ __global__ void __launch_bounds__(kWgmmaThreads) grouped_gemm_wgmma(GroupedGemmS
 
 }  // namespace
 
+// The tiled versions cover K, N and every expert's padded segment with whole tiles.
+static void require_whole_tiles(const char* version, const GroupedGemmShape& shape, int k_tile, int n_tile, int row_tile) {
+  if (shape.k % k_tile != 0 || shape.n % n_tile != 0 || shape.padded_rows % row_tile != 0)
+    throw std::invalid_argument(std::string(version) + ": K must be a multiple of " + std::to_string(k_tile) + ", N of " + std::to_string(n_tile) +
+                                " and the padded rows of " + std::to_string(row_tile) + "; got K " + std::to_string(shape.k) + ", N " +
+                                std::to_string(shape.n) + ", rows " + std::to_string(shape.padded_rows));
+}
+
 void grouped_gemm_v1(const GroupedGemmShape& shape, const int* offsets, const __nv_bfloat16* x, const __nv_bfloat16* w, float* y,
                      cudaStream_t stream) {
   const long long outputs = static_cast<long long>(shape.padded_rows) * shape.n;
@@ -206,23 +215,17 @@ void grouped_gemm_v2(const GroupedGemmShape& shape, const int* offsets, const __
 
 void grouped_gemm_v3(const GroupedGemmShape& shape, const int* offsets, const __nv_bfloat16* x, const __nv_bfloat16* w, float* y,
                      cudaStream_t stream) {
-  if (shape.k % kBlockK != 0 || shape.n % kBlockN != 0 || shape.padded_rows % kBlockM != 0)
-    throw std::invalid_argument("grouped_gemm_v3: K must be a multiple of 32, N and the padded rows multiples of 64; got K " +
-                                std::to_string(shape.k) + ", N " + std::to_string(shape.n) + ", rows " + std::to_string(shape.padded_rows));
+  require_whole_tiles("grouped_gemm_v3", shape, kBlockK, kBlockN, kBlockM);
   const dim3 grid(shape.n / kBlockN, shape.padded_rows / kBlockM);
   grouped_gemm_tiled<<<grid, kTiledWarps * 32, 0, stream>>>(shape, offsets, x, w, y);
 }
 
 void grouped_gemm_v4(const GroupedGemmShape& shape, const int* offsets, const __nv_bfloat16* x, const __nv_bfloat16* w, float* y,
                      cudaStream_t stream) {
-  if (shape.k % kWgmmaK != 0 || shape.n % kWgmmaN != 0 || shape.padded_rows % kWgmmaM != 0)
-    throw std::invalid_argument("grouped_gemm_v4: K must be a multiple of 64, N of 128 and the padded rows of 64; got K " +
-                                std::to_string(shape.k) + ", N " + std::to_string(shape.n) + ", rows " + std::to_string(shape.padded_rows));
+  require_whole_tiles("grouped_gemm_v4", shape, kWgmmaK, kWgmmaN, kWgmmaM);
   std::string why;
-  if (!compute_capability_at_least(9, 0, "wgmma (Hopper's, built as sm_90a)", &why, true)) throw std::runtime_error("grouped_gemm_v4: " + why);
-  static const cudaError_t opted_in =
-      cudaFuncSetAttribute(grouped_gemm_wgmma, cudaFuncAttributeMaxDynamicSharedMemorySize, 2 * kWgmmaStageBytes);
-  if (opted_in != cudaSuccess) throw std::runtime_error(std::string("grouped_gemm_v4: ") + cudaGetErrorString(opted_in));
+  if (!wgmma_available(&why)) throw std::runtime_error("grouped_gemm_v4: " + why);
+  static const bool shared_memory_ready = allow_dynamic_shared_memory(grouped_gemm_wgmma, 2 * kWgmmaStageBytes, "grouped_gemm_v4");
   const dim3 grid(shape.n / kWgmmaN, shape.padded_rows / kWgmmaM);
   grouped_gemm_wgmma<<<grid, kWgmmaThreads, 2 * kWgmmaStageBytes, stream>>>(shape, offsets, x, w, y);
 }

@@ -8,6 +8,7 @@
 #include "frugal/kernels/device.hpp"
 #include "frugal/kernels/losses.hpp"
 #include "frugal/kernels/online_softmax.hpp"
+#include "shared_memory.cuh"
 
 namespace frugal::kernels {
 
@@ -22,11 +23,24 @@ void require_float4_rows(const char* kernel, int vocab) {
   if (vocab % 4 != 0) throw std::invalid_argument(std::string(kernel) + ": vocab = " + std::to_string(vocab) + " is not a multiple of 4 (float4 rows)");
 }
 
+// The rows whose target counts, which every gradient divides by: counted before the statistics,
+// so that the gradient pass (or, in v3, the same kernel) finds the total ready.
+__global__ void count_valid_rows_kernel(int rows, const int* targets, int* valid) {
+  int mine = 0;
+  for (int r = threadIdx.x; r < rows; r += blockDim.x) mine += targets[r] != kIgnoreIndex;
+  for (int offset = 16; offset > 0; offset /= 2) mine += __shfl_xor_sync(0xffffffffu, mine, offset);
+  if (threadIdx.x % 32 == 0) atomicAdd(valid, mine);
+}
+
+void count_valid_rows(const LossShape& shape, const int* targets, int* valid, cudaStream_t stream) {
+  cudaMemsetAsync(valid, 0, sizeof(int), stream);
+  count_valid_rows_kernel<<<1, 1024, 0, stream>>>(shape.rows, targets, valid);
+}
+
 // ---- v1: a thread per row (statistics), a thread per element (gradient) ------------------------
 
 // loss_r = LSE(z_r) − z_r[y_r]: one pass for the max, one for Σ exp(z − max).
-__global__ void cross_entropy_stats_per_row(LossShape s, const float* logits, const int* targets, float* row_loss, float* row_lse,
-                                            int* valid) {
+__global__ void cross_entropy_stats_per_row(LossShape s, const float* logits, const int* targets, float* row_loss, float* row_lse) {
   const int r = blockIdx.x * blockDim.x + threadIdx.x;
   if (r >= s.rows) return;
   const float* z = logits + static_cast<long long>(r) * s.vocab;
@@ -37,7 +51,6 @@ __global__ void cross_entropy_stats_per_row(LossShape s, const float* logits, co
   row_lse[r] = lse;
   const int y = targets[r];
   row_loss[r] = y == kIgnoreIndex ? 0.0f : lse - z[y];
-  if (y != kIgnoreIndex) atomicAdd(valid, 1);
 }
 
 // z_r,i ← scale · (softmax(z_r)_i − [i = y_r]) / valid, 0 on ignored rows.
@@ -77,7 +90,6 @@ __global__ void distillation_stats_per_row(LossShape s, const float* student, co
   const bool counted = y != kIgnoreIndex;
   out.row_hard[r] = counted ? lse_s - zs[y] : 0.0f;
   out.row_soft[r] = counted ? t * t * (weighted / s_teacher_t - lse_t_t + lse_s_t) : 0.0f;
-  if (counted) atomicAdd(out.valid_rows, 1);
 }
 
 // ∂L/∂z_s = [α·T·(p_s − p_t) + (1 − α)·(softmax(z_s) − onehot(y))] / valid, written over z_s.
@@ -109,6 +121,31 @@ __device__ OnlineTeacher shuffled(const OnlineTeacher& v, int offset) {
           __shfl_xor_sync(0xffffffffu, v.weighted, offset)};
 }
 
+// One float4 of a row folded into the running reductions (v2, v3).
+__device__ __forceinline__ void fold(OnlineSoftmax& mine, float4 v) {
+  mine.add(v.x, 1.0f);
+  mine.add(v.y, 1.0f);
+  mine.add(v.z, 1.0f);
+  mine.add(v.w, 1.0f);
+}
+__device__ __forceinline__ void fold(OnlineSoftmax& student, OnlineTeacher& teacher, float4 a, float4 b, float inverse_t) {
+  for (const auto [x, y] : {float2{a.x, b.x}, float2{a.y, b.y}, float2{a.z, b.z}, float2{a.w, b.w}}) {
+    student.add(x, inverse_t);
+    teacher.add(y * inverse_t, (y - x) * inverse_t);
+  }
+}
+
+// The gradients of one float4 of a row, elements 4q … 4q + 3 (y: the target column).
+__device__ __forceinline__ float4 cross_entropy_gradient(float4 v, int q, int y, float lse, float factor) {
+  return {factor * (expf(v.x - lse) - (4 * q == y ? 1.0f : 0.0f)), factor * (expf(v.y - lse) - (4 * q + 1 == y ? 1.0f : 0.0f)),
+          factor * (expf(v.z - lse) - (4 * q + 2 == y ? 1.0f : 0.0f)), factor * (expf(v.w - lse) - (4 * q + 3 == y ? 1.0f : 0.0f))};
+}
+__device__ __forceinline__ float4 distillation_gradient(float4 a, float4 b, int q, int y, const float* lse, DistillationOptions o,
+                                                        float inverse_valid) {
+  return {distillation_gradient(a.x, b.x, 4 * q == y, lse, o, inverse_valid), distillation_gradient(a.y, b.y, 4 * q + 1 == y, lse, o, inverse_valid),
+          distillation_gradient(a.z, b.z, 4 * q + 2 == y, lse, o, inverse_valid), distillation_gradient(a.w, b.w, 4 * q + 3 == y, lse, o, inverse_valid)};
+}
+
 // Every thread of the block gets the merge of all threads' values: warp shuffles, then one value
 // per warp through shared memory. All threads must call it.
 template <class Online>
@@ -125,16 +162,12 @@ __device__ Online block_merge(Online v, float inverse_t) {
 }
 
 __global__ void __launch_bounds__(kThreads) cross_entropy_stats_per_block(LossShape s, const float* logits, const int* targets,
-                                                                          float* row_loss, float* row_lse, int* valid) {
+                                                                          float* row_loss, float* row_lse) {
   const int r = blockIdx.x;
   const float4* z = reinterpret_cast<const float4*>(logits + static_cast<long long>(r) * s.vocab);
   OnlineSoftmax mine;
   for (int q = threadIdx.x; q < s.vocab / 4; q += kThreads) {
-    const float4 v = z[q];
-    mine.add(v.x, 1.0f);
-    mine.add(v.y, 1.0f);
-    mine.add(v.z, 1.0f);
-    mine.add(v.w, 1.0f);
+    fold(mine, z[q]);
   }
   const OnlineSoftmax row = block_merge(mine, 1.0f);
   if (threadIdx.x != 0) return;
@@ -142,7 +175,6 @@ __global__ void __launch_bounds__(kThreads) cross_entropy_stats_per_block(LossSh
   row_lse[r] = lse;
   const int y = targets[r];
   row_loss[r] = y == kIgnoreIndex ? 0.0f : lse - logits[static_cast<long long>(r) * s.vocab + y];
-  if (y != kIgnoreIndex) atomicAdd(valid, 1);
 }
 
 __global__ void __launch_bounds__(kThreads) cross_entropy_gradient_per_block(LossShape s, float* logits, const int* targets,
@@ -151,12 +183,7 @@ __global__ void __launch_bounds__(kThreads) cross_entropy_gradient_per_block(Los
   float4* z = reinterpret_cast<float4*>(logits + static_cast<long long>(r) * s.vocab);
   const float lse = row_lse[r], factor = y == kIgnoreIndex ? 0.0f : scale / static_cast<float>(*valid);
   for (int q = threadIdx.x; q < s.vocab / 4; q += kThreads) {
-    float4 v = z[q];
-    v.x = factor * (expf(v.x - lse) - (4 * q == y ? 1.0f : 0.0f));
-    v.y = factor * (expf(v.y - lse) - (4 * q + 1 == y ? 1.0f : 0.0f));
-    v.z = factor * (expf(v.z - lse) - (4 * q + 2 == y ? 1.0f : 0.0f));
-    v.w = factor * (expf(v.w - lse) - (4 * q + 3 == y ? 1.0f : 0.0f));
-    z[q] = v;
+    z[q] = cross_entropy_gradient(z[q], q, y, lse, factor);
   }
 }
 
@@ -171,10 +198,7 @@ __global__ void __launch_bounds__(kThreads) distillation_stats_per_block(LossSha
   OnlineTeacher theirs;
   for (int q = threadIdx.x; q < s.vocab / 4; q += kThreads) {
     const float4 a = zs[q], b = zt[q];
-    for (const auto [x, y] : {float2{a.x, b.x}, float2{a.y, b.y}, float2{a.z, b.z}, float2{a.w, b.w}}) {
-      mine.add(x, inverse_t);
-      theirs.add(y * inverse_t, (y - x) * inverse_t);
-    }
+    fold(mine, theirs, a, b, inverse_t);
   }
   const OnlineSoftmax st = block_merge(mine, inverse_t);
   const OnlineTeacher te = block_merge(theirs, 0.0f);
@@ -187,7 +211,6 @@ __global__ void __launch_bounds__(kThreads) distillation_stats_per_block(LossSha
   const bool counted = y != kIgnoreIndex;
   out.row_hard[r] = counted ? lse_s - student[base + y] : 0.0f;
   out.row_soft[r] = counted ? o.temperature * o.temperature * te.kl(lse_s_t) : 0.0f;
-  if (counted) atomicAdd(out.valid_rows, 1);
 }
 
 __global__ void __launch_bounds__(kThreads) distillation_gradient_per_block(LossShape s, float* student, const float* teacher,
@@ -200,13 +223,7 @@ __global__ void __launch_bounds__(kThreads) distillation_gradient_per_block(Loss
   const float* lse = row_lse + 3 * r;
   const float inverse_valid = y == kIgnoreIndex ? 0.0f : 1.0f / static_cast<float>(*valid);
   for (int q = threadIdx.x; q < s.vocab / 4; q += kThreads) {
-    float4 a = zs[q];
-    const float4 b = zt[q];
-    a.x = distillation_gradient(a.x, b.x, 4 * q == y, lse, o, inverse_valid);
-    a.y = distillation_gradient(a.y, b.y, 4 * q + 1 == y, lse, o, inverse_valid);
-    a.z = distillation_gradient(a.z, b.z, 4 * q + 2 == y, lse, o, inverse_valid);
-    a.w = distillation_gradient(a.w, b.w, 4 * q + 3 == y, lse, o, inverse_valid);
-    zs[q] = a;
+    zs[q] = distillation_gradient(zs[q], zt[q], q, y, lse, o, inverse_valid);
   }
 }
 
@@ -216,16 +233,9 @@ __global__ void __launch_bounds__(kThreads) distillation_gradient_per_block(Loss
 // folding it into its online (max, sum) on the way, publishes that pair in its shared memory, and
 // after a cluster barrier reads the other seven through distributed shared memory (Hopper's
 // DSMEM) to get the row's LSE; then it writes the gradient of its slice from shared memory. The
-// logits cross HBM once each way — the minimal traffic. The valid-row count, which the gradient
-// needs before any row is finished, comes first from a small counting kernel.
+// logits cross HBM once each way — the minimal traffic.
 constexpr int kClusterBlocks = 8;  // the portable maximum cluster size
 
-__global__ void count_valid_rows_kernel(int rows, const int* targets, int* valid) {
-  int mine = 0;
-  for (int r = threadIdx.x; r < rows; r += blockDim.x) mine += targets[r] != kIgnoreIndex;
-  for (int offset = 16; offset > 0; offset /= 2) mine += __shfl_xor_sync(0xffffffffu, mine, offset);
-  if (threadIdx.x % 32 == 0) atomicAdd(valid, mine);
-}
 
 // The float4s [q0, q1) of a row that block `rank` of its cluster holds.
 struct ClusterSlice {
@@ -270,10 +280,7 @@ __global__ void __launch_bounds__(kThreads) cross_entropy_cluster_per_row(LossSh
   for (int q = q0 + threadIdx.x; q < q1; q += kThreads) {
     const float4 v = z[q];
     slice[q - q0] = v;
-    mine.add(v.x, 1.0f);
-    mine.add(v.y, 1.0f);
-    mine.add(v.z, 1.0f);
-    mine.add(v.w, 1.0f);
+    fold(mine, v);
   }
   const float lse = cluster_merge(block_merge(mine, 1.0f), 1.0f).lse();  // the barriers also publish this block's slice
   const int y = targets[row];
@@ -285,12 +292,7 @@ __global__ void __launch_bounds__(kThreads) cross_entropy_cluster_per_row(LossSh
   }
   const float factor = y == kIgnoreIndex ? 0.0f : scale / static_cast<float>(*valid);
   for (int q = q0 + threadIdx.x; q < q1; q += kThreads) {
-    float4 v = slice[q - q0];
-    v.x = factor * (expf(v.x - lse) - (4 * q == y ? 1.0f : 0.0f));
-    v.y = factor * (expf(v.y - lse) - (4 * q + 1 == y ? 1.0f : 0.0f));
-    v.z = factor * (expf(v.z - lse) - (4 * q + 2 == y ? 1.0f : 0.0f));
-    v.w = factor * (expf(v.w - lse) - (4 * q + 3 == y ? 1.0f : 0.0f));
-    z[q] = v;
+    z[q] = cross_entropy_gradient(slice[q - q0], q, y, lse, factor);
   }
 }
 
@@ -315,10 +317,7 @@ __global__ void __launch_bounds__(kThreads) distillation_cluster_per_row(LossSha
     const float4 a = zs[q], b = zt[q];
     student_slice[q - q0] = a;
     teacher_slice[q - q0] = b;
-    for (const auto [x, y] : {float2{a.x, b.x}, float2{a.y, b.y}, float2{a.z, b.z}, float2{a.w, b.w}}) {
-      mine.add(x, inverse_t);
-      theirs.add(y * inverse_t, (y - x) * inverse_t);
-    }
+    fold(mine, theirs, a, b, inverse_t);
   }
   const OnlineSoftmax st = cluster_merge(block_merge(mine, inverse_t), inverse_t);
   const OnlineTeacher te = cluster_merge(block_merge(theirs, 0.0f), 0.0f);
@@ -335,13 +334,7 @@ __global__ void __launch_bounds__(kThreads) distillation_cluster_per_row(LossSha
   }
   const float inverse_valid = counted ? 1.0f / static_cast<float>(*valid) : 0.0f;
   for (int q = q0 + threadIdx.x; q < q1; q += kThreads) {
-    float4 a = student_slice[q - q0];
-    const float4 b = teacher_slice[q - q0];
-    a.x = distillation_gradient(a.x, b.x, 4 * q == y, lse, o, inverse_valid);
-    a.y = distillation_gradient(a.y, b.y, 4 * q + 1 == y, lse, o, inverse_valid);
-    a.z = distillation_gradient(a.z, b.z, 4 * q + 2 == y, lse, o, inverse_valid);
-    a.w = distillation_gradient(a.w, b.w, 4 * q + 3 == y, lse, o, inverse_valid);
-    zs[q] = a;
+    zs[q] = distillation_gradient(student_slice[q - q0], teacher_slice[q - q0], q, y, lse, o, inverse_valid);
   }
 }
 
@@ -355,10 +348,8 @@ void launch_cluster_per_row(const char* name, void (*kernel)(Parameters...), con
   if (!thread_block_clusters_available(&why)) throw std::runtime_error(std::string(name) + ": " + why);
   const std::size_t per_block = static_cast<std::size_t>((shape.vocab / 4 + kClusterBlocks - 1) / kClusterBlocks);
   const std::size_t bytes = static_cast<std::size_t>(slices) * per_block * sizeof(float4);
-  if (const cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)); e != cudaSuccess)
-    throw std::runtime_error(std::string(name) + ": " + std::to_string(bytes) + " bytes of row slices per block: " + cudaGetErrorString(e));
-  cudaMemsetAsync(valid, 0, sizeof(int), stream);
-  count_valid_rows_kernel<<<1, 1024, 0, stream>>>(shape.rows, targets, valid);
+  allow_dynamic_shared_memory(kernel, bytes, name);  // every call: the bytes follow the vocabulary
+  count_valid_rows(shape, targets, valid, stream);
   cudaLaunchConfig_t config{};
   config.gridDim = dim3(static_cast<unsigned>(shape.rows) * kClusterBlocks);
   config.blockDim = dim3(kThreads);
@@ -379,8 +370,8 @@ void launch_cluster_per_row(const char* name, void (*kernel)(Parameters...), con
 
 void cross_entropy_v1(const LossShape& shape, float* logits, const int* targets, float scale, const CrossEntropyOutputs& out,
                       cudaStream_t stream) {
-  cudaMemsetAsync(out.valid_rows, 0, sizeof(int), stream);
-  cross_entropy_stats_per_row<<<blocks_for(shape.rows), kThreads, 0, stream>>>(shape, logits, targets, out.row_loss, out.row_lse, out.valid_rows);
+  count_valid_rows(shape, targets, out.valid_rows, stream);
+  cross_entropy_stats_per_row<<<blocks_for(shape.rows), kThreads, 0, stream>>>(shape, logits, targets, out.row_loss, out.row_lse);
   cross_entropy_gradient_per_element<<<blocks_for(static_cast<long long>(shape.rows) * shape.vocab), kThreads, 0, stream>>>(
       shape, logits, targets, out.row_lse, scale, out.valid_rows);
 }
@@ -388,14 +379,14 @@ void cross_entropy_v1(const LossShape& shape, float* logits, const int* targets,
 void cross_entropy_v2(const LossShape& shape, float* logits, const int* targets, float scale, const CrossEntropyOutputs& out,
                       cudaStream_t stream) {
   require_float4_rows("cross_entropy_v2", shape.vocab);
-  cudaMemsetAsync(out.valid_rows, 0, sizeof(int), stream);
-  cross_entropy_stats_per_block<<<shape.rows, kThreads, 0, stream>>>(shape, logits, targets, out.row_loss, out.row_lse, out.valid_rows);
+  count_valid_rows(shape, targets, out.valid_rows, stream);
+  cross_entropy_stats_per_block<<<shape.rows, kThreads, 0, stream>>>(shape, logits, targets, out.row_loss, out.row_lse);
   cross_entropy_gradient_per_block<<<shape.rows, kThreads, 0, stream>>>(shape, logits, targets, out.row_lse, scale, out.valid_rows);
 }
 
 void distillation_v1(const LossShape& shape, float* student_logits, const float* teacher_logits, const int* targets,
                      const DistillationOptions& options, const DistillationOutputs& out, cudaStream_t stream) {
-  cudaMemsetAsync(out.valid_rows, 0, sizeof(int), stream);
+  count_valid_rows(shape, targets, out.valid_rows, stream);
   distillation_stats_per_row<<<blocks_for(shape.rows), kThreads, 0, stream>>>(shape, student_logits, teacher_logits, targets, options, out);
   distillation_gradient_per_element<<<blocks_for(static_cast<long long>(shape.rows) * shape.vocab), kThreads, 0, stream>>>(
       shape, student_logits, teacher_logits, targets, options, out.row_lse, out.valid_rows);
@@ -404,13 +395,11 @@ void distillation_v1(const LossShape& shape, float* student_logits, const float*
 void distillation_v2(const LossShape& shape, float* student_logits, const float* teacher_logits, const int* targets,
                      const DistillationOptions& options, const DistillationOutputs& out, cudaStream_t stream) {
   require_float4_rows("distillation_v2", shape.vocab);
-  cudaMemsetAsync(out.valid_rows, 0, sizeof(int), stream);
+  count_valid_rows(shape, targets, out.valid_rows, stream);
   distillation_stats_per_block<<<shape.rows, kThreads, 0, stream>>>(shape, student_logits, teacher_logits, targets, options, out);
   distillation_gradient_per_block<<<shape.rows, kThreads, 0, stream>>>(shape, student_logits, teacher_logits, targets, options,
                                                                        out.row_lse, out.valid_rows);
 }
-
-bool thread_block_clusters_available(std::string* why) { return compute_capability_at_least(9, 0, "thread-block clusters", why); }
 
 void cross_entropy_v3(const LossShape& shape, float* logits, const int* targets, float scale, const CrossEntropyOutputs& out,
                       cudaStream_t stream) {

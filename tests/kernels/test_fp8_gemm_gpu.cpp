@@ -109,7 +109,7 @@ void check_versions(const Fp8GemmShape& shape, const std::vector<int>& offsets) 
     SCOPED_TRACE("v2");
     check(run(fp8_gemm_v2, shape, offsets, 3));
   }
-  if (!fp8_wgmma_available(&why)) {
+  if (!wgmma_available(&why)) {
     std::cout << "v3 skipped: " << why << "\n";
     return;
   }
@@ -140,7 +140,7 @@ TEST(Fp8GemmGpu, V2RefusesWithoutFp8TensorCores) {
 
 TEST(Fp8GemmGpu, V3RefusesAnythingButHopper) {
   FRUGAL_SKIP_WITHOUT_GPU();
-  if (fp8_wgmma_available()) GTEST_SKIP() << "this GPU is a Hopper";
+  if (wgmma_available()) GTEST_SKIP() << "this GPU is a Hopper";
   EXPECT_THROW(fp8_gemm_v3({64, 128, 128}, {}), std::runtime_error);
 }
 

@@ -74,7 +74,7 @@ TEST(GroupedGemmGpu, V2TensorCoresWmma) {
 TEST(GroupedGemmGpu, V4Wgmma) {
   FRUGAL_SKIP_WITHOUT_GPU();
   std::string why;
-  if (!compute_capability_at_least(9, 0, "wgmma", &why, true)) GTEST_SKIP() << why;
+  if (!wgmma_available(&why)) GTEST_SKIP() << why;
   check_grouped_gemm(grouped_gemm_v4, 64, 256);
   EXPECT_THROW(grouped_gemm_v4({2, 128, 128, 192}, nullptr, nullptr, nullptr, nullptr), std::invalid_argument);  // N not a multiple of 128
 }

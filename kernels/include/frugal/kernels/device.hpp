@@ -12,9 +12,11 @@ bool gpu_available(std::string* why = nullptr);
 // The name of device 0, e.g. "NVIDIA H200" (call only when gpu_available()).
 std::string device_name();
 
-// Whether device 0's compute capability is at least (or, with `exactly`, just) major.minor;
-// otherwise false and `why` names the missing `feature`, e.g. "compute capability 8.0 has no FP8
-// tensor cores (8.9+ has)".
-bool compute_capability_at_least(int major, int minor, const char* feature, std::string* why = nullptr, bool exactly = false);
+// What device 0 offers the kernel versions that need more than sm_80; each is false (and `why` names
+// the compute capability and what it lacks, e.g. "compute capability 8.0 has no FP8 tensor cores
+// (8.9+ has)") where the version cannot run.
+bool fp8_tensor_cores_available(std::string* why = nullptr);      // 8.9+: mma.sync on E4M3 (FP8 GEMM v2)
+bool wgmma_available(std::string* why = nullptr);                 // 9.0 exactly, built as sm_90a (FP8 GEMM v3, grouped GEMM v4)
+bool thread_block_clusters_available(std::string* why = nullptr); // 9.0+: clusters and distributed shared memory (losses v3)
 
 }  // namespace frugal::kernels

@@ -27,7 +27,6 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
-#include <string>
 
 #include "frugal/kernels/fp8_layout.hpp"
 
@@ -49,9 +48,5 @@ void fp8_gemm_v2(const Fp8GemmShape& shape, const Fp8GemmOperands& operands, cud
 // Throws std::runtime_error on a device other than compute capability 9.0 (wgmma is Hopper's).
 void fp8_gemm_v3(const Fp8GemmShape& shape, const Fp8GemmOperands& operands, cudaStream_t stream = nullptr);
 
-// Whether device 0 has FP8 tensor cores (compute capability ≥ 8.9); `why` says why not.
-bool fp8_tensor_cores_available(std::string* why = nullptr);
-// Whether device 0 runs wgmma (compute capability 9.0); `why` says why not.
-bool fp8_wgmma_available(std::string* why = nullptr);
 
 }  // namespace frugal::kernels

@@ -17,7 +17,7 @@
 // Outputs: per-row losses (0 on ignored rows), the rows' log-sum-exps, and the number of valid rows
 // (a device int, zeroed and counted by the call); mean_over_valid() on the host turns the per-row
 // losses into core's means. Targets must lie in [0, vocab) or be kIgnoreIndex.
-// Versions (each launches a statistics kernel, then a gradient kernel that needs the valid count):
+// Versions (each first counts the valid rows, which every gradient divides by):
 //   v1 — statistics with one thread per row (a pass for the max, one for the sums), the gradient
 //        with one thread per element. Neighbouring threads read rows 517 KB apart: uncoalesced.
 //   v2 — one block per row: a single read pass keeps an online log-sum-exp per thread (running max
@@ -28,13 +28,10 @@
 //   v3 (sm_90+) — the minimal traffic: a thread-block cluster of 8 blocks per row holds the row
 //        (distillation: the student's and the teacher's) in their shared memory, an eighth each,
 //        merges the eight blocks' reductions through distributed shared memory, and writes the
-//        gradient from shared memory. A small kernel counts the valid rows first. Throws
-//        std::runtime_error below compute capability 9.0.
+//        gradient from shared memory. Throws std::runtime_error below compute capability 9.0.
 #pragma once
 
 #include <cuda_runtime.h>
-
-#include <string>
 
 #include "frugal/kernels/loss_targets.hpp"
 
@@ -56,8 +53,6 @@ void cross_entropy_v2(const LossShape& shape, float* logits, const int* targets,
                       cudaStream_t stream = nullptr);
 void cross_entropy_v3(const LossShape& shape, float* logits, const int* targets, float scale, const CrossEntropyOutputs& out,
                       cudaStream_t stream = nullptr);
-// Whether device 0 has thread-block clusters (compute capability ≥ 9.0); `why` says why not.
-bool thread_block_clusters_available(std::string* why = nullptr);
 
 struct DistillationOptions {
   float temperature = 2.0f;
