@@ -3,7 +3,7 @@
 #   make run   build frugal-sim and run the main job: `frugal-sim` with no arguments
 #   make test  build everything and run every test, then again under ASan + UBSan
 #   make notebooks  open notebooks/ in Jupyter with the frugal Python module built
-.PHONY: run test setup screenshot notebooks
+.PHONY: run test setup screenshot notebooks gpu-bundle
 
 run: setup
 	@test -f build/dev/build.ninja || cmake --preset dev
@@ -28,3 +28,8 @@ notebooks: setup
 	@test -f build/dev/build.ninja || cmake --preset dev
 	cmake --build --preset dev --target frugal_python
 	cd notebooks && FRUGAL_PYTHONPATH=$(CURDIR)/build/dev/python jupyter notebook
+
+# The kernels' tests and benchmarks prebuilt for an H100/H200 (sm_90a), with the libraries they load,
+# in gpu-bundle/: scripts/gpu-check.sh runs them on a GPU machine without the Debian packages.
+gpu-bundle: setup
+	bash scripts/gpu-bundle.sh
