@@ -19,7 +19,7 @@ arch="${1:-90a}"
 [[ "$arch" =~ ^[0-9]+[af]?$ ]] || { echo "gpu-bundle: '$arch' is not a CUDA architecture (e.g. 90a, 89, 80)" >&2; exit 2; }
 command -v nvcc >/dev/null || export PATH="/usr/local/cuda/bin:$PATH"
 command -v nvcc >/dev/null || { echo "gpu-bundle: nvcc not found (the CUDA toolkit at /usr/local/cuda)" >&2; exit 2; }
-nvcc --list-gpu-code | grep -qx "sm_${arch%[af]}" || { echo "gpu-bundle: nvcc does not know sm_${arch}" >&2; exit 2; }
+grep -qx "sm_${arch%[af]}" <<< "$(nvcc --list-gpu-code)" || { echo "gpu-bundle: nvcc does not know sm_${arch}" >&2; exit 2; }
 
 build=build/gpu-bundle
 targets=(kernels_tests bench_kernels bench_core frugal-sim chapter-09-gpu-utilisation)
@@ -34,7 +34,7 @@ mkdir -p "$staging/lib"
 # Laid out as in a build folder (tests/, bench/, sim/, chapters/), so that bench/frugal-bench takes
 # --build-dir gpu-bundle.
 for t in "${targets[@]}"; do
-  binary=$(cd "$build" && find . -type f -name "$t" -perm -u+x | head -1)
+  binary=$(cd "$build" && find . -type f -name "$t" -perm -u+x | sed -n 1p)
   mkdir -p "$staging/$(dirname "$binary")"
   cp "$build/$binary" "$staging/$binary"
 done

@@ -38,10 +38,10 @@ for tool in nvidia-smi python3; do
 done
 
 # This GPU's architecture: compute capability 9.0 means sm_90a (wgmma), others as reported.
-cap=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1 | tr -d ' .')
+cap=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | sed -n 1p | tr -d ' .')
 arch="${cap}"
 [ "$cap" = "90" ] && arch="90a"
-echo "gpu-check: $(nvidia-smi --query-gpu=name --format=csv,noheader | head -1), sm_${arch}"
+echo "gpu-check: $(nvidia-smi --query-gpu=name --format=csv,noheader | sed -n 1p), sm_${arch}"
 
 # The binaries, in a build folder's layout: gpu-bundle/ or build/gpu/.
 use_binaries() {
@@ -62,7 +62,8 @@ if [ -x gpu-bundle/tests/kernels_tests ]; then
                done | sort -u | paste -sd: -)
   export LD_LIBRARY_PATH="$PWD/gpu-bundle/lib${cuda_libs:+:$cuda_libs}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   # The machine's C++ runtime unless it is older than the one the bundle was built with.
-  if ldd "$tests_bin" "$bench_bin" 2>&1 | grep -q "GLIBCXX\|CXXABI\|libgcc_s.*not found"; then
+  loading=$(ldd "$tests_bin" "$bench_bin" 2>&1 || true)  # whole, then searched: grep -q would cut ldd short
+  if grep -q "GLIBCXX\|CXXABI\|libstdc++.*not found\|libgcc_s.*not found" <<< "$loading"; then
     export LD_LIBRARY_PATH="$PWD/gpu-bundle/lib/fallback:$LD_LIBRARY_PATH"
   fi
   # The tests must load; without cuBLAS or cuRAND the benchmarks are reported as not loadable and

@@ -40,6 +40,6 @@ done
 listed=$("$1" --gtest_list_tests | grep -c '^  ')
 reported=$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["tests"]))' "$tmp/out/gpu-check.json")
 [ "$listed" = "$reported" ] || fail "kernels_tests lists $listed tests, gpu-check.json reports $reported"
-head -1 "$tmp/out/summary.txt" | grep -q " 0 failed$" || fail "summary: $(head -1 "$tmp/out/summary.txt")"
+grep -q " 0 failed$" <<< "$(head -1 "$tmp/out/summary.txt")" || fail "summary: $(head -1 "$tmp/out/summary.txt")"
 grep -q "^BM_DeviceCopy" "$tmp/out/summary.txt" || fail "summary has no BM_DeviceCopy row"
 echo "gpu_check_dry_run: $(head -1 "$tmp/out/summary.txt"); OUT: $(echo $files)"
