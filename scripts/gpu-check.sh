@@ -22,6 +22,9 @@
 # GPU_CHECK_SECONDS (default 420) bounds the whole run: each test suite (60 s at most) and benchmark
 # family (120 s at most) runs in its own process under a time limit, so one faulting or hanging
 # kernel costs only its own results, and what the budget cannot fit is reported as not run.
+# GPU_CHECK_SANITIZER=memcheck (or racecheck, initcheck, synccheck) runs the test suites under
+# compute-sanitizer, to find where a kernel that faulted went wrong: give it the suite's name too,
+# the tests run many times slower under it.
 # Exit status: 0 when every test passed, 1 when one failed or the budget left some out, 2 when
 # nothing could run.
 set -euo pipefail
@@ -109,6 +112,15 @@ for name in $only; do
   grep -qx "$name" <<< "$suites"$'\n'"$families"$'\nBM_DeviceCopy' ||
     { echo "gpu-check: '$name' is neither a test suite of kernels_tests nor a benchmark family of bench_kernels" >&2; exit 2; }
 done
+sanitizer=()
+case "${GPU_CHECK_SANITIZER:-}" in
+  "") ;;
+  memcheck|racecheck|initcheck|synccheck)
+    tool=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer /usr/local/cuda/compute-sanitizer/compute-sanitizer 2>/dev/null | sed -n 1p || true)
+    [ -n "$tool" ] || { echo "gpu-check: GPU_CHECK_SANITIZER is set but compute-sanitizer is not here" >&2; exit 2; }
+    sanitizer=("$tool" --tool "$GPU_CHECK_SANITIZER" --error-exitcode 1) ;;
+  *) echo "gpu-check: GPU_CHECK_SANITIZER must be memcheck, racecheck, initcheck or synccheck, not '$GPU_CHECK_SANITIZER'" >&2; exit 2 ;;
+esac
 not_run=()
 tests_status=0
 for suite in $suites; do
@@ -116,7 +128,7 @@ for suite in $suites; do
   seconds=$(limit 60)
   if [ "$seconds" -lt 5 ]; then not_run+=("$suite"); continue; fi
   echo "$suite" >> "$work/suites.txt"
-  timeout "$seconds" "$tests_bin" --gtest_filter="${suite}.*" --gtest_output="json:$work/tests/$suite.json" \
+  timeout "$seconds" "${sanitizer[@]}" "$tests_bin" --gtest_filter="${suite}.*" --gtest_output="json:$work/tests/$suite.json" \
       > "$work/tests/$suite.log" 2>&1 || tests_status=1
 done
 # The copy bandwidth first: every GB/s below is a fraction of it.
@@ -153,7 +165,7 @@ def ran(listing):  # the suites or families started, in order
         return open(f"{work}/{listing}").read().split()
     except OSError:
         return []
-def last_lines(log, n=3):  # what a process that died printed last
+def last_lines(log, n=6):  # what a process that died printed last
     try:
         return " | ".join(line.strip() for line in open(log, errors="replace").read().strip().splitlines()[-n:])
     except OSError:
