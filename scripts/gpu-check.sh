@@ -121,6 +121,12 @@ case "${GPU_CHECK_SANITIZER:-}" in
     sanitizer=("$tool" --tool "$GPU_CHECK_SANITIZER" --error-exitcode 1) ;;
   *) echo "gpu-check: GPU_CHECK_SANITIZER must be memcheck, racecheck, initcheck or synccheck, not '$GPU_CHECK_SANITIZER'" >&2; exit 2 ;;
 esac
+# One line per step as it ends, so that a run cut short still shows how far it got.
+step_done() {  # name, exit status, start second, limit
+  local how="ok"
+  if [ "$2" -eq 124 ]; then how="TIMED OUT after $4 s"; elif [ "$2" -ne 0 ]; then how="FAILED (exit status $2)"; fi
+  echo "gpu-check: $1: $how, $(( $(date +%s) - $3 )) s"
+}
 not_run=()
 tests_status=0
 for suite in $suites; do
@@ -128,8 +134,11 @@ for suite in $suites; do
   seconds=$(limit 60)
   if [ "$seconds" -lt 5 ]; then not_run+=("$suite"); continue; fi
   echo "$suite" >> "$work/suites.txt"
+  began=$(date +%s) status=0
   timeout "$seconds" "${sanitizer[@]}" "$tests_bin" --gtest_filter="${suite}.*" --gtest_output="json:$work/tests/$suite.json" \
-      > "$work/tests/$suite.log" 2>&1 || tests_status=1
+      > "$work/tests/$suite.log" 2>&1 || status=$?
+  [ "$status" -eq 0 ] || tests_status=1
+  step_done "test suite $suite" "$status" "$began" "$seconds"
 done
 # The copy bandwidth first: every GB/s below is a fraction of it.
 for family in ${bench_bin:+BM_DeviceCopy} $families; do
@@ -137,8 +146,10 @@ for family in ${bench_bin:+BM_DeviceCopy} $families; do
   seconds=$(limit 120)
   if [ "$seconds" -lt 5 ]; then not_run+=("$family"); continue; fi
   echo "$family" >> "$work/families.txt"
+  began=$(date +%s) status=0
   timeout "$seconds" "$bench_bin" --benchmark_filter="^${family}/" --benchmark_min_time=0.2 \
-      --benchmark_out="$work/bench/$family.json" --benchmark_out_format=json > "$work/bench/$family.log" 2>&1 || true
+      --benchmark_out="$work/bench/$family.json" --benchmark_out_format=json > "$work/bench/$family.log" 2>&1 || status=$?
+  step_done "benchmark family $family" "$status" "$began" "$seconds"
 done
 # Issue 15's GPU comparisons (bench/frugal-bench) as tables and PNG charts, with what time is left:
 # the charts the budget cannot fit are listed as not run too.
@@ -147,8 +158,10 @@ if [ -n "$bench_bin" ] && [ "$only" = "  " ]; then
   for comparison in grouped-gemm fp8-gemm fused-losses memory-bound-kernels gating-cpu-vs-gpu dispatch-cpu-vs-gpu; do
     seconds=$(limit 60)
     if [ "$seconds" -lt 10 ]; then not_run+=("frugal-bench:$comparison"); continue; fi
+    began=$(date +%s) status=0
     timeout "$seconds" python3 bench/frugal-bench compare "$comparison" --repetitions 3 --min-time 0.05 \
-        --out "$work/charts/$comparison.png" --build-dir "$binaries" > "$work/charts/$comparison.txt" 2>&1 || true
+        --out "$work/charts/$comparison.png" --build-dir "$binaries" > "$work/charts/$comparison.txt" 2>&1 || status=$?
+    step_done "frugal-bench compare $comparison" "$status" "$began" "$seconds"
   done
 fi
 printf '%s\n' "${not_run[@]}" > "$work/not_run.txt"
