@@ -33,13 +33,13 @@ trap 'rm -rf "$staging"' EXIT
 mkdir -p "$staging/lib"
 # Laid out as in a build folder (tests/, bench/, sim/, chapters/), so that bench/frugal-bench takes
 # --build-dir gpu-bundle.
+binaries=()
 for t in "${targets[@]}"; do
   binary=$(cd "$build" && find . -type f -name "$t" -perm -u+x | sed -n 1p)
   mkdir -p "$staging/$(dirname "$binary")"
   cp "$build/$binary" "$staging/$binary"
+  binaries+=("$staging/$binary")
 done
-binaries=("$staging"/tests/kernels_tests "$staging"/bench/bench_kernels "$staging"/bench/bench_core "$staging"/sim/frugal-sim
-          "$staging"/chapters/chapter-09-gpu-utilisation)
 
 # The libraries the machine provides: glibc's, the driver's, and the CUDA math libraries too large to
 # carry (cuBLAS 54 MB, cuBLASLt 540 MB, cuRAND 130 MB). The C++ runtime is the machine's too where it
@@ -55,14 +55,13 @@ done
 missing=$(ldd "${binaries[@]}" | grep "not found" || true)
 [ -z "$missing" ] || { echo "gpu-bundle: unresolved libraries here: $missing" >&2; exit 1; }
 
-newest() { objdump -T "$@" 2>/dev/null | grep -o "$pattern" | sort -uV | tail -1; }
-pattern='GLIBC_[0-9.]*'
-glibc=$(newest "${binaries[@]}" "$staging"/lib/*.so*)
-glibc_fallback=$(newest "$staging"/lib/fallback/*)
-pattern='GLIBCXX_[0-9.]*'
-glibcxx=$(newest "${binaries[@]}" "$staging"/lib/*.so*)
+newest() { local symbol=$1; shift; objdump -T "$@" 2>/dev/null | grep -o "${symbol}_[0-9.]*" | sort -uV | tail -1; }
+glibc=$(newest GLIBC "${binaries[@]}" "$staging"/lib/*.so*)
+glibc_fallback=$(newest GLIBC "$staging"/lib/fallback/*)
+glibcxx=$(newest GLIBCXX "${binaries[@]}" "$staging"/lib/*.so*)
 {
-  echo "commit: $(git rev-parse HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
+  if commit=$(git rev-parse HEAD 2>/dev/null); then git diff --quiet HEAD || commit+=" (with uncommitted changes)"; else commit=unknown; fi
+  echo "commit: $commit"
   echo "architecture: sm_${arch}"
   echo "built: $(date -u +%Y-%m-%dT%H:%MZ) on $(. /etc/os-release && echo "$PRETTY_NAME"), $(nvcc --version | tail -1)"
   echo "needs: glibc >= ${glibc#GLIBC_} and a libstdc++ with ${glibcxx} (else lib/fallback/'s, which needs glibc >= ${glibc_fallback#GLIBC_});" \

@@ -13,9 +13,9 @@
 # (logs, each suite's and family's raw report, all benchmarks in one bench_kernels.json) is in
 # $OUT/logs.tar.gz: $OUT holds 7 files at most.
 #
-# The binaries: gpu-bundle/ when it is there (scripts/gpu-bundle.sh, run beforehand on a machine
-# with the Debian packages: the device tool's GPU machine has CUDA but not the project's libraries);
-# else built here for this GPU's architecture (sm_90a on compute capability 9.0).
+# The binaries: gpu-bundle/ (scripts/gpu-bundle.sh), built here for this GPU's architecture (sm_90a
+# on compute capability 9.0) where the project's Debian packages are, or carried from a machine that
+# has them: the device tool's GPU machine has CUDA but not the project's libraries.
 #
 #   scripts/gpu-check.sh [NAME ...]   NAME: test suites and benchmark families to run (default all),
 #                                     e.g. Fp8GemmGpu BM_Fp8Gemm after a fix
@@ -46,56 +46,48 @@ arch="${cap}"
 [ "$cap" = "90" ] && arch="90a"
 echo "gpu-check: $(nvidia-smi --query-gpu=name --format=csv,noheader | sed -n 1p), sm_${arch}"
 
-# The binaries, in a build folder's layout: gpu-bundle/ or build/gpu/.
-use_binaries() {
-  binaries=$1
-  tests_bin=$binaries/tests/kernels_tests bench_bin=$binaries/bench/bench_kernels
-  sim_bin=$binaries/sim/frugal-sim chapter_bin=$binaries/chapters/chapter-09-gpu-utilisation
-}
-if [ -x gpu-bundle/tests/kernels_tests ]; then
-  use_binaries gpu-bundle
-  bundle_arch=$(sed -n 's/^architecture: sm_//p' gpu-bundle/MANIFEST)
-  [ "$bundle_arch" = "$arch" ] || { echo "gpu-check: gpu-bundle/ is built for sm_${bundle_arch}, this GPU is sm_${arch}: scripts/gpu-bundle.sh ${arch}" >&2; exit 2; }
-  echo "gpu-check: the prebuilt gpu-bundle/ ($(sed -n 's/^commit: //p' gpu-bundle/MANIFEST))"
-  # cuBLAS, cuBLASLt and cuRAND from this machine's CUDA: the toolkit's, or Python's nvidia-* wheels'.
-  cuda_libs=$( (ls -d /usr/local/cuda/lib64 /usr/local/cuda/lib /usr/local/cuda/targets/x86_64-linux/lib 2>/dev/null
-                python3 -c 'import site, sys; print("\n".join(site.getsitepackages()))' 2>/dev/null | sed 's|$|/nvidia/*/lib|') |
-               while read -r pattern; do
-                 for d in $pattern; do if [ -e "$d/libcublas.so.13" ] || [ -e "$d/libcurand.so.10" ]; then readlink -f "$d"; fi; done
-               done | sort -u | paste -sd: -)
-  export LD_LIBRARY_PATH="$PWD/gpu-bundle/lib${cuda_libs:+:$cuda_libs}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-  # The machine's C++ runtime unless it is older than the one the bundle was built with.
-  loading=$(ldd "$tests_bin" "$bench_bin" 2>&1 || true)  # whole, then searched: grep -q would cut ldd short
-  if grep -q "GLIBCXX\|CXXABI\|libstdc++.*not found\|libgcc_s.*not found" <<< "$loading"; then
-    export LD_LIBRARY_PATH="$PWD/gpu-bundle/lib/fallback:$LD_LIBRARY_PATH"
-  fi
-  # The tests must load; without cuBLAS or cuRAND the benchmarks are reported as not loadable and
-  # the tests still run.
-  unresolved() { ldd "$@" 2>&1 | grep "not found" | sort -u || true; }
-  missing=$(unresolved "$tests_bin" "$sim_bin" "$chapter_bin")
-  if [ -n "$missing" ]; then
-    echo "gpu-check: the bundle's binaries cannot load here (LD_LIBRARY_PATH=$LD_LIBRARY_PATH):" >&2
-    echo "$missing" >&2
-    exit 2
-  fi
-  missing=$(unresolved "$bench_bin" "$binaries/bench/bench_core")
-  if [ -n "$missing" ]; then
-    echo "gpu-check: bench_kernels cannot load here, so no benchmark runs: $missing" | tee "$work/bench_unloadable.txt"
-    bench_bin=""
-  fi
-else
-  for tool in cmake ninja nvcc; do
-    command -v "$tool" >/dev/null || { echo "gpu-check: $tool not found (or make gpu-bundle/ elsewhere: scripts/gpu-bundle.sh)" >&2; exit 2; }
-  done
-  echo "gpu-check: building for sm_${arch} (no gpu-bundle/)"
-  if ! cmake -S . -B build/gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DFRUGAL_CUDA=ON -DFRUGAL_GUI=OFF -DFRUGAL_PYTHON=OFF \
-        -DFRUGAL_MPI=OFF -DCMAKE_CUDA_ARCHITECTURES="${arch}-real" > "$work/configure.log" 2>&1 ||
-     ! cmake --build build/gpu -j "$(nproc)" --target kernels_tests bench_kernels bench_core frugal-sim chapter-09-gpu-utilisation > "$work/build.log" 2>&1; then
-    tail -n 30 "$work/configure.log" "$work/build.log" 2>/dev/null >&2
+# The binaries: gpu-bundle/, in a build folder's layout. Built here (scripts/gpu-bundle.sh, for
+# this GPU) when there is none, and brought up to date whenever this tree built it (build/gpu-bundle
+# is there); one carried from elsewhere, as to the device tool's machine, is used as it is.
+if [ -d build/gpu-bundle ] || [ ! -x gpu-bundle/tests/kernels_tests ]; then
+  echo "gpu-check: building gpu-bundle/ for sm_${arch} (scripts/gpu-bundle.sh)"
+  if ! bash scripts/gpu-bundle.sh "$arch" > "$work/build.log" 2>&1; then
+    tail -n 30 "$work/build.log" >&2
     echo "gpu-check: the build failed (above); without the project's libraries here, make gpu-bundle/ elsewhere: scripts/gpu-bundle.sh" >&2
     exit 2
   fi
-  use_binaries build/gpu
+fi
+binaries=gpu-bundle
+tests_bin=$binaries/tests/kernels_tests bench_bin=$binaries/bench/bench_kernels
+sim_bin=$binaries/sim/frugal-sim chapter_bin=$binaries/chapters/chapter-09-gpu-utilisation
+bundle_arch=$(sed -n 's/^architecture: sm_//p' gpu-bundle/MANIFEST)
+[ "$bundle_arch" = "$arch" ] || { echo "gpu-check: gpu-bundle/ is built for sm_${bundle_arch}, this GPU is sm_${arch}: scripts/gpu-bundle.sh ${arch}" >&2; exit 2; }
+echo "gpu-check: gpu-bundle/ ($(sed -n 's/^commit: //p' gpu-bundle/MANIFEST))"
+# cuBLAS, cuBLASLt and cuRAND from this machine's CUDA: the toolkit's, or Python's nvidia-* wheels'.
+cuda_libs=$( (ls -d /usr/local/cuda/lib64 /usr/local/cuda/lib /usr/local/cuda/targets/x86_64-linux/lib 2>/dev/null
+              python3 -c 'import site, sys; print("\n".join(site.getsitepackages()))' 2>/dev/null | sed 's|$|/nvidia/*/lib|') |
+             while read -r pattern; do
+               for d in $pattern; do if [ -e "$d/libcublas.so.13" ] || [ -e "$d/libcurand.so.10" ]; then readlink -f "$d"; fi; done
+             done | sort -u | paste -sd: -)
+export LD_LIBRARY_PATH="$PWD/gpu-bundle/lib${cuda_libs:+:$cuda_libs}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# The machine's C++ runtime unless it is older than the one the bundle was built with.
+loading=$(ldd "$tests_bin" "$bench_bin" 2>&1 || true)  # whole, then searched: grep -q would cut ldd short
+if grep -q "GLIBCXX\|CXXABI\|libstdc++.*not found\|libgcc_s.*not found" <<< "$loading"; then
+  export LD_LIBRARY_PATH="$PWD/gpu-bundle/lib/fallback:$LD_LIBRARY_PATH"
+fi
+# The tests must load; without cuBLAS or cuRAND the benchmarks are reported as not loadable and
+# the tests still run.
+unresolved() { ldd "$@" 2>&1 | grep "not found" | sort -u || true; }
+missing=$(unresolved "$tests_bin" "$sim_bin" "$chapter_bin")
+if [ -n "$missing" ]; then
+  echo "gpu-check: the bundle's binaries cannot load here (LD_LIBRARY_PATH=$LD_LIBRARY_PATH):" >&2
+  echo "$missing" >&2
+  exit 2
+fi
+missing=$(unresolved "$bench_bin" "$binaries/bench/bench_core")
+if [ -n "$missing" ]; then
+  echo "gpu-check: bench_kernels cannot load here, so no benchmark runs: $missing" | tee "$work/bench_unloadable.txt"
+  bench_bin=""
 fi
 
 # Seconds a step may take: its own limit, or what the budget leaves after 20 s for the report.
@@ -121,47 +113,44 @@ case "${GPU_CHECK_SANITIZER:-}" in
     sanitizer=("$tool" --tool "$GPU_CHECK_SANITIZER" --error-exitcode 1) ;;
   *) echo "gpu-check: GPU_CHECK_SANITIZER must be memcheck, racecheck, initcheck or synccheck, not '$GPU_CHECK_SANITIZER'" >&2; exit 2 ;;
 esac
-# One line per step as it ends, so that a run cut short still shows how far it got.
-step_done() {  # name, exit status, start second, limit
-  local how="ok"
-  if [ "$2" -eq 124 ]; then how="TIMED OUT after $4 s"; elif [ "$2" -ne 0 ]; then how="FAILED (exit status $2)"; fi
-  echo "gpu-check: $1: $how, $(( $(date +%s) - $3 )) s"
+# Each step in a process of its own under what the budget leaves it (at most MOST seconds; not run,
+# and listed so, with under LEAST left), ending with one line, so that a run cut short still shows
+# how far it got. Sets status (0, the command's, or "not run").
+step() {  # KIND NAME MOST LEAST LOG COMMAND...
+  local kind=$1 name=$2 most=$3 least=$4 log=$5 seconds began how=ok
+  shift 5
+  seconds=$(limit "$most")
+  if [ "$seconds" -lt "$least" ]; then not_run+=("$name"); status="not run"; return; fi
+  began=$(date +%s) status=0
+  timeout "$seconds" "$@" > "$log" 2>&1 || status=$?
+  if [ "$status" -eq 124 ]; then how="TIMED OUT after $seconds s"; elif [ "$status" -ne 0 ]; then how="FAILED (exit status $status)"; fi
+  echo "gpu-check: $kind $name: $how, $(( $(date +%s) - began )) s"
 }
 not_run=()
 tests_status=0
 for suite in $suites; do
   wanted "$suite" || continue
-  seconds=$(limit 60)
-  if [ "$seconds" -lt 5 ]; then not_run+=("$suite"); continue; fi
-  echo "$suite" >> "$work/suites.txt"
-  began=$(date +%s) status=0
-  timeout "$seconds" "${sanitizer[@]}" "$tests_bin" --gtest_filter="${suite}.*" --gtest_output="json:$work/tests/$suite.json" \
-      > "$work/tests/$suite.log" 2>&1 || status=$?
-  [ "$status" -eq 0 ] || tests_status=1
-  step_done "test suite $suite" "$status" "$began" "$seconds"
+  step "test suite" "$suite" 60 5 "$work/tests/$suite.log" \
+      "${sanitizer[@]}" "$tests_bin" --gtest_filter="${suite}.*" --gtest_output="json:$work/tests/$suite.json"
+  [ "$status" = "not run" ] || echo "$suite" >> "$work/suites.txt"
+  [ "$status" = 0 ] || tests_status=1
 done
 # The copy bandwidth first: every GB/s below is a fraction of it.
 for family in ${bench_bin:+BM_DeviceCopy} $families; do
   wanted "$family" || [ "$family" = BM_DeviceCopy ] || continue
-  seconds=$(limit 120)
-  if [ "$seconds" -lt 5 ]; then not_run+=("$family"); continue; fi
-  echo "$family" >> "$work/families.txt"
-  began=$(date +%s) status=0
-  timeout "$seconds" "$bench_bin" --benchmark_filter="^${family}/" --benchmark_min_time=0.2 \
-      --benchmark_out="$work/bench/$family.json" --benchmark_out_format=json > "$work/bench/$family.log" 2>&1 || status=$?
-  step_done "benchmark family $family" "$status" "$began" "$seconds"
+  step "benchmark family" "$family" 120 5 "$work/bench/$family.log" \
+      "$bench_bin" --benchmark_filter="^${family}/" --benchmark_min_time=0.2 \
+      --benchmark_out="$work/bench/$family.json" --benchmark_out_format=json
+  [ "$status" = "not run" ] || echo "$family" >> "$work/families.txt"
 done
 # Issue 15's GPU comparisons (bench/frugal-bench) as tables and PNG charts, with what time is left:
 # the charts the budget cannot fit are listed as not run too.
 mkdir -p "$work/charts"
 if [ -n "$bench_bin" ] && [ "$only" = "  " ]; then
   for comparison in grouped-gemm fp8-gemm fused-losses memory-bound-kernels gating-cpu-vs-gpu dispatch-cpu-vs-gpu; do
-    seconds=$(limit 60)
-    if [ "$seconds" -lt 10 ]; then not_run+=("frugal-bench:$comparison"); continue; fi
-    began=$(date +%s) status=0
-    timeout "$seconds" python3 bench/frugal-bench compare "$comparison" --repetitions 3 --min-time 0.05 \
-        --out "$work/charts/$comparison.png" --build-dir "$binaries" > "$work/charts/$comparison.txt" 2>&1 || status=$?
-    step_done "frugal-bench compare $comparison" "$status" "$began" "$seconds"
+    step "comparison" "frugal-bench:$comparison" 60 10 "$work/charts/$comparison.txt" \
+        python3 bench/frugal-bench compare "$comparison" --repetitions 3 --min-time 0.05 \
+        --out "$work/charts/$comparison.png" --build-dir "$binaries"
   done
 fi
 printf '%s\n' "${not_run[@]}" > "$work/not_run.txt"
@@ -170,14 +159,14 @@ printf '%s\n' "${not_run[@]}" > "$work/not_run.txt"
 python3 - "$out" "$work" "$(( $(date +%s) - start ))" <<'PY'
 import json, re, subprocess, sys
 out, work, seconds = sys.argv[1], sys.argv[2], int(sys.argv[3])
-not_run = open(f"{work}/not_run.txt").read().split()
 device = subprocess.run(["nvidia-smi", "--query-gpu=name,compute_cap,memory.total,driver_version", "--format=csv,noheader"],
                         capture_output=True, text=True).stdout.strip()
-def ran(listing):  # the suites or families started, in order
+def ran(listing):  # the suites or families started (or not run), in order
     try:
         return open(f"{work}/{listing}").read().split()
     except OSError:
         return []
+not_run = ran("not_run.txt")
 def last_lines(log, n=6):  # what a process that died printed last
     try:
         return " | ".join(line.strip() for line in open(log, errors="replace").read().strip().splitlines()[-n:])

@@ -10,16 +10,17 @@ src=$1
 shift
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-mkdir -p "$tmp/repo/scripts" "$tmp/repo/core" "$tmp/repo/gpu-bundle/lib" "$tmp/bin" "$tmp/out"
+bundle=$tmp/repo/gpu-bundle
+mkdir -p "$tmp/repo/scripts" "$tmp/repo/core" "$tmp/repo/bench" "$tmp/bin" "$tmp/out" \
+         "$bundle/lib" "$bundle/tests" "$bundle/bench" "$bundle/sim" "$bundle/chapters"
 cp "$src/scripts/gpu-check.sh" "$tmp/repo/scripts/"
 cp -r "$src/core/configs" "$tmp/repo/core/"
-mkdir -p "$tmp/repo/gpu-bundle/tests" "$tmp/repo/gpu-bundle/bench" "$tmp/repo/gpu-bundle/sim" "$tmp/repo/gpu-bundle/chapters" "$tmp/repo/bench"
-ln -s "$1" "$tmp/repo/gpu-bundle/tests/"
-ln -s "$2" "$3" "$tmp/repo/gpu-bundle/bench/"
-ln -s "$4" "$tmp/repo/gpu-bundle/sim/"
-ln -s "$5" "$tmp/repo/gpu-bundle/chapters/"
+ln -s "$1" "$bundle/tests/"
+ln -s "$2" "$3" "$bundle/bench/"
+ln -s "$4" "$bundle/sim/"
+ln -s "$5" "$bundle/chapters/"
 cp "$src/bench/frugal-bench" "$tmp/repo/bench/"
-printf 'commit: dry run\narchitecture: sm_90a\n' > "$tmp/repo/gpu-bundle/MANIFEST"
+printf 'commit: dry run\narchitecture: sm_90a\n' > "$bundle/MANIFEST"
 cat > "$tmp/bin/nvidia-smi" <<'SMI'
 #!/bin/sh
 case "$*" in
