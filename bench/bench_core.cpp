@@ -1,11 +1,11 @@
-// The CPU reference's speed targets (issue 6), measured in one run so that the ratios are fair on
+// The CPU reference's speed targets (core/README.md, "Speed"), measured in one run so that the ratios are fair on
 // a shared, noisy machine:
 //   - Eigen's fp32 GEMM on a large square product: this machine's practical single-core peak;
 //   - a training step of deepseek-v3-tiny (MoE) and of its dense counterpart: tokens/s, the matmul
 //     FLOP rate inside the step, and the share of time spent outside matmuls;
 //   - matmul_vs_large_gemm: the step's matmul rate as a fraction of the large GEMM's (target ≥ 0.6);
 //   - the emulated FP8 GEMM (quantise A in 1×128 tiles and B in 128×128 blocks, then FP32 GEMM)
-//     against the FP32 GEMM of the same shape: fp8_over_fp32 time ratio (issue 7 target: ≤ 4);
+//     against the FP32 GEMM of the same shape: fp8_over_fp32 time ratio (target: ≤ 4);
 //   - one FFN layer, forward + backward, dense against DeepSeekMoE at equal activated parameters
 //     (frugal-bench compare ffn-layer), and the CPU reference of the GPU gating kernel on V3's
 //     shape (4096 tokens × 256 experts, 8 groups keep 4, top-8) and of its dispatch (permute,
@@ -24,7 +24,7 @@
 #include "frugal/core/timing.hpp"
 #include "frugal/core/trainer.hpp"
 #include "frugal/kernels/moe_layout.hpp"
-#include "frugal/sim/presets.hpp"
+#include "frugal/config/presets.hpp"
 
 namespace {
 using namespace frugal::core;
@@ -65,7 +65,7 @@ TrainOptions step_options() {
 }
 
 ModelConfig tiny(bool moe) {
-  const ModelConfig m = frugal::sim::preset_model("deepseek-v3-tiny");
+  const ModelConfig m = frugal::preset_model("deepseek-v3-tiny");
   return moe ? m : dense_counterpart(m);
 }
 

@@ -6,7 +6,7 @@
 
 #include <thread>
 
-#include "frugal/sim/presets.hpp"
+#include "frugal/config/presets.hpp"
 #include "frugal/sim/serving_report.hpp"
 #include "gui_state.hpp"
 #include "frugal/sim/sweep.hpp"
@@ -16,6 +16,8 @@ namespace {
 
 using namespace frugal::sim;
 using frugal::ModelConfig;
+using frugal::find_preset;
+using frugal::preset_model;
 
 // DeepSeek-V3 pre-training as published: fixed parallelism, no planner.
 TrainingRun v3_pretraining() {

@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   # build
   g++ make cmake ninja-build pkg-config
-  # libraries (DESIGN.md, "Libraries, not hand-written parsers")
+  # libraries (docs/ARCHITECTURE.md, "Libraries, not hand-written parsers")
   libeigen3-dev nlohmann-json3-dev libcli11-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # GUI (Dear ImGui + GLFW) and headless screenshots

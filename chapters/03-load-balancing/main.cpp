@@ -83,7 +83,7 @@ int main(int argc, char** argv) {
   n.say("At this size one seed is noise for the loss (run `frugal-train experiment balancing --seeds 3`). The V3 "
         "report (§4.5.3, Table 5) finds the auxiliary-loss-free model at least as good in loss and better balanced.");
 
-  n.exercises({"Raise the bias update speed γ (router.bias_update_speed in core/configs/deepseek-v3-tiny.json) to 0.01: "
+  n.exercises({"Raise the bias update speed γ (router.bias_update_speed in config/models/deepseek-v3-tiny.json) to 0.01: "
                "does MaxVio fall faster? What happens to it late in training, and why might a large γ oscillate?",
                "In the auxiliary-loss arm, what fraction of the routed tokens were dropped, and what happens to a "
                "dropped token's output?",

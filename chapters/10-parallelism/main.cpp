@@ -217,7 +217,7 @@ int main(int argc, char** argv) {
   n.exercises({"Rerun with `mpirun -np 4 frugal-train --ep 2` (2 expert-parallel × 2 data-parallel): how do the bytes "
                "per rank change, and why?",
                "`frugal-sim train --schedule 1f1b` against the default DualPipe: step time, bubble, memory per GPU.",
-               "Set `groups_per_token` to 1 in a copy of core/configs/deepseek-v3-tiny.json and train with "
+               "Set `groups_per_token` to 1 in a copy of config/models/deepseek-v3-tiny.json and train with "
                "`mpirun -np 4 frugal-train --ep 4 --ranks-per-node 1 --config FILE`: what happens to the nodes per "
                "token, and to the loss?"});
   return 0;

@@ -9,7 +9,7 @@
 #include "frugal/sim/hardware.hpp"
 #include "frugal/sim/main_report.hpp"
 #include "frugal/sim/model_accountant.hpp"
-#include "frugal/sim/presets.hpp"
+#include "frugal/config/presets.hpp"
 #include "frugal/sim/serving.hpp"
 #include "frugal/sim/serving_report.hpp"
 #include "frugal/sim/text_table.hpp"

@@ -1,13 +1,10 @@
-// The model and training run most chapters use: deepseek-v3-tiny as core/configs describes it,
+// The model and training run most chapters use: deepseek-v3-tiny as config/models describes it,
 // trained 600 steps — or 30 steps of 4 sequences with --quick (seconds, and under a minute even
 // under the sanitizers, where the chapters' tests run them too).
 #pragma once
 
-#include <cstdio>
-#include <cstdlib>
-#include <string>
-
 #include "frugal/config/config_file.hpp"
+#include "frugal/config/presets.hpp"
 #include "frugal/core/train_options.hpp"
 
 namespace frugal::chapters {
@@ -17,23 +14,10 @@ struct TinyRun {
   core::TrainOptions options;
 };
 
-// Where core/configs is: the FRUGAL_CORE_CONFIGS_DIR environment variable when it is set (a chapter
-// run from a copy of the repository other than the one it was built in, as scripts/gpu-check.sh
-// runs the prebuilt GPU bundle), else the source tree the chapter was built from.
-inline std::string core_configs_dir() {
-  const char* moved = std::getenv("FRUGAL_CORE_CONFIGS_DIR");
-  return moved != nullptr && *moved != '\0' ? std::string(moved) : std::string(FRUGAL_CORE_CONFIGS_DIR);
-}
-
-// deepseek-v3-tiny's document; a missing or unreadable one ends the chapter with one line, status 2.
-inline nlohmann::json tiny_config_document() {
-  try {
-    return read_json_file(core_configs_dir() + "/deepseek-v3-tiny.json");
-  } catch (const ConfigError& e) {
-    std::fprintf(stderr, "chapter: %s (FRUGAL_CORE_CONFIGS_DIR names the repository's core/configs)\n", e.what());
-    std::exit(2);
-  }
-}
+// deepseek-v3-tiny's document — its model and its "cpu_training" run — as frugal::config ships it
+// (config/models/deepseek-v3-tiny.json, compiled in): a chapter runs from any directory, including
+// a copy of its binary on another machine (scripts/gpu-check.sh's bundle), with no file to find.
+inline const nlohmann::json& tiny_config_document() { return find_preset("deepseek-v3-tiny").document; }
 
 inline TinyRun tiny_run(bool quick) {
   const nlohmann::json doc = tiny_config_document();

@@ -14,10 +14,10 @@ namespace frugal::python {
 
 namespace {
 
-const std::string kTinyConfig = std::string(FRUGAL_CORE_CONFIGS_DIR) + "/deepseek-v3-tiny.json";
+const std::string kTinyConfig = std::string(FRUGAL_MODELS_DIR) + "/deepseek-v3-tiny.json";
 
 // The config document with the keyword options merged into its "cpu_training" section (keys as
-// in core/configs/*.json: steps, batch_size, seed, learning_rate, router={...}, precision={...}, …).
+// in config/models/deepseek-v3-tiny.json: steps, batch_size, seed, learning_rate, router={...}, precision={...}, …).
 nlohmann::json training_document(const py::object& config, const py::kwargs& options) {
   nlohmann::json doc = config_document(config);
   if (!doc.contains("model")) doc = {{"model", doc}};

@@ -8,7 +8,7 @@
 #include "bindings.hpp"
 #include "frugal/config/config_error.hpp"
 #include "frugal/sim/hardware.hpp"
-#include "frugal/sim/presets.hpp"
+#include "frugal/config/presets.hpp"
 #include "frugal/sim/run_overrides.hpp"
 #include "frugal/sim/serving.hpp"
 #include "frugal/sim/serving_report.hpp"
@@ -46,7 +46,7 @@ void bind_sim(py::module_& m) {
       "presets",
       [] {
         py::list out;
-        for (const sim::Preset& p : sim::model_presets()) out.append(py::dict(py::arg("name") = p.name, py::arg("description") = p.description));
+        for (const frugal::Preset& p : frugal::model_presets()) out.append(py::dict(py::arg("name") = p.name, py::arg("description") = p.description));
         return out;
       },
       "The model presets: name and one-line description each.");

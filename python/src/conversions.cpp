@@ -5,7 +5,7 @@
 #include "frugal/config/config_error.hpp"
 #include "frugal/config/config_file.hpp"
 #include "frugal/sim/model_report.hpp"
-#include "frugal/sim/presets.hpp"
+#include "frugal/config/presets.hpp"
 
 namespace frugal::python {
 
@@ -21,9 +21,9 @@ nlohmann::json config_document(const py::handle& config) {
   if (!py::isinstance<py::str>(config)) throw ConfigError("config", "give a preset name, a JSON file path, a dict or a ModelConfig");
   const std::string text = config.cast<std::string>();
   if (std::filesystem::exists(text)) return read_json_file(text);
-  for (const sim::Preset& p : sim::model_presets())
+  for (const frugal::Preset& p : frugal::model_presets())
     if (p.name == text) return p.document;
-  throw ConfigError("config", "\"" + text + "\" is neither a file nor a preset (presets: " + sim::preset_names() + ")");
+  throw ConfigError("config", "\"" + text + "\" is neither a file nor a preset (presets: " + frugal::preset_names() + ")");
 }
 
 ModelConfig model_from(const py::handle& config) {

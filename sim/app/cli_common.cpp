@@ -1,7 +1,7 @@
 #include "cli_common.hpp"
 
 #include "frugal/config/config_file.hpp"
-#include "frugal/sim/presets.hpp"
+#include "frugal/config/presets.hpp"
 
 namespace frugal::sim::cli {
 

@@ -12,7 +12,7 @@
 #include "frugal/config/atomic_file.hpp"
 #include "frugal/sim/calibration.hpp"
 #include "frugal/sim/format.hpp"
-#include "frugal/sim/presets.hpp"
+#include "frugal/config/presets.hpp"
 #include "frugal/sim/run_overrides.hpp"
 #include "frugal/sim/text_table.hpp"
 #include "frugal/sim/training_sim.hpp"

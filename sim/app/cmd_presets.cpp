@@ -6,7 +6,7 @@
 
 #include "commands.hpp"
 #include "frugal/sim/model_accountant.hpp"
-#include "frugal/sim/presets.hpp"
+#include "frugal/config/presets.hpp"
 #include "frugal/sim/text_table.hpp"
 #include "frugal/sim/format.hpp"
 

@@ -5,7 +5,7 @@
 
 #include "cli_common.hpp"
 #include "commands.hpp"
-#include "frugal/sim/presets.hpp"
+#include "frugal/config/presets.hpp"
 #include "frugal/sim/serving_report.hpp"
 
 namespace frugal::sim::cli {

@@ -8,7 +8,7 @@
 
 #include "frugal/config/config_file.hpp"
 #include "frugal/sim/calibration.hpp"
-#include "frugal/sim/presets.hpp"
+#include "frugal/config/presets.hpp"
 #include "frugal/sim/training_report.hpp"
 
 namespace frugal::sim::cli {

@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 
 #include "frugal/sim/format.hpp"
-#include "frugal/sim/presets.hpp"
+#include "frugal/config/presets.hpp"
 
 namespace frugal::sim::gui {
 

@@ -10,7 +10,7 @@
 #include "frugal/config/model_config_json.hpp"
 #include "frugal/sim/model_report.hpp"
 #include "frugal/sim/planner.hpp"
-#include "frugal/sim/presets.hpp"
+#include "frugal/config/presets.hpp"
 #include "frugal/sim/run_overrides.hpp"
 #include "frugal/sim/serving_report.hpp"
 

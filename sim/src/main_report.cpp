@@ -6,7 +6,7 @@
 #include "frugal/sim/dense_baseline.hpp"
 #include "frugal/sim/format.hpp"
 #include "frugal/sim/model_report.hpp"
-#include "frugal/sim/presets.hpp"
+#include "frugal/config/presets.hpp"
 #include "frugal/sim/text_table.hpp"
 #include "frugal/sim/training_report.hpp"
 #include "frugal/sim/validation.hpp"

@@ -7,7 +7,7 @@
 #include "frugal/config/json_reader.hpp"
 #include "frugal/sim/embedded_data.hpp"
 #include "frugal/sim/format.hpp"
-#include "frugal/sim/presets.hpp"
+#include "frugal/config/presets.hpp"
 #include "frugal/sim/text_table.hpp"
 
 namespace frugal::sim {

@@ -5,7 +5,7 @@
 
 #include "frugal/config/json_reader.hpp"
 #include "frugal/sim/embedded_data.hpp"
-#include "frugal/sim/presets.hpp"
+#include "frugal/config/presets.hpp"
 
 namespace frugal::sim {
 

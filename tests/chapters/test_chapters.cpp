@@ -79,12 +79,4 @@ TEST(Chapters, BadFlagIsRefusedWithOneLine) {
   frugal::testing::expect_refused(run_program(chapter("chapter-02-moe-routing"), "--fast"), "--fast");
 }
 
-// A chapter run from another copy of the repository (scripts/gpu-check.sh's prebuilt bundle) finds
-// core/configs through FRUGAL_CORE_CONFIGS_DIR: a directory without the config is refused by name.
-TEST(Chapters, ConfigsDirectoryFromTheEnvironment) {
-  const std::string elsewhere = ::testing::TempDir() + "/frugal-no-configs-here";
-  frugal::testing::expect_refused(run_program("FRUGAL_CORE_CONFIGS_DIR=" + elsewhere + " " + chapter("chapter-04-moe-vs-dense"), "--quick --no-pause"),
-                                  elsewhere + "/deepseek-v3-tiny.json: cannot open file");
-}
-
 }  // namespace

@@ -125,7 +125,7 @@ TEST(Chapters, ServingEconomicsPricesRequests) {
 }
 
 // Chapter 12 on its example (Mixtral 8x7B's config.json, counted as Mistral publishes it), on
-// another config, and refusing bad input the DESIGN.md way.
+// another config, and refusing bad input the docs/ARCHITECTURE.md way.
 TEST(Chapters, YourModelPricesAConfigJson) {
   using frugal::testing::expect_refused;
   const auto r = run_program(chapter("chapter-12-your-model"), "--quick --no-pause");

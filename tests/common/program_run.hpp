@@ -1,5 +1,5 @@
 // Running a FrugalLM program as a user does, from a test: its exit status, stdout and stderr,
-// and the check that bad input is refused the DESIGN.md way.
+// and the check that bad input is refused the docs/ARCHITECTURE.md way ("Errors and bad input").
 #pragma once
 
 #include <gtest/gtest.h>

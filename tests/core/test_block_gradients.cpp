@@ -1,6 +1,6 @@
 // Attention blocks (MHA, GQA, MLA), the MoE layer with its gate, and the whole transformer:
 // every parameter tensor and the input gradient against central finite differences in double
-// precision (relative error < 1e-4, issue 6).
+// precision (relative error < 1e-4).
 #include <gtest/gtest.h>
 
 #include "frugal/core/attention.hpp"

@@ -1,4 +1,4 @@
-// Distillation (issue 8): the teacher's logits reach the student's loss, its samples become the
+// Distillation: the teacher's logits reach the student's loss, its samples become the
 // student's data, teacher compute is kept apart from the student's, resumed runs are bit-identical,
 // and a teacher that does not fit is refused with the reason.
 #include <gtest/gtest.h>

@@ -1,5 +1,5 @@
 // Every layer's hand-written backward pass against central finite differences, in double
-// precision (relative error < 1e-4, issue 6).
+// precision (relative error < 1e-4).
 #include <gtest/gtest.h>
 
 #include "frugal/core/layers.hpp"

@@ -5,7 +5,7 @@
 #include "frugal/core/decode.hpp"
 #include "frugal/core/experiments.hpp"
 #include "frugal/sim/model_accountant.hpp"
-#include "frugal/sim/presets.hpp"
+#include "frugal/config/presets.hpp"
 #include "tiny_models.hpp"
 
 namespace frugal::core {
@@ -68,7 +68,7 @@ TEST(Mtp, DecodingStopsAtTheModelsContext) {
 }
 
 TEST(Mtp, ParameterCountMatchesTheSimulatorsMtpAccount) {
-  const ModelConfig config = sim::preset_model("deepseek-v3-tiny");
+  const ModelConfig config = frugal::preset_model("deepseek-v3-tiny");
   const Transformer<float> model(config, RouterOptions{}, std::nullopt, 0.3);
   const sim::ModelAccount account = sim::account_model(config);
   // The simulator also counts the MTP block's router biases as checkpoint tensors.

@@ -1,4 +1,4 @@
-// Expert parallelism through frugal-train (issue 9): the layouts that cannot work are refused with
+// Expert parallelism through frugal-train: the layouts that cannot work are refused with
 // the flag or field that is wrong, and under mpirun the job follows the one-process loss curve,
 // prints its all-to-all bytes next to frugal-sim's formula, and stops cleanly on bad input.
 #include <gtest/gtest.h>

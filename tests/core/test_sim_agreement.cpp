@@ -7,7 +7,7 @@
 #include "frugal/core/experiments.hpp"
 #include "frugal/core/model.hpp"
 #include "frugal/sim/model_accountant.hpp"
-#include "frugal/sim/presets.hpp"
+#include "frugal/config/presets.hpp"
 
 namespace frugal::core {
 namespace {
@@ -20,10 +20,10 @@ void expect_counts_agree(const ModelConfig& config) {
   EXPECT_EQ(static_cast<double>(model.activated_parameter_count() + router_bias), account.active_params) << config.name;
 }
 
-TEST(SimAgreement, TinyDeepSeekV3ParameterCounts) { expect_counts_agree(sim::preset_model("deepseek-v3-tiny")); }
+TEST(SimAgreement, TinyDeepSeekV3ParameterCounts) { expect_counts_agree(frugal::preset_model("deepseek-v3-tiny")); }
 
 TEST(SimAgreement, DenseCounterpartParameterCounts) {
-  expect_counts_agree(dense_counterpart(sim::preset_model("deepseek-v3-tiny")));
+  expect_counts_agree(dense_counterpart(frugal::preset_model("deepseek-v3-tiny")));
 }
 
 }  // namespace

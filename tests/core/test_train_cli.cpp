@@ -72,7 +72,7 @@ TEST(TrainCli, ResumeContinuesToTheSameWeights) {
 }
 
 TEST(TrainCli, TheShippedConfigTrainsAndFrugalSimPricesIt) {
-  const std::string config = std::string(FRUGAL_CORE_CONFIGS_DIR) + "/deepseek-v3-tiny.json";
+  const std::string config = std::string(FRUGAL_MODELS_DIR) + "/deepseek-v3-tiny.json";
   const ProgramRun trained = frugal_train("--config " + config + " --steps 2 --eval-every 2");
   ASSERT_EQ(trained.status, 0) << trained.err;
   EXPECT_NE(trained.out.find("deepseek-v3-tiny (mla attention, 1 shared + 16 routed experts, top-4)"), std::string::npos)
@@ -80,10 +80,12 @@ TEST(TrainCli, TheShippedConfigTrainsAndFrugalSimPricesIt) {
   const ProgramRun priced = frugal::testing::run_program(FRUGAL_SIM_EXE, "train --config " + config);
   ASSERT_EQ(priced.status, 0) << priced.err;
   EXPECT_NE(priced.out.find("deepseek-v3-tiny"), std::string::npos);
-  // The preset the simulator ships is the same model: same parameter count in both programs.
-  const ProgramRun preset = frugal_train("--preset deepseek-v3-tiny --steps 1 --quiet");
+  // The preset every program ships (frugal::config) is the same model as the file: the same
+  // parameter count from --config and from --preset.
+  const ProgramRun preset = frugal_train("--preset deepseek-v3-tiny --steps 1 --eval-every 1");
   ASSERT_EQ(preset.status, 0) << preset.err;
   EXPECT_NE(trained.out.find("438016 parameters"), std::string::npos) << trained.out;
+  EXPECT_NE(preset.out.find("438016 parameters"), std::string::npos) << preset.out;
 }
 
 TEST(TrainCli, BadFieldIsRefusedWithItsPath) {
@@ -187,10 +189,11 @@ TEST(TrainCli, DistilsFromATeachersCheckpoint) {
 // The shipped student config is the experiment's student (89,504 parameters, distillation_student
 // of deepseek-v3-tiny) and distils from a deepseek-v3-tiny checkpoint.
 TEST(TrainCli, TheShippedStudentConfigDistils) {
-  const std::string configs = FRUGAL_CORE_CONFIGS_DIR, ckpt = temp_path(".teacher.ckpt");
-  ASSERT_EQ(frugal_train("--config " + configs + "/deepseek-v3-tiny.json --steps 1 --quiet --checkpoint " + ckpt).status, 0);
+  const std::string configs = FRUGAL_CORE_CONFIGS_DIR, teacher = std::string(FRUGAL_MODELS_DIR) + "/deepseek-v3-tiny.json",
+                    ckpt = temp_path(".teacher.ckpt");
+  ASSERT_EQ(frugal_train("--config " + teacher + " --steps 1 --quiet --checkpoint " + ckpt).status, 0);
   const ProgramRun r = frugal_train("--config " + configs + "/deepseek-v3-tiny-student.json --steps 2 --eval-every 2 --teacher-config " +
-                                    configs + "/deepseek-v3-tiny.json --teacher-checkpoint " + ckpt);
+                                    teacher + " --teacher-checkpoint " + ckpt);
   ASSERT_EQ(r.status, 0) << r.err;
   for (const char* needle : {"deepseek-v3-tiny-student", "89504 parameters", "teacher deepseek-v3-tiny (438016 parameters"})
     EXPECT_NE(r.out.find(needle), std::string::npos) << needle << "\n" << r.out;

@@ -1,4 +1,4 @@
-// Expert parallelism over MPI ranks (issue 9), run by ctest with 1, 2 and 4 ranks:
+// Expert parallelism over MPI ranks, run by ctest with 1, 2 and 4 ranks:
 //   - the expert-parallel DeepSeekMoE layer gives the single-process layer's outputs and gradients
 //     (within 1e-6 relative in float32) for every rank count that divides the experts;
 //   - it sends exactly the bytes frugal-sim's all-to-all formula counts for its routing;

@@ -1,6 +1,6 @@
 """The `frugal` Python module against published figures, hand-computed values and the command-line
 tools it wraps (run by ctest with PYTHONPATH at the built module; FRUGAL_SIM and FRUGAL_TRAIN name the
-CLIs, FRUGAL_CORE_CONFIGS the core/configs directory)."""
+CLIs, FRUGAL_MODELS the config/models directory)."""
 import json
 import os
 import subprocess
@@ -86,7 +86,7 @@ class Fp8(unittest.TestCase):
 
 class CpuReference(unittest.TestCase):
     def test_train_cpu_is_frugal_train(self):
-        config = os.path.join(os.environ["FRUGAL_CORE_CONFIGS"], "deepseek-v3-tiny.json")
+        config = os.path.join(os.environ["FRUGAL_MODELS"], "deepseek-v3-tiny.json")
         with tempfile.TemporaryDirectory() as d:
             metrics = os.path.join(d, "m.json")
             subprocess.run([os.environ["FRUGAL_TRAIN"], "--config", config, "--steps", "6", "--metrics-json", metrics],

@@ -10,7 +10,7 @@
 
 #include "frugal/config/config_error.hpp"
 #include "frugal/sim/calibration.hpp"
-#include "frugal/sim/presets.hpp"
+#include "frugal/config/presets.hpp"
 #include "frugal/sim/training_sim.hpp"
 #include "program_run.hpp"
 

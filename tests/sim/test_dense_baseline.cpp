@@ -2,7 +2,7 @@
 
 #include "frugal/sim/dense_baseline.hpp"
 #include "frugal/sim/model_accountant.hpp"
-#include "frugal/sim/presets.hpp"
+#include "frugal/config/presets.hpp"
 
 namespace frugal::sim {
 namespace {

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "frugal/config/config_file.hpp"
-#include "frugal/sim/presets.hpp"
+#include "frugal/config/presets.hpp"
 #include "frugal/sim/training_sim.hpp"
 #include "gui_state.hpp"
 

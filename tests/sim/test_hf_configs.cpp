@@ -6,7 +6,7 @@
 
 #include "frugal/config/config_file.hpp"
 #include "frugal/sim/model_accountant.hpp"
-#include "frugal/sim/presets.hpp"
+#include "frugal/config/presets.hpp"
 
 namespace frugal::sim {
 namespace {

@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "frugal/sim/model_accountant.hpp"
-#include "frugal/sim/presets.hpp"
+#include "frugal/config/presets.hpp"
 
 namespace frugal::sim {
 namespace {
@@ -100,7 +100,7 @@ TEST(ModelAccountant, DeepSeekV3LayerLayout) {
   EXPECT_EQ(v3.moe_layer_count(), 58);
 }
 
-// DeepSeek-V3 against its published figures (facts.md §1a, §2c).
+// DeepSeek-V3 against its published figures (docs/facts.md §1a, §2c).
 TEST(ModelAccountant, DeepSeekV3MatchesPublishedCounts) {
   const ModelAccount a = account_model(preset_model("deepseek-v3"));
   EXPECT_NEAR(a.total_params / 671e9, 1.0, 0.01);  // V3 report, abstract

@@ -5,7 +5,7 @@
 #include <set>
 
 #include "frugal/sim/main_report.hpp"
-#include "frugal/sim/presets.hpp"
+#include "frugal/config/presets.hpp"
 #include "frugal/sim/published.hpp"
 
 namespace frugal::sim {

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <fstream>
 
-#include "frugal/sim/presets.hpp"
+#include "frugal/config/presets.hpp"
 #include "frugal/sim/serving.hpp"
 #include "frugal/sim/serving_report.hpp"
 
@@ -198,7 +198,7 @@ TEST(ServingValidation, DeepSeekServingDayIsReproducedWhereTheModelCan) {
     EXPECT_GT(c.predicted, 0.0) << c.name;
     EXPECT_FALSE(c.how.empty()) << c.name;
   }
-  // Revenue from the published token counts and R1 prices: facts.md §8a, $562,027 (recomputed $562.1K).
+  // Revenue from the published token counts and R1 prices: docs/facts.md §8a, $562,027 (recomputed $562.1K).
   EXPECT_NEAR(checks[3].rel_error, 0.0, 0.001);
   EXPECT_NEAR(checks[2].rel_error, 0.0, 0.005);  // 342B / 608B = 56.3%
   // Daily cost follows from the predicted nodes: 8 GPUs x 24 h x $2 each.

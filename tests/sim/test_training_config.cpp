@@ -1,7 +1,7 @@
 // Bad training input is refused with one message naming the field.
 #include <gtest/gtest.h>
 
-#include "frugal/sim/presets.hpp"
+#include "frugal/config/presets.hpp"
 #include "frugal/sim/run_overrides.hpp"
 #include "frugal/sim/sweep.hpp"
 #include "frugal/sim/training_sim.hpp"

@@ -7,7 +7,7 @@
 #include "frugal/sim/gemm_model.hpp"
 #include "frugal/sim/hardware.hpp"
 #include "frugal/sim/pipeline.hpp"
-#include "frugal/sim/presets.hpp"
+#include "frugal/config/presets.hpp"
 
 namespace frugal::sim {
 namespace {

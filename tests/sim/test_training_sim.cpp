@@ -4,7 +4,7 @@
 
 #include "frugal/sim/model_accountant.hpp"
 #include "frugal/sim/planner.hpp"
-#include "frugal/sim/presets.hpp"
+#include "frugal/config/presets.hpp"
 #include "frugal/sim/run_overrides.hpp"
 #include "frugal/sim/training_sim.hpp"
 #include "frugal/sim/validation.hpp"

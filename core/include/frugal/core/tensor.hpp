@@ -2,7 +2,7 @@
 // the matmul meter that counts the FLOPs and seconds spent in matrix products.
 //
 // Every matrix product in core/ goes through `gemm`, so a training step can report how much of its
-// time is matmul (issue 6's "< 25% outside matmuls" target) and how many FLOPs it executed (the
+// time is matmul (core/README.md's speed target: "< 25% outside matmuls") and how many FLOPs it executed (the
 // dense-vs-MoE experiment compares losses at equal *executed* FLOPs, not at a formula's).
 #pragma once
 

@@ -1,5 +1,5 @@
 // The claims check of the main report: popular claims about DeepSeek-V3's cost, each with what
-// the simulator computes and what the published sources say (facts.md §9).
+// the simulator computes and what the published sources say (docs/facts.md §9).
 #pragma once
 
 #include <string>

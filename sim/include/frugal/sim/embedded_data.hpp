@@ -1,19 +1,14 @@
-// Data files compiled into the simulator (see cmake/embed_text_files.cmake): the model presets in
-// sim/data/models/, the published figures in sim/data/published.json and published_runs.json,
-// and the GPUs in sim/data/gpus.json.
+// Data files compiled into the simulator (cmake/FrugalEmbed.cmake): the published figures in
+// sim/data/published.json, published_runs.json and published_serving.json, and the GPUs in
+// sim/data/gpus.json. The model presets are frugal::config's (frugal/config/presets.hpp).
 #pragma once
 
 #include <span>
-#include <string_view>
+
+#include "frugal/config/embedded_file.hpp"
 
 namespace frugal::sim {
 
-struct EmbeddedFile {
-  std::string_view name;  // file name, e.g. "deepseek-v3.json"
-  std::string_view text;
-};
-
-std::span<const EmbeddedFile> embedded_model_presets();
 std::span<const EmbeddedFile> embedded_published_figures();
 std::span<const EmbeddedFile> embedded_gpu_specs();
 std::span<const EmbeddedFile> embedded_published_runs();

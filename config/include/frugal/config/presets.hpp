@@ -1,4 +1,5 @@
-// Named model presets (sim/data/models/*.json, compiled in): `--preset deepseek-v3`.
+// Named model presets (config/models/*.json, compiled into frugal::config): `--preset deepseek-v3`,
+// read by every engine and program.
 #pragma once
 
 #include <string>
@@ -9,7 +10,7 @@
 
 #include "frugal/config/model_config.hpp"
 
-namespace frugal::sim {
+namespace frugal {
 
 struct Preset {
   std::string name;         // file name without .json, e.g. "deepseek-v3"
@@ -29,4 +30,4 @@ const Preset& find_preset(std::string_view name);
 // The validated model of preset `name`.
 ModelConfig preset_model(std::string_view name);
 
-}  // namespace frugal::sim
+}  // namespace frugal

@@ -25,7 +25,7 @@
 #include "frugal/core/distillation.hpp"
 #include "frugal/core/experiments.hpp"
 #include "frugal/core/trainer.hpp"
-#include "frugal/sim/presets.hpp"
+#include "frugal/config/presets.hpp"
 #include "all_to_all_check.hpp"
 #include "progress.hpp"
 #ifdef FRUGAL_HAVE_MPI
@@ -73,7 +73,7 @@ Run load_run(const Flags& f) {
       throw ConfigError(f.config_file, e.what());
     }
   } else {
-    const auto& preset = frugal::sim::find_preset(f.preset.empty() ? "deepseek-v3-tiny" : f.preset);
+    const auto& preset = frugal::find_preset(f.preset.empty() ? "deepseek-v3-tiny" : f.preset);
     run.model = model_from_document(preset.document);
   }
   nlohmann::json overrides = nlohmann::json::object();

@@ -1,12 +1,12 @@
-#include "frugal/sim/presets.hpp"
+#include "frugal/config/presets.hpp"
 
 #include <algorithm>
 
 #include "frugal/config/config_error.hpp"
 #include "frugal/config/config_file.hpp"
-#include "frugal/sim/embedded_data.hpp"
+#include "frugal/config/embedded_file.hpp"
 
-namespace frugal::sim {
+namespace frugal {
 
 namespace {
 
@@ -51,4 +51,4 @@ ModelConfig preset_model(std::string_view name) {
   }
 }
 
-}  // namespace frugal::sim
+}  // namespace frugal

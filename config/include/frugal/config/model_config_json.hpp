@@ -1,5 +1,5 @@
 // Reading a ModelConfig from JSON, in either of two spellings:
-//  - FrugalLM's own keys (see sim/data/models/*.json and docs in README), nested as
+//  - FrugalLM's own keys (see config/models/*.json and docs in README), nested as
 //    {"attention": {...}, "ffn": {...}, "moe": {...}};
 //  - a Hugging Face config.json, unchanged, for the Llama / Mistral / Qwen2 (dense, GQA),
 //    Mixtral (MoE) and DeepSeek / DeepSeek-V2 / DeepSeek-V3 (MHA or MLA, DeepSeekMoE) families.

@@ -1,5 +1,5 @@
 // ConfigError: a refused configuration, naming the field path (or the JSON line) and the reason.
-// Programs print what() as one line and exit with status 2 (DESIGN.md, "Errors and bad input").
+// Programs print what() as one line and exit with status 2 (docs/ARCHITECTURE.md, "Errors and bad input").
 #pragma once
 
 #include <stdexcept>

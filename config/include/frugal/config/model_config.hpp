@@ -1,4 +1,4 @@
-// ModelConfig: the one model description that flows everywhere (DESIGN.md, "The one idea").
+// ModelConfig: the one model description that flows everywhere (docs/ARCHITECTURE.md, "The one idea").
 //
 // The CPU reference trains a tiny instance of it, the kernels run its hot operations, and the
 // simulator prices a frontier-scale instance of it. It is deliberately plain data: every field is
