@@ -78,6 +78,10 @@ void distillation_v3(const LossShape& shape, float* student_logits, const float*
                      const DistillationOptions& options, const DistillationOutputs& out, cudaStream_t stream = nullptr);
 
 // The version table (kernel_version.hpp): each version's cross-entropy and distillation.
+// Besides the limits, what each version moves through HBM, in rows × vocab × 4 bytes (what
+// bench_kernels_losses reports as traffic_GB/s): cross-entropy v1 reads the logits three times and
+// writes them once, v2 reads twice, v3 once; distillation v1 reads student and teacher twice for
+// the statistics and once more for the gradient, v2 once and once, v3 once — each plus the write.
 struct LossVersion {
   int number;
   const char* name;
@@ -85,11 +89,12 @@ struct LossVersion {
   decltype(&distillation_v1) distillation;
   GpuFeature needs;
   int vocab_multiple;  // vocab % vocab_multiple == 0
+  int cross_entropy_passes, distillation_passes;
 };
 inline constexpr std::array kLossVersions{
-    LossVersion{1, "v1 thread per row", cross_entropy_v1, distillation_v1, GpuFeature::none, 1},
-    LossVersion{2, "v2 online, block per row", cross_entropy_v2, distillation_v2, GpuFeature::none, 4},
-    LossVersion{3, "v3 cluster of 8 holds the row", cross_entropy_v3, distillation_v3, GpuFeature::thread_block_clusters, 4},
+    LossVersion{1, "v1 thread per row", cross_entropy_v1, distillation_v1, GpuFeature::none, 1, 4, 7},
+    LossVersion{2, "v2 online, block per row", cross_entropy_v2, distillation_v2, GpuFeature::none, 4, 3, 5},
+    LossVersion{3, "v3 cluster of 8 holds the row", cross_entropy_v3, distillation_v3, GpuFeature::thread_block_clusters, 4, 2, 3},
 };
 inline std::string shape_error(const LossVersion& v, const LossShape& s) {
   if (s.vocab % v.vocab_multiple == 0) return "";
