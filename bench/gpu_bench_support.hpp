@@ -9,6 +9,7 @@
 #include <curand.h>
 
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -89,11 +90,15 @@ void device_free(Pointers... pointers) {
 // n fp32 values N(0, std²) on the device, from cuRAND (n even, as its normal generator needs).
 inline float* random_normal(std::size_t n, unsigned long long seed, float std = 1.0f) {
   float* x = device_alloc<float>(n);
+  // cuRAND reports through its own status type, not cudaError_t: checked here, by name.
+  auto check = [](curandStatus_t status, const char* call) {
+    if (status != CURAND_STATUS_SUCCESS) throw std::runtime_error(std::string(call) + " failed: cuRAND status " + std::to_string(status));
+  };
   curandGenerator_t generator;
-  curandCreateGenerator(&generator, CURAND_RNG_PSEUDO_DEFAULT);
-  curandSetPseudoRandomGeneratorSeed(generator, seed);
-  curandGenerateNormal(generator, x, n, 0.0f, std);
-  curandDestroyGenerator(generator);
+  check(curandCreateGenerator(&generator, CURAND_RNG_PSEUDO_DEFAULT), "curandCreateGenerator");
+  check(curandSetPseudoRandomGeneratorSeed(generator, seed), "curandSetPseudoRandomGeneratorSeed");
+  check(curandGenerateNormal(generator, x, n, 0.0f, std), "curandGenerateNormal");
+  check(curandDestroyGenerator(generator), "curandDestroyGenerator");
   return x;
 }
 

@@ -1,4 +1,5 @@
-// GPU availability (device.hpp).
+// GPU availability (device.hpp). The CUDA calls here read their status themselves rather than
+// through CUDA_CHECK: a failure is the answer (false, and why), not an error.
 #include "frugal/kernels/device.hpp"
 
 #include <cuda_runtime.h>
