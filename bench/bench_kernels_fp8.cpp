@@ -12,7 +12,9 @@
 //                          promotion, core's accumulator model (ISCA'25 §3.1.1) with and without it;
 //   BM_Fp8GemmGrouped    — 8 experts' gate+up projections (N = 4096, K = 7168) in the contiguous layout:
 //                          v2 and v3 grouped against cuBLASLt FP8 called once per expert.
-// Operands are N(0, 1) from cuRAND, quantised on the device by fp8_quantize_v2. Skipped without a GPU.
+// Operands are N(0, 1) from cuRAND, quantised on the device by fp8_quantize_v2. Our versions come
+// from kFp8QuantizeVersions and kFp8GemmVersions. Skipped without a GPU, as is a version this GPU
+// cannot run (with the reason).
 #include <benchmark/benchmark.h>
 #include <cublasLt.h>
 #include <cublas_v2.h>
@@ -40,7 +42,7 @@ using namespace frugal::bench;
 template <class T>
 std::vector<T> to_host(const T* device, std::size_t n) {
   std::vector<T> host(n);
-  cudaMemcpy(host.data(), device, n * sizeof(T), cudaMemcpyDeviceToHost);
+  CUDA_CHECK(cudaMemcpy(host.data(), device, n * sizeof(T), cudaMemcpyDeviceToHost));
   return host;
 }
 
@@ -68,36 +70,39 @@ struct Operand {
     fp8_quantize_v2(shape, fp32, codes, scales);
     const std::vector<float> host_scales = to_host(scales, n_scales);
     tensor_scale_host = *std::max_element(host_scales.begin(), host_scales.end());
-    cudaMemcpy(tensor_scale, &tensor_scale_host, sizeof(float), cudaMemcpyHostToDevice);
+    CUDA_CHECK(cudaMemcpy(tensor_scale, &tensor_scale_host, sizeof(float), cudaMemcpyHostToDevice));
     fp8_quantize_with_scale(static_cast<long long>(n), fp32, tensor_scale_host, tensor_codes);
     convert_to_bf16(static_cast<long long>(n), fp32, bf16);
   }
   ~Operand() {
     for (void* p : {static_cast<void*>(fp32), static_cast<void*>(codes), static_cast<void*>(scales), static_cast<void*>(tensor_codes),
                     static_cast<void*>(tensor_scale), static_cast<void*>(bf16)})
-      cudaFree(p);
+      CUDA_CHECK_IN_DESTRUCTOR(cudaFree(p));
   }
   Operand(const Operand&) = delete;
   Operand& operator=(const Operand&) = delete;
 };
 
 // ---- quantise ---------------------------------------------------------------------------------
+// Argument 0: the version's number in kFp8QuantizeVersions; argument 1: 0 for 1×128 tiles, 1 for 128×128 blocks.
 void BM_Fp8Quantize(benchmark::State& state) {
   if (skip_without_gpu(state)) return;
-  const int version = static_cast<int>(state.range(0));
+  const Fp8QuantizeVersion& version = version_numbered(kFp8QuantizeVersions, static_cast<int>(state.range(0)), "FP8 quantise");
   const Fp8QuantizeShape shape{4096, 7168, state.range(1) == 0 ? Fp8Tiling::tile_1x128 : Fp8Tiling::block_128x128};
+  state.SetLabel(std::string(version.name) + (state.range(1) == 0 ? ", 1x128" : ", 128x128"));
+  if (skip_unless_runnable(state, version, shape)) return;
   const std::size_t n = static_cast<std::size_t>(shape.rows) * shape.cols, n_scales = static_cast<std::size_t>(fp8_scale_rows(shape)) * fp8_scale_cols(shape);
   float* x = random_normal(n, 1);
   std::uint8_t* codes = device_alloc<std::uint8_t>(n);
   float* scales = device_alloc<float>(n_scales);
-  run_timed(state, 5.0 * static_cast<double>(n) + 4.0 * static_cast<double>(n_scales), [&] {
-    if (version == 1) fp8_quantize_v1(shape, x, codes, scales);
-    else fp8_quantize_v2(shape, x, codes, scales);
-  });
-  state.SetLabel(std::string(version == 1 ? "v1 thread per tile" : "v2 coalesced") + (state.range(1) == 0 ? ", 1x128" : ", 128x128"));
-  for (void* p : {static_cast<void*>(x), static_cast<void*>(codes), static_cast<void*>(scales)}) cudaFree(p);
+  run_timed(state, 5.0 * static_cast<double>(n) + 4.0 * static_cast<double>(n_scales),
+            [&] { version.launch(shape, x, codes, scales, nullptr); });
+  device_free(x, codes, scales);
 }
-BENCHMARK(BM_Fp8Quantize)->ArgsProduct({{1, 2}, {0, 1}})->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Fp8Quantize)
+    ->Apply([](benchmark::internal::Benchmark* b) { add_versions(b, kFp8QuantizeVersions, {0, 1}, {0, 1}); })
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
 
 // ---- cuBLASLt FP8 with per-tensor scales ------------------------------------------------------
 // Row-major C (M×N) = A (M×K) · Bᵀ (B: N×K) is column-major Cᵀ (N×M) = op(B') · A' with B' the
@@ -115,7 +120,7 @@ class CublasLtFp8Gemm {
     cublasLtMatrixLayoutCreate(&a_, CUDA_R_8F_E4M3, k, n, k);
     cublasLtMatrixLayoutCreate(&b_, CUDA_R_8F_E4M3, k, m, k);
     cublasLtMatrixLayoutCreate(&c_, CUDA_R_16BF, n, m, n);
-    cudaMalloc(&workspace_, kWorkspace);
+    CUDA_CHECK(cudaMalloc(&workspace_, kWorkspace));
     cublasLtMatmulPreference_t preference;
     cublasLtMatmulPreferenceCreate(&preference);
     cublasLtMatmulPreferenceSetAttribute(preference, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &kWorkspace, sizeof kWorkspace);
@@ -125,7 +130,7 @@ class CublasLtFp8Gemm {
     cublasLtMatmulPreferenceDestroy(preference);
   }
   ~CublasLtFp8Gemm() {
-    cudaFree(workspace_);
+    CUDA_CHECK_IN_DESTRUCTOR(cudaFree(workspace_));
     cublasLtMatrixLayoutDestroy(a_);
     cublasLtMatrixLayoutDestroy(b_);
     cublasLtMatrixLayoutDestroy(c_);
@@ -227,29 +232,33 @@ struct GemmShape {
   int m, n, k;
 };
 const GemmShape kGemmShapes[] = {{4096, 7168, 16384}, {4096, 4096, 7168}, {4096, 2112, 7168}, {64, 2112, 7168}, {128, 7168, 16384}};
-enum Implementation { cublas_bf16, cublaslt_fp8, cublaslt_fp8_fast_accumulation, ours_v1, ours_v2, ours_v3 };
-const char* const kImplementationNames[] = {"cuBLAS BF16", "cuBLASLt FP8 per-tensor", "cuBLASLt FP8 per-tensor, fast accumulation",
-                                            "v1 dequantise", "v2 mma.sync", "v3 wgmma"};
+// Argument 0: the baselines 0 to 2, then this project's versions from kFirstOurs on (version v is
+// kFirstOurs + v − 1: 3, 4, 5 for v1, v2, v3).
+enum Implementation { cublas_bf16, cublaslt_fp8, cublaslt_fp8_fast_accumulation, kFirstOurs };
+const char* const kBaselineNames[] = {"cuBLAS BF16", "cuBLASLt FP8 per-tensor", "cuBLASLt FP8 per-tensor, fast accumulation"};
 
-// Why this GPU cannot run one of our versions (empty when it can).
-std::string unavailable(Implementation implementation) {
-  std::string why;
-  if (implementation == ours_v2 && !fp8_tensor_cores_available(&why)) return why;
-  if (implementation == ours_v3 && !wgmma_available(&why)) return why;
-  return "";
+// This project's version behind an implementation number, or nullptr for a baseline.
+const Fp8GemmVersion* our_version(int implementation) {
+  return implementation < kFirstOurs ? nullptr : &version_numbered(kFp8GemmVersions, implementation - kFirstOurs + 1, "FP8 GEMM");
+}
+std::string implementation_name(int implementation) {
+  const Fp8GemmVersion* ours = our_version(implementation);
+  return ours ? ours->name : kBaselineNames[implementation];
 }
 
 void BM_Fp8Gemm(benchmark::State& state) {
   if (skip_without_gpu(state)) return;
-  const auto implementation = static_cast<Implementation>(state.range(0));
+  const int implementation = static_cast<int>(state.range(0));
+  const Fp8GemmVersion* ours = our_version(implementation);
   const GemmShape shape = kGemmShapes[state.range(1)];
-  if (const std::string why = unavailable(implementation); !why.empty()) return state.SkipWithError(why.c_str());
+  state.SetLabel(implementation_name(implementation));
+  if (ours && skip_unless_runnable(state, *ours, Fp8GemmShape{shape.m, shape.n, shape.k})) return;
   const Operand a(shape.m, shape.k, Fp8Tiling::tile_1x128, 11), b(shape.n, shape.k, Fp8Tiling::block_128x128, 12);
   __nv_bfloat16* c = device_alloc<__nv_bfloat16>(static_cast<std::size_t>(shape.m) * shape.n);
   const Fp8GemmShape fp8_shape{shape.m, shape.n, shape.k};
   const Fp8GemmOperands operands{a.codes, a.scales, b.codes, b.scales, nullptr, c};
   cublasHandle_t cublas = nullptr;
-  if (implementation == cublas_bf16) cublasCreate(&cublas);
+  if (implementation == cublas_bf16 && cublasCreate(&cublas) != CUBLAS_STATUS_SUCCESS) return state.SkipWithError("cublasCreate failed");
   CublasLtFp8Gemm lt(shape.m, shape.n, shape.k, implementation == cublaslt_fp8_fast_accumulation);
   const bool uses_lt = implementation == cublaslt_fp8 || implementation == cublaslt_fp8_fast_accumulation;
   if (uses_lt && !lt.available()) {
@@ -258,6 +267,7 @@ void BM_Fp8Gemm(benchmark::State& state) {
     const float one = 1.0f, zero = 0.0f;
     const double bytes = static_cast<double>(shape.m + shape.n) * shape.k * (implementation == cublas_bf16 ? 2 : 1) + 2.0 * shape.m * shape.n;
     run_timed(state, bytes, [&] {
+      if (ours) return ours->launch(fp8_shape, operands, nullptr);
       switch (implementation) {
         case cublas_bf16:
           cublasGemmEx(cublas, CUBLAS_OP_T, CUBLAS_OP_N, shape.n, shape.m, shape.k, &one, b.bf16, CUDA_R_16BF, shape.k, a.bf16, CUDA_R_16BF,
@@ -267,9 +277,6 @@ void BM_Fp8Gemm(benchmark::State& state) {
         case cublaslt_fp8_fast_accumulation:
           lt.run(a.tensor_codes, a.tensor_scale, b.tensor_codes, b.tensor_scale, c);
           break;
-        case ours_v1: fp8_gemm_v1(fp8_shape, operands); break;
-        case ours_v2: fp8_gemm_v2(fp8_shape, operands); break;
-        case ours_v3: fp8_gemm_v3(fp8_shape, operands); break;
       }
     });
     state.counters["TFLOP/s"] = benchmark::Counter(2.0 * shape.m * shape.n * shape.k * static_cast<double>(state.iterations()) / 1e12,
@@ -285,47 +292,50 @@ void BM_Fp8Gemm(benchmark::State& state) {
       state.counters["cpu_model_error_promotion_128"] = frugal::core::accumulation_error(8, 8, shape.k, with, 5).relative_error;
     }
   }
-  state.SetLabel(kImplementationNames[implementation]);
   if (cublas) cublasDestroy(cublas);
-  cudaFree(c);
+  device_free(c);
 }
 BENCHMARK(BM_Fp8Gemm)
-    ->ArgsProduct({{cublas_bf16, cublaslt_fp8, cublaslt_fp8_fast_accumulation, ours_v2, ours_v3}, {0, 1, 2, 3, 4}})
-    ->Args({ours_v1, 3})  // the dequantising version at the decode shape only: it is slow
+    ->ArgsProduct({{cublas_bf16, cublaslt_fp8, cublaslt_fp8_fast_accumulation}, {0, 1, 2, 3, 4}})
+    // every version at each shape, v1 (dequantising, slow) at the decode shape (3) only
+    ->Apply([](benchmark::internal::Benchmark* b) { add_versions(b, kFp8GemmVersions, {0, 1, 2, 3, 4}, {3}, kFirstOurs); })
     ->UseManualTime()
     ->Unit(benchmark::kMicrosecond);
 
 // ---- grouped: 8 experts, contiguous layout ----------------------------------------------------
 void BM_Fp8GemmGrouped(benchmark::State& state) {
   if (skip_without_gpu(state)) return;
-  const auto implementation = static_cast<Implementation>(state.range(0));
-  const bool ours = implementation != cublaslt_fp8;
+  const int implementation = static_cast<int>(state.range(0));
+  const Fp8GemmVersion* ours = our_version(implementation);
   const int experts = 8, per_expert = static_cast<int>(state.range(1)), m = experts * per_expert, n = 4096, k = 7168;
-  if (const std::string why = unavailable(implementation); !why.empty()) return state.SkipWithError(why.c_str());
+  state.SetLabel(ours ? std::string(ours->name) + " grouped" : "cuBLASLt FP8 per expert");
+  if (ours && skip_unless_runnable(state, *ours, Fp8GemmShape{m, n, k, experts})) return;
   const Operand a(m, k, Fp8Tiling::tile_1x128, 21);
   const Operand b(experts * n, k, Fp8Tiling::block_128x128, 22);  // experts × N × K; N a multiple of 128, so blocks stay per expert
   __nv_bfloat16* c = device_alloc<__nv_bfloat16>(static_cast<std::size_t>(m) * n);
   std::vector<int> offsets;
   for (int e = 0; e <= experts; ++e) offsets.push_back(e * per_expert);
   int* d_offsets = device_alloc<int>(offsets.size());
-  cudaMemcpy(d_offsets, offsets.data(), offsets.size() * sizeof(int), cudaMemcpyHostToDevice);
+  CUDA_CHECK(cudaMemcpy(d_offsets, offsets.data(), offsets.size() * sizeof(int), cudaMemcpyHostToDevice));
   CublasLtFp8Gemm lt(per_expert, n, k, false);
   if (!ours && !lt.available()) {
     state.SkipWithError("cuBLASLt has no FP8 algorithm for this GPU and shape");
   } else {
     run_timed(state, static_cast<double>(m + experts * n) * k + 2.0 * m * n, [&] {
-      if (ours) return (implementation == ours_v3 ? fp8_gemm_v3 : fp8_gemm_v2)({m, n, k, experts}, {a.codes, a.scales, b.codes, b.scales, d_offsets, c},
-                                                                             nullptr);
+      if (ours) return ours->launch({m, n, k, experts}, {a.codes, a.scales, b.codes, b.scales, d_offsets, c}, nullptr);
       for (int e = 0; e < experts; ++e)
         lt.run(a.tensor_codes + static_cast<std::size_t>(e) * per_expert * k, a.tensor_scale, b.tensor_codes + static_cast<std::size_t>(e) * n * k,
                b.tensor_scale, c + static_cast<std::size_t>(e) * per_expert * n);
     });
     state.counters["TFLOP/s"] = benchmark::Counter(2.0 * m * n * k * static_cast<double>(state.iterations()) / 1e12, benchmark::Counter::kIsRate);
   }
-  state.SetLabel(ours ? std::string(kImplementationNames[implementation]) + " grouped" : "cuBLASLt FP8 per expert");
-  cudaFree(c);
-  cudaFree(d_offsets);
+  device_free(c, d_offsets);
 }
-BENCHMARK(BM_Fp8GemmGrouped)->ArgsProduct({{cublaslt_fp8, ours_v2, ours_v3}, {128, 512, 4096}})->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Fp8GemmGrouped)
+    ->ArgsProduct({{cublaslt_fp8}, {128, 512, 4096}})
+    // every version but v1 (dequantising: far too slow at these sizes) at each size
+    ->Apply([](benchmark::internal::Benchmark* b) { add_versions(b, kFp8GemmVersions, {128, 512, 4096}, {}, kFirstOurs); })
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
 
 }  // namespace

@@ -18,7 +18,7 @@
 # has them: the device tool's GPU machine has CUDA but not the project's libraries.
 #
 #   scripts/gpu-check.sh [NAME ...]   NAME: test suites and benchmark families to run (default all),
-#                                     e.g. Fp8GemmGpu BM_Fp8Gemm after a fix
+#                                     e.g. Fp8GemmGpuVersion BM_Fp8Gemm after a fix
 # GPU_CHECK_SECONDS (default 420) bounds the whole run: each test suite (60 s at most) and benchmark
 # family (120 s at most) runs in its own process under a time limit, so one faulting or hanging
 # kernel costs only its own results, and what the budget cannot fit is reported as not run.

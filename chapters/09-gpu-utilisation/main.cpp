@@ -19,6 +19,7 @@
 #include "frugal/sim/text_table.hpp"
 #ifdef FRUGAL_CHAPTER_HAS_CUDA
 #include "frugal/kernels/device.hpp"
+#include "frugal/kernels/grouped_gemm.hpp"
 #include "frugal/kernels/grouped_gemm_problem.hpp"
 #endif
 
@@ -148,13 +149,16 @@ int main(int argc, char** argv) {
     const double cpu_seconds = experts * core::seconds_per_call([&] { y.noalias() = x * w; }, 0.2);
     TextTable t({"grouped GEMM, 8 experts", "time", "TFLOP/s", "vs this CPU"});
     t.add_row({"CPU (Eigen, float)", fmt::format("{:.2f} ms", 1e3 * cpu_seconds), fmt::format("{:.4f}", problem.flops() / cpu_seconds / 1e12), "1×"});
-    const char* const versions[] = {"", "GPU v1 (naive)", "GPU v2 (WMMA tensor cores)", "GPU v3 (WMMA, shared-memory tiles)",
-                                    "GPU v4 (wgmma, Hopper)"};
-    for (int version : {1, 2, 3, 4}) {
-      if (version == 4 && !kernels::wgmma_available()) continue;
-      const double s = kernels::time_grouped_gemm(problem, version);
-      t.add_row({versions[version], fmt::format("{:.3f} ms", 1e3 * s),
-                 fmt::format("{:.1f}", problem.flops() / s / 1e12), fmt::format("{:.0f}×", cpu_seconds / s)});
+    // Every version of the grouped GEMM's table (grouped_gemm.hpp); one this GPU cannot run says why.
+    for (const kernels::GroupedGemmVersion& version : kernels::kGroupedGemmVersions) {
+      const std::string label = fmt::format("GPU {}", version.name);
+      if (const std::string why_not = kernels::why_cannot_run(version, problem.shape()); !why_not.empty()) {
+        t.add_row({label, "—", "—", fmt::format("not here: {}", why_not)});
+        continue;
+      }
+      const double s = kernels::time_grouped_gemm(problem, version.number);
+      t.add_row({label, fmt::format("{:.3f} ms", 1e3 * s), fmt::format("{:.1f}", problem.flops() / s / 1e12),
+                 fmt::format("{:.0f}×", cpu_seconds / s)});
     }
     n.say(fmt::format("On this machine's {}: {} experts × {} tokens, K = {}, N = {} (bf16 in, fp32 accumulate).",
                       kernels::device_name(), experts, per_expert, k, width));

@@ -1,5 +1,6 @@
 // fp32 → bf16 (convert.hpp).
 #include "frugal/kernels/convert.hpp"
+#include "frugal/kernels/cuda_check.hpp"
 
 namespace frugal::kernels {
 
@@ -12,6 +13,7 @@ __global__ void convert_to_bf16_kernel(long long n, const float* x, __nv_bfloat1
 
 void convert_to_bf16(long long n, const float* x, __nv_bfloat16* out, cudaStream_t stream) {
   convert_to_bf16_kernel<<<static_cast<int>((n + 255) / 256), 256, 0, stream>>>(n, x, out);
+  CUDA_CHECK(cudaGetLastError());
 }
 
 }  // namespace frugal::kernels

@@ -1,4 +1,5 @@
-// GPU availability (device.hpp).
+// GPU availability (device.hpp). The CUDA calls here read their status themselves rather than
+// through CUDA_CHECK: a failure is the answer (false, and why), not an error.
 #include "frugal/kernels/device.hpp"
 
 #include <cuda_runtime.h>
@@ -50,5 +51,27 @@ bool compute_capability_at_least(int major, int minor, const char* feature, std:
 bool fp8_tensor_cores_available(std::string* why) { return compute_capability_at_least(8, 9, "FP8 tensor cores", why); }
 bool wgmma_available(std::string* why) { return compute_capability_at_least(9, 0, "wgmma (Hopper's, built as sm_90a)", why, true); }
 bool thread_block_clusters_available(std::string* why) { return compute_capability_at_least(9, 0, "thread-block clusters", why); }
+
+const char* gpu_feature_name(GpuFeature feature) {
+  switch (feature) {
+    case GpuFeature::none: return "a CUDA GPU";
+    case GpuFeature::fp8_tensor_cores: return "FP8 tensor cores (compute capability 8.9+)";
+    case GpuFeature::wgmma: return "wgmma (compute capability 9.0, built as sm_90a)";
+    case GpuFeature::thread_block_clusters: return "thread-block clusters (compute capability 9.0+)";
+  }
+  return "an unknown feature";
+}
+
+bool gpu_feature_available(GpuFeature feature, std::string* why) {
+  if (!gpu_available(why)) return false;
+  switch (feature) {
+    case GpuFeature::none: return true;
+    case GpuFeature::fp8_tensor_cores: return fp8_tensor_cores_available(why);
+    case GpuFeature::wgmma: return wgmma_available(why);
+    case GpuFeature::thread_block_clusters: return thread_block_clusters_available(why);
+  }
+  if (why) *why = "unknown GPU feature";
+  return false;
+}
 
 }  // namespace frugal::kernels

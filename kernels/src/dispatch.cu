@@ -2,6 +2,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "frugal/kernels/cuda_check.hpp"
 #include "frugal/kernels/dispatch.hpp"
 
 namespace frugal::kernels {
@@ -134,68 +135,82 @@ __global__ void combine_backward_rows_kernel(int k, int hidden, const float4* do
   }
 }
 
-void require_quads(const char* kernel, int hidden) {
-  if (hidden % 4 != 0) throw std::invalid_argument(std::string(kernel) + ": hidden = " + std::to_string(hidden) + " is not a multiple of 4 (float4 rows)");
+// v2's rows move as float4: its row of kDispatchVersions says hidden % 4 == 0.
+void require_quads(const char* kernel, int tokens, int k, int hidden) {
+  static_assert(kDispatchVersions[1].hidden_multiple == 4);
+  const std::string broken = shape_error(kDispatchVersions[1], DispatchShape{tokens, k, hidden});
+  if (!broken.empty()) throw std::invalid_argument(std::string(kernel) + ": " + broken);
 }
 
 }  // namespace
 
 void count_experts_v1(int copies, int experts, const int* chosen, int* counts, cudaStream_t stream) {
-  cudaMemsetAsync(counts, 0, static_cast<size_t>(experts) * sizeof(int), stream);
+  CUDA_CHECK(cudaMemsetAsync(counts, 0, static_cast<size_t>(experts) * sizeof(int), stream));
   count_experts_kernel<<<blocks_for(copies), kThreads, 0, stream>>>(copies, chosen, counts);
+  CUDA_CHECK(cudaGetLastError());
 }
 
 void dispatch_positions_v1(int copies, int experts, const int* chosen, const int* offsets, int* positions, cudaStream_t stream) {
   positions_kernel<<<blocks_for(experts), kThreads, 0, stream>>>(copies, experts, chosen, offsets, positions);
+  CUDA_CHECK(cudaGetLastError());
 }
 
 void permute_v1(int tokens, int k, int hidden, const float* x, const int* positions, float* rows, cudaStream_t stream) {
   permute_kernel<<<blocks_for(static_cast<long long>(tokens) * k * hidden), kThreads, 0, stream>>>(tokens, k, hidden, x, positions, rows);
+  CUDA_CHECK(cudaGetLastError());
 }
 
 void combine_v1(int tokens, int k, int hidden, const float* y, const int* positions, const float* weights, float* out,
                 cudaStream_t stream) {
   combine_kernel<<<blocks_for(static_cast<long long>(tokens) * hidden), kThreads, 0, stream>>>(tokens, k, hidden, y, positions,
                                                                                                weights, out);
+  CUDA_CHECK(cudaGetLastError());
 }
 
 void permute_backward_v1(int tokens, int k, int hidden, const float* drows, const int* positions, float* dx, cudaStream_t stream) {
   permute_backward_kernel<<<blocks_for(static_cast<long long>(tokens) * hidden), kThreads, 0, stream>>>(tokens, k, hidden, drows,
                                                                                                         positions, dx);
+  CUDA_CHECK(cudaGetLastError());
 }
 
 void combine_backward_v1(int tokens, int k, int hidden, const float* dout, const float* y, const int* positions,
                          const float* weights, float* dy, float* dweights, cudaStream_t stream) {
   combine_backward_rows<<<blocks_for(static_cast<long long>(tokens) * k * hidden), kThreads, 0, stream>>>(tokens, k, hidden, dout,
                                                                                                           positions, weights, dy);
+  CUDA_CHECK(cudaGetLastError());
   combine_backward_weights<<<blocks_for(static_cast<long long>(tokens) * k), kThreads, 0, stream>>>(tokens, k, hidden, dout, y,
                                                                                                     positions, dweights);
+  CUDA_CHECK(cudaGetLastError());
 }
 
 void permute_v2(int tokens, int k, int hidden, const float* x, const int* positions, float* rows, cudaStream_t stream) {
-  require_quads("permute_v2", hidden);
+  require_quads("permute_v2", tokens, k, hidden);
   permute_rows_kernel<<<tokens, kRowThreads, 0, stream>>>(k, hidden, reinterpret_cast<const float4*>(x), positions, reinterpret_cast<float4*>(rows));
+  CUDA_CHECK(cudaGetLastError());
 }
 
 void combine_v2(int tokens, int k, int hidden, const float* y, const int* positions, const float* weights, float* out,
                 cudaStream_t stream) {
-  require_quads("combine_v2", hidden);
+  require_quads("combine_v2", tokens, k, hidden);
   combine_rows_kernel<<<tokens, kRowThreads, 0, stream>>>(k, hidden, reinterpret_cast<const float4*>(y), positions, weights,
                                                           reinterpret_cast<float4*>(out));
+  CUDA_CHECK(cudaGetLastError());
 }
 
 void permute_backward_v2(int tokens, int k, int hidden, const float* drows, const int* positions, float* dx, cudaStream_t stream) {
-  require_quads("permute_backward_v2", hidden);
+  require_quads("permute_backward_v2", tokens, k, hidden);
   combine_rows_kernel<<<tokens, kRowThreads, 0, stream>>>(k, hidden, reinterpret_cast<const float4*>(drows), positions, nullptr,
                                                           reinterpret_cast<float4*>(dx));
+  CUDA_CHECK(cudaGetLastError());
 }
 
 void combine_backward_v2(int tokens, int k, int hidden, const float* dout, const float* y, const int* positions,
                          const float* weights, float* dy, float* dweights, cudaStream_t stream) {
-  require_quads("combine_backward_v2", hidden);
+  require_quads("combine_backward_v2", tokens, k, hidden);
   combine_backward_rows_kernel<<<tokens, kRowThreads, 0, stream>>>(k, hidden, reinterpret_cast<const float4*>(dout),
                                                                    reinterpret_cast<const float4*>(y), positions, weights,
                                                                    reinterpret_cast<float4*>(dy), dweights);
+  CUDA_CHECK(cudaGetLastError());
 }
 
 }  // namespace frugal::kernels

@@ -9,6 +9,7 @@
 #include "wgmma.cuh"
 #include "expert_of_row.cuh"
 #include "shared_memory.cuh"
+#include "frugal/kernels/cuda_check.hpp"
 #include "frugal/kernels/device.hpp"
 #include "frugal/kernels/fp8_gemm.hpp"
 #include "frugal/kernels/wgmma_layout.hpp"
@@ -265,6 +266,7 @@ __global__ void __launch_bounds__(kWgmmaThreads) fp8_gemm_wgmma(Fp8GemmShape s, 
 void fp8_gemm_v1(const Fp8GemmShape& shape, const Fp8GemmOperands& operands, cudaStream_t stream) {
   const long long outputs = static_cast<long long>(shape.m) * shape.n;
   fp8_gemm_naive<<<static_cast<int>((outputs + 255) / 256), 256, 0, stream>>>(shape, operands);
+  CUDA_CHECK(cudaGetLastError());
 }
 
 void fp8_gemm_v2(const Fp8GemmShape& shape, const Fp8GemmOperands& operands, cudaStream_t stream) {
@@ -273,6 +275,7 @@ void fp8_gemm_v2(const Fp8GemmShape& shape, const Fp8GemmOperands& operands, cud
   static const bool shared_memory_ready = allow_dynamic_shared_memory(fp8_gemm_mma, kSharedBytes, "fp8_gemm_v2");
   const dim3 grid((shape.n + kBlockN - 1) / kBlockN, (shape.m + kBlockM - 1) / kBlockM);
   fp8_gemm_mma<<<grid, kThreads, kSharedBytes, stream>>>(shape, operands);
+  CUDA_CHECK(cudaGetLastError());
 }
 
 void fp8_gemm_v3(const Fp8GemmShape& shape, const Fp8GemmOperands& operands, cudaStream_t stream) {
@@ -281,6 +284,7 @@ void fp8_gemm_v3(const Fp8GemmShape& shape, const Fp8GemmOperands& operands, cud
   static const bool shared_memory_ready = allow_dynamic_shared_memory(fp8_gemm_wgmma, kWgmmaSharedBytes, "fp8_gemm_v3");
   const dim3 grid((shape.n + kBlockN - 1) / kBlockN, (shape.m + kWgmmaBlockM - 1) / kWgmmaBlockM);
   fp8_gemm_wgmma<<<grid, kWgmmaThreads, kWgmmaSharedBytes, stream>>>(shape, operands);
+  CUDA_CHECK(cudaGetLastError());
 }
 
 }  // namespace frugal::kernels

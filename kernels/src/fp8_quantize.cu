@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "frugal/kernels/cuda_check.hpp"
 #include "frugal/kernels/fp8_quantize.hpp"
 
 namespace frugal::kernels {
@@ -110,20 +111,22 @@ int blocks_for(long long threads, int per_block) { return static_cast<int>((thre
 void fp8_quantize_v1(const Fp8QuantizeShape& shape, const float* x, std::uint8_t* codes, float* scales, cudaStream_t stream) {
   const int rows = fp8_scale_rows(shape), cols = fp8_scale_cols(shape);
   quantize_tile_per_thread<<<blocks_for(static_cast<long long>(rows) * cols, 128), 128, 0, stream>>>(shape, rows, cols, x, codes, scales);
+  CUDA_CHECK(cudaGetLastError());
 }
 
 void fp8_quantize_v2(const Fp8QuantizeShape& shape, const float* x, std::uint8_t* codes, float* scales, cudaStream_t stream) {
-  if (shape.cols % 4 != 0)
-    throw std::invalid_argument("fp8_quantize_v2: cols = " + std::to_string(shape.cols) + " is not a multiple of 4 (16-byte loads)");
+  require_shape(kFp8QuantizeVersions[1], shape);
   const int rows = fp8_scale_rows(shape), cols = fp8_scale_cols(shape);
   if (shape.tiling == Fp8Tiling::tile_1x128)
     quantize_1x128_per_warp<<<blocks_for(static_cast<long long>(rows) * cols * 32, 256), 256, 0, stream>>>(shape, cols, x, codes, scales);
   else
     quantize_128x128_per_block<<<rows * cols, kBlockThreads, 0, stream>>>(shape, cols, x, codes, scales);
+  CUDA_CHECK(cudaGetLastError());
 }
 
 void fp8_quantize_with_scale(long long n, const float* x, float scale, std::uint8_t* codes, cudaStream_t stream) {
   quantize_with_scale_kernel<<<blocks_for(n, 256), 256, 0, stream>>>(n, x, scale, codes);
+  CUDA_CHECK(cudaGetLastError());
 }
 
 }  // namespace frugal::kernels

@@ -2,6 +2,7 @@
 #include <cfloat>
 #include <climits>
 
+#include "frugal/kernels/cuda_check.hpp"
 #include "frugal/kernels/gating.hpp"
 
 namespace frugal::kernels {
@@ -10,6 +11,26 @@ namespace {
 
 // The order core's route_top_k sorts by: larger value first, ties to the lower index.
 __device__ __forceinline__ bool ranks_before(float a, int ia, float b, int ib) { return a > b || (a == b && ia < ib); }
+
+// A group's score, as DeepSeek-V3's inference/model.py Gate.forward computes it (its `scores`
+// already hold s + b when there is a bias):
+//     if self.bias is None: group_scores = scores.amax(dim=-1)
+//     else:                 group_scores = scores.topk(2, dim=-1)[0].sum(dim=-1)
+// i.e. max_i s_i without a bias; with one, the sum of the two largest s_i + b_i (a group of one
+// expert: its one s + b). Experts first … first + count − 1.
+__device__ __forceinline__ float group_score_of(const float* s, const float* bias, int first_expert, int count) {
+  float first = -FLT_MAX, second = -FLT_MAX;
+  for (int i = first_expert; i < first_expert + count; ++i) {
+    const float v = s[i] + (bias ? bias[i] : 0.0f);
+    if (v > first) {
+      second = first;
+      first = v;
+    } else if (v > second) {
+      second = v;
+    }
+  }
+  return bias && count >= 2 ? first + second : first;
+}
 
 // ---- v1: scores, then one thread per token ------------------------------------------------------
 
@@ -29,8 +50,9 @@ __global__ void scores_v1(GatingShape shape, const float* logits, float* scores)
   for (int i = 0; i < shape.experts; ++i) out[i] = expf(in[i] - top) / sum;
 }
 
-// Groups by the sum of their top-2 (s + b), the M best groups, then the top-k of s + b inside
-// them, by repeated arg-max; the weights from s. One thread per token.
+// Group scores (gating.hpp: model.py's rule — the largest s without a bias, the sum of the top-2
+// s + b with one), the M best groups, then the top-k of s + b inside them, by repeated arg-max;
+// the weights from s. One thread per token.
 __global__ void top_k_v1(GatingShape shape, const float* scores, const float* bias, int* chosen, float* weights) {
   const int t = blockIdx.x * blockDim.x + threadIdx.x;
   if (t >= shape.tokens) return;
@@ -42,17 +64,7 @@ __global__ void top_k_v1(GatingShape shape, const float* scores, const float* bi
   if (shape.groups > 1 && shape.groups_per_token < shape.groups) {
     float group_score[32];
     for (int g = 0; g < shape.groups; ++g) {
-      float first = -FLT_MAX, second = -FLT_MAX;
-      for (int i = g * per_group; i < (g + 1) * per_group; ++i) {
-        const float v = biased(i);
-        if (v > first) {
-          second = first;
-          first = v;
-        } else if (v > second) {
-          second = v;
-        }
-      }
-      group_score[g] = per_group >= 2 ? first + second : first;
+      group_score[g] = group_score_of(s, bias, g * per_group, per_group);
     }
     allowed = 0;
     for (int m = 0; m < shape.groups_per_token; ++m) {
@@ -144,20 +156,9 @@ __global__ void gating_fused_v2(GatingShape shape, const float* logits, const fl
 
   unsigned allowed = 0xffffffffu;
   if (shape.groups > 1 && shape.groups_per_token < shape.groups) {
-    float group_score = -FLT_MAX;  // lane g holds group g's
-    if (lane < shape.groups) {
-      float first = -FLT_MAX, second = -FLT_MAX;
-      for (int i = lane * per_group; i < (lane + 1) * per_group; ++i) {
-        const float v = sb[i];
-        if (v > first) {
-          second = first;
-          first = v;
-        } else if (v > second) {
-          second = v;
-        }
-      }
-      group_score = per_group >= 2 ? first + second : first;
-    }
+    // lane g holds group g's score (model.py's rule, group_score_of): from s and b, not sb, so
+    // that "no bias" and "a bias of zeros" stay two different rules.
+    const float group_score = lane < shape.groups ? group_score_of(s, bias, lane * per_group, per_group) : -FLT_MAX;
     allowed = 0;
     for (int m = 0; m < shape.groups_per_token; ++m) {
       const bool candidate = lane < shape.groups && !(allowed >> lane & 1u);
@@ -208,20 +209,28 @@ __global__ void bias_update_v1(int experts, const int* load, float gamma, float*
 
 void gating_v1(const GatingShape& shape, const float* logits, const float* bias, float* scores, int* chosen, float* weights,
                cudaStream_t stream) {
+  require_shape(kGatingVersions[0], shape);
+  if (shape.tokens == 0) return;
   const int threads = 128, blocks = (shape.tokens + threads - 1) / threads;
   scores_v1<<<blocks, threads, 0, stream>>>(shape, logits, scores);
+  CUDA_CHECK(cudaGetLastError());
   top_k_v1<<<blocks, threads, 0, stream>>>(shape, scores, bias, chosen, weights);
+  CUDA_CHECK(cudaGetLastError());
 }
 
 void gating_v2(const GatingShape& shape, const float* logits, const float* bias, float* scores, int* chosen, float* weights,
                cudaStream_t stream) {
+  require_shape(kGatingVersions[1], shape);
+  if (shape.tokens == 0) return;
   const int blocks = (shape.tokens + kWarpsPerBlock - 1) / kWarpsPerBlock;
   const size_t shared = static_cast<size_t>(kWarpsPerBlock) * 2 * shape.experts * sizeof(float);
   gating_fused_v2<<<blocks, kWarpsPerBlock * 32, shared, stream>>>(shape, logits, bias, scores, chosen, weights);
+  CUDA_CHECK(cudaGetLastError());
 }
 
 void bias_update(int experts, const int* load, float gamma, float* bias, cudaStream_t stream) {
   bias_update_v1<<<(experts + 255) / 256, 256, 0, stream>>>(experts, load, gamma, bias);
+  CUDA_CHECK(cudaGetLastError());
 }
 
 }  // namespace frugal::kernels

@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "frugal/kernels/cuda_check.hpp"
 #include "frugal/kernels/grouped_gemm.hpp"
 #include "async_copy.cuh"
 #include "expert_of_row.cuh"
@@ -193,41 +194,47 @@ __global__ void __launch_bounds__(kWgmmaThreads) grouped_gemm_wgmma(GroupedGemmS
 
 }  // namespace
 
-// The tiled versions cover K, N and every expert's padded segment with whole tiles.
-static void require_whole_tiles(const char* version, const GroupedGemmShape& shape, int k_tile, int n_tile, int row_tile) {
-  if (shape.k % k_tile != 0 || shape.n % n_tile != 0 || shape.padded_rows % row_tile != 0)
-    throw std::invalid_argument(std::string(version) + ": K must be a multiple of " + std::to_string(k_tile) + ", N of " + std::to_string(n_tile) +
-                                " and the padded rows of " + std::to_string(row_tile) + "; got K " + std::to_string(shape.k) + ", N " +
-                                std::to_string(shape.n) + ", rows " + std::to_string(shape.padded_rows));
-}
+// Each version covers K, N and every expert's padded segment with whole tiles: its row of
+// kGroupedGemmVersions states the tiles, which must be the kernel's own.
+static_assert(kGroupedGemmVersions[1].k_multiple == kTile && kGroupedGemmVersions[1].n_multiple == kTile &&
+              kGroupedGemmVersions[1].row_tile == kTile);
+static_assert(kGroupedGemmVersions[2].k_multiple == kBlockK && kGroupedGemmVersions[2].n_multiple == kBlockN &&
+              kGroupedGemmVersions[2].row_tile == kBlockM);
+static_assert(kGroupedGemmVersions[3].k_multiple == kWgmmaK && kGroupedGemmVersions[3].n_multiple == kWgmmaN &&
+              kGroupedGemmVersions[3].row_tile == kWgmmaM);
 
 void grouped_gemm_v1(const GroupedGemmShape& shape, const int* offsets, const __nv_bfloat16* x, const __nv_bfloat16* w, float* y,
                      cudaStream_t stream) {
   const long long outputs = static_cast<long long>(shape.padded_rows) * shape.n;
   grouped_gemm_naive<<<static_cast<int>((outputs + 255) / 256), 256, 0, stream>>>(shape, offsets, x, w, y);
+  CUDA_CHECK(cudaGetLastError());
 }
 
 void grouped_gemm_v2(const GroupedGemmShape& shape, const int* offsets, const __nv_bfloat16* x, const __nv_bfloat16* w, float* y,
                      cudaStream_t stream) {
+  require_shape(kGroupedGemmVersions[1], shape);
   const dim3 grid((shape.n / kTile + kWarps - 1) / kWarps, shape.padded_rows / kTile);
   grouped_gemm_wmma<<<grid, kWarps * 32, 0, stream>>>(shape, offsets, x, w, y);
+  CUDA_CHECK(cudaGetLastError());
 }
 
 void grouped_gemm_v3(const GroupedGemmShape& shape, const int* offsets, const __nv_bfloat16* x, const __nv_bfloat16* w, float* y,
                      cudaStream_t stream) {
-  require_whole_tiles("grouped_gemm_v3", shape, kBlockK, kBlockN, kBlockM);
+  require_shape(kGroupedGemmVersions[2], shape);
   const dim3 grid(shape.n / kBlockN, shape.padded_rows / kBlockM);
   grouped_gemm_tiled<<<grid, kTiledWarps * 32, 0, stream>>>(shape, offsets, x, w, y);
+  CUDA_CHECK(cudaGetLastError());
 }
 
 void grouped_gemm_v4(const GroupedGemmShape& shape, const int* offsets, const __nv_bfloat16* x, const __nv_bfloat16* w, float* y,
                      cudaStream_t stream) {
-  require_whole_tiles("grouped_gemm_v4", shape, kWgmmaK, kWgmmaN, kWgmmaM);
+  require_shape(kGroupedGemmVersions[3], shape);
   std::string why;
   if (!wgmma_available(&why)) throw std::runtime_error("grouped_gemm_v4: " + why);
   static const bool shared_memory_ready = allow_dynamic_shared_memory(grouped_gemm_wgmma, 2 * kWgmmaStageBytes, "grouped_gemm_v4");
   const dim3 grid(shape.n / kWgmmaN, shape.padded_rows / kWgmmaM);
   grouped_gemm_wgmma<<<grid, kWgmmaThreads, 2 * kWgmmaStageBytes, stream>>>(shape, offsets, x, w, y);
+  CUDA_CHECK(cudaGetLastError());
 }
 
 }  // namespace frugal::kernels

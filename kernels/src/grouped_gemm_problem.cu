@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "frugal/kernels/cuda_check.hpp"
 #include "frugal/kernels/grouped_gemm_problem.hpp"
 
 namespace frugal::kernels {
@@ -13,8 +14,8 @@ namespace {
 template <class T>
 T* zeroed_device_array(std::size_t n) {
   T* p = nullptr;
-  if (cudaMalloc(&p, n * sizeof(T)) != cudaSuccess) throw std::runtime_error("cudaMalloc of " + std::to_string(n * sizeof(T)) + " bytes failed");
-  cudaMemset(p, 0, n * sizeof(T));
+  CUDA_CHECK(cudaMalloc(&p, n * sizeof(T)));
+  CUDA_CHECK(cudaMemset(p, 0, n * sizeof(T)));
   return p;
 }
 
@@ -25,25 +26,21 @@ GroupedGemmProblem::GroupedGemmProblem(int experts, int per_expert, int k, int n
   std::vector<int> offsets;
   for (int e = 0; e <= experts; ++e) offsets.push_back(e * per_expert);
   offsets_ = zeroed_device_array<int>(offsets.size());
-  cudaMemcpy(offsets_, offsets.data(), offsets.size() * sizeof(int), cudaMemcpyHostToDevice);
+  CUDA_CHECK(cudaMemcpy(offsets_, offsets.data(), offsets.size() * sizeof(int), cudaMemcpyHostToDevice));
   x_ = zeroed_device_array<__nv_bfloat16>(static_cast<std::size_t>(shape_.padded_rows) * k);
   w_ = zeroed_device_array<__nv_bfloat16>(static_cast<std::size_t>(experts) * k * n);
   y_ = zeroed_device_array<float>(static_cast<std::size_t>(shape_.padded_rows) * n);
 }
 
 GroupedGemmProblem::~GroupedGemmProblem() {
-  cudaFree(offsets_);
-  cudaFree(x_);
-  cudaFree(w_);
-  cudaFree(y_);
+  CUDA_CHECK_IN_DESTRUCTOR(cudaFree(offsets_));
+  CUDA_CHECK_IN_DESTRUCTOR(cudaFree(x_));
+  CUDA_CHECK_IN_DESTRUCTOR(cudaFree(w_));
+  CUDA_CHECK_IN_DESTRUCTOR(cudaFree(y_));
 }
 
 void GroupedGemmProblem::launch(int version) const {
-  if (version == 1) grouped_gemm_v1(shape_, offsets_, x_, w_, y_);
-  else if (version == 2) grouped_gemm_v2(shape_, offsets_, x_, w_, y_);
-  else if (version == 3) grouped_gemm_v3(shape_, offsets_, x_, w_, y_);
-  else if (version == 4) grouped_gemm_v4(shape_, offsets_, x_, w_, y_);
-  else throw std::invalid_argument("grouped GEMM version " + std::to_string(version) + " does not exist (1 to 4)");
+  version_numbered(kGroupedGemmVersions, version, "grouped GEMM").launch(shape_, offsets_, x_, w_, y_, nullptr);
 }
 
 double GroupedGemmProblem::flops() const { return 2.0 * shape_.padded_rows * shape_.k * static_cast<double>(shape_.n); }
@@ -55,19 +52,19 @@ double GroupedGemmProblem::bytes() const {
 
 double time_grouped_gemm(const GroupedGemmProblem& problem, int version, int repeats) {
   cudaEvent_t start, stop;
-  cudaEventCreate(&start);
-  cudaEventCreate(&stop);
+  CUDA_CHECK(cudaEventCreate(&start));
+  CUDA_CHECK(cudaEventCreate(&stop));
   problem.launch(version);  // warm-up
   std::vector<float> ms(static_cast<std::size_t>(std::max(1, repeats)));
   for (float& t : ms) {
-    cudaEventRecord(start);
+    CUDA_CHECK(cudaEventRecord(start));
     problem.launch(version);
-    cudaEventRecord(stop);
-    cudaEventSynchronize(stop);
-    cudaEventElapsedTime(&t, start, stop);
+    CUDA_CHECK(cudaEventRecord(stop));
+    CUDA_CHECK(cudaEventSynchronize(stop));
+    CUDA_CHECK(cudaEventElapsedTime(&t, start, stop));
   }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
+  CUDA_CHECK(cudaEventDestroy(start));
+  CUDA_CHECK(cudaEventDestroy(stop));
   std::nth_element(ms.begin(), ms.begin() + static_cast<std::ptrdiff_t>(ms.size() / 2), ms.end());
   return ms[ms.size() / 2] / 1e3;
 }

@@ -5,6 +5,7 @@
 #include <string>
 #include <utility>
 
+#include "frugal/kernels/cuda_check.hpp"
 #include "frugal/kernels/device.hpp"
 #include "frugal/kernels/losses.hpp"
 #include "frugal/kernels/online_softmax.hpp"
@@ -19,8 +20,11 @@ constexpr float kNegativeInfinity = -__builtin_huge_valf();
 
 int blocks_for(long long n) { return static_cast<int>((n + kThreads - 1) / kThreads); }
 
-void require_float4_rows(const char* kernel, int vocab) {
-  if (vocab % 4 != 0) throw std::invalid_argument(std::string(kernel) + ": vocab = " + std::to_string(vocab) + " is not a multiple of 4 (float4 rows)");
+// v2 and v3 read rows as float4: their rows of kLossVersions say vocab % 4 == 0.
+void require_float4_rows(const char* kernel, const LossShape& shape) {
+  static_assert(kLossVersions[1].vocab_multiple == 4 && kLossVersions[2].vocab_multiple == 4);
+  const std::string broken = shape_error(kLossVersions[1], shape);
+  if (!broken.empty()) throw std::invalid_argument(std::string(kernel) + ": " + broken);
 }
 
 // The rows whose target counts, which every gradient divides by: counted before the statistics,
@@ -33,8 +37,9 @@ __global__ void count_valid_rows_kernel(int rows, const int* targets, int* valid
 }
 
 void count_valid_rows(const LossShape& shape, const int* targets, int* valid, cudaStream_t stream) {
-  cudaMemsetAsync(valid, 0, sizeof(int), stream);
+  CUDA_CHECK(cudaMemsetAsync(valid, 0, sizeof(int), stream));
   count_valid_rows_kernel<<<1, 1024, 0, stream>>>(shape.rows, targets, valid);
+  CUDA_CHECK(cudaGetLastError());
 }
 
 // ---- v1: a thread per row (statistics), a thread per element (gradient) ------------------------
@@ -343,7 +348,7 @@ __global__ void __launch_bounds__(kThreads) distillation_cluster_per_row(LossSha
 template <class... Parameters, class... Arguments>
 void launch_cluster_per_row(const char* name, void (*kernel)(Parameters...), const LossShape& shape, int slices, const int* targets, int* valid,
                             cudaStream_t stream, Arguments&&... arguments) {
-  require_float4_rows(name, shape.vocab);
+  require_float4_rows(name, shape);
   std::string why;
   if (!thread_block_clusters_available(&why)) throw std::runtime_error(std::string(name) + ": " + why);
   const std::size_t per_block = static_cast<std::size_t>((shape.vocab / 4 + kClusterBlocks - 1) / kClusterBlocks);
@@ -362,7 +367,7 @@ void launch_cluster_per_row(const char* name, void (*kernel)(Parameters...), con
   cluster.val.clusterDim.z = 1;
   config.attrs = &cluster;
   config.numAttrs = 1;
-  cudaLaunchKernelEx(&config, kernel, std::forward<Arguments>(arguments)...);
+  CUDA_CHECK(cudaLaunchKernelEx(&config, kernel, std::forward<Arguments>(arguments)...));
 }
 
 
@@ -372,33 +377,41 @@ void cross_entropy_v1(const LossShape& shape, float* logits, const int* targets,
                       cudaStream_t stream) {
   count_valid_rows(shape, targets, out.valid_rows, stream);
   cross_entropy_stats_per_row<<<blocks_for(shape.rows), kThreads, 0, stream>>>(shape, logits, targets, out.row_loss, out.row_lse);
+  CUDA_CHECK(cudaGetLastError());
   cross_entropy_gradient_per_element<<<blocks_for(static_cast<long long>(shape.rows) * shape.vocab), kThreads, 0, stream>>>(
       shape, logits, targets, out.row_lse, scale, out.valid_rows);
+  CUDA_CHECK(cudaGetLastError());
 }
 
 void cross_entropy_v2(const LossShape& shape, float* logits, const int* targets, float scale, const CrossEntropyOutputs& out,
                       cudaStream_t stream) {
-  require_float4_rows("cross_entropy_v2", shape.vocab);
+  require_float4_rows("cross_entropy_v2", shape);
   count_valid_rows(shape, targets, out.valid_rows, stream);
   cross_entropy_stats_per_block<<<shape.rows, kThreads, 0, stream>>>(shape, logits, targets, out.row_loss, out.row_lse);
+  CUDA_CHECK(cudaGetLastError());
   cross_entropy_gradient_per_block<<<shape.rows, kThreads, 0, stream>>>(shape, logits, targets, out.row_lse, scale, out.valid_rows);
+  CUDA_CHECK(cudaGetLastError());
 }
 
 void distillation_v1(const LossShape& shape, float* student_logits, const float* teacher_logits, const int* targets,
                      const DistillationOptions& options, const DistillationOutputs& out, cudaStream_t stream) {
   count_valid_rows(shape, targets, out.valid_rows, stream);
   distillation_stats_per_row<<<blocks_for(shape.rows), kThreads, 0, stream>>>(shape, student_logits, teacher_logits, targets, options, out);
+  CUDA_CHECK(cudaGetLastError());
   distillation_gradient_per_element<<<blocks_for(static_cast<long long>(shape.rows) * shape.vocab), kThreads, 0, stream>>>(
       shape, student_logits, teacher_logits, targets, options, out.row_lse, out.valid_rows);
+  CUDA_CHECK(cudaGetLastError());
 }
 
 void distillation_v2(const LossShape& shape, float* student_logits, const float* teacher_logits, const int* targets,
                      const DistillationOptions& options, const DistillationOutputs& out, cudaStream_t stream) {
-  require_float4_rows("distillation_v2", shape.vocab);
+  require_float4_rows("distillation_v2", shape);
   count_valid_rows(shape, targets, out.valid_rows, stream);
   distillation_stats_per_block<<<shape.rows, kThreads, 0, stream>>>(shape, student_logits, teacher_logits, targets, options, out);
+  CUDA_CHECK(cudaGetLastError());
   distillation_gradient_per_block<<<shape.rows, kThreads, 0, stream>>>(shape, student_logits, teacher_logits, targets, options,
                                                                        out.row_lse, out.valid_rows);
+  CUDA_CHECK(cudaGetLastError());
 }
 
 void cross_entropy_v3(const LossShape& shape, float* logits, const int* targets, float scale, const CrossEntropyOutputs& out,

@@ -1,6 +1,8 @@
 // Dispatch and combine on the GPU against the host plan and plain loops that restate core's
 // LocalExperts (moe.cpp): counts, token-ordered rows, permute, the weighted combine, and the
-// backward of both, on DeepSeek-V3's routing shape, for v1 and v2. Outputs poisoned first. Skipped without a GPU.
+// backward of both, on DeepSeek-V3's routing shape, for every version of kDispatchVersions. Outputs
+// poisoned first. Skipped without a GPU; the refusal of a hidden size a version cannot take runs
+// everywhere.
 #include <gtest/gtest.h>
 
 #include "frugal/core/random.hpp"
@@ -13,16 +15,11 @@ namespace {
 using testing::DeviceBuffer;
 using testing::relative_error;
 
-// One version's permute, combine and their backward passes (counts and positions are v1's in both).
-struct DispatchVersion {
-  decltype(&permute_v1) permute;
-  decltype(&combine_v1) combine;
-  decltype(&permute_backward_v1) permute_backward;
-  decltype(&combine_backward_v1) combine_backward;
-};
+constexpr int kTokens = 600, kTopK = 8, kHidden = 96;
 
+// One version's permute, combine and their backward passes (counts and positions are v1's for all).
 void check_dispatch(const DispatchVersion& version) {
-  const int tokens = 600, k = 8, experts = 256, hidden = 96, tile = 128, copies = tokens * k;
+  const int tokens = kTokens, k = kTopK, experts = 256, hidden = kHidden, tile = 128, copies = tokens * k;
   core::Rng rng(4);
   std::vector<int> chosen;
   for (int t = 0; t < tokens; ++t) {  // k distinct experts per token
@@ -89,20 +86,27 @@ void check_dispatch(const DispatchVersion& version) {
   EXPECT_LT(relative_error(d_dweights.host(), dweights), 1e-5);
 }
 
-TEST(DispatchGpu, V1MatchesTheHostPlanAndLoops) {
-  FRUGAL_SKIP_WITHOUT_GPU();
-  check_dispatch({permute_v1, combine_v1, permute_backward_v1, combine_backward_v1});
+class DispatchGpuVersion : public ::testing::TestWithParam<DispatchVersion> {};
+
+TEST_P(DispatchGpuVersion, MatchesTheHostPlanAndLoops) {
+  FRUGAL_SKIP_UNLESS_RUNNABLE(GetParam(), (DispatchShape{kTokens, kTopK, kHidden}));
+  check_dispatch(GetParam());
 }
 
-TEST(DispatchGpu, V2BlockPerTokenFloat4MatchesTheHostPlanAndLoops) {
-  FRUGAL_SKIP_WITHOUT_GPU();
-  check_dispatch({permute_v2, combine_v2, permute_backward_v2, combine_backward_v2});
+// A hidden size that breaks the version's float4 rows is refused by each of its four functions,
+// before anything touches the GPU: runs without one.
+TEST_P(DispatchGpuVersion, RefusesAHiddenSizeItCannotTake) {
+  const DispatchVersion& v = GetParam();
+  if (v.hidden_multiple == 1) GTEST_SKIP() << v.name << " takes any hidden size";
+  const int hidden = 24 * v.hidden_multiple + 1;
+  EXPECT_NE(shape_error(v, DispatchShape{4, 2, hidden}), "");
+  EXPECT_THROW(v.permute(4, 2, hidden, nullptr, nullptr, nullptr, nullptr), std::invalid_argument);
+  EXPECT_THROW(v.combine(4, 2, hidden, nullptr, nullptr, nullptr, nullptr, nullptr), std::invalid_argument);
+  EXPECT_THROW(v.permute_backward(4, 2, hidden, nullptr, nullptr, nullptr, nullptr), std::invalid_argument);
+  EXPECT_THROW(v.combine_backward(4, 2, hidden, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr), std::invalid_argument);
 }
 
-TEST(DispatchGpu, V2RefusesRowsNotAMultipleOfFour) {
-  FRUGAL_SKIP_WITHOUT_GPU();
-  EXPECT_THROW(permute_v2(4, 2, 98, nullptr, nullptr, nullptr), std::invalid_argument);
-}
+INSTANTIATE_TEST_SUITE_P(, DispatchGpuVersion, ::testing::ValuesIn(kDispatchVersions), testing::VersionTestName{});
 
 }  // namespace
 }  // namespace frugal::kernels

@@ -6,8 +6,9 @@
 //   3. the exact product of the unquantised operands — FP8's own error, which the kernel must not
 //      make worse than the CPU emulation does (it promotes to FP32 every 128 of K, as core models).
 // Shapes with a partial 64-row block, a partial 128-column block, and a grouped GEMM with an empty
-// expert; then K = 4096, where promotion matters. v2 needs FP8 tensor cores (compute capability
-// 8.9+), v3 a Hopper (9.0); each is left out below. Skipped without a GPU.
+// expert; then K = 4096, where promotion matters: every version of kFp8GemmVersions, each skipped
+// (saying why) where this GPU lacks what it needs (v2 FP8 tensor cores, compute capability 8.9+;
+// v3 wgmma, 9.0). Skipped without a GPU.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -22,7 +23,7 @@ namespace frugal::kernels {
 namespace {
 using testing::DeviceBuffer;
 using testing::relative_error;
-using Gemm = void (*)(const Fp8GemmShape&, const Fp8GemmOperands&, cudaStream_t);
+using Gemm = Fp8GemmLauncher;
 
 // A: activations, N(0, 1) with a different magnitude per row (what 1×128 scales are for).
 core::Matrix<float> activations(int m, int k, core::Rng& rng) {
@@ -94,55 +95,41 @@ void check(const GemmResult& r) {
   EXPECT_LT(relative_error(r.gpu, r.exact), fp8_error * 1.05 + 4e-3);
 }
 
-void check_versions(const Fp8GemmShape& shape, const std::vector<int>& offsets) {
-  SCOPED_TRACE(::testing::Message() << "M " << shape.m << ", N " << shape.n << ", K " << shape.k << ", experts " << shape.experts);
-  {
-    SCOPED_TRACE("v1");
-    check(run(fp8_gemm_v1, shape, offsets, 3));
-  }
-  std::string why;
-  if (!fp8_tensor_cores_available(&why)) {
-    std::cout << "v2 skipped: " << why << "\n";
-    return;
-  }
-  {
-    SCOPED_TRACE("v2");
-    check(run(fp8_gemm_v2, shape, offsets, 3));
-  }
-  if (!wgmma_available(&why)) {
-    std::cout << "v3 skipped: " << why << "\n";
-    return;
-  }
-  SCOPED_TRACE("v3");
-  check(run(fp8_gemm_v3, shape, offsets, 3));
+class Fp8GemmGpuVersion : public ::testing::TestWithParam<Fp8GemmVersion> {};
+
+void check_version(const Fp8GemmVersion& v, const Fp8GemmShape& shape, const std::vector<int>& offsets) {
+  SCOPED_TRACE(::testing::Message() << v.name << ": M " << shape.m << ", N " << shape.n << ", K " << shape.k << ", experts " << shape.experts);
+  check(run(v.launch, shape, offsets, 3));
 }
 
-TEST(Fp8GemmGpu, PartialBlocks) {
-  FRUGAL_SKIP_WITHOUT_GPU();
-  check_versions({200, 192, 384}, {});
+TEST_P(Fp8GemmGpuVersion, PartialBlocks) {
+  const Fp8GemmShape shape{200, 192, 384};
+  FRUGAL_SKIP_UNLESS_RUNNABLE(GetParam(), shape);
+  check_version(GetParam(), shape, {});
 }
 
-TEST(Fp8GemmGpu, GroupedContiguousLayoutWithAnEmptyExpert) {
-  FRUGAL_SKIP_WITHOUT_GPU();
-  check_versions({384, 256, 256, 3}, {0, 128, 128, 384});
+TEST_P(Fp8GemmGpuVersion, GroupedContiguousLayoutWithAnEmptyExpert) {
+  const Fp8GemmShape shape{384, 256, 256, 3};
+  FRUGAL_SKIP_UNLESS_RUNNABLE(GetParam(), shape);
+  check_version(GetParam(), shape, {0, 128, 128, 384});
 }
 
-TEST(Fp8GemmGpu, PromotionKeepsLargeKAccurate) {
-  FRUGAL_SKIP_WITHOUT_GPU();
-  check_versions({64, 128, 4096}, {});
+TEST_P(Fp8GemmGpuVersion, PromotionKeepsLargeKAccurate) {
+  const Fp8GemmShape shape{64, 128, 4096};
+  FRUGAL_SKIP_UNLESS_RUNNABLE(GetParam(), shape);
+  check_version(GetParam(), shape, {});
 }
 
-TEST(Fp8GemmGpu, V2RefusesWithoutFp8TensorCores) {
+// A version that needs a GPU feature this GPU lacks refuses with std::runtime_error.
+TEST_P(Fp8GemmGpuVersion, RefusesWithoutTheFeatureItNeeds) {
+  const Fp8GemmVersion& v = GetParam();
+  if (v.needs == GpuFeature::none) GTEST_SKIP() << v.name << " needs nothing beyond a CUDA GPU";
   FRUGAL_SKIP_WITHOUT_GPU();
-  if (fp8_tensor_cores_available()) GTEST_SKIP() << "this GPU has FP8 tensor cores";
-  EXPECT_THROW(fp8_gemm_v2({64, 128, 128}, {}), std::runtime_error);
+  if (gpu_feature_available(v.needs)) GTEST_SKIP() << "this GPU has " << gpu_feature_name(v.needs);
+  EXPECT_THROW(v.launch({64, 128, 128}, {}, nullptr), std::runtime_error);
 }
 
-TEST(Fp8GemmGpu, V3RefusesAnythingButHopper) {
-  FRUGAL_SKIP_WITHOUT_GPU();
-  if (wgmma_available()) GTEST_SKIP() << "this GPU is a Hopper";
-  EXPECT_THROW(fp8_gemm_v3({64, 128, 128}, {}), std::runtime_error);
-}
+INSTANTIATE_TEST_SUITE_P(, Fp8GemmGpuVersion, ::testing::ValuesIn(kFp8GemmVersions), testing::VersionTestName{});
 
 }  // namespace
 }  // namespace frugal::kernels

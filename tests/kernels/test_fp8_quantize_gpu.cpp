@@ -1,8 +1,9 @@
 // The FP8 quantise kernels against core's quantize(): codes and scales bit-identical, for 1×128
-// tiles and 128×128 blocks, FP32 and UE8M0 scales, every version. The input spans 24 orders of
+// tiles and 128×128 blocks, FP32 and UE8M0 scales, every version of kFp8QuantizeVersions. The input spans 24 orders of
 // magnitude tile by tile, has partial tiles at its right and bottom edges, a tile of zeros, a tile
 // holding Inf, values that land exactly on ±448 after scaling, and float subnormals. Then the
-// per-tensor path with a given scale, where values beyond the range saturate. Skipped without a GPU.
+// per-tensor path with a given scale, where values beyond the range saturate. Skipped without a GPU;
+// the refusal of a width a version cannot take runs everywhere.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -34,10 +35,10 @@ core::Matrix<float> awkward_input(int rows, int cols) {
   return x;
 }
 
-using Quantize = void (*)(const Fp8QuantizeShape&, const float*, std::uint8_t*, float*, cudaStream_t);
+constexpr int kRows = 131, kCols = 200;  // partial tiles on both edges (cols a multiple of 4 for v2)
 
-void check_against_core(Quantize quantize, Fp8Tiling tiling, Fp8ScaleFormat scale_format) {
-  const int rows = 131, cols = 200;  // partial tiles on both edges (cols a multiple of 4 for v2)
+void check_against_core(Fp8QuantizeLauncher quantize, Fp8Tiling tiling, Fp8ScaleFormat scale_format) {
+  const int rows = kRows, cols = kCols;
   const core::Matrix<float> x = awkward_input(rows, cols);
   const core::Fp8Matrix expected = core::quantize(
       x, {core::kE4M3, tiling == Fp8Tiling::tile_1x128 ? core::kTile1x128 : core::kBlock128x128,
@@ -63,17 +64,24 @@ void check_against_core(Quantize quantize, Fp8Tiling tiling, Fp8ScaleFormat scal
   EXPECT_EQ(mismatches, 0);
 }
 
-TEST(Fp8QuantizeGpu, V1ThreadPerTile) {
-  FRUGAL_SKIP_WITHOUT_GPU();
+class Fp8QuantizeGpuVersion : public ::testing::TestWithParam<Fp8QuantizeVersion> {};
+
+TEST_P(Fp8QuantizeGpuVersion, BitIdenticalToCore) {
+  FRUGAL_SKIP_UNLESS_RUNNABLE(GetParam(), (Fp8QuantizeShape{kRows, kCols}));
   for (Fp8Tiling tiling : {Fp8Tiling::tile_1x128, Fp8Tiling::block_128x128})
-    for (Fp8ScaleFormat format : {Fp8ScaleFormat::fp32, Fp8ScaleFormat::ue8m0}) check_against_core(fp8_quantize_v1, tiling, format);
+    for (Fp8ScaleFormat format : {Fp8ScaleFormat::fp32, Fp8ScaleFormat::ue8m0}) check_against_core(GetParam().launch, tiling, format);
 }
 
-TEST(Fp8QuantizeGpu, V2CoalescedWarpAndBlock) {
-  FRUGAL_SKIP_WITHOUT_GPU();
-  for (Fp8Tiling tiling : {Fp8Tiling::tile_1x128, Fp8Tiling::block_128x128})
-    for (Fp8ScaleFormat format : {Fp8ScaleFormat::fp32, Fp8ScaleFormat::ue8m0}) check_against_core(fp8_quantize_v2, tiling, format);
+// A width off the version's loads is refused by name before anything touches the GPU: runs without one.
+TEST_P(Fp8QuantizeGpuVersion, RefusesColumnsItCannotLoad) {
+  const Fp8QuantizeVersion& v = GetParam();
+  if (v.cols_multiple == 1) GTEST_SKIP() << v.name << " takes any width";
+  const Fp8QuantizeShape shape{8, 32 * v.cols_multiple + 1, Fp8Tiling::tile_1x128};
+  EXPECT_NE(shape_error(v, shape), "");
+  EXPECT_THROW(v.launch(shape, nullptr, nullptr, nullptr, nullptr), std::invalid_argument);
 }
+
+INSTANTIATE_TEST_SUITE_P(, Fp8QuantizeGpuVersion, ::testing::ValuesIn(kFp8QuantizeVersions), testing::VersionTestName{});
 
 TEST(Fp8QuantizeGpu, GivenScaleSaturatesLikeCore) {
   FRUGAL_SKIP_WITHOUT_GPU();
@@ -85,11 +93,6 @@ TEST(Fp8QuantizeGpu, GivenScaleSaturatesLikeCore) {
   fp8_quantize_with_scale(x.size(), d_x.get(), scale, d_codes.get());
   testing::expect_no_cuda_error();
   EXPECT_EQ(d_codes.host(), expected.codes);
-}
-
-TEST(Fp8QuantizeGpu, V2RefusesColumnsNotAMultipleOfFour) {
-  FRUGAL_SKIP_WITHOUT_GPU();
-  EXPECT_THROW(fp8_quantize_v2({8, 130, Fp8Tiling::tile_1x128}, nullptr, nullptr, nullptr), std::invalid_argument);
 }
 
 }  // namespace

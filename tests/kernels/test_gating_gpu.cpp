@@ -1,7 +1,10 @@
-// Gating on the GPU against core's router (kernels/gating.hpp): every version, fresh random
-// logits, outputs poisoned first. Scores within 1e-5 of the CPU's sigmoid/softmax; the chosen
-// experts equal core's route_top_k on the GPU's own scores (so a last-bit difference in exp cannot
-// flip a near-tie and make the test flaky); weights within 1e-5. Skipped without a GPU.
+// Gating on the GPU against core's router (kernels/gating.hpp): every version of kGatingVersions,
+// fresh random logits, with a bias and without one, outputs poisoned first. Scores within 1e-5 of
+// the CPU's sigmoid/softmax; the chosen experts equal core's route_top_k on the GPU's own scores
+// (so a last-bit difference in exp cannot flip a near-tie and make the test flaky); weights within
+// 1e-5. Then a hand-made token on which DeepSeek-V3's two group rules (model.py: the max of s
+// without a bias, the top-2 sum of s + b with one) keep different groups. Skipped without a GPU;
+// the refusal of a shape beyond GatingShape's limits runs everywhere.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -16,9 +19,8 @@ namespace {
 using testing::DeviceBuffer;
 using testing::relative_error;
 
-using GatingVersion = void (*)(const GatingShape&, const float*, const float*, float*, int*, float*, cudaStream_t);
-
-void check_gating(GatingVersion gating, const GatingShape& shape, std::uint64_t seed) {
+// with_bias: a random bias b; otherwise bias = nullptr (and core's route_top_k gets nullptr too).
+void check_gating(GatingLauncher gating, const GatingShape& shape, std::uint64_t seed, bool with_bias) {
   core::Rng rng(seed);
   std::vector<float> logits(static_cast<std::size_t>(shape.tokens) * shape.experts), bias(static_cast<std::size_t>(shape.experts));
   for (float& v : logits) v = static_cast<float>(4.0 * rng.uniform() - 2.0);
@@ -26,7 +28,7 @@ void check_gating(GatingVersion gating, const GatingShape& shape, std::uint64_t 
   DeviceBuffer<float> d_logits(logits), d_bias(bias), d_scores(logits.size()),
       d_weights(static_cast<std::size_t>(shape.tokens) * shape.top_k);
   DeviceBuffer<int> d_chosen(static_cast<std::size_t>(shape.tokens) * shape.top_k);
-  gating(shape, d_logits.get(), d_bias.get(), d_scores.get(), d_chosen.get(), d_weights.get(), nullptr);
+  gating(shape, d_logits.get(), with_bias ? d_bias.get() : nullptr, d_scores.get(), d_chosen.get(), d_weights.get(), nullptr);
   testing::expect_no_cuda_error();
   const std::vector<float> scores = d_scores.host(), weights = d_weights.host();
   const std::vector<int> chosen = d_chosen.host();
@@ -55,7 +57,7 @@ void check_gating(GatingVersion gating, const GatingShape& shape, std::uint64_t 
   for (int t = 0; t < shape.tokens; ++t) {
     const float* s = &scores[static_cast<std::size_t>(t) * shape.experts];
     std::vector<int> c(static_cast<std::size_t>(shape.top_k));
-    core::route_top_k(s, bias.data(), moe, c.data());
+    core::route_top_k(s, with_bias ? bias.data() : nullptr, moe, c.data());
     float sum = 0;
     for (int j = 0; j < shape.top_k; ++j) sum += s[c[static_cast<std::size_t>(j)]];
     for (int j = 0; j < shape.top_k; ++j) {
@@ -80,21 +82,52 @@ const Case kCases[] = {
     {"groups-of-one", {300, 16, 16, 4, 2, true, true, 1.0f}},
 };
 
-TEST(GatingGpu, V1MatchesTheCpuRouter) {
-  FRUGAL_SKIP_WITHOUT_GPU();
+class GatingGpuVersion : public ::testing::TestWithParam<GatingVersion> {};
+
+TEST_P(GatingGpuVersion, MatchesTheCpuRouter) {
   for (const Case& c : kCases) {
-    SCOPED_TRACE(c.name);
-    check_gating(gating_v1, c.shape, 1);
+    FRUGAL_SKIP_UNLESS_RUNNABLE(GetParam(), c.shape);
+    for (bool with_bias : {true, false}) {
+      SCOPED_TRACE(::testing::Message() << c.name << (with_bias ? ", with a bias" : ", without a bias"));
+      check_gating(GetParam().launch, c.shape, static_cast<std::uint64_t>(GetParam().number), with_bias);
+    }
   }
 }
 
-TEST(GatingGpu, V2FusedMatchesTheCpuRouter) {
-  FRUGAL_SKIP_WITHOUT_GPU();
-  for (const Case& c : kCases) {
-    SCOPED_TRACE(c.name);
-    check_gating(gating_v2, c.shape, 2);
+// One token, 4 experts in 2 groups of 2, keep 1 group, top-1, sigmoid scores
+//   s = (0.9, 0.1 | 0.6, 0.6):  group maxima 0.9 | 0.6, group top-2 sums 1.0 | 1.2.
+// model.py (Gate.forward): without a bias, group_scores = scores.amax(dim=-1) keeps group 0 and
+// the token goes to expert 0; with a bias (of zeros here), group_scores =
+// scores.topk(2, dim=-1)[0].sum(dim=-1) keeps group 1, and the tie 0.6 = 0.6 goes to the lower
+// index, expert 2. Either way the one weight is route_scale · s / s = 1.
+TEST_P(GatingGpuVersion, GroupScoreIsTheMaxWithoutBiasAndTheTopTwoSumWithOne) {
+  const GatingShape shape{1, 4, 2, 1, 1, true, true, 1.0f};
+  FRUGAL_SKIP_UNLESS_RUNNABLE(GetParam(), shape);
+  auto logit = [](double p) { return static_cast<float>(std::log(p / (1 - p))); };  // sigmoid⁻¹
+  DeviceBuffer<float> d_logits(std::vector<float>{logit(0.9), logit(0.1), logit(0.6), logit(0.6)}), d_zero_bias(std::vector<float>(4, 0.0f)),
+      d_scores(4), d_weights(1);
+  DeviceBuffer<int> d_chosen(1);
+  GetParam().launch(shape, d_logits.get(), nullptr, d_scores.get(), d_chosen.get(), d_weights.get(), nullptr);
+  testing::expect_no_cuda_error();
+  EXPECT_EQ(d_chosen.host(), std::vector<int>{0}) << "without a bias: the group with the largest s";
+  EXPECT_EQ(d_weights.host(), std::vector<float>{1.0f});
+  GetParam().launch(shape, d_logits.get(), d_zero_bias.get(), d_scores.get(), d_chosen.get(), d_weights.get(), nullptr);
+  testing::expect_no_cuda_error();
+  EXPECT_EQ(d_chosen.host(), std::vector<int>{2}) << "with a bias: the group with the largest top-2 sum of s + b";
+  EXPECT_EQ(d_weights.host(), std::vector<float>{1.0f});
+}
+
+// A shape beyond GatingShape's limits is refused by name before anything touches the GPU: runs
+// without one.
+TEST_P(GatingGpuVersion, RefusesAShapeBeyondItsLimits) {
+  for (const GatingShape& shape : {GatingShape{8, 2048, 8, 4, 8}, GatingShape{8, 256, 64, 4, 8}, GatingShape{8, 256, 8, 4, 33},
+                                   GatingShape{8, 256, 8, 1, 40}}) {
+    EXPECT_NE(shape_error(GetParam(), shape), "");
+    EXPECT_THROW(GetParam().launch(shape, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr), std::invalid_argument);
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(, GatingGpuVersion, ::testing::ValuesIn(kGatingVersions), testing::VersionTestName{});
 
 // The bias update against core's Router::update_bias on the same load.
 TEST(GatingGpu, BiasUpdateMatchesTheCpuRouter) {

@@ -1,6 +1,8 @@
 // The grouped GEMM over experts against a double-precision loop on the same bf16 values (bound
 // 1e-5: only the fp32 accumulation order differs) and on the unrounded fp32 values (DESIGN.md's
-// bf16 bound, 1e-2), with uneven segments, an empty expert and padding rows. Skipped without a GPU.
+// bf16 bound, 1e-2), with uneven segments, an empty expert and padding rows, for every version of
+// kGroupedGemmVersions. Skipped without a GPU; the refusal of a shape a version's tiles do not
+// cover runs everywhere.
 #include <gtest/gtest.h>
 
 #include <cuda_bf16.h>
@@ -17,11 +19,15 @@ namespace {
 using testing::DeviceBuffer;
 using testing::relative_error;
 
-using GroupedGemm = void (*)(const GroupedGemmShape&, const int*, const __nv_bfloat16*, const __nv_bfloat16*, float*, cudaStream_t);
+constexpr int kExperts = 6, kK = 128;
 
-// tile: the segment padding (v3 needs 64); n: the expert width (v3 needs a multiple of 64).
-void check_grouped_gemm(GroupedGemm gemm, int tile = 32, int n = 96) {
-  const int experts = 6, k = 128;
+// tile: the segment padding (the version's row_tile, at least 32); n: the expert width, two of
+// the version's N tiles (at least 96).
+int tile_for(const GroupedGemmVersion& v) { return std::max(32, v.row_tile); }
+int width_for(const GroupedGemmVersion& v) { return 2 * std::max(48, v.n_multiple); }
+
+void check_grouped_gemm(GroupedGemmLauncher gemm, int tile, int n) {
+  const int experts = kExperts, k = kK;
   std::vector<int> chosen;  // copies per expert: 37, 0, 64, 5, 100, 16
   for (int e = 0; e < experts; ++e)
     for (int c = 0; c < std::vector<int>{37, 0, 64, 5, 100, 16}[static_cast<std::size_t>(e)]; ++c) chosen.push_back(e);
@@ -61,29 +67,43 @@ void check_grouped_gemm(GroupedGemm gemm, int tile = 32, int n = 96) {
   EXPECT_LT(relative_error(y, on_fp32), 1e-2);
 }
 
-TEST(GroupedGemmGpu, V1Naive) {
-  FRUGAL_SKIP_WITHOUT_GPU();
-  check_grouped_gemm(grouped_gemm_v1);
+class GroupedGemmGpuVersion : public ::testing::TestWithParam<GroupedGemmVersion> {};
+
+TEST_P(GroupedGemmGpuVersion, MatchesADoublePrecisionLoop) {
+  const GroupedGemmVersion& v = GetParam();
+  FRUGAL_SKIP_UNLESS_RUNNABLE(v, (GroupedGemmShape{kExperts, tile_for(v), kK, width_for(v)}));
+  check_grouped_gemm(v.launch, tile_for(v), width_for(v));
 }
 
-TEST(GroupedGemmGpu, V2TensorCoresWmma) {
-  FRUGAL_SKIP_WITHOUT_GPU();
-  check_grouped_gemm(grouped_gemm_v2);
+// K, N or the padded rows off the version's tiles: refused by name before anything touches the
+// GPU (so before v4 asks for a Hopper): runs without one.
+TEST_P(GroupedGemmGpuVersion, RefusesAShapeItsTilesDoNotCover) {
+  const GroupedGemmVersion& v = GetParam();
+  const GroupedGemmShape fits{2, 2 * v.row_tile, 2 * v.k_multiple, 2 * v.n_multiple};
+  EXPECT_EQ(shape_error(v, fits), "");
+  if (v.k_multiple == 1 && v.n_multiple == 1 && v.row_tile == 1) GTEST_SKIP() << v.name << " takes any shape";
+  GroupedGemmShape off_k = fits, off_n = fits, off_rows = fits;
+  off_k.k += v.k_multiple / 2;
+  off_n.n += v.n_multiple / 2;
+  off_rows.padded_rows += v.row_tile / 2;
+  for (const GroupedGemmShape& shape : {off_k, off_n, off_rows}) {
+    if (shape.k == fits.k && shape.n == fits.n && shape.padded_rows == fits.padded_rows) continue;  // a limit of 1
+    EXPECT_NE(shape_error(v, shape), "");
+    EXPECT_THROW(v.launch(shape, nullptr, nullptr, nullptr, nullptr, nullptr), std::invalid_argument);
+  }
 }
 
-TEST(GroupedGemmGpu, V4Wgmma) {
+// A version that needs a GPU feature this GPU lacks refuses with std::runtime_error.
+TEST_P(GroupedGemmGpuVersion, RefusesWithoutTheFeatureItNeeds) {
+  const GroupedGemmVersion& v = GetParam();
+  if (v.needs == GpuFeature::none) GTEST_SKIP() << v.name << " needs nothing beyond a CUDA GPU";
   FRUGAL_SKIP_WITHOUT_GPU();
-  std::string why;
-  if (!wgmma_available(&why)) GTEST_SKIP() << why;
-  check_grouped_gemm(grouped_gemm_v4, 64, 256);
-  EXPECT_THROW(grouped_gemm_v4({2, 128, 128, 192}, nullptr, nullptr, nullptr, nullptr), std::invalid_argument);  // N not a multiple of 128
+  if (gpu_feature_available(v.needs)) GTEST_SKIP() << "this GPU has " << gpu_feature_name(v.needs);
+  const GroupedGemmShape fits{2, 2 * v.row_tile, 2 * v.k_multiple, 2 * v.n_multiple};
+  EXPECT_THROW(v.launch(fits, nullptr, nullptr, nullptr, nullptr, nullptr), std::runtime_error);
 }
 
-TEST(GroupedGemmGpu, V3SharedMemoryTiles) {
-  FRUGAL_SKIP_WITHOUT_GPU();
-  check_grouped_gemm(grouped_gemm_v3, 64, 128);
-  EXPECT_THROW(grouped_gemm_v3({2, 96, 128, 128}, nullptr, nullptr, nullptr, nullptr), std::invalid_argument);  // rows not a multiple of 64
-}
+INSTANTIATE_TEST_SUITE_P(, GroupedGemmGpuVersion, ::testing::ValuesIn(kGroupedGemmVersions), testing::VersionTestName{});
 
 }  // namespace
 }  // namespace frugal::kernels
@@ -98,16 +118,19 @@ TEST(GroupedGemmGpu, TimingProblem) {
   const GroupedGemmProblem p(4, 128, 256, 128);
   EXPECT_DOUBLE_EQ(p.flops(), 2.0 * 512 * 256 * 128);
   EXPECT_DOUBLE_EQ(p.bytes(), 2.0 * 512 * 256 + 2.0 * 4 * 256 * 128 + 4.0 * 512 * 128);
-  for (int version : {1, 2, 3}) {
-    const double seconds = time_grouped_gemm(p, version, 3);
+  for (const GroupedGemmVersion& version : kGroupedGemmVersions) {
+    if (!why_cannot_run(version, p.shape()).empty()) continue;
+    SCOPED_TRACE(version.name);
+    const double seconds = time_grouped_gemm(p, version.number, 3);
     EXPECT_GT(seconds, 0.0);
     EXPECT_LT(seconds, 1.0);
   }
   testing::expect_no_cuda_error();
   std::vector<float> y(512 * 128, 1.0f);
-  cudaMemcpy(y.data(), p.y(), y.size() * sizeof(float), cudaMemcpyDeviceToHost);
+  CUDA_CHECK(cudaMemcpy(y.data(), p.y(), y.size() * sizeof(float), cudaMemcpyDeviceToHost));
   EXPECT_EQ(*std::max_element(y.begin(), y.end()), 0.0f);
-  EXPECT_THROW(p.launch(5), std::invalid_argument);
+  EXPECT_THROW(p.launch(0), std::invalid_argument);
+  EXPECT_THROW(p.launch(static_cast<int>(kGroupedGemmVersions.size()) + 1), std::invalid_argument);
 }
 
 }  // namespace

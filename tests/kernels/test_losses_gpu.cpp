@@ -2,7 +2,9 @@
 // loss and gradient, with ignored rows, at a small vocabulary and at DeepSeek-V3's 129,280; and the
 // MTP path — shifted targets with λ/D — against core's cross-entropy on the rows core's model
 // gathers for that depth. core runs in double; the kernels in fp32, so the bound is 1e-5 relative
-// (1e-4 for the soft term, a difference of log-sum-exps). Outputs poisoned. Skipped without a GPU.
+// (1e-4 for the soft term, a difference of log-sum-exps). Outputs poisoned. Every version of
+// kLossVersions, each skipped (saying why) where it cannot run. Skipped without a GPU; the refusal
+// of a vocabulary a version cannot take runs everywhere.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -57,7 +59,7 @@ std::vector<float> spread(const core::Matrix<double>& grad, const std::vector<in
   return out;
 }
 
-using CrossEntropy = void (*)(const LossShape&, float*, const int*, float, const CrossEntropyOutputs&, cudaStream_t);
+using CrossEntropy = decltype(&cross_entropy_v1);
 
 struct GpuLoss {
   double mean = 0;
@@ -94,62 +96,10 @@ void check_cross_entropy(CrossEntropy version, int rows, int vocab, double std, 
   }
 }
 
-TEST(LossesGpu, CrossEntropyV1ThreadPerRow) {
-  FRUGAL_SKIP_WITHOUT_GPU();
-  check_cross_entropy(cross_entropy_v1, 37, 1000, 2.0, 7);
-}
-
-TEST(LossesGpu, CrossEntropyV2OnlineBlockPerRow) {
-  FRUGAL_SKIP_WITHOUT_GPU();
-  check_cross_entropy(cross_entropy_v2, 37, 1000, 2.0, 7);
-}
-
-TEST(LossesGpu, CrossEntropyV3ClusterHoldsTheRow) {
-  FRUGAL_SKIP_WITHOUT_GPU();
-  std::string why;
-  if (!thread_block_clusters_available(&why)) GTEST_SKIP() << why;
-  check_cross_entropy(cross_entropy_v3, 37, 1000, 2.0, 7);
-  check_cross_entropy(cross_entropy_v3, 5, 36, 2.0, 0);  // 9 float4s for 8 blocks: most slices hold one, the last none
-}
-
-TEST(LossesGpu, CrossEntropyAtDeepSeekV3Vocabulary) {
-  FRUGAL_SKIP_WITHOUT_GPU();
-  check_cross_entropy(cross_entropy_v1, 6, 129280, 3.0, 0);
-  check_cross_entropy(cross_entropy_v2, 6, 129280, 3.0, 0);
-  if (thread_block_clusters_available()) check_cross_entropy(cross_entropy_v3, 6, 129280, 3.0, 0);
-}
-
 // MTP depth k = 2 of D = 2, λ = 0.3 (V3 §4.2: λ = 0.3 for the first 10T tokens): the GPU keeps all
 // batch × seq_len rows with the targets shifted two places; core's model gathers the rows
 // i < seq_len − 2 of each sequence and takes their cross-entropy with scale λ/D.
-TEST(LossesGpu, MtpDepthThroughShiftedTargets) {
-  FRUGAL_SKIP_WITHOUT_GPU();
-  const int batch = 3, seq_len = 9, depth = 2, vocab = 1000;
-  const float scale = 0.3f / 2;
-  const std::vector<float> z = random_logits(batch * seq_len, vocab, 2.0, 3);
-  const std::vector<int> targets = random_targets(batch * seq_len, vocab, 0, 4);
-  const std::vector<int> shifted = mtp_shifted_targets(targets, batch, seq_len, depth);
-  core::Matrix<double> gathered(batch * (seq_len - depth), vocab);
-  std::vector<int> gathered_targets;
-  for (int b = 0; b < batch; ++b)
-    for (int i = 0; i < seq_len - depth; ++i) {  // as core/src/model.cpp builds depth k's rows
-      for (int c = 0; c < vocab; ++c) gathered(b * (seq_len - depth) + i, c) = z[static_cast<std::size_t>(b * seq_len + i) * vocab + c];
-      gathered_targets.push_back(targets[static_cast<std::size_t>(b * seq_len + i + depth)]);
-    }
-  core::Matrix<double> grad;
-  const double loss = core::cross_entropy(gathered, gathered_targets, &grad, scale);
-  std::vector<CrossEntropy> versions{cross_entropy_v1, cross_entropy_v2};
-  if (thread_block_clusters_available()) versions.push_back(cross_entropy_v3);
-  for (CrossEntropy version : versions) {
-    const GpuLoss gpu = run_cross_entropy(version, z, shifted, vocab, scale);
-    EXPECT_EQ(gpu.valid, batch * (seq_len - depth));
-    EXPECT_NEAR(gpu.mean, loss, 1e-5 * loss);
-    EXPECT_LT(relative_error(gpu.gradient, spread(grad, shifted, vocab)), 1e-5);
-  }
-}
-
-using Distillation = void (*)(const LossShape&, float*, const float*, const int*, const DistillationOptions&, const DistillationOutputs&,
-                              cudaStream_t);
+using Distillation = decltype(&distillation_v1);
 
 void check_distillation(Distillation version, int rows, int vocab) {
   const std::vector<float> student = random_logits(rows, vocab, 2.0, 5), teacher = random_logits(rows, vocab, 3.0, 6);
@@ -175,33 +125,69 @@ void check_distillation(Distillation version, int rows, int vocab) {
   EXPECT_LT(relative_error(d_student.host(), spread(grad, targets, vocab)), 1e-5);
 }
 
-TEST(LossesGpu, DistillationV1ThreadPerRow) {
-  FRUGAL_SKIP_WITHOUT_GPU();
-  check_distillation(distillation_v1, 23, 1000);
+class LossesGpuVersion : public ::testing::TestWithParam<LossVersion> {};
+
+TEST_P(LossesGpuVersion, CrossEntropy) {
+  FRUGAL_SKIP_UNLESS_RUNNABLE(GetParam(), (LossShape{37, 1000}));
+  check_cross_entropy(GetParam().cross_entropy, 37, 1000, 2.0, 7);
+  check_cross_entropy(GetParam().cross_entropy, 5, 36, 2.0, 0);  // v3: 9 float4s for 8 blocks, most slices hold one, the last none
 }
 
-TEST(LossesGpu, DistillationV2OnlineBlockPerRow) {
-  FRUGAL_SKIP_WITHOUT_GPU();
-  check_distillation(distillation_v2, 23, 1000);
-  check_distillation(distillation_v2, 4, 129280);
+TEST_P(LossesGpuVersion, CrossEntropyAtDeepSeekV3Vocabulary) {
+  FRUGAL_SKIP_UNLESS_RUNNABLE(GetParam(), (LossShape{6, 129280}));
+  check_cross_entropy(GetParam().cross_entropy, 6, 129280, 3.0, 0);
 }
 
-TEST(LossesGpu, DistillationV3ClusterHoldsTheRows) {
-  FRUGAL_SKIP_WITHOUT_GPU();
-  std::string why;
-  if (!thread_block_clusters_available(&why)) GTEST_SKIP() << why;
-  check_distillation(distillation_v3, 23, 1000);
-  check_distillation(distillation_v3, 4, 129280);
-  check_distillation(distillation_v3, 6, 36);  // slices of one float4, the last block's empty
+TEST_P(LossesGpuVersion, MtpDepthThroughShiftedTargets) {
+  const int batch = 3, seq_len = 9, depth = 2, vocab = 1000;
+  const float scale = 0.3f / 2;
+  FRUGAL_SKIP_UNLESS_RUNNABLE(GetParam(), (LossShape{batch * seq_len, vocab}));
+  const std::vector<float> z = random_logits(batch * seq_len, vocab, 2.0, 3);
+  const std::vector<int> targets = random_targets(batch * seq_len, vocab, 0, 4);
+  const std::vector<int> shifted = mtp_shifted_targets(targets, batch, seq_len, depth);
+  core::Matrix<double> gathered(batch * (seq_len - depth), vocab);
+  std::vector<int> gathered_targets;
+  for (int b = 0; b < batch; ++b)
+    for (int i = 0; i < seq_len - depth; ++i) {  // as core/src/model.cpp builds depth k's rows
+      for (int c = 0; c < vocab; ++c) gathered(b * (seq_len - depth) + i, c) = z[static_cast<std::size_t>(b * seq_len + i) * vocab + c];
+      gathered_targets.push_back(targets[static_cast<std::size_t>(b * seq_len + i + depth)]);
+    }
+  core::Matrix<double> grad;
+  const double loss = core::cross_entropy(gathered, gathered_targets, &grad, scale);
+  const GpuLoss gpu = run_cross_entropy(GetParam().cross_entropy, z, shifted, vocab, scale);
+  EXPECT_EQ(gpu.valid, batch * (seq_len - depth));
+  EXPECT_NEAR(gpu.mean, loss, 1e-5 * loss);
+  EXPECT_LT(relative_error(gpu.gradient, spread(grad, shifted, vocab)), 1e-5);
 }
 
-TEST(LossesGpu, V2RefusesAVocabularyNotAMultipleOfFour) {
-  FRUGAL_SKIP_WITHOUT_GPU();
-  EXPECT_THROW(cross_entropy_v2({2, 1001}, nullptr, nullptr, 1.0f, {}), std::invalid_argument);
-  EXPECT_THROW(cross_entropy_v3({2, 1001}, nullptr, nullptr, 1.0f, {}), std::invalid_argument);
-  EXPECT_THROW(distillation_v2({2, 1001}, nullptr, nullptr, nullptr, {}, {}), std::invalid_argument);
-  EXPECT_THROW(distillation_v3({2, 1001}, nullptr, nullptr, nullptr, {}, {}), std::invalid_argument);
+TEST_P(LossesGpuVersion, Distillation) {
+  FRUGAL_SKIP_UNLESS_RUNNABLE(GetParam(), (LossShape{23, 1000}));
+  check_distillation(GetParam().distillation, 23, 1000);
+  check_distillation(GetParam().distillation, 4, 129280);
+  check_distillation(GetParam().distillation, 6, 36);  // v3: slices of one float4, the last block's empty
 }
+
+// A vocabulary off the version's float4 rows is refused by both its losses, before anything
+// touches the GPU: runs without one.
+TEST_P(LossesGpuVersion, RefusesAVocabularyItCannotLoad) {
+  const LossVersion& v = GetParam();
+  if (v.vocab_multiple == 1) GTEST_SKIP() << v.name << " takes any vocabulary";
+  const LossShape shape{2, 250 * v.vocab_multiple + 1};
+  EXPECT_NE(shape_error(v, shape), "");
+  EXPECT_THROW(v.cross_entropy(shape, nullptr, nullptr, 1.0f, {}, nullptr), std::invalid_argument);
+  EXPECT_THROW(v.distillation(shape, nullptr, nullptr, nullptr, {}, {}, nullptr), std::invalid_argument);
+}
+
+// A version that needs a GPU feature this GPU lacks refuses with std::runtime_error.
+TEST_P(LossesGpuVersion, RefusesWithoutTheFeatureItNeeds) {
+  const LossVersion& v = GetParam();
+  if (v.needs == GpuFeature::none) GTEST_SKIP() << v.name << " needs nothing beyond a CUDA GPU";
+  FRUGAL_SKIP_WITHOUT_GPU();
+  if (gpu_feature_available(v.needs)) GTEST_SKIP() << "this GPU has " << gpu_feature_name(v.needs);
+  EXPECT_THROW(v.cross_entropy({2, 1000}, nullptr, nullptr, 1.0f, {}, nullptr), std::runtime_error);
+}
+
+INSTANTIATE_TEST_SUITE_P(, LossesGpuVersion, ::testing::ValuesIn(kLossVersions), testing::VersionTestName{});
 
 }  // namespace
 }  // namespace frugal::kernels

@@ -19,4 +19,10 @@ bool fp8_tensor_cores_available(std::string* why = nullptr);      // 8.9+: mma.s
 bool wgmma_available(std::string* why = nullptr);                 // 9.0 exactly, built as sm_90a (FP8 GEMM v3, grouped GEMM v4)
 bool thread_block_clusters_available(std::string* why = nullptr); // 9.0+: clusters and distributed shared memory (losses v3)
 
+// The same three as a value a version table (kernel_version.hpp) can hold: what a version needs
+// beyond a CUDA GPU. gpu_feature_available(none) is gpu_available().
+enum class GpuFeature { none, fp8_tensor_cores, wgmma, thread_block_clusters };
+const char* gpu_feature_name(GpuFeature feature);  // "FP8 tensor cores (compute capability 8.9+)", …
+bool gpu_feature_available(GpuFeature feature, std::string* why = nullptr);
+
 }  // namespace frugal::kernels

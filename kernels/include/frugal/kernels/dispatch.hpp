@@ -16,6 +16,11 @@
 
 #include <cuda_runtime.h>
 
+#include <array>
+#include <string>
+
+#include "frugal/kernels/kernel_version.hpp"
+
 namespace frugal::kernels {
 
 // counts[e] = copies that chose e (counts is zeroed here).
@@ -39,5 +44,29 @@ void permute_backward_v2(int tokens, int k, int hidden, const float* drows, cons
                          cudaStream_t stream = nullptr);
 void combine_backward_v2(int tokens, int k, int hidden, const float* dout, const float* y, const int* positions,
                          const float* weights, float* dy, float* dweights, cudaStream_t stream = nullptr);
+
+// The version table (kernel_version.hpp): each version's permute, combine and their backward
+// passes (count_experts_v1 and dispatch_positions_v1 serve every version).
+struct DispatchShape {
+  int tokens = 0, k = 0, hidden = 0;
+};
+struct DispatchVersion {
+  int number;
+  const char* name;
+  decltype(&permute_v1) permute;
+  decltype(&combine_v1) combine;
+  decltype(&permute_backward_v1) permute_backward;
+  decltype(&combine_backward_v1) combine_backward;
+  GpuFeature needs;
+  int hidden_multiple;  // hidden % hidden_multiple == 0
+};
+inline constexpr std::array kDispatchVersions{
+    DispatchVersion{1, "v1 thread per element", permute_v1, combine_v1, permute_backward_v1, combine_backward_v1, GpuFeature::none, 1},
+    DispatchVersion{2, "v2 block per token, float4", permute_v2, combine_v2, permute_backward_v2, combine_backward_v2, GpuFeature::none, 4},
+};
+inline std::string shape_error(const DispatchVersion& v, const DispatchShape& s) {
+  if (s.hidden % v.hidden_multiple == 0) return "";
+  return "hidden = " + std::to_string(s.hidden) + " is not a multiple of " + std::to_string(v.hidden_multiple) + " (float4 rows)";
+}
 
 }  // namespace frugal::kernels

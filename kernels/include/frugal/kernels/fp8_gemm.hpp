@@ -7,7 +7,7 @@
 // (fp8_layout.hpp: Fp8GemmShape, fp8_gemm_shape_error). The CPU twin is core's fp8_gemm()
 // (core/fp8_gemm.hpp): tests/kernels/test_fp8_gemm_gpu.cpp checks each version against it and
 // against the exact product; bench/bench_kernels_fp8.cpp times them beside cuBLASLt and cuBLAS.
-// Versions:
+// Versions (kFp8GemmVersions below):
 //   v1 — dequantise and multiply: one thread per output, codes decoded to float one by one, the
 //        per-slice partial sums scaled in FP32. Any GPU; the obvious reference.
 //   v2 — tensor cores: `mma.sync.m16n8k32` on E4M3 operands (sm_89+: Ada, Hopper). A block computes
@@ -26,9 +26,12 @@
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
+#include <array>
 #include <cstdint>
+#include <string>
 
 #include "frugal/kernels/fp8_layout.hpp"
+#include "frugal/kernels/kernel_version.hpp"
 
 namespace frugal::kernels {
 
@@ -48,5 +51,20 @@ void fp8_gemm_v2(const Fp8GemmShape& shape, const Fp8GemmOperands& operands, cud
 // Throws std::runtime_error on a device other than compute capability 9.0 (wgmma is Hopper's).
 void fp8_gemm_v3(const Fp8GemmShape& shape, const Fp8GemmOperands& operands, cudaStream_t stream = nullptr);
 
+// The version table (kernel_version.hpp). Every version takes any shape fp8_gemm_shape_error accepts.
+using Fp8GemmLauncher = void (*)(const Fp8GemmShape&, const Fp8GemmOperands&, cudaStream_t);
+struct Fp8GemmVersion {
+  int number;
+  const char* name;
+  Fp8GemmLauncher launch;
+  GpuFeature needs;
+};
+inline constexpr std::array kFp8GemmVersions{
+    Fp8GemmVersion{1, "v1 dequantise", fp8_gemm_v1, GpuFeature::none},
+    Fp8GemmVersion{2, "v2 mma.sync", fp8_gemm_v2, GpuFeature::fp8_tensor_cores},
+    Fp8GemmVersion{3, "v3 wgmma", fp8_gemm_v3, GpuFeature::wgmma},
+};
+// M, N and K only: the offsets of a grouped call live on the device (fp8_gemm_shape_error checks them).
+inline std::string shape_error(const Fp8GemmVersion&, const Fp8GemmShape& s) { return fp8_gemm_shape_error({s.m, s.n, s.k, 1}); }
 
 }  // namespace frugal::kernels

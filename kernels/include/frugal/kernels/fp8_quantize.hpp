@@ -6,7 +6,7 @@
 //   x        rows × cols fp32, row-major;
 //   codes    rows × cols bytes, row-major;
 //   scales   fp8_scale_rows × fp8_scale_cols fp32, row-major; x ≈ decode(code) · scale.
-// Versions:
+// Versions (kFp8QuantizeVersions below):
 //   v1 — one thread per tile: it finds the tile's amax, then writes its codes. Obvious and slow: a
 //        128×128 block is 16,384 elements for one thread, and neighbouring threads read addresses
 //        128 floats apart, so no load is coalesced.
@@ -20,14 +20,35 @@
 
 #include <cuda_runtime.h>
 
+#include <array>
 #include <cstdint>
+#include <string>
 
 #include "frugal/kernels/fp8_layout.hpp"
+#include "frugal/kernels/kernel_version.hpp"
 
 namespace frugal::kernels {
 
 void fp8_quantize_v1(const Fp8QuantizeShape& shape, const float* x, std::uint8_t* codes, float* scales, cudaStream_t stream = nullptr);
 void fp8_quantize_v2(const Fp8QuantizeShape& shape, const float* x, std::uint8_t* codes, float* scales, cudaStream_t stream = nullptr);
+
+// The version table (kernel_version.hpp).
+using Fp8QuantizeLauncher = void (*)(const Fp8QuantizeShape&, const float* x, std::uint8_t* codes, float* scales, cudaStream_t);
+struct Fp8QuantizeVersion {
+  int number;
+  const char* name;
+  Fp8QuantizeLauncher launch;
+  GpuFeature needs;
+  int cols_multiple;  // cols % cols_multiple == 0
+};
+inline constexpr std::array kFp8QuantizeVersions{
+    Fp8QuantizeVersion{1, "v1 thread per tile", fp8_quantize_v1, GpuFeature::none, 1},
+    Fp8QuantizeVersion{2, "v2 coalesced", fp8_quantize_v2, GpuFeature::none, 4},
+};
+inline std::string shape_error(const Fp8QuantizeVersion& v, const Fp8QuantizeShape& s) {
+  if (s.cols % v.cols_multiple == 0) return "";
+  return "cols = " + std::to_string(s.cols) + " is not a multiple of " + std::to_string(v.cols_multiple) + " (16-byte loads)";
+}
 
 // Per-tensor quantisation with a given scale (delayed scaling; what cuBLASLt's FP8 GEMM takes):
 // codes[i] = E4M3(x[i] / scale), saturating — the twin of core's quantize_with_scale().

@@ -16,7 +16,8 @@ class GroupedGemmProblem {
   GroupedGemmProblem(const GroupedGemmProblem&) = delete;
   GroupedGemmProblem& operator=(const GroupedGemmProblem&) = delete;
 
-  // Launches grouped_gemm_v1 … _v4 (version 1 to 4) on the default stream.
+  // Launches the version numbered `version` of kGroupedGemmVersions on the default stream
+  // (std::invalid_argument for a number the table does not have).
   void launch(int version) const;
 
   const GroupedGemmShape& shape() const { return shape_; }

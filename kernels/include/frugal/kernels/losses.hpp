@@ -17,7 +17,7 @@
 // Outputs: per-row losses (0 on ignored rows), the rows' log-sum-exps, and the number of valid rows
 // (a device int, zeroed and counted by the call); mean_over_valid() on the host turns the per-row
 // losses into core's means. Targets must lie in [0, vocab) or be kIgnoreIndex.
-// Versions (each first counts the valid rows, which every gradient divides by):
+// Versions (kLossVersions below; each first counts the valid rows, which every gradient divides by):
 //   v1 — statistics with one thread per row (a pass for the max, one for the sums), the gradient
 //        with one thread per element. Neighbouring threads read rows 517 KB apart: uncoalesced.
 //   v2 — one block per row: a single read pass keeps an online log-sum-exp per thread (running max
@@ -33,6 +33,10 @@
 
 #include <cuda_runtime.h>
 
+#include <array>
+#include <string>
+
+#include "frugal/kernels/kernel_version.hpp"
 #include "frugal/kernels/loss_targets.hpp"
 
 namespace frugal::kernels {
@@ -72,5 +76,29 @@ void distillation_v2(const LossShape& shape, float* student_logits, const float*
                      const DistillationOptions& options, const DistillationOutputs& out, cudaStream_t stream = nullptr);
 void distillation_v3(const LossShape& shape, float* student_logits, const float* teacher_logits, const int* targets,
                      const DistillationOptions& options, const DistillationOutputs& out, cudaStream_t stream = nullptr);
+
+// The version table (kernel_version.hpp): each version's cross-entropy and distillation.
+// Besides the limits, what each version moves through HBM, in rows × vocab × 4 bytes (what
+// bench_kernels_losses reports as traffic_GB/s): cross-entropy v1 reads the logits three times and
+// writes them once, v2 reads twice, v3 once; distillation v1 reads student and teacher twice for
+// the statistics and once more for the gradient, v2 once and once, v3 once — each plus the write.
+struct LossVersion {
+  int number;
+  const char* name;
+  decltype(&cross_entropy_v1) cross_entropy;
+  decltype(&distillation_v1) distillation;
+  GpuFeature needs;
+  int vocab_multiple;  // vocab % vocab_multiple == 0
+  int cross_entropy_passes, distillation_passes;
+};
+inline constexpr std::array kLossVersions{
+    LossVersion{1, "v1 thread per row", cross_entropy_v1, distillation_v1, GpuFeature::none, 1, 4, 7},
+    LossVersion{2, "v2 online, block per row", cross_entropy_v2, distillation_v2, GpuFeature::none, 4, 3, 5},
+    LossVersion{3, "v3 cluster of 8 holds the row", cross_entropy_v3, distillation_v3, GpuFeature::thread_block_clusters, 4, 2, 3},
+};
+inline std::string shape_error(const LossVersion& v, const LossShape& s) {
+  if (s.vocab % v.vocab_multiple == 0) return "";
+  return "vocab = " + std::to_string(s.vocab) + " is not a multiple of " + std::to_string(v.vocab_multiple) + " (float4 rows)";
+}
 
 }  // namespace frugal::kernels
