@@ -238,7 +238,9 @@ int accumulation(const std::vector<Index>& ks, Index m, Index n, int bits, int g
                  100 * a.relative_error, 100 * b.relative_error);
     }
   } else {
-    fmt::print("Maximum relative error{:>20}{:<29}{}\n", "", describe_inputs(inputs[0]), describe_inputs(inputs[1]));
+    std::string labels = fmt::format("{:7} {:^30} {:^30}", "", describe_inputs(inputs[0]), describe_inputs(inputs[1]));
+    labels.erase(labels.find_last_not_of(' ') + 1);
+    fmt::print("Maximum relative error, inputs:\n{}\n", labels);
     fmt::print("{:>7} {:>14} {:>14}   {:>14} {:>14}\n", "K", "no prom.", "N_C=128", "no prom.", "N_C=128");
     for (Index k : ks) {
       std::string row = fmt::format("{:>7}", k);
