@@ -6,7 +6,8 @@
 //   frugal-fp8 quantize [--input matrix.json | --rows 256 --cols 1024] [--outlier 1e4]
 //   frugal-fp8 outliers                                                per-tensor vs tiles as an outlier grows
 //   frugal-fp8 delayed [--history 16]                                  delayed vs online scaling when activations jump
-//   frugal-fp8 accumulation [--k 256,1024,4096,16384]                  tensor-core accumulation, with/without promotion
+//   frugal-fp8 accumulation [--k 256,1024,4096,16384] [--inputs both]  tensor-core accumulation, with/without promotion,
+//                                                                      zero-mean and positive inputs
 // Bad input: one line naming what is wrong on stderr, exit status 2.
 #include <cmath>
 #include <cstdio>
@@ -189,20 +190,71 @@ int delayed(int history) {
   return 0;
 }
 
-int accumulation(const std::vector<Index>& ks, Index m, Index n, int bits, int group) {
+// Which input distributions `accumulation` shows: "normal" (zero-mean), "uniform" (positive) or both.
+std::vector<AccumulationInputs> inputs_named(const std::string& name) {
+  if (name == "normal") return {AccumulationInputs::zero_mean};
+  if (name == "uniform") return {AccumulationInputs::positive};
+  return {AccumulationInputs::zero_mean, AccumulationInputs::positive};
+}
+
+const char* describe_inputs(AccumulationInputs inputs) {
+  return inputs == AccumulationInputs::zero_mean ? "zero-mean N(0, 1)" : "positive U[0, 1)";
+}
+
+// The V3 report's measurement (§3.3.2: "Taking GEMM operations of two random matrices with K = 4096
+// for example, ... a maximum relative error of nearly 2%", H800, no promotion; the matrices'
+// distribution is not given) beside this model's at the same K, for both input distributions.
+// "Matches" means within 1%–3%, the reading of "nearly 2%" that tests/core/test_fp8_accumulation.cpp uses.
+void compare_with_report(Index m, Index n, const AccumulatorModel& model) {
+  const double zero_mean = accumulation_error(m, n, 4096, model, 1, AccumulationInputs::zero_mean).max_relative_error;
+  const double positive = accumulation_error(m, n, 4096, model, 1, AccumulationInputs::positive).max_relative_error;
+  auto matches = [](double e) { return e >= 0.01 && e <= 0.03; };
+  std::string verdict;
+  if (matches(positive) && !matches(zero_mean)) verdict = "positive inputs reproduce it, zero-mean inputs do not.";
+  else if (matches(zero_mean) && !matches(positive)) verdict = "zero-mean inputs reproduce it, positive inputs do not.";
+  else if (matches(zero_mean) && matches(positive)) verdict = "both input distributions reproduce it.";
+  else if (zero_mean < 0.01 && positive > 0.03)
+    verdict = "the report's figure lies between the two; neither distribution alone reproduces it with this accumulator.";
+  else verdict = "neither input distribution reproduces it with this accumulator.";
+  fmt::print("\nThe V3 report (§3.3.2) measured a maximum relative error of \"nearly 2%\" at K = 4096 without promotion\n"
+             "on H800, for \"two random matrices\" of unnamed distribution. This model at K = 4096, no promotion:\n"
+             "{:.2f}% with zero-mean inputs, {:.2f}% with positive inputs:\n{}\n",
+             100 * zero_mean, 100 * positive, verdict);
+}
+
+int accumulation(const std::vector<Index>& ks, Index m, Index n, int bits, int group, const std::string& inputs_name) {
+  const std::vector<AccumulationInputs> inputs = inputs_named(inputs_name);
+  const AccumulatorModel none{bits, group, 0}, promoted{bits, group, 128};
   fmt::print("Random {}×K×{} E4M3 GEMMs; tensor-core accumulation modelled as in ISCA'25 §3.1.1: groups of {}\n"
-             "products aligned to their largest exponent, {} fraction bits kept (truncated), FP22 register.\n"
-             "Errors against the exact product of the same FP8 inputs.\n\n", m, n, group, bits);
-  fmt::print("{:>7} {:>22} {:>22} {:>22} {:>22}\n", "K", "max rel. err, no prom.", "max rel. err, N_C=128", "Frobenius, no prom.",
-             "Frobenius, N_C=128");
-  for (Index k : ks) {
-    AccumulatorModel none{bits, group, 0}, promoted{bits, group, 128};
-    const auto a = accumulation_error(m, n, k, none, 1), b = accumulation_error(m, n, k, promoted, 1);
-    fmt::print("{:>7} {:>21.3f}% {:>21.3f}% {:>21.3f}% {:>21.3f}%\n", k, 100 * a.max_relative_error, 100 * b.max_relative_error,
-               100 * a.relative_error, 100 * b.relative_error);
+             "products aligned to their largest exponent (the register's included), {} fraction bits kept\n"
+             "(truncated), FP22 register. Errors against the exact product of the same FP8 inputs.\n\n", m, n, group, bits);
+  if (inputs.size() == 1) {
+    fmt::print("{} inputs\n", describe_inputs(inputs[0]));
+    fmt::print("{:>7} {:>22} {:>22} {:>22} {:>22}\n", "K", "max rel. err, no prom.", "max rel. err, N_C=128", "Frobenius, no prom.",
+               "Frobenius, N_C=128");
+    for (Index k : ks) {
+      const auto a = accumulation_error(m, n, k, none, 1, inputs[0]), b = accumulation_error(m, n, k, promoted, 1, inputs[0]);
+      fmt::print("{:>7} {:>21.3f}% {:>21.3f}% {:>21.3f}% {:>21.3f}%\n", k, 100 * a.max_relative_error, 100 * b.max_relative_error,
+                 100 * a.relative_error, 100 * b.relative_error);
+    }
+  } else {
+    std::string labels = fmt::format("{:7} {:^30} {:^30}", "", describe_inputs(inputs[0]), describe_inputs(inputs[1]));
+    labels.erase(labels.find_last_not_of(' ') + 1);
+    fmt::print("Maximum relative error, inputs:\n{}\n", labels);
+    fmt::print("{:>7} {:>14} {:>14}   {:>14} {:>14}\n", "K", "no prom.", "N_C=128", "no prom.", "N_C=128");
+    for (Index k : ks) {
+      std::string row = fmt::format("{:>7}", k);
+      for (AccumulationInputs in : inputs)
+        row += fmt::format(" {:>13.3f}% {:>13.3f}% ", 100 * accumulation_error(m, n, k, none, 1, in).max_relative_error,
+                           100 * accumulation_error(m, n, k, promoted, 1, in).max_relative_error);
+      row.pop_back();
+      fmt::print("{}\n", row);
+    }
   }
-  fmt::print("\nmax rel. err: over outputs at least as large as their RMS. The V3 report (§3.3.2) measured a maximum\n"
-             "relative error of nearly 2% at K = 4096 without promotion on H800; N_C = 128 is its fix.\n");
+  fmt::print("\nmax rel. err: over outputs at least as large as their RMS. Zero-mean inputs: the partial sum wanders\n"
+             "like √k and few bits fall off. Positive inputs: it grows like k, every product is aligned to its\n"
+             "exponent and the truncated bits are lost in the same direction every time. N_C = 128 is the fix.\n");
+  compare_with_report(m, n, none);
   return 0;
 }
 
@@ -249,6 +301,9 @@ int main(int argc, char** argv) {
   accumulation_app->add_option("--n", n, "columns of B")->check(CLI::PositiveNumber);
   accumulation_app->add_option("--bits", bits, "fraction bits the accumulator keeps (13: ISCA'25)")->check(CLI::Range(1, 52));
   accumulation_app->add_option("--group", group, "products aligned together (32: one FP8 WGMMA k-step)")->check(CLI::Range(1, 64));
+  std::string inputs = "both";
+  accumulation_app->add_option("--inputs", inputs, "normal (zero-mean N(0, 1)), uniform (positive U[0, 1)) or both (default)")
+      ->check(CLI::IsMember({"normal", "uniform", "both"}));
 
   try {
     app.parse(argc, argv);
@@ -270,7 +325,7 @@ int main(int argc, char** argv) {
     }
     if (outliers_app->parsed()) return outliers(64, 1024);
     if (delayed_app->parsed()) return delayed(history);
-    return accumulation(ks, m, n, bits, group);
+    return accumulation(ks, m, n, bits, group, inputs);
   } catch (const frugal::ConfigError& e) {
     fmt::print(stderr, "frugal-fp8: error: {}\n", e.what());
     return 2;

@@ -51,13 +51,20 @@ Matrix<double> limited_precision_gemm(const Matrix<float>& a, const Matrix<float
   return c;
 }
 
-// Random N(0, 1) inputs, E4M3 with a power-of-two per-tensor scale (so that the products are
-// exact and only accumulation errs); the reference is the exact (double) product of those inputs.
-AccumulationError accumulation_error(Index m, Index n, Index k, const AccumulatorModel& model, std::uint64_t seed) {
+// Random inputs (N(0, 1) or U[0, 1), see AccumulationInputs), E4M3 with a power-of-two per-tensor
+// scale (so that the products are exact and only accumulation errs); the reference is the exact
+// (double) product of those inputs.
+AccumulationError accumulation_error(Index m, Index n, Index k, const AccumulatorModel& model, std::uint64_t seed,
+                                     AccumulationInputs inputs) {
   Rng rng(seed);
   Matrix<float> a(m, k), b(k, n);
-  fill_normal(a, rng, 1.0);
-  fill_normal(b, rng, 1.0);
+  if (inputs == AccumulationInputs::zero_mean) {
+    fill_normal(a, rng, 1.0);
+    fill_normal(b, rng, 1.0);
+  } else {
+    for (Index i = 0; i < a.size(); ++i) a.data()[i] = static_cast<float>(rng.uniform());
+    for (Index i = 0; i < b.size(); ++i) b.data()[i] = static_cast<float>(rng.uniform());
+  }
   const QuantizeOptions per_tensor{kE4M3, kPerTensor, ScaleFormat::ue8m0};
   a = quantize_dequantize(a, per_tensor);
   b = quantize_dequantize(b, per_tensor);

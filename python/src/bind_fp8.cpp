@@ -108,18 +108,23 @@ void bind_fp8(py::module_& m) {
 
   m.def(
       "accumulation_error",
-      [](core::Index m_rows, core::Index n_cols, core::Index k, int fraction_bits, int group, int promotion_interval, std::uint64_t seed) {
+      [](core::Index m_rows, core::Index n_cols, core::Index k, int fraction_bits, int group, int promotion_interval, std::uint64_t seed,
+         const std::string& inputs) {
         if (m_rows < 1 || n_cols < 1 || k < 1) throw ConfigError("m, n, k", "must be positive");
         if (fraction_bits < 1 || fraction_bits > 52) throw ConfigError("fraction_bits", "must be in 1 … 52");
         if (group < 1 || promotion_interval < 0) throw ConfigError("group", "must be positive (promotion_interval ≥ 0)");
-        const core::AccumulationError e = core::accumulation_error(m_rows, n_cols, k, {fraction_bits, group, promotion_interval}, seed);
+        if (inputs != "normal" && inputs != "uniform") throw ConfigError("inputs", "must be normal or uniform, got '" + inputs + "'");
+        const core::AccumulationError e =
+            core::accumulation_error(m_rows, n_cols, k, {fraction_bits, group, promotion_interval}, seed,
+                                     inputs == "normal" ? core::AccumulationInputs::zero_mean : core::AccumulationInputs::positive);
         return py::dict(py::arg("k") = e.k, py::arg("max_relative_error") = e.max_relative_error, py::arg("relative_error") = e.relative_error);
       },
       py::arg("m") = 32, py::arg("n") = 32, py::arg("k") = 4096, py::arg("fraction_bits") = 13, py::arg("group") = 32,
-      py::arg("promotion_interval") = 0, py::arg("seed") = 1,
+      py::arg("promotion_interval") = 0, py::arg("seed") = 1, py::arg("inputs") = "normal",
       "Error of random E4M3 GEMMs (m × k × n) accumulated as an H800 tensor core does (ISCA25 §3.1.1: groups of 32 "
       "products aligned, 13 fraction bits kept), promoted to FP32 every `promotion_interval` products (0: never; "
-      "DeepSeek-V3: 128), against the exact product.");
+      "DeepSeek-V3: 128), against the exact product; inputs \"normal\" (zero-mean N(0, 1)) or \"uniform\" "
+      "(positive U[0, 1)).");
 }
 
 }  // namespace frugal::python

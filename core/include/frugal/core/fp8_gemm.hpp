@@ -40,6 +40,15 @@ struct AccumulatorModel {
 double limited_precision_dot(const float* a, const float* b, Index k, Index b_stride, const AccumulatorModel& model);
 Matrix<double> limited_precision_gemm(const Matrix<float>& a, const Matrix<float>& b, const AccumulatorModel& model);
 
+// The random inputs of the accumulation study. The V3 report (§3.3.2) measured "two random
+// matrices" without naming their distribution, and the distribution decides the error:
+// - zero_mean: N(0, 1). Products of both signs: the partial sum wanders like √k, stays near the
+//   size of one product, and truncation loses few of their bits.
+// - positive: U[0, 1) (what torch.rand draws). Every product is positive: the partial sum grows
+//   like k·E[ab], each new product is aligned to the sum's ever larger exponent, and the bits
+//   truncated away are lost in the same direction every time, so the error grows like K.
+enum class AccumulationInputs { zero_mean, positive };
+
 // Accumulation error of random E4M3 GEMMs of inner dimension K, against the exact product of the
 // same quantised inputs: the V3 report's experiment (§3.3.2: "maximum relative error of nearly 2%"
 // at K = 4096 without promotion).
@@ -48,6 +57,7 @@ struct AccumulationError {
   double max_relative_error = 0;   // max over outputs of |C − C_exact| / |C_exact|, outputs with |C_exact| ≥ its RMS
   double relative_error = 0;       // ‖C − C_exact‖ / ‖C_exact‖ (Frobenius)
 };
-AccumulationError accumulation_error(Index m, Index n, Index k, const AccumulatorModel& model, std::uint64_t seed);
+AccumulationError accumulation_error(Index m, Index n, Index k, const AccumulatorModel& model, std::uint64_t seed,
+                                     AccumulationInputs inputs = AccumulationInputs::zero_mean);
 
 }  // namespace frugal::core
