@@ -1,6 +1,6 @@
 // GPU kernel benchmarks (kernels/): each version's achieved GB/s on DeepSeek-V3's shapes, next to
 // the measured roofline — a device-to-device copy, BM_DeviceCopy — so that scripts/gpu-check.sh can
-// report the fraction of HBM bandwidth (issue 10's target: ≥ 60% for gating and permute/combine).
+// report the fraction of HBM bandwidth (target: ≥ 60% for gating and permute/combine, kernels/README.md).
 // Bytes counted are the minimal traffic: each input read once, each output written once.
 // Each family's versions come from its table (kernel_version.hpp): argument 0 is the version's
 // number. Without a GPU every benchmark skips with the reason, as does a version this GPU cannot run.

@@ -1,4 +1,4 @@
-// FP8 kernel benchmarks (issue 11), part of bench_kernels:
+// FP8 kernel benchmarks, part of bench_kernels:
 //   BM_Fp8Quantize       — quantise 4096 × 7168 fp32 to E4M3 (1×128 tiles, 128×128 blocks), GB/s
 //                          against the copy bandwidth (BM_DeviceCopy);
 //   BM_Fp8Gemm           — the same shapes through cuBLAS BF16, cuBLASLt FP8 with per-tensor scales

@@ -1,8 +1,8 @@
-// Fused loss benchmarks (issue 12), part of bench_kernels: cross-entropy and distillation, forward
+// Fused loss benchmarks, part of bench_kernels: cross-entropy and distillation, forward
 // and backward, at DeepSeek-V3's vocabulary (129,280) for 4,096 and 16,384 rows, in GB/s of the
 // minimal traffic — the logits read once and the gradient written over them once (distillation:
 // the teacher's logits read once too) — so that scripts/gpu-check.sh reports the fraction of the
-// copy bandwidth (issue 12's target: ≥ 70%). v2 reads the logits twice (losses.hpp), so its
+// copy bandwidth (target: ≥ 70%, kernels/README.md). v2 reads the logits twice (losses.hpp), so its
 // ceiling on this measure is 2/3 of the copy rate for cross-entropy and 3/5 for distillation; v3
 // (sm_90) moves the minimal traffic. traffic_GB/s counts what each really moves (losses.hpp's
 // table). The versions come from kLossVersions. Skipped without a GPU.

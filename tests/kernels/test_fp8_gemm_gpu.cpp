@@ -1,4 +1,4 @@
-// The FP8 GEMM kernels against three references (DESIGN.md's pairing pattern):
+// The FP8 GEMM kernels against three references (docs/ARCHITECTURE.md's pairing pattern):
 //   1. the same quantised operands multiplied in double — the kernel may differ only by FP32
 //      summation order and the bf16 rounding of its output (bound 4e-3 ≈ 2 bf16 half-ulps);
 //   2. core's fp8_gemm() (CPU emulation of DeepSeek's recipe) on the unquantised operands — the

@@ -1,5 +1,5 @@
 // The grouped GEMM over experts against a double-precision loop on the same bf16 values (bound
-// 1e-5: only the fp32 accumulation order differs) and on the unrounded fp32 values (DESIGN.md's
+// 1e-5: only the fp32 accumulation order differs) and on the unrounded fp32 values (docs/ARCHITECTURE.md's
 // bf16 bound, 1e-2), with uneven segments, an empty expert and padding rows, for every version of
 // kGroupedGemmVersions. Skipped without a GPU; the refusal of a shape a version's tiles do not
 // cover runs everywhere.

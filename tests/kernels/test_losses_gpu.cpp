@@ -1,4 +1,4 @@
-// The fused losses against core (DESIGN.md's pairing pattern): cross-entropy and distillation,
+// The fused losses against core (docs/ARCHITECTURE.md's pairing pattern): cross-entropy and distillation,
 // loss and gradient, with ignored rows, at a small vocabulary and at DeepSeek-V3's 129,280; and the
 // MTP path — shifted targets with λ/D — against core's cross-entropy on the rows core's model
 // gathers for that depth. core runs in double; the kernels in fp32, so the bound is 1e-5 relative

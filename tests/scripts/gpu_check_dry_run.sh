@@ -11,10 +11,9 @@ shift
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 bundle=$tmp/repo/gpu-bundle
-mkdir -p "$tmp/repo/scripts" "$tmp/repo/core" "$tmp/repo/bench" "$tmp/bin" "$tmp/out" \
+mkdir -p "$tmp/repo/scripts" "$tmp/repo/bench" "$tmp/bin" "$tmp/out" \
          "$bundle/lib" "$bundle/tests" "$bundle/bench" "$bundle/sim" "$bundle/chapters"
 cp "$src/scripts/gpu-check.sh" "$tmp/repo/scripts/"
-cp -r "$src/core/configs" "$tmp/repo/core/"
 ln -s "$1" "$bundle/tests/"
 ln -s "$2" "$3" "$bundle/bench/"
 ln -s "$4" "$bundle/sim/"

@@ -1,5 +1,5 @@
 // Whether a CUDA GPU can run the kernels here, and why not: GPU tests skip with this reason on a
-// machine without one (toolchain.md: without a driver cudaGetDeviceCount fails cleanly).
+// machine without one (docs/toolchain.md: without a driver cudaGetDeviceCount fails cleanly).
 #pragma once
 
 #include <string>
