@@ -36,8 +36,6 @@ AttentionBlock<T>::AttentionBlock(const AttentionConfig& config, Index hidden, P
   }
 }
 
-// Normal(0, std) for projections, std/sqrt(2·layers) for the output projection that feeds the
-// residual stream (GPT-2, Radford et al. 2019 §2.3), ones for norm gains.
 // RoPE over `heads` slices of `dim` columns (layers.hpp RopeSlices), with this block's base and,
 // for MLA, its YaRN correction.
 template <class T>
@@ -53,6 +51,8 @@ RopeSlices AttentionBlock<T>::rope_slices(Index heads, Index stride, Index offse
   return s;
 }
 
+// Normal(0, std) for projections, std/sqrt(2·layers) for the output projection that feeds the
+// residual stream (GPT-2, Radford et al. 2019 §2.3), ones for norm gains.
 template <class T>
 void AttentionBlock<T>::init(Parameters<T>& params, Rng& rng, double std) const {
   for (int id : {w_q_, w_k_, w_v_, w_dq_, w_uq_, w_dkv_, w_uk_, w_uv_, w_kr_, w_o_}) {

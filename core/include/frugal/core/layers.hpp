@@ -68,7 +68,7 @@ std::vector<double> rope_inverse_frequencies(Index dim, double base, const std::
 double yarn_softmax_scale_factor(const YarnConfig& yarn);
 template <class T>
 void rope_forward(Matrix<T>& x, const RopeSlices& s);
-// The rotation is orthogonal, so its backward is the rotation by −θ.
+// Its backward is the transpose: the rotation by −θ (times YaRN's cos/sin factor, when set).
 template <class T>
 void rope_backward(Matrix<T>& dx, const RopeSlices& s);
 
