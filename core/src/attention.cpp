@@ -36,6 +36,21 @@ AttentionBlock<T>::AttentionBlock(const AttentionConfig& config, Index hidden, P
   }
 }
 
+// RoPE over `heads` slices of `dim` columns (layers.hpp RopeSlices), with this block's base and,
+// for MLA, its YaRN correction.
+template <class T>
+RopeSlices AttentionBlock<T>::rope_slices(Index heads, Index stride, Index offset, Index dim) const {
+  RopeSlices s;
+  s.seq_len = shape_.seq_len;
+  s.heads = heads;
+  s.stride = stride;
+  s.offset = offset;
+  s.dim = dim;
+  s.base = config_.rope_theta;
+  if (config_.kind == AttentionKind::mla) s.yarn = config_.yarn;
+  return s;
+}
+
 // Normal(0, std) for projections, std/sqrt(2·layers) for the output projection that feeds the
 // residual stream (GPT-2, Radford et al. 2019 §2.3), ones for norm gains.
 template <class T>
@@ -74,8 +89,8 @@ void AttentionBlock<T>::forward_mha(Matrix<T>& out, const Matrix<T>& x, const Pa
   linear_forward(q_, x, params.value(w_q_), fp8());
   linear_forward(k_, x, params.value(w_k_), fp8());
   linear_forward(v_, x, params.value(w_v_), fp8());
-  rope_forward(q_, RopeSlices{shape_.seq_len, shape_.heads, d, 0, d});
-  rope_forward(k_, RopeSlices{shape_.seq_len, shape_.kv_heads, d, 0, d});
+  rope_forward(q_, rope_slices(shape_.heads, d, 0, d));
+  rope_forward(k_, rope_slices(shape_.kv_heads, d, 0, d));
   attention_forward(attn_out_, attn_cache_, q_, k_, v_, shape_);
   linear_forward(out, attn_out_, params.value(w_o_), fp8());
 }
@@ -86,8 +101,8 @@ void AttentionBlock<T>::backward_mha(Matrix<T>& dx, const Matrix<T>& dout, Param
   Matrix<T> dattn, dq, dk, dv;
   linear_backward(&dattn, params.grad(w_o_), dout, attn_out_, params.value(w_o_), false, fp8());
   attention_backward(dq, dk, dv, dattn, attn_cache_, q_, k_, v_, shape_);
-  rope_backward(dq, RopeSlices{shape_.seq_len, shape_.heads, d, 0, d});
-  rope_backward(dk, RopeSlices{shape_.seq_len, shape_.kv_heads, d, 0, d});
+  rope_backward(dq, rope_slices(shape_.heads, d, 0, d));
+  rope_backward(dk, rope_slices(shape_.kv_heads, d, 0, d));
   linear_backward(&dx, params.grad(w_q_), dq, x_, params.value(w_q_), false, fp8());
   linear_backward(&dx, params.grad(w_k_), dk, x_, params.value(w_k_), true, fp8());
   linear_backward(&dx, params.grad(w_v_), dv, x_, params.value(w_v_), true, fp8());
@@ -100,6 +115,8 @@ void AttentionBlock<T>::backward_mha(Matrix<T>& dx, const Matrix<T>& dout, Param
 //   k_h  = [k^C_h ; k^R]                             eq. 4
 //   c_Q  = RMSNorm(x·W^DQ);  [q^C_h ; q^R_h] = c_Q·W^UQ, q^R = RoPE(q^R)   eq. 6–9
 //   o_h  = softmax(q_hᵀ k_h / sqrt(d_h + d_h^R)) v^C_h;  out = [o_1 … o_H]·W^O   eq. 10–11
+// With YaRN (config_.yarn), as inference/model.py: RoPE's frequencies are corrected
+// (rope_inverse_frequencies) and the softmax scale is multiplied by mscale² (MLA.__init__).
 template <class T>
 void AttentionBlock<T>::forward_mla(Matrix<T>& out, const Matrix<T>& x, const Parameters<T>& params) {
   const Index H = config_.num_heads, dn = config_.qk_nope_head_dim, dr = config_.qk_rope_head_dim;
@@ -107,6 +124,7 @@ void AttentionBlock<T>::forward_mla(Matrix<T>& out, const Matrix<T>& x, const Pa
   shape_.kv_heads = H;
   shape_.qk_dim = qk;
   shape_.v_dim = config_.v_head_dim;
+  shape_.softmax_scale_factor = config_.yarn ? yarn_softmax_scale_factor(*config_.yarn) : 1.0;
 
   if (w_dq_ >= 0) {
     linear_forward(c_q_, x, params.value(w_dq_), fp8());
@@ -115,7 +133,7 @@ void AttentionBlock<T>::forward_mla(Matrix<T>& out, const Matrix<T>& x, const Pa
   } else {
     linear_forward(q_, x, params.value(w_q_), fp8());
   }
-  if (dr > 0) rope_forward(q_, RopeSlices{shape_.seq_len, H, qk, dn, dr});
+  if (dr > 0) rope_forward(q_, rope_slices(H, qk, dn, dr));
 
   linear_forward(c_kv_, x, params.value(w_dkv_), fp8());
   rmsnorm_forward(c_kv_normed_, kv_norm_cache_, c_kv_, params.value(kv_norm_));
@@ -125,7 +143,7 @@ void AttentionBlock<T>::forward_mla(Matrix<T>& out, const Matrix<T>& x, const Pa
   Matrix<T> k_rope;
   if (dr > 0) {
     linear_forward(k_rope, x, params.value(w_kr_), fp8());
-    rope_forward(k_rope, RopeSlices{shape_.seq_len, 1, dr, 0, dr});
+    rope_forward(k_rope, rope_slices(1, dr, 0, dr));
   }
   k_.resize(x.rows(), H * qk);
   for (Index h = 0; h < H; ++h) {
@@ -156,9 +174,9 @@ void AttentionBlock<T>::backward_mla(Matrix<T>& dx, const Matrix<T>& dout, Param
   rmsnorm_backward(dc_kv, params.grad(kv_norm_), dc_kv_normed, kv_norm_cache_, params.value(kv_norm_));
   linear_backward(&dx, params.grad(w_dkv_), dc_kv, x_, params.value(w_dkv_), false, fp8());
   if (dr > 0) {
-    rope_backward(dk_rope, RopeSlices{shape_.seq_len, 1, dr, 0, dr});
+    rope_backward(dk_rope, rope_slices(1, dr, 0, dr));
     linear_backward(&dx, params.grad(w_kr_), dk_rope, x_, params.value(w_kr_), true, fp8());
-    rope_backward(dq, RopeSlices{shape_.seq_len, H, qk, dn, dr});
+    rope_backward(dq, rope_slices(H, qk, dn, dr));
   }
   if (w_dq_ >= 0) {
     Matrix<T> dc_q_normed, dc_q;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numbers>
 #include <type_traits>
 
 namespace frugal::core {
@@ -86,19 +87,64 @@ void linear_backward(Matrix<T>* dx, MatrixMap<T> dw, const Matrix<T>& dy, const 
   gemm(*dx, dy, w.transpose(), accumulate_dx);
 }
 
-// For position p and pair i of a d-dimensional slice, θ_i = p · base^(−2i/d):
-//   [y_2i, y_2i+1] = [x_2i cos θ_i − x_2i+1 sin θ_i,  x_2i sin θ_i + x_2i+1 cos θ_i]
-// `direction` −1 rotates by −θ (the backward pass). The angles depend only on (position, pair),
-// so they are computed once per call for the seq_len positions, not once per row.
+// Plain RoPE: ω_i = base^(−2i/d), i = 0 … d/2 − 1 (RoFormer eq. 15).
+// YaRN (Peng et al. 2023, §3.2 "NTK-by-parts"), as DeepSeek-V3's inference/model.py
+// precompute_freqs_cis computes it with L = original_seq_len and s = factor:
+//   correction_dim(r) = d · ln(L / (2π r)) / (2 ln base)
+//       "dim * math.log(max_seq_len / (num_rotations * 2 * math.pi)) / (2 * math.log(base))"
+//   low  = max(floor(correction_dim(beta_fast)), 0),  high = min(ceil(correction_dim(beta_slow)), d − 1)
+//       "return max(low, 0), min(high, dim-1)"   (d − 1, not d/2 − 1: model.py's bound, kept)
+//   ramp_i = clamp((i − low) / (high − low), 0, 1), with high += 0.001 when low == high
+//   smooth_i = 1 − ramp_i
+//   ω_i ← ω_i / s · (1 − smooth_i) + ω_i · smooth_i
+//       "freqs = freqs / factor * (1 - smooth) + freqs * smooth"
+// Fast-turning pairs (i < low) keep their frequency, slow ones (i > high) are interpolated by s.
+std::vector<double> rope_inverse_frequencies(Index dim, double base, const std::optional<YarnConfig>& yarn) {
+  const Index pairs = dim / 2;
+  std::vector<double> omega(static_cast<std::size_t>(pairs));
+  for (Index i = 0; i < pairs; ++i)
+    omega[static_cast<std::size_t>(i)] = std::pow(base, -2.0 * static_cast<double>(i) / static_cast<double>(dim));
+  if (!yarn) return omega;
+  const double d = static_cast<double>(dim), original = static_cast<double>(yarn->original_seq_len);
+  auto correction_dim = [&](double rotations) {
+    return d * std::log(original / (rotations * 2.0 * std::numbers::pi)) / (2.0 * std::log(base));
+  };
+  const double low = std::max(std::floor(correction_dim(yarn->beta_fast)), 0.0);
+  double high = std::min(std::ceil(correction_dim(yarn->beta_slow)), d - 1.0);
+  if (low == high) high += 0.001;
+  for (Index i = 0; i < pairs; ++i) {
+    const double ramp = std::clamp((static_cast<double>(i) - low) / (high - low), 0.0, 1.0);
+    const double smooth = 1.0 - ramp;
+    double& w = omega[static_cast<std::size_t>(i)];
+    w = w / yarn->factor * (1.0 - smooth) + w * smooth;
+  }
+  return omega;
+}
+
+// mscale = 0.1 · mscale · ln(s) + 1;  softmax_scale ← softmax_scale · mscale²
+//   "mscale = 0.1 * args.mscale * math.log(args.rope_factor) + 1.0
+//    self.softmax_scale = self.softmax_scale * mscale * mscale"   (model.py MLA.__init__)
+double yarn_softmax_scale_factor(const YarnConfig& yarn) {
+  const double mscale = 0.1 * yarn.mscale * std::log(yarn.factor) + 1.0;
+  return mscale * mscale;
+}
+
+// For position p and pair i, θ_i = p · ω_i (ω from rope_inverse_frequencies) and a = YaRN's
+// rope_attention_factor (1 without YaRN):
+//   [y_2i, y_2i+1] = a · [x_2i cos θ_i − x_2i+1 sin θ_i,  x_2i sin θ_i + x_2i+1 cos θ_i]
+// `direction` −1 applies the transpose, a·R(−θ) (the backward pass). The angles depend only on
+// (position, pair), so they are computed once per call for the seq_len positions, not once per row.
 template <class T>
 static void rope_rotate(Matrix<T>& x, const RopeSlices& s, double direction) {
   const Index pairs = s.dim / 2;
+  const std::vector<double> omega = rope_inverse_frequencies(s.dim, s.base, s.yarn);
+  const double magnitude = s.yarn ? s.yarn->rope_attention_factor : 1.0;
   std::vector<T> cosines(static_cast<std::size_t>(s.seq_len * pairs)), sines(cosines.size());
   for (Index position = 0; position < s.seq_len; ++position)
     for (Index pair = 0; pair < pairs; ++pair) {
-      const double theta = static_cast<double>(position) * std::pow(s.base, -2.0 * static_cast<double>(pair) / static_cast<double>(s.dim));
-      cosines[static_cast<std::size_t>(position * pairs + pair)] = static_cast<T>(std::cos(theta));
-      sines[static_cast<std::size_t>(position * pairs + pair)] = static_cast<T>(direction * std::sin(theta));
+      const double theta = static_cast<double>(position) * omega[static_cast<std::size_t>(pair)];
+      cosines[static_cast<std::size_t>(position * pairs + pair)] = static_cast<T>(magnitude * std::cos(theta));
+      sines[static_cast<std::size_t>(position * pairs + pair)] = static_cast<T>(magnitude * direction * std::sin(theta));
     }
   for (Index r = 0; r < x.rows(); ++r) {
     const T* c = &cosines[static_cast<std::size_t>((r % s.seq_len) * pairs)];
@@ -122,13 +168,20 @@ void rope_backward(Matrix<T>& dx, const RopeSlices& s) {
   rope_rotate(dx, s, -1.0);
 }
 
+// The softmax scale c = f / sqrt(d_qk): Vaswani et al. 2017 eq. 1 ("we scale the dot products by
+// 1/sqrt(d_k)"); model.py "self.softmax_scale = self.qk_head_dim ** -0.5", f = YaRN's mscale² or 1.
+template <class T>
+static T softmax_scale(const AttentionShape& s) {
+  return static_cast<T>(s.softmax_scale_factor) / std::sqrt(static_cast<T>(s.qk_dim));
+}
+
 // For each sequence and head (Vaswani et al. 2017, eq. 1, with a causal mask):
-//   S = Q·Kᵀ / sqrt(d_qk),  P = softmax_row(S with S_ij = −∞ for j > i),  O = P·V
+//   S = c · Q·Kᵀ,  P = softmax_row(S with S_ij = −∞ for j > i),  O = P·V
 template <class T>
 void attention_forward(Matrix<T>& out, AttentionCache<T>& cache, const Matrix<T>& q, const Matrix<T>& k,
                        const Matrix<T>& v, const AttentionShape& s) {
   const Index L = s.seq_len, group = s.heads / s.kv_heads;
-  const T scale = T(1) / std::sqrt(static_cast<T>(s.qk_dim));
+  const T scale = softmax_scale<T>(s);
   out.resize(s.batch * L, s.heads * s.v_dim);
   cache.probs.resize(static_cast<std::size_t>(s.batch * s.heads));
   Matrix<T> scores(L, L);
@@ -151,12 +204,12 @@ void attention_forward(Matrix<T>& out, AttentionCache<T>& cache, const Matrix<T>
 }
 
 //   dV += Pᵀ·dO,  dP = dO·Vᵀ,  dS = P ⊙ (dP − rowsum(dP ⊙ P)),
-//   dQ = dS·K / sqrt(d),  dK += dSᵀ·Q / sqrt(d)
+//   dQ = c · dS·K,  dK += c · dSᵀ·Q
 template <class T>
 void attention_backward(Matrix<T>& dq, Matrix<T>& dk, Matrix<T>& dv, const Matrix<T>& dout, const AttentionCache<T>& cache,
                         const Matrix<T>& q, const Matrix<T>& k, const Matrix<T>& v, const AttentionShape& s) {
   const Index L = s.seq_len, group = s.heads / s.kv_heads;
-  const T scale = T(1) / std::sqrt(static_cast<T>(s.qk_dim));
+  const T scale = softmax_scale<T>(s);
   // dQ is written head by head; dK and dV sum over the `group` query heads that share them.
   dq.resize(q.rows(), q.cols());
   dk.resize(k.rows(), k.cols());

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "frugal/config/config_error.hpp"
@@ -32,6 +33,19 @@ enum class ScoreFunc { softmax, sigmoid };
 enum class PositionEmbedding { rope, learned };
 enum class NormKind { rmsnorm, layernorm };
 
+// YaRN context extension of RoPE (Peng et al. 2023, arXiv 2309.00071) as DeepSeek-V3's
+// inference/model.py applies it to MLA's decoupled RoPE dims (precompute_freqs_cis, MLA.__init__).
+// V3's released configs: factor 40, original length 4096, beta 32/1, mscale 1.0 (model.py ModelArgs
+// defaults; Hugging Face config.json "rope_scaling", tests/data/hf/deepseek-v3.json).
+struct YarnConfig {
+  double factor = 1.0;                // s, model.py rope_factor; 1 leaves RoPE unchanged
+  std::int64_t original_seq_len = 0;  // the pre-training context (HF original_max_position_embeddings)
+  double beta_fast = 32.0;            // rotations that bound the ramp of corrected frequencies
+  double beta_slow = 1.0;
+  double mscale = 1.0;                // softmax scale × (0.1·mscale·ln s + 1)² (HF: mscale_all_dim)
+  double rope_attention_factor = 1.0;  // multiplies cos/sin of the RoPE dims: HF's attention_factor; 1 in model.py
+};
+
 struct AttentionConfig {
   AttentionKind kind = AttentionKind::mha;
   std::int64_t num_heads = 0;
@@ -47,6 +61,8 @@ struct AttentionConfig {
   // Biases on the Q/K/V projections (Qwen2) and on the output projection (GPT-3).
   bool qkv_bias = false;
   bool out_bias = false;
+  double rope_theta = 10000.0;     // RoPE base (model.py ModelArgs rope_theta; HF rope_theta)
+  std::optional<YarnConfig> yarn = std::nullopt;  // MLA only; absent = plain RoPE
 
   // Dimension of one query/key head and one value head, whatever the kind.
   std::int64_t qk_head_dim() const {
@@ -115,6 +131,7 @@ struct ModelFieldPaths {
   std::string routed_experts, shared_experts, top_k, expert_intermediate_size;
   std::string first_dense_layers, layer_freq, groups, groups_per_token, route_scale;
   std::string mtp_depth, max_seq_len;
+  std::string rope_theta, yarn, yarn_factor, yarn_original_seq_len, yarn_beta_fast, yarn_beta_slow, yarn_mscale;
 };
 
 inline const char* to_string(AttentionKind k) {
@@ -166,6 +183,17 @@ inline void validate_model_config(const ModelConfig& c, const ModelFieldPaths& p
       throw ConfigError(p.num_kv_heads, std::to_string(a.num_kv_heads) + " does not divide the number of attention heads (" +
                                             std::to_string(a.num_heads) + ")");
   }
+  if (!(a.rope_theta > 1.0)) throw ConfigError(p.rope_theta, "must exceed 1, got " + std::to_string(a.rope_theta));
+  if (const auto& y = a.yarn) {
+    if (a.kind != AttentionKind::mla) throw ConfigError(p.yarn, "YaRN is implemented for MLA's RoPE dims only");
+    if (!(y->factor >= 1.0)) throw ConfigError(p.yarn_factor, "must be at least 1, got " + std::to_string(y->factor));
+    require_positive(y->original_seq_len, p.yarn_original_seq_len);
+    if (!(y->beta_slow > 0.0)) throw ConfigError(p.yarn_beta_slow, "must be positive, got " + std::to_string(y->beta_slow));
+    if (!(y->beta_fast > y->beta_slow))
+      throw ConfigError(p.yarn_beta_fast, "must exceed " + p.yarn_beta_slow + " (" + std::to_string(y->beta_slow) + "), got " +
+                                              std::to_string(y->beta_fast));
+    if (!(y->mscale >= 0.0)) throw ConfigError(p.yarn_mscale, "must not be negative, got " + std::to_string(y->mscale));
+  }
   require_non_negative(c.mtp_depth, p.mtp_depth);
 
   const MoeConfig& m = c.moe;
@@ -204,6 +232,15 @@ inline void validate_model_config(const ModelConfig& c, const ModelFieldPaths& p
                                                 " layers");
   if (!(m.route_scale > 0.0))
     throw ConfigError(p.route_scale, "must be positive, got " + std::to_string(m.route_scale));
+}
+
+// YaRN only where the model runs beyond its pre-training context, as DeepSeek-V3's model.py does:
+//   precompute_freqs_cis: "if seqlen > args.original_seq_len:" (seqlen = args.max_seq_len)
+//   MLA.__init__:         "if args.max_seq_len > args.original_seq_len:"
+// Hugging Face applies rope_scaling whatever max_position_embeddings is; the two agree on every
+// released DeepSeek config (163840 > 4096). model.py is this project's reference, so it wins.
+inline void drop_yarn_within_original_length(ModelConfig& c) {
+  if (c.attention.yarn && c.max_seq_len <= c.attention.yarn->original_seq_len) c.attention.yarn.reset();
 }
 
 }  // namespace frugal

@@ -6,6 +6,7 @@
 // A Hugging Face config is recognised by its "num_hidden_layers" key.
 #pragma once
 
+#include <cmath>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -43,6 +44,13 @@ inline ModelFieldPaths native_field_paths(const std::string& m) {
   f.groups = p("moe.groups");
   f.groups_per_token = p("moe.groups_per_token");
   f.route_scale = p("moe.route_scale");
+  f.rope_theta = p("attention.rope_theta");
+  f.yarn = p("attention.yarn");
+  f.yarn_factor = p("attention.yarn.factor");
+  f.yarn_original_seq_len = p("attention.yarn.original_seq_len");
+  f.yarn_beta_fast = p("attention.yarn.beta_fast");
+  f.yarn_beta_slow = p("attention.yarn.beta_slow");
+  f.yarn_mscale = p("attention.yarn.mscale");
   return f;
 }
 
@@ -74,6 +82,19 @@ inline ModelConfig parse_native_model(const nlohmann::json& j, const std::string
     at.num_heads = a.integer("num_heads");
     at.qkv_bias = a.boolean("qkv_bias", false);
     at.out_bias = a.boolean("out_bias", false);
+    at.rope_theta = a.number("rope_theta", 10000.0);
+    if (const nlohmann::json* yarn = a.object("yarn")) {
+      // model.py's names and defaults (ModelArgs: rope_factor, original_seq_len, beta_fast, beta_slow, mscale).
+      JsonObjectReader y(*yarn, a.path_of("yarn"));
+      YarnConfig yc;
+      yc.factor = y.number("factor");
+      yc.original_seq_len = y.integer("original_seq_len");
+      yc.beta_fast = y.number("beta_fast", 32.0);
+      yc.beta_slow = y.number("beta_slow", 1.0);
+      yc.mscale = y.number("mscale", 1.0);
+      y.finish();
+      at.yarn = yc;
+    }
     if (at.kind == AttentionKind::mla) {
       at.q_lora_rank = a.integer("q_lora_rank", 0);
       at.kv_lora_rank = a.integer("kv_lora_rank");
@@ -121,6 +142,7 @@ inline ModelConfig parse_native_model(const nlohmann::json& j, const std::string
   }
   r.finish();
   validate_model_config(c, native_field_paths(path));
+  drop_yarn_within_original_length(c);
   return c;
 }
 
@@ -128,11 +150,44 @@ inline ModelConfig parse_native_model(const nlohmann::json& j, const std::string
 inline void ignore_hf_bookkeeping_keys(JsonObjectReader& r) {
   r.ignore({"architectures", "auto_map", "_name_or_path", "transformers_version", "torch_dtype", "dtype",
             "bos_token_id", "eos_token_id", "pad_token_id", "initializer_range", "rms_norm_eps", "layer_norm_eps",
-            "rope_theta", "rope_scaling", "rope_interleave", "attention_dropout", "hidden_dropout", "use_cache",
+            "rope_interleave", "attention_dropout", "hidden_dropout", "use_cache",
             "pretraining_tp", "quantization_config", "hidden_act", "output_router_logits", "router_aux_loss_coef",
             "router_jitter_noise", "aux_loss_alpha", "seq_aux", "ep_size", "topk_method", "sliding_window",
             "use_sliding_window", "max_window_layers", "layer_types", "tokenizer_class", "qk_head_dim",
             "use_mla", "return_dict", "output_attentions", "output_hidden_states", "is_encoder_decoder"});
+}
+
+// Hugging Face's "rope_scaling" of a DeepSeek-V2/V3 config, read as transformers reads it
+// (modeling_rope_utils.py _compute_yarn_parameters; modeling_deepseek_v3.py):
+//   beta_fast = rope_scaling.get("beta_fast") or 32;  beta_slow = ... or 1
+//   original_max_position_embeddings, falling back to max_position_embeddings
+//   softmax: "mscale_all_dim = self.config.rope_scaling.get("mscale_all_dim", 0) ...
+//             self.scaling = self.scaling * mscale * mscale"  with mscale = yarn_get_mscale(factor, mscale_all_dim)
+//   cos/sin: "if attention_factor is None: if mscale and mscale_all_dim: attention_factor = get_mscale(factor, mscale) /
+//             get_mscale(factor, mscale_all_dim) else: attention_factor = get_mscale(factor)"
+// V2's and V3's configs set mscale == mscale_all_dim, so their cos/sin factor is 1, as in model.py.
+inline double yarn_get_mscale(double factor, double mscale) {
+  return factor <= 1.0 ? 1.0 : 0.1 * mscale * std::log(factor) + 1.0;
+}
+inline YarnConfig read_hf_yarn(const nlohmann::json& j, const std::string& path, std::int64_t max_position_embeddings) {
+  JsonObjectReader s(j, path);
+  const std::string type = s.has("rope_type") ? s.string("rope_type") : s.string("type");
+  s.ignore({"type", "rope_type"});
+  if (type != "yarn") throw ConfigError(s.path_of(s.has("rope_type") ? "rope_type" : "type"),
+                                        "unsupported \"" + type + "\" for MLA (known: yarn)");
+  YarnConfig y;
+  y.factor = s.number("factor");
+  y.original_seq_len = s.integer("original_max_position_embeddings", max_position_embeddings);
+  y.beta_fast = s.number("beta_fast", 32.0);
+  y.beta_slow = s.number("beta_slow", 1.0);
+  const double mscale = s.number("mscale", 0.0), mscale_all_dim = s.number("mscale_all_dim", 0.0);
+  y.mscale = mscale_all_dim;
+  y.rope_attention_factor = s.has("attention_factor") ? s.number("attention_factor")
+                            : mscale != 0.0 && mscale_all_dim != 0.0
+                                ? yarn_get_mscale(y.factor, mscale) / yarn_get_mscale(y.factor, mscale_all_dim)
+                                : yarn_get_mscale(y.factor, 1.0);
+  s.finish();
+  return y;
 }
 
 inline ModelConfig parse_hf_model(const nlohmann::json& j, const std::string& path) {
@@ -162,6 +217,7 @@ inline ModelConfig parse_hf_model(const nlohmann::json& j, const std::string& pa
   const bool bias = r.boolean("attention_bias", false);
   a.qkv_bias = bias || model_type == "qwen2";  // Qwen2 always has Q/K/V biases (modeling_qwen2.py)
   a.out_bias = bias;
+  a.rope_theta = r.number("rope_theta", 10000.0);
   const bool mla = model_type == "deepseek_v2" || model_type == "deepseek_v3";
   if (mla) {
     a.kind = AttentionKind::mla;
@@ -171,7 +227,9 @@ inline ModelConfig parse_hf_model(const nlohmann::json& j, const std::string& pa
     a.qk_nope_head_dim = r.integer("qk_nope_head_dim");
     a.qk_rope_head_dim = r.integer("qk_rope_head_dim");
     a.v_head_dim = r.integer("v_head_dim");
+    if (const nlohmann::json* scaling = r.object("rope_scaling")) a.yarn = read_hf_yarn(*scaling, r.path_of("rope_scaling"), c.max_seq_len);
   } else {
+    r.ignore({"rope_scaling"});  // Llama 3's "llama3" and the like: not modelled (these families only feed the simulator)
     a.num_kv_heads = r.integer("num_key_value_heads", a.num_heads);
     a.kind = a.num_kv_heads == a.num_heads ? AttentionKind::mha : AttentionKind::gqa;
     a.head_dim = r.integer("head_dim", a.num_heads > 0 ? c.hidden_size / a.num_heads : 0);
@@ -236,7 +294,15 @@ inline ModelConfig parse_hf_model(const nlohmann::json& j, const std::string& pa
   f.groups = p("n_group");
   f.groups_per_token = p("topk_group");
   f.route_scale = p("routed_scaling_factor");
+  f.rope_theta = p("rope_theta");
+  f.yarn = p("rope_scaling");
+  f.yarn_factor = p("rope_scaling.factor");
+  f.yarn_original_seq_len = p("rope_scaling.original_max_position_embeddings");
+  f.yarn_beta_fast = p("rope_scaling.beta_fast");
+  f.yarn_beta_slow = p("rope_scaling.beta_slow");
+  f.yarn_mscale = p("rope_scaling.mscale_all_dim");
   validate_model_config(c, f);
+  drop_yarn_within_original_length(c);
   return c;
 }
 

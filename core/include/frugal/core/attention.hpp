@@ -35,6 +35,7 @@ class AttentionBlock {
   void backward_mla(Matrix<T>& dx, const Matrix<T>& dout, Parameters<T>& params);
 
   const Fp8GemmOptions* fp8() const { return fp8_ ? &*fp8_ : nullptr; }
+  RopeSlices rope_slices(Index heads, Index stride, Index offset, Index dim) const;
 
   AttentionConfig config_;
   Index hidden_ = 0;

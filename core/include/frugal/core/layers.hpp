@@ -7,8 +7,10 @@
 // for the shared embedding, several layers) and *write* input gradients unless told to accumulate.
 #pragma once
 
+#include <optional>
 #include <vector>
 
+#include "frugal/config/model_config.hpp"
 #include "frugal/core/fp8_gemm.hpp"
 #include "frugal/core/tensor.hpp"
 
@@ -26,6 +28,8 @@ struct RmsNormCache {
   Matrix<T> normalized;      // x / rms(x)
   std::vector<T> inv_rms;    // 1 / rms(x) per row
 };
+// ε of every RMSNorm: DeepSeek-V3's config.json "rms_norm_eps": 1e-06 and inference/model.py
+// "def __init__(self, dim: int, eps: float = 1e-6)" (tests/core/test_attention_constants.cpp pins it).
 inline constexpr double kRmsNormEpsilon = 1e-6;
 template <class T>
 void rmsnorm_forward(Matrix<T>& out, RmsNormCache<T>& cache, const Matrix<T>& x, ConstMatrixMap<T> gain);
@@ -47,7 +51,8 @@ void linear_backward(Matrix<T>* dx, MatrixMap<T> dw, const Matrix<T>& dy, const 
 // ---- rotary position embedding (Su et al. 2021, RoFormer eq. 34) ------------------------------
 // Rotates, in every row, `heads` slices of `dim` columns starting at column `offset + h·stride`;
 // the row's position is row % seq_len. Pairs are adjacent columns (2i, 2i+1), as in DeepSeek-V3's
-// inference/model.py (apply_rotary_emb views them as complex numbers).
+// inference/model.py (apply_rotary_emb views them as complex numbers). With `yarn`, the
+// frequencies are YaRN's (rope_inverse_frequencies) and cos/sin carry its rope_attention_factor.
 struct RopeSlices {
   Index seq_len = 0;
   Index heads = 1;
@@ -55,10 +60,15 @@ struct RopeSlices {
   Index offset = 0;
   Index dim = 0;
   double base = 10000.0;
+  std::optional<YarnConfig> yarn = std::nullopt;
 };
+// ω_i for the dim/2 pairs of a `dim`-wide RoPE slice: base^(−2i/dim), corrected by YaRN when given.
+std::vector<double> rope_inverse_frequencies(Index dim, double base, const std::optional<YarnConfig>& yarn);
+// YaRN's factor on the attention softmax scale, (0.1·mscale·ln s + 1)² (model.py MLA.__init__).
+double yarn_softmax_scale_factor(const YarnConfig& yarn);
 template <class T>
 void rope_forward(Matrix<T>& x, const RopeSlices& s);
-// The rotation is orthogonal, so its backward is the rotation by −θ.
+// Its backward is the transpose: the rotation by −θ (times YaRN's cos/sin factor, when set).
 template <class T>
 void rope_backward(Matrix<T>& dx, const RopeSlices& s);
 
@@ -70,6 +80,7 @@ struct AttentionShape {
   Index kv_heads = 0;  // heads / kv_heads query heads share one K/V head (GQA)
   Index qk_dim = 0;
   Index v_dim = 0;
+  double softmax_scale_factor = 1.0;  // multiplies 1/sqrt(qk_dim): YaRN's mscale² in MLA, else 1
 };
 template <class T>
 struct AttentionCache {
