@@ -1,4 +1,5 @@
-// What the experiments' source files share (experiments.cpp defines them).
+// What the experiments' source files share (mean_and_std is in experiment_report.cpp, the rest in
+// experiments.cpp).
 #pragma once
 
 #include <vector>

@@ -53,12 +53,11 @@ void LocalExperts<T>::forward(Matrix<T>& out, const Matrix<T>& x, const Router<T
                               const Parameters<T>& params) {
   const Index k = router.top_k();
   assignments_.assign(experts.size(), {});
-  const auto& chosen = router.chosen();
-  const auto& kept = router.kept();
+  const ConstExpertIdsMap chosen = router.chosen_ids();
+  const ConstSlotFlagsMap kept = router.kept_slots();
   for (Index t = 0; t < x.rows(); ++t)
     for (Index j = 0; j < k; ++j)
-      if (kept[static_cast<std::size_t>(t * k + j)])
-        assignments_[static_cast<std::size_t>(chosen[static_cast<std::size_t>(t * k + j)])].push_back({t, j});
+      if (kept(t, j)) assignments_[static_cast<std::size_t>(chosen(t, j))].push_back({t, j});
 
   expert_out_.resize(experts.size());
   Matrix<T> rows;

@@ -34,8 +34,10 @@ static bool ranks_before(const std::pair<T, int>& a, const std::pair<T, int>& b)
   return a.first > b.first || (a.first == b.first && a.second < b.second);
 }
 
-// Group score_g = the sum of the top-2 of (s + b) over the experts of group g (its one s + b
-// when a group has a single expert).
+// Group score_g over the experts i of group g (inference/model.py Gate.forward):
+//   if self.bias is None: group_scores = scores.amax(dim=-1)                     max_i s_i
+//   else:                 group_scores = scores.topk(2, dim=-1)[0].sum(dim=-1)   top-2 sum of s_i + b_i
+// (its one s + b when a group has a single expert).
 template <class T>
 void group_scores(const T* scores, const T* bias, const MoeConfig& moe, T* out) {
   const int groups = static_cast<int>(moe.groups), per_group = static_cast<int>(moe.routed_experts) / groups;
@@ -50,7 +52,7 @@ void group_scores(const T* scores, const T* bias, const MoeConfig& moe, T* out) 
         second = v;
       }
     }
-    out[g] = per_group >= 2 ? first + second : first;
+    out[g] = bias && per_group >= 2 ? first + second : first;
   }
 }
 
@@ -64,7 +66,9 @@ void kept_groups(const T* group_score, const MoeConfig& moe, int* kept) {
 }
 
 // Group-limited top-k (V3 §2.1.2; inference/model.py Gate.forward): keep the M best groups by
-// group score; top-k of (s + b) among their experts.
+// group score; top-k of (s + b) among their experts. model.py masks the other groups with −inf
+// ("scores.masked_fill_(mask.unsqueeze(-1), float("-inf"))"), so an expert outside them is never
+// chosen, even when the kept ones have negative s + b; here they are left out of the candidates.
 template <class T>
 void route_top_k(const T* scores, const T* bias, const MoeConfig& moe, int* chosen) {
   const int experts = static_cast<int>(moe.routed_experts);
@@ -103,6 +107,45 @@ void Router<T>::init(Parameters<T>& params, Rng& rng, double std) const {
   fill_normal(params.mutable_value(w_gate_), rng, std);
 }
 
+// Balance loss, forward: f_i counted once per group and kept for the backward pass.
+template <class T>
+double balance_loss_forward(BalanceLossCache& cache, const Matrix<T>& scores, ConstExpertIdsMap chosen,
+                            Index rows_per_group, double alpha) {
+  const Index E = scores.cols(), k = chosen.cols(), rows = rows_per_group, groups = scores.rows() / rows;
+  cache.rows_per_group = rows;
+  cache.alpha = alpha;
+  cache.f = Eigen::ArrayXXd::Zero(groups, E);
+  double loss = 0;
+  for (Index g = 0; g < groups; ++g) {
+    // P_i = (1/T) Σ_t s'_{i,t}, s'_{i,t} = s_{i,t} / Σ_j s_{j,t}  (here still Σ_t, divided below)
+    BalanceRow P = BalanceRow::Zero(E);
+    for (Index t = g * rows; t < (g + 1) * rows; ++t) {
+      for (Index j = 0; j < k; ++j) cache.f(g, chosen(t, j)) += 1.0;
+      const double row_sum = static_cast<double>(scores.row(t).sum());
+      P += scores.row(t).template cast<double>().array() / row_sum;
+    }
+    // f_i = E/(k·T) · Σ_t 1(i ∈ K_t);  L_g = α Σ_i f_i P_i
+    cache.f.row(g) = cache.f.row(g) * static_cast<double>(E) / static_cast<double>(k * rows);
+    for (Index i = 0; i < E; ++i) loss += alpha * cache.f(g, i) * (P(i) / static_cast<double>(rows));
+  }
+  return loss / static_cast<double>(groups);
+}
+
+// Balance loss, backward (router.hpp has the derivative).
+template <class T>
+void balance_loss_backward(Matrix<T>& dscores, const BalanceLossCache& cache, const Matrix<T>& scores) {
+  const Index E = scores.cols(), rows = cache.rows_per_group, groups = cache.f.rows();
+  for (Index g = 0; g < groups; ++g) {
+    const BalanceRow dnormalized = cache.alpha * cache.f.row(g) / static_cast<double>(rows * groups);  // ∂L/∂s'_{i,t}
+    for (Index t = g * rows; t < (g + 1) * rows; ++t) {
+      const double row_sum = static_cast<double>(scores.row(t).sum());
+      double dot = 0;  // Σ_i ∂L/∂s'_{i,t} · s'_{i,t}
+      for (Index i = 0; i < E; ++i) dot += dnormalized(i) * static_cast<double>(scores(t, i)) / row_sum;
+      dscores.row(t) += ((dnormalized - dot) / row_sum).template cast<T>().matrix();
+    }
+  }
+}
+
 // Rows per balance group and the loss weight: the sequence (V3 eq. 17–20) or the whole batch.
 struct BalanceGroups {
   Index rows = 0;
@@ -117,12 +160,16 @@ static BalanceGroups balance_groups(const RouterOptions& o, Index batch, Index s
   return {seq_len, 0.0};
 }
 
+// In the order of inference/model.py Gate.forward:
+//   scores = linear(x, self.weight); scores = scores.softmax(...) or scores.sigmoid()
+//   original_scores = scores; scores = scores + self.bias           (selection only)
+//   group_scores → topk_groups kept; indices = torch.topk(scores, self.topk, dim=-1)[1]
+//   weights = original_scores.gather(1, indices); weights /= weights.sum() (sigmoid); weights *= route_scale
+// then what training adds: the capacity limit, the load, and the balance loss.
 template <class T>
 double Router<T>::forward(const Matrix<T>& x, Index batch, Index seq_len, const Parameters<T>& params) {
   const Index N = x.rows(), E = moe_.routed_experts, k = moe_.top_k;
   x_ = x;
-  batch_ = batch;
-  seq_len_ = seq_len;
 
   // s = sigmoid(u·e) or softmax_i(u·e)
   Matrix<T> logits;
@@ -137,17 +184,19 @@ double Router<T>::forward(const Matrix<T>& x, Index batch, Index seq_len, const 
     }
   }
 
-  // Choose, then gate: g = route_scale · s / Σ_K s (or route_scale · s without normalisation).
-  chosen_.assign(static_cast<std::size_t>(N * k), 0);
-  weights_.resize(N, k);
+  // K_t: group-limited top-k of s + b (the bias only with aux-loss-free balancing).
   const T* bias = options_.balancing == Balancing::aux_free ? bias_.data() : nullptr;
+  chosen_.assign(static_cast<std::size_t>(N * k), 0);
+  Eigen::Map<ExpertIds> chosen(chosen_.data(), N, k);
+  for (Index t = 0; t < N; ++t) route_top_k(scores_.row(t).data(), bias, moe_, &chosen(t, 0));
+
+  // g = route_scale · s / Σ_K s (or route_scale · s without normalisation), from s, not s + b.
+  weights_.resize(N, k);
   for (Index t = 0; t < N; ++t) {
-    int* c = &chosen_[static_cast<std::size_t>(t * k)];
-    route_top_k(scores_.row(t).data(), bias, moe_, c);
     T sum = 0;
-    for (Index j = 0; j < k; ++j) sum += scores_(t, c[j]);
+    for (Index j = 0; j < k; ++j) sum += scores_(t, chosen(t, j));
     const T denominator = moe_.normalize_top_k ? sum : T(1);
-    for (Index j = 0; j < k; ++j) weights_(t, j) = static_cast<T>(moe_.route_scale) * scores_(t, c[j]) / denominator;
+    for (Index j = 0; j < k; ++j) weights_(t, j) = static_cast<T>(moe_.route_scale) * scores_(t, chosen(t, j)) / denominator;
   }
 
   // Capacity (Switch §2.2): expert capacity = ceil(cf · N·k / E); first come, first served.
@@ -167,71 +216,37 @@ double Router<T>::forward(const Matrix<T>& x, Index batch, Index seq_len, const 
     }
   }
 
-  // Balance loss, per group of rows (V3 eq. 17–20):
-  //   f_i = E/(k·T) Σ_t 1(i ∈ K_t),  s'_{i,t} = s_{i,t} / Σ_j s_{j,t},  P_i = (1/T) Σ_t s'_{i,t}
-  //   L = α Σ_i f_i P_i, averaged over the groups
   const BalanceGroups bg = balance_groups(options_, batch, seq_len);
-  if (bg.alpha == 0) return 0.0;
-  const Index groups = N / bg.rows;
-  double loss = 0;
-  for (Index g = 0; g < groups; ++g) {
-    std::vector<double> f(static_cast<std::size_t>(E), 0.0), P(static_cast<std::size_t>(E), 0.0);
-    for (Index t = g * bg.rows; t < (g + 1) * bg.rows; ++t) {
-      for (Index j = 0; j < k; ++j) f[static_cast<std::size_t>(chosen_[static_cast<std::size_t>(t * k + j)])] += 1.0;
-      const double row_sum = static_cast<double>(scores_.row(t).sum());
-      for (Index i = 0; i < E; ++i) P[static_cast<std::size_t>(i)] += static_cast<double>(scores_(t, i)) / row_sum;
-    }
-    for (Index i = 0; i < E; ++i)
-      loss += bg.alpha * (f[static_cast<std::size_t>(i)] * static_cast<double>(E) / static_cast<double>(k * bg.rows)) *
-              (P[static_cast<std::size_t>(i)] / static_cast<double>(bg.rows));
+  if (bg.alpha == 0) {
+    balance_ = BalanceLossCache{};
+    return 0.0;
   }
-  return loss / static_cast<double>(groups);
+  return balance_loss_forward(balance_, scores_, chosen_ids(), bg.rows, bg.alpha);
 }
 
 // Through the normalised top-k weights, g_i = r·s_i/S with S = Σ_{j∈K} s_j:
 //   ∂L/∂s_k = (r/S) · (∂L/∂g_k − Σ_{j∈K} ∂L/∂g_j · s_j/S)     for k ∈ K
-// Through the balance loss (f held constant, as a count):
-//   ∂L/∂s'_{i,t} = α f_i / (T · groups),  ∂L/∂s_{j,t} = (∂L/∂s'_{j,t} − Σ_i ∂L/∂s'_{i,t} s'_{i,t}) / Σ_i s_{i,t}
+// Through the balance loss: balance_loss_backward.
 // Through the score function:
 //   sigmoid: ∂L/∂u_i = ∂L/∂s_i · s_i (1 − s_i);  softmax: ∂L/∂u = s ⊙ (∂L/∂s − Σ_i ∂L/∂s_i s_i)
 template <class T>
 void Router<T>::backward(Matrix<T>& dx, const Matrix<T>& dweights, Parameters<T>& params) {
   const Index N = x_.rows(), E = moe_.routed_experts, k = moe_.top_k;
   const T r = static_cast<T>(moe_.route_scale);
+  const ConstExpertIdsMap chosen = chosen_ids();
   Matrix<T> dscores = Matrix<T>::Zero(N, E);
   for (Index t = 0; t < N; ++t) {
-    const int* c = &chosen_[static_cast<std::size_t>(t * k)];
     if (moe_.normalize_top_k) {
       T S = 0, weighted = 0;
-      for (Index j = 0; j < k; ++j) S += scores_(t, c[j]);
-      for (Index j = 0; j < k; ++j) weighted += dweights(t, j) * scores_(t, c[j]) / S;
-      for (Index j = 0; j < k; ++j) dscores(t, c[j]) += r / S * (dweights(t, j) - weighted);
+      for (Index j = 0; j < k; ++j) S += scores_(t, chosen(t, j));
+      for (Index j = 0; j < k; ++j) weighted += dweights(t, j) * scores_(t, chosen(t, j)) / S;
+      for (Index j = 0; j < k; ++j) dscores(t, chosen(t, j)) += r / S * (dweights(t, j) - weighted);
     } else {
-      for (Index j = 0; j < k; ++j) dscores(t, c[j]) += r * dweights(t, j);
+      for (Index j = 0; j < k; ++j) dscores(t, chosen(t, j)) += r * dweights(t, j);
     }
   }
 
-  const BalanceGroups bg = balance_groups(options_, batch_, seq_len_);
-  if (bg.alpha != 0) {
-    const Index groups = N / bg.rows;
-    for (Index g = 0; g < groups; ++g) {
-      std::vector<double> f(static_cast<std::size_t>(E), 0.0);
-      for (Index t = g * bg.rows; t < (g + 1) * bg.rows; ++t)
-        for (Index j = 0; j < k; ++j) f[static_cast<std::size_t>(chosen_[static_cast<std::size_t>(t * k + j)])] += 1.0;
-      for (Index t = g * bg.rows; t < (g + 1) * bg.rows; ++t) {
-        const double row_sum = static_cast<double>(scores_.row(t).sum());
-        std::vector<double> dnormalized(static_cast<std::size_t>(E));
-        double dot = 0;
-        for (Index i = 0; i < E; ++i) {
-          const double fi = f[static_cast<std::size_t>(i)] * static_cast<double>(E) / static_cast<double>(k * bg.rows);
-          dnormalized[static_cast<std::size_t>(i)] = bg.alpha * fi / static_cast<double>(bg.rows * groups);
-          dot += dnormalized[static_cast<std::size_t>(i)] * static_cast<double>(scores_(t, i)) / row_sum;
-        }
-        for (Index i = 0; i < E; ++i)
-          dscores(t, i) += static_cast<T>((dnormalized[static_cast<std::size_t>(i)] - dot) / row_sum);
-      }
-    }
-  }
+  if (balance_.alpha != 0) balance_loss_backward(dscores, balance_, scores_);  // V3 eq. 17–20
 
   Matrix<T> dlogits(N, E);
   if (moe_.score_func == ScoreFunc::sigmoid) {
@@ -265,6 +280,10 @@ template void group_scores<float>(const float*, const float*, const MoeConfig&, 
 template void group_scores<double>(const double*, const double*, const MoeConfig&, double*);
 template void kept_groups<float>(const float*, const MoeConfig&, int*);
 template void kept_groups<double>(const double*, const MoeConfig&, int*);
+template double balance_loss_forward<float>(BalanceLossCache&, const Matrix<float>&, ConstExpertIdsMap, Index, double);
+template double balance_loss_forward<double>(BalanceLossCache&, const Matrix<double>&, ConstExpertIdsMap, Index, double);
+template void balance_loss_backward<float>(Matrix<float>&, const BalanceLossCache&, const Matrix<float>&);
+template void balance_loss_backward<double>(Matrix<double>&, const BalanceLossCache&, const Matrix<double>&);
 template class Router<float>;
 template class Router<double>;
 

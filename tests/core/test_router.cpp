@@ -1,4 +1,5 @@
-// The router against hand-computed cases: group-limited top-k, the bias that selects but never
+// The router against hand-computed cases: group-limited top-k (group scored by the max without a
+// bias, by the top-2 sum with one, as inference/model.py's Gate), the bias that selects but never
 // weights, the bias update rule, MaxVio, capacity dropping and the balance loss's value.
 #include <gtest/gtest.h>
 
@@ -20,9 +21,12 @@ TEST(RouteTopK, KeepsTheGroupsWithTheBestTopTwoSum) {
   // Groups {0,1} {2,3} {4,5} {6,7}. Top-2 sums: 0.9+0.1 = 1.0, 0.5+0.5 = 1.0, 0.95+0.0 = 0.95,
   // 0.6+0.45 = 1.05. Kept: group 3 (1.05) and group 0 (1.0, tie with group 1 → lower index).
   // Plain top-2 would take experts 4 (0.95) and 0 (0.9); group-limited takes 0 (0.9) and 6 (0.6).
+  // The top-2 sum is the group score when there is a selection bias (here all zero, as V3's
+  // Gate has one: inference/model.py); without one the group score is the max (next test).
   const std::vector<double> s{0.9, 0.1, 0.5, 0.5, 0.95, 0.0, 0.6, 0.45};
+  const std::vector<double> zero_bias(8, 0.0);
   int chosen[2];
-  route_top_k(s.data(), static_cast<const double*>(nullptr), eight_experts_in_four_groups(), chosen);
+  route_top_k(s.data(), zero_bias.data(), eight_experts_in_four_groups(), chosen);
   EXPECT_EQ(chosen[0], 0);
   EXPECT_EQ(chosen[1], 6);
 
@@ -32,6 +36,45 @@ TEST(RouteTopK, KeepsTheGroupsWithTheBestTopTwoSum) {
   route_top_k(s.data(), static_cast<const double*>(nullptr), ungrouped, chosen);
   EXPECT_EQ(chosen[0], 4);
   EXPECT_EQ(chosen[1], 0);
+}
+
+// inference/model.py Gate.forward: "group_scores = scores.amax(dim=-1)" when self.bias is None,
+// "scores.topk(2, dim=-1)[0].sum(dim=-1)" otherwise. The same scores, the two rules, different groups.
+TEST(RouteTopK, WithoutABiasAGroupScoresTheMaxOfItsScores) {
+  // Groups {0,1} {2,3} {4,5} {6,7}: maxes 0.9, 0.5, 0.95, 0.6 → groups 2 and 0 kept, experts 4 and 0
+  // (the top-2 sums 1.0, 1.0, 0.95, 1.05 would keep groups 3 and 0: experts 0 and 6).
+  const std::vector<double> s{0.9, 0.1, 0.5, 0.5, 0.95, 0.0, 0.6, 0.45};
+  const MoeConfig moe = eight_experts_in_four_groups();
+  double group_score[4];
+  group_scores(s.data(), static_cast<const double*>(nullptr), moe, group_score);
+  EXPECT_EQ(std::vector<double>(group_score, group_score + 4), (std::vector<double>{0.9, 0.5, 0.95, 0.6}));
+  int kept[2];
+  kept_groups(group_score, moe, kept);
+  EXPECT_EQ(kept[0], 2);
+  EXPECT_EQ(kept[1], 0);
+  int chosen[2];
+  route_top_k(s.data(), static_cast<const double*>(nullptr), moe, chosen);
+  EXPECT_EQ(chosen[0], 4);
+  EXPECT_EQ(chosen[1], 0);
+}
+
+TEST(RouteTopK, WithABiasAGroupScoresTheSumOfItsTopTwoBiasedScores) {
+  // b = −1 everywhere: every s + b is negative, {−0.1, −0.9, −0.5, −0.5, −0.05, −1.0, −0.4, −0.55}.
+  // Top-2 sums −1.0, −1.0, −1.05, −0.95 → groups 3 and 0 (0 and 1 tie: the lower index), experts 0
+  // (−0.1) and 6 (−0.4). The max of s + b would keep groups 2 (−0.05) and 0 (−0.1): experts 4 and 0.
+  const std::vector<double> s{0.9, 0.1, 0.5, 0.5, 0.95, 0.0, 0.6, 0.45};
+  const std::vector<double> bias(8, -1.0);
+  const MoeConfig moe = eight_experts_in_four_groups();
+  double group_score[4];
+  group_scores(s.data(), bias.data(), moe, group_score);
+  EXPECT_DOUBLE_EQ(group_score[0], -1.0);
+  EXPECT_DOUBLE_EQ(group_score[1], -1.0);
+  EXPECT_DOUBLE_EQ(group_score[2], -1.05);
+  EXPECT_DOUBLE_EQ(group_score[3], -0.95);
+  int chosen[2];
+  route_top_k(s.data(), bias.data(), moe, chosen);
+  EXPECT_EQ(chosen[0], 0);
+  EXPECT_EQ(chosen[1], 6);
 }
 
 TEST(RouteTopK, BiasChangesTheChoice) {
@@ -76,6 +119,26 @@ TEST(Router, BiasSelectsButTheGateValueIsTheAffinity) {
   // g = route_scale · s / (s_4 + s_6), V3 eq. 13 — the bias appears nowhere.
   EXPECT_NEAR(h.router->weights()(0, 0), 2.5 * 0.95 / (0.95 + 0.6), 1e-12);
   EXPECT_NEAR(h.router->weights()(0, 1), 2.5 * 0.6 / (0.95 + 0.6), 1e-12);
+}
+
+// The router passes its bias only with aux-loss-free balancing, so its groups are scored by the
+// top-2 sum then and by the max otherwise (inference/model.py: V3's Gate has a bias, V2's none).
+TEST(Router, ScoresGroupsByMaxWithoutBiasAndTopTwoSumWithIt) {
+  const MoeConfig moe = eight_experts_in_four_groups();
+  const std::vector<double> s{0.9, 0.2, 0.5, 0.45, 0.95, 0.05, 0.6, 0.55};
+  Matrix<double> x(1, 8);
+  for (int i = 0; i < 8; ++i) x(0, i) = logit(s[static_cast<std::size_t>(i)]);
+  RouterOptions with_bias;  // aux_free, b = 0
+  HandRouter biased(moe, with_bias);
+  biased.router->forward(x, 1, 1, biased.params);
+  EXPECT_EQ(biased.router->chosen(), (std::vector<int>{0, 6}));  // top-2 sums 1.1, 0.95, 1.0, 1.15
+  RouterOptions without_bias;
+  without_bias.balancing = Balancing::aux_loss;
+  HandRouter unbiased(moe, without_bias);
+  unbiased.router->forward(x, 1, 1, unbiased.params);
+  EXPECT_EQ(unbiased.router->chosen(), (std::vector<int>{4, 0}));  // maxes 0.9, 0.5, 0.95, 0.6
+  EXPECT_EQ(unbiased.router->chosen_ids()(0, 0), 4);
+  EXPECT_EQ(unbiased.router->chosen_ids()(0, 1), 0);
 }
 
 TEST(Router, BiasUpdateMovesAgainstTheLoad) {
