@@ -4,7 +4,7 @@ inference/model.py Gate and MoE.
 
 The port below is written from model.py's semantics, line by line (the torch lines are quoted
 above their numpy twins), not from core's code. It runs on the weights, biases and inputs that
-tests/reference/moe_gate_reference.cpp drew for core, in double, and must give the same experts,
+tests/reference/reference_moe_dump.cpp drew for core, in double, and must give the same experts,
 in the same order, for every token, and the same gate weights and MoE outputs within 1e-12.
 
 Ties: torch.topk does not document which of two equal values it returns first. The port takes the
@@ -12,7 +12,7 @@ lower index first (a stable argsort of the negated scores), the order core docum
 route_top_k; the C++ side copies gate columns so that such ties occur, and this script checks that
 they do, at the edge of the chosen experts or of the kept groups, so that the order is exercised.
 
-Usage: reference_equivalence_moe.py PATH/TO/moe_gate_reference   (exit 77: numpy missing, skipped)
+Usage: reference_equivalence_moe.py PATH/TO/reference_moe_dump   (exit 77: numpy missing, skipped)
 """
 import json
 import subprocess

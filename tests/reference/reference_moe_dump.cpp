@@ -10,7 +10,7 @@
 // order and both sides start from bit-identical logits.
 //
 // Weights are written in model.py's layout (nn.Linear: out_features × in_features): Gate.weight
-// is E × dim, Expert.w1/w3 are inter × dim, w2 is dim × inter. Usage: moe_gate_reference > out.json
+// is E × dim, Expert.w1/w3 are inter × dim, w2 is dim × inter. Usage: reference_moe_dump > out.json
 #include <cmath>
 #include <iostream>
 #include <string>
