@@ -1,4 +1,7 @@
 // frugal-sim validate: every published run, predicted, beside its published figure and source.
+// With --corpus: every row of the validation corpus (sim/data/training_corpus.json or FILE),
+// grouped by class and series, with the error summary in and out of sample.
+#include <algorithm>
 #include <cmath>
 #include <iostream>
 #include <memory>
@@ -9,6 +12,7 @@
 #include "commands.hpp"
 #include "frugal/sim/format.hpp"
 #include "frugal/sim/text_table.hpp"
+#include "frugal/sim/training_corpus.hpp"
 #include "frugal/sim/validation.hpp"
 
 namespace frugal::sim::cli {
@@ -21,15 +25,127 @@ std::string format_value(const std::string& metric, double v) {
   return format_count(v);
 }
 
+std::string format_corpus_value(const std::string& metric, double v) {
+  if (metric == "step_time_s") return fmt::format("{:.3g} s", v);
+  if (metric == "tokens_per_s_per_gpu") return fmt::format("{:.0f}", v);
+  return format_count(v);  // gpu_hours
+}
+
+constexpr const char* kNothingFitted =
+    "No constant is fitted on this corpus: out-of-sample errors equal in-sample errors";
+
+std::string join(const std::vector<std::string>& parts, const char* separator) {
+  std::string out;
+  for (const std::string& p : parts) out += (out.empty() ? "" : separator) + p;
+  return out;
+}
+
+nlohmann::json summary_json(const ErrorSummary& s) {
+  return {{"count", s.count}, {"median_abs_rel_error", s.median_abs}, {"max_abs_rel_error", s.max_abs},
+          {"share_predicted_low", s.share_low}};
+}
+
+// Rows of one class, ordered by series (in order of first appearance), then as listed.
+std::vector<const CorpusPrediction*> rows_of_class(const std::vector<CorpusPrediction>& all, const std::string& row_class) {
+  std::vector<std::string> series_order;
+  for (const CorpusPrediction& p : all)
+    if (p.row->row_class == row_class &&
+        std::find(series_order.begin(), series_order.end(), series_key(*p.row)) == series_order.end())
+      series_order.push_back(series_key(*p.row));
+  std::vector<const CorpusPrediction*> out;
+  for (const std::string& series : series_order)
+    for (const CorpusPrediction& p : all)
+      if (p.row->row_class == row_class && series_key(*p.row) == series) out.push_back(&p);
+  return out;
+}
+
+int print_corpus(const TrainingCorpus& corpus, bool leave_one_out, const std::string& format) {
+  const std::vector<CorpusPrediction> predictions = predict_training_corpus(corpus);
+  const char* classes[] = {"step", "whole_run"};
+  const auto errors = [](const std::vector<const CorpusPrediction*>& rows, bool out_of_sample) {
+    std::vector<double> e;
+    for (const CorpusPrediction* p : rows) e.push_back(out_of_sample ? p->out_of_sample_rel_error : p->rel_error);
+    return e;
+  };
+  if (format == "json") {
+    nlohmann::json out = {{"rows", nlohmann::json::array()}, {"summary", nlohmann::json::object()},
+                          {"not_included", nlohmann::json::array()}, {"fitted_constants", nlohmann::json::array()},
+                          {"note", kNothingFitted}};
+    for (const char* c : classes) {
+      const auto rows = rows_of_class(predictions, c);
+      for (const CorpusPrediction* p : rows)
+        out["rows"].push_back({{"name", p->row->name}, {"class", p->row->row_class}, {"metric", p->row->metric},
+                               {"published", p->row->published}, {"predicted", p->predicted},
+                               {"rel_error", p->rel_error}, {"out_of_sample_rel_error", p->out_of_sample_rel_error},
+                               {"series", p->row->series}, {"source", p->row->source}, {"lacks", p->row->lacks}});
+      out["summary"][c] = {{"in_sample", summary_json(summarize_errors(errors(rows, false)))},
+                           {"out_of_sample", summary_json(summarize_errors(errors(rows, true)))}};
+    }
+    for (const ExcludedMeasurement& e : corpus.not_included)
+      out["not_included"].push_back({{"name", e.name}, {"reason", e.reason}, {"source", e.source}});
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  for (const char* c : classes) {
+    const auto rows = rows_of_class(predictions, c);
+    if (rows.empty()) continue;
+    std::cout << "Class " << c << " (" << rows.size() << " rows), grouped by series\n";
+    std::vector<std::string> header = {"row", "series", "metric", "published", "predicted", "error"};
+    if (leave_one_out) header.push_back("out-of-sample");
+    TextTable t(header);
+    t.set_left_aligned({1, 2});
+    for (const CorpusPrediction* p : rows) {
+      std::vector<std::string> line = {p->row->name, series_key(*p->row), p->row->metric,
+                                       format_corpus_value(p->row->metric, p->row->published),
+                                       format_corpus_value(p->row->metric, p->predicted), format_percent(p->rel_error)};
+      if (leave_one_out) line.push_back(format_percent(p->out_of_sample_rel_error));
+      t.add_row(std::move(line));
+    }
+    std::cout << t.render() << "\n";
+    for (bool out_of_sample : {false, true}) {
+      if (out_of_sample && !leave_one_out) break;
+      const ErrorSummary s = summarize_errors(errors(rows, out_of_sample));
+      std::cout << fmt::format("  {} {}: {} rows, median |error| {:.1f}%, max |error| {:.1f}%, predicted low {:.0f}%\n",
+                               c, out_of_sample ? "out of sample (leave one series out)" : "in sample", s.count,
+                               100 * s.median_abs, 100 * s.max_abs, 100 * s.share_low);
+    }
+    std::cout << "\n";
+    for (const CorpusPrediction* p : rows) {
+      std::vector<std::string> remarks;
+      if (std::fabs(p->rel_error) > 0.15) remarks.push_back("NOT EXPLAINED by the model (|error| > 15%)");
+      if (!p->fits) remarks.push_back("the predicted plan does not fit in memory");
+      if (remarks.empty()) continue;
+      std::cout << "  " << p->row->name << ": " << join(remarks, "; ") << "\n";
+      if (!p->row->lacks.empty()) std::cout << "    lacks: " << join(p->row->lacks, "; ") << "\n";
+    }
+    std::cout << "\n";
+  }
+  if (leave_one_out) std::cout << "  " << kNothingFitted << ".\n";
+  if (!corpus.not_included.empty()) {
+    std::cout << "  Not included (" << corpus.not_included.size() << "):\n";
+    for (const ExcludedMeasurement& e : corpus.not_included) std::cout << "    " << e.name << ": " << e.reason << "\n";
+  }
+  return 0;
+}
+
 class ValidateCommand : public Command {
  public:
   explicit ValidateCommand(CLI::App& parent) {
     app_ = parent.add_subcommand("validate", "predict every published training run and compare");
+    app_->add_option("--corpus", corpus_file_,
+                     "validate the training corpus instead (sim/data/training_corpus.json, or FILE)")
+        ->expected(0, 1);
+    app_->add_flag("--leave-one-out", leave_one_out_,
+                   "with --corpus: also predict every row with constants refitted without its series");
     app_->add_option("--format", format_, "output format")->check(CLI::IsMember({"table", "json"}))->capture_default_str();
   }
   CLI::App* app() const override { return app_; }
 
   int run() override {
+    if (app_->count("--corpus") > 0 || leave_one_out_) {
+      if (corpus_file_.empty()) return print_corpus(embedded_training_corpus(), leave_one_out_, format_);
+      return print_corpus(training_corpus_from_file(corpus_file_), leave_one_out_, format_);
+    }
     const std::vector<ValidationRow> rows = validate_published_runs();
     if (format_ == "json") {
       nlohmann::json out = nlohmann::json::array();
@@ -61,6 +177,8 @@ class ValidateCommand : public Command {
  private:
   CLI::App* app_ = nullptr;
   std::string format_ = "table";
+  std::string corpus_file_;
+  bool leave_one_out_ = false;
 };
 
 }  // namespace

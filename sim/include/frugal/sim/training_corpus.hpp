@@ -1,0 +1,101 @@
+// The validation corpus (sim/data/training_corpus.json): published training measurements, each
+// with its full set-up, predicted with the one set of efficiency constants and compared in the
+// metric the source published. `frugal-sim validate --corpus` prints it.
+//
+// Two classes of rows. "step": one measured optimizer step (step time or tokens/s/GPU) of a run
+// described as a training document (model, cluster, precision, recompute, one stage, full
+// parallelism). "whole_run": the GPU-hours of a whole training, set up as a published run of
+// sim/data/published_runs.json (a preset and what differs from it).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "frugal/sim/efficiency.hpp"
+#include "frugal/sim/training_config.hpp"
+#include "frugal/sim/validation.hpp"
+
+namespace frugal::sim {
+
+struct CorpusRow {
+  std::string name;
+  std::string row_class;  // "step" or "whole_run"
+  std::string series;     // rows measured together varying one thing; empty: a series of its own
+  std::string metric;     // step_time_s, tokens_per_s_per_gpu (step) or gpu_hours (whole_run)
+  double published = 0;
+  std::string source;
+  std::string quote;            // the source's line the figure comes from
+  std::string flop_convention;  // how the source turned FLOPs into its figure, where it matters
+  std::vector<std::string> lacks;  // unstated set-up (and the default assumed), what the model lacks
+  TrainingRun run;           // step rows
+  PublishedRun whole_run;    // whole_run rows
+  bool is_moe = false;
+};
+
+struct ExcludedMeasurement {
+  std::string name, reason, source;
+};
+
+struct TrainingCorpus {
+  std::vector<CorpusRow> rows;
+  std::vector<ExcludedMeasurement> not_included;
+};
+
+// Reads and checks a corpus document. `label` names it in errors: a row without a source, a
+// quote, a measured figure or a layout is refused as ConfigError("<label> rows[i] (<name>).<field>").
+TrainingCorpus training_corpus_from_json(const nlohmann::json& doc, const std::string& label);
+TrainingCorpus training_corpus_from_file(const std::string& file);
+// The corpus compiled into the simulator (sim/data/training_corpus.json).
+const TrainingCorpus& embedded_training_corpus();
+
+// The row's figure as the simulator predicts it with constants `c`, in the row's metric:
+//   step_time_s           = the first stage's step time
+//   tokens_per_s_per_gpu  = global_batch x seq_len / (step time x GPUs)
+//   gpu_hours             = published_metric() of the whole run
+double predict_corpus_row(const CorpusRow& row, const EfficiencyConstants& c = default_efficiency());
+
+// Series a row belongs to for leave-one-series-out: its series, or its own name when it has none.
+inline const std::string& series_key(const CorpusRow& row) { return row.series.empty() ? row.name : row.series; }
+
+// Leave-one-series-out: every row predicted with constants fitted on the rows of all the other
+// series. fit(rows) -> constants; predict(row, constants) -> figure. Returns one prediction per
+// row, in order. A fit that fits nothing (returns fixed constants) makes these the in-sample ones.
+template <class Row, class Fit, class Predict>
+std::vector<double> leave_one_series_out(const std::vector<Row>& rows, Fit fit, Predict predict) {
+  std::map<std::string, std::vector<std::size_t>> by_series;
+  for (std::size_t i = 0; i < rows.size(); ++i) by_series[series_key(rows[i])].push_back(i);
+  std::vector<double> out(rows.size(), 0.0);
+  for (const auto& [series, members] : by_series) {
+    std::vector<const Row*> others;
+    for (const Row& r : rows)
+      if (series_key(r) != series) others.push_back(&r);
+    const auto constants = fit(others);
+    for (std::size_t i : members) out[i] = predict(rows[i], constants);
+  }
+  return out;
+}
+
+struct CorpusPrediction {
+  const CorpusRow* row = nullptr;
+  double predicted = 0;
+  double rel_error = 0;                // (predicted - published) / published
+  double out_of_sample_rel_error = 0;  // the same, predicted leaving the row's series out
+  bool fits = true;                    // whether the predicted plan fits in memory (step rows)
+};
+
+// Every row predicted with the default constants. Nothing in efficiency.hpp is fitted on this
+// corpus, so the leave-one-series-out predictions equal the in-sample ones.
+std::vector<CorpusPrediction> predict_training_corpus(const TrainingCorpus& corpus);
+
+// Summary of |error| over some predictions.
+struct ErrorSummary {
+  std::size_t count = 0;
+  double median_abs = 0, max_abs = 0;
+  double share_low = 0;  // fraction of rows predicted below the published figure
+};
+ErrorSummary summarize_errors(const std::vector<double>& rel_errors);
+
+}  // namespace frugal::sim

@@ -1,0 +1,162 @@
+// The validation corpus (sim/data/training_corpus.json): rows without a source, a layout or a
+// measured figure are refused naming the row and field; leave-one-series-out predicts each series
+// with constants fitted on the others; every shipped row is predicted; the JSON output's keys.
+#include <gtest/gtest.h>
+
+#include "program_run.hpp"
+
+#include <cmath>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "frugal/sim/training_corpus.hpp"
+
+namespace {
+
+using frugal::testing::expect_refused;
+using frugal::testing::ProgramRun;
+using frugal::testing::write_temp;
+
+ProgramRun frugal_sim(const std::string& args) { return frugal::testing::run_program(FRUGAL_SIM_EXE, args); }
+
+// One complete step row: Llama 3.1 8B on 8 H100s, FSDP, 64 x 4096 tokens per step.
+nlohmann::json tiny_row() {
+  return nlohmann::json::parse(R"({
+    "name": "Tiny row", "class": "step", "series": "s", "metric": "tokens_per_s_per_gpu", "published": 1000,
+    "source": "a test", "quote": "| 1000 |",
+    "run": {"model": {"preset": "llama-3.1-8b"}, "cluster": {"gpu": "H100", "gpus": 8},
+            "training": {"precision": "bf16", "recompute": "none",
+                         "stages": [{"name": "measured", "seq_len": 4096, "global_batch": 64, "steps": 1}]},
+            "parallelism": {"tp": 1, "pp": 1, "dp": 8, "micro_batch": 1, "zero_stage": 3}}})");
+}
+
+std::string corpus_file_with(const nlohmann::json& row) {
+  return write_temp(nlohmann::json{{"rows", nlohmann::json::array({row})}}.dump());
+}
+
+TEST(TrainingCorpus, CompleteRowIsAccepted) {
+  const ProgramRun r = frugal_sim("validate --corpus " + corpus_file_with(tiny_row()) + " --format json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["rows"].size(), 1u);
+}
+
+TEST(TrainingCorpus, RowWithoutSourceIsRefused) {
+  nlohmann::json row = tiny_row();
+  row.erase("source");
+  expect_refused(frugal_sim("validate --corpus " + corpus_file_with(row)), "rows[0] (Tiny row).source: missing");
+  row["source"] = " ";
+  expect_refused(frugal_sim("validate --corpus " + corpus_file_with(row)), "rows[0] (Tiny row).source: must not be empty");
+}
+
+TEST(TrainingCorpus, RowWithoutLayoutIsRefused) {
+  nlohmann::json row = tiny_row();
+  row["run"].erase("parallelism");
+  expect_refused(frugal_sim("validate --corpus " + corpus_file_with(row)), "rows[0] (Tiny row).run.parallelism: missing");
+  row = tiny_row();
+  row["run"]["parallelism"].erase("micro_batch");
+  expect_refused(frugal_sim("validate --corpus " + corpus_file_with(row)),
+                 "rows[0] (Tiny row).run.parallelism.micro_batch: missing");
+}
+
+TEST(TrainingCorpus, RowWithoutMeasuredFigureIsRefused) {
+  nlohmann::json row = tiny_row();
+  row.erase("published");
+  expect_refused(frugal_sim("validate --corpus " + corpus_file_with(row)),
+                 "rows[0] (Tiny row).published: missing (required: the measured figure)");
+  row["published"] = -3;
+  expect_refused(frugal_sim("validate --corpus " + corpus_file_with(row)), "rows[0] (Tiny row).published: must be positive");
+  row = tiny_row();
+  row["metric"] = "mfu";
+  expect_refused(frugal_sim("validate --corpus " + corpus_file_with(row)), "rows[0] (Tiny row).metric: unknown value");
+}
+
+// A synthetic corpus whose truth is known: y = c x with c fitted as the mean of y/x over the rows
+// given. Held-out predictions, by hand:
+//   series a (rows 0, 1): c = mean(3, 4) = 3.5      -> 3.5 x 1 = 3.5, 3.5 x 2 = 7
+//   series b (row 2):     c = mean(2, 2, 4) = 8/3    -> 8/3 x 1
+//   series c (row 3):     c = mean(2, 2, 3) = 7/3    -> 7/3 x 2
+struct SyntheticRow {
+  std::string series;
+  double x, y;
+};
+const std::string& series_key(const SyntheticRow& r) { return r.series; }
+
+TEST(LeaveOneSeriesOut, PredictsEachSeriesWithConstantsFittedOnTheOthers) {
+  const std::vector<SyntheticRow> rows = {{"a", 1, 2}, {"a", 2, 4}, {"b", 1, 3}, {"c", 2, 8}};
+  std::vector<std::string> fits;
+  const auto fit = [&](const std::vector<const SyntheticRow*>& training) {
+    std::set<std::string> seen;
+    double sum = 0;
+    for (const SyntheticRow* r : training) {
+      sum += r->y / r->x;
+      seen.insert(r->series);
+    }
+    fits.push_back(std::to_string(seen.size()));
+    return sum / static_cast<double>(training.size());
+  };
+  const auto predict = [](const SyntheticRow& r, double c) { return c * r.x; };
+  const std::vector<double> p = frugal::sim::leave_one_series_out(rows, fit, predict);
+  ASSERT_EQ(p.size(), 4u);
+  EXPECT_DOUBLE_EQ(p[0], 3.5);
+  EXPECT_DOUBLE_EQ(p[1], 7.0);
+  EXPECT_DOUBLE_EQ(p[2], 8.0 / 3.0);
+  EXPECT_DOUBLE_EQ(p[3], 14.0 / 3.0);
+  // One fit per series, each on the two other series.
+  EXPECT_EQ(fits, (std::vector<std::string>{"2", "2", "2"}));
+}
+
+TEST(ErrorSummary, MedianMaxAndShareLow) {
+  // |errors| sorted: 0.05, 0.1, 0.2, 0.3 -> median 0.15, max 0.3; two of four predicted low.
+  const frugal::sim::ErrorSummary s = frugal::sim::summarize_errors({-0.1, 0.2, -0.3, 0.05});
+  EXPECT_EQ(s.count, 4u);
+  EXPECT_DOUBLE_EQ(s.median_abs, 0.15);
+  EXPECT_DOUBLE_EQ(s.max_abs, 0.3);
+  EXPECT_DOUBLE_EQ(s.share_low, 0.5);
+}
+
+TEST(TrainingCorpus, ShippedCorpusLoadsAndEveryRowIsPredicted) {
+  const frugal::sim::TrainingCorpus& corpus = frugal::sim::embedded_training_corpus();
+  std::size_t step = 0, moe_step = 0, whole = 0;
+  for (const frugal::sim::CorpusRow& r : corpus.rows) {
+    EXPECT_FALSE(r.source.empty()) << r.name;
+    EXPECT_FALSE(r.quote.empty()) << r.name;
+    if (r.row_class == "step") {
+      ++step;
+      if (r.is_moe) ++moe_step;
+    } else {
+      ++whole;
+    }
+  }
+  // The issue asks for >= 30 step measurements, >= 10 of them MoE.
+  EXPECT_GE(step, 30u);
+  EXPECT_GE(moe_step, 10u);
+  EXPECT_GE(whole, 1u);
+  const std::vector<frugal::sim::CorpusPrediction> predictions = frugal::sim::predict_training_corpus(corpus);
+  ASSERT_EQ(predictions.size(), corpus.rows.size());
+  for (const frugal::sim::CorpusPrediction& p : predictions) {
+    EXPECT_TRUE(std::isfinite(p.predicted) && p.predicted > 0) << p.row->name;
+    // Nothing is fitted on the corpus: out of sample equals in sample.
+    EXPECT_DOUBLE_EQ(p.out_of_sample_rel_error, p.rel_error) << p.row->name;
+  }
+}
+
+TEST(TrainingCorpus, JsonRowsCarryTheIssuesKeys) {
+  const ProgramRun r = frugal_sim("validate --corpus --leave-one-out --format json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_GE(j["rows"].size(), 30u);
+  const std::set<std::string> expected = {"name",      "class",     "metric",                  "published", "predicted",
+                                          "rel_error", "series",    "out_of_sample_rel_error", "source",    "lacks"};
+  for (const auto& row : j["rows"]) {
+    std::set<std::string> keys;
+    for (auto it = row.begin(); it != row.end(); ++it) keys.insert(it.key());
+    EXPECT_EQ(keys, expected);
+  }
+  for (const char* c : {"step", "whole_run"})
+    for (const char* k : {"in_sample", "out_of_sample"}) EXPECT_TRUE(j["summary"][c].contains(k)) << c << " " << k;
+}
+
+}  // namespace
