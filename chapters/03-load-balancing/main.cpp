@@ -71,8 +71,8 @@ int main(int argc, char** argv) {
         "tokens skip the layer. The bias has to earn its balance: it moves by γ per step, so it needs hundreds of "
         "steps" + std::string(options.quick ? " (this --quick run uses γ = 0.01 instead of V3's 0.001 and still only "
                                               "starts the descent)" : "") +
-        ". Over 600 steps and 3 seeds (core/README.md) it ends at MaxVio 0.155 ± 0.014 against the auxiliary "
-        "loss's 0.225 ± 0.011, with nothing dropped; without any balancing MaxVio stays near 1.9.");
+        ". Over 600 steps and 3 seeds (core/README.md) it ends at MaxVio 0.149 ± 0.005 against the auxiliary "
+        "loss's 0.226 ± 0.004, with nothing dropped; without any balancing MaxVio stays near 1.7.");
 
   n.step("Where the tokens went");
   for (const auto& arm : report.arms)

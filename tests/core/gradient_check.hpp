@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "frugal/core/parameters.hpp"
 #include "frugal/core/random.hpp"
 #include "frugal/core/tensor.hpp"
 
@@ -79,5 +80,20 @@ inline Matrix<double> random_matrix(Index rows, Index cols, Rng& rng, double sca
 
 // Σ R ⊙ Y: a loss whose gradient with respect to Y is the fixed random R.
 inline double project(const Matrix<double>& y, const Matrix<double>& r) { return y.cwiseProduct(r).sum(); }
+
+// Checks every tensor; at least 80% must have a non-zero gradient (only experts that no token
+// chose may have none), so that the check is not vacuous.
+inline void expect_all_parameter_gradients(Parameters<double>& params, const std::function<double()>& loss, Index samples = 12) {
+  int checked = 0;
+  const int tensors = static_cast<int>(params.tensors().size());
+  for (int id = 0; id < tensors; ++id) {
+    const TensorInfo& t = params.info(id);
+    checked += expect_gradient(t.name, loss, params.values().data() + t.offset, params.grads().data() + t.offset,
+                               t.size(), samples)
+                   ? 1
+                   : 0;
+  }
+  EXPECT_GE(checked, tensors * 4 / 5) << "too many tensors without a gradient";
+}
 
 }  // namespace frugal::core::testing

@@ -11,24 +11,11 @@
 
 namespace frugal::core {
 namespace {
+using testing::expect_all_parameter_gradients;
 using testing::expect_gradient;
 using testing::project;
 using testing::random_matrix;
 
-// Checks every tensor; at least 80% must have a non-zero gradient (only experts that no token
-// chose may have none), so that the check is not vacuous.
-void expect_all_parameter_gradients(Parameters<double>& params, const std::function<double()>& loss, Index samples = 12) {
-  int checked = 0;
-  const int tensors = static_cast<int>(params.tensors().size());
-  for (int id = 0; id < tensors; ++id) {
-    const TensorInfo& t = params.info(id);
-    checked += expect_gradient(t.name, loss, params.values().data() + t.offset, params.grads().data() + t.offset,
-                               t.size(), samples)
-                   ? 1
-                   : 0;
-  }
-  EXPECT_GE(checked, tensors * 4 / 5) << "too many tensors without a gradient";
-}
 
 void check_attention_block(const AttentionConfig& config) {
   const Index hidden = 12, batch = 2, seq_len = 5;

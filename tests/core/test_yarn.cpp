@@ -9,6 +9,7 @@
 #include <string>
 
 #include "frugal/config/config_file.hpp"
+#include "model_config_error.hpp"
 #include "frugal/core/attention.hpp"
 #include "frugal/core/layers.hpp"
 #include "gradient_check.hpp"
@@ -141,26 +142,13 @@ TEST(YaRN, MlaGradientCheckWithYarn) {
   loss();
   params.zero_grad();
   block.backward(dx, r, params);
-  const int tensors = static_cast<int>(params.tensors().size());
-  for (int id = 0; id < tensors; ++id) {
-    const TensorInfo& t = params.info(id);
-    EXPECT_TRUE(expect_gradient(t.name, loss, params.values().data() + t.offset, params.grads().data() + t.offset,
-                                t.size(), 12))
-        << t.name;
-  }
+  testing::expect_all_parameter_gradients(params, loss);
   expect_gradient("x", loss, x.data(), dx.data(), x.size());
 }
 
 // ---- config ------------------------------------------------------------------------------------
 
-std::string error_of(const nlohmann::json& doc) {
-  try {
-    (void)model_from_document(doc);
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "(accepted)";
-}
+std::string error_of(const nlohmann::json& doc) { return frugal::testing::model_config_error(doc); }
 
 nlohmann::json native_with_yarn() {
   return nlohmann::json::parse(R"({"model": {
