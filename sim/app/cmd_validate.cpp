@@ -41,7 +41,7 @@ std::string join(const std::vector<std::string>& parts, const char* separator) {
 }
 
 nlohmann::json summary_json(const ErrorSummary& s) {
-  return {{"count", s.count}, {"median_abs_rel_error", s.median_abs}, {"max_abs_rel_error", s.max_abs},
+  return {{"count", s.count}, {"median_abs_time_rel_error", s.median_abs}, {"max_abs_time_rel_error", s.max_abs},
           {"share_predicted_low", s.share_low}};
 }
 
@@ -64,7 +64,7 @@ int print_corpus(const TrainingCorpus& corpus, bool leave_one_out, const std::st
   const char* classes[] = {"step", "whole_run"};
   const auto errors = [](const std::vector<const CorpusPrediction*>& rows, bool out_of_sample) {
     std::vector<double> e;
-    for (const CorpusPrediction* p : rows) e.push_back(out_of_sample ? p->out_of_sample_rel_error : p->rel_error);
+    for (const CorpusPrediction* p : rows) e.push_back(out_of_sample ? p->out_of_sample_time_rel_error : p->time_rel_error);
     return e;
   };
   if (format == "json") {
@@ -105,7 +105,8 @@ int print_corpus(const TrainingCorpus& corpus, bool leave_one_out, const std::st
     for (bool out_of_sample : {false, true}) {
       if (out_of_sample && !leave_one_out) break;
       const ErrorSummary s = summarize_errors(errors(rows, out_of_sample));
-      std::cout << fmt::format("  {} {}: {} rows, median |error| {:.1f}%, max |error| {:.1f}%, predicted low {:.0f}%\n",
+      std::cout << fmt::format("  {} {}: {} rows, in step time (GPU-hours): median |error| {:.1f}%, max |error| {:.1f}%, "
+                               "predicted low (too fast) {:.0f}%\n",
                                c, out_of_sample ? "out of sample (leave one series out)" : "in sample", s.count,
                                100 * s.median_abs, 100 * s.max_abs, 100 * s.share_low);
     }

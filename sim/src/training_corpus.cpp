@@ -187,9 +187,17 @@ std::vector<CorpusPrediction> predict_training_corpus(const TrainingCorpus& corp
   // whatever rows it is given. A fitted constant plugs in here.
   const auto fit = [](const std::vector<const CorpusRow*>&) { return default_efficiency(); };
   const std::vector<double> held_out = leave_one_series_out(corpus.rows, fit, predict_corpus_row);
-  for (std::size_t i = 0; i < out.size(); ++i)
-    out[i].out_of_sample_rel_error = (held_out[i] - corpus.rows[i].published) / corpus.rows[i].published;
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const CorpusRow& row = corpus.rows[i];
+    out[i].out_of_sample_rel_error = (held_out[i] - row.published) / row.published;
+    out[i].time_rel_error = time_rel_error(row.metric, out[i].predicted, row.published);
+    out[i].out_of_sample_time_rel_error = time_rel_error(row.metric, held_out[i], row.published);
+  }
   return out;
+}
+
+double time_rel_error(const std::string& metric, double predicted, double published) {
+  return metric == "tokens_per_s_per_gpu" ? published / predicted - 1.0 : predicted / published - 1.0;
 }
 
 ErrorSummary summarize_errors(const std::vector<double>& rel_errors) {

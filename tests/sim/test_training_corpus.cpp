@@ -117,6 +117,15 @@ TEST(ErrorSummary, MedianMaxAndShareLow) {
   EXPECT_DOUBLE_EQ(s.share_low, 0.5);
 }
 
+// Errors summarised in the direction of time: a throughput predicted 2x the measured one is a step
+// predicted at half the measured time (-50%); a time or GPU-hour figure keeps its own error.
+TEST(ErrorSummary, ThroughputErrorsTurnIntoStepTimeErrors) {
+  EXPECT_DOUBLE_EQ(frugal::sim::time_rel_error("tokens_per_s_per_gpu", 2000.0, 1000.0), -0.5);
+  EXPECT_DOUBLE_EQ(frugal::sim::time_rel_error("tokens_per_s_per_gpu", 800.0, 1000.0), 0.25);
+  EXPECT_DOUBLE_EQ(frugal::sim::time_rel_error("step_time_s", 1.2, 1.0), 1.2 / 1.0 - 1.0);
+  EXPECT_DOUBLE_EQ(frugal::sim::time_rel_error("gpu_hours", 0.9e6, 1.0e6), 0.9e6 / 1.0e6 - 1.0);
+}
+
 TEST(TrainingCorpus, ShippedCorpusLoadsAndEveryRowIsPredicted) {
   const frugal::sim::TrainingCorpus& corpus = frugal::sim::embedded_training_corpus();
   std::size_t step = 0, moe_step = 0, whole = 0;

@@ -84,7 +84,16 @@ struct CorpusPrediction {
   double rel_error = 0;                // (predicted - published) / published
   double out_of_sample_rel_error = 0;  // the same, predicted leaving the row's series out
   bool fits = true;                    // whether the predicted plan fits in memory (step rows)
+  // The same two errors in the direction of time: the step time (or GPU-hours) predicted over the
+  // published one, minus 1. A throughput row predicted 2x too high is a step predicted 50% too short.
+  double time_rel_error = 0;
+  double out_of_sample_time_rel_error = 0;
 };
+
+// predicted / published - 1 for a time or cost metric (step_time_s, gpu_hours); published /
+// predicted - 1 for a throughput (tokens_per_s_per_gpu): step time = global batch x sequence /
+// (tokens/s/GPU x GPUs), so the ratio of step times is the inverse ratio of throughputs.
+double time_rel_error(const std::string& metric, double predicted, double published);
 
 // Every row predicted with the default constants. Nothing in efficiency.hpp is fitted on this
 // corpus, so the leave-one-series-out predictions equal the in-sample ones.
@@ -94,7 +103,7 @@ std::vector<CorpusPrediction> predict_training_corpus(const TrainingCorpus& corp
 struct ErrorSummary {
   std::size_t count = 0;
   double median_abs = 0, max_abs = 0;
-  double share_low = 0;  // fraction of rows predicted below the published figure
+  double share_low = 0;  // fraction of rows whose errors are negative (for time errors: predicted too fast)
 };
 ErrorSummary summarize_errors(const std::vector<double>& rel_errors);
 
