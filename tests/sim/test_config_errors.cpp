@@ -77,6 +77,18 @@ TEST(ConfigErrors, NegativeOrZeroSize) {
   EXPECT_EQ(error_of(hf), "moe_intermediate_size: must be a positive integer, got 0");
 }
 
+// A depth no model has is refused by name, not walked layer by layer for minutes (a fuzzed
+// num_hidden_layers of 2^31 hung frugal-sim train).
+TEST(ConfigErrors, ImplausibleDepthIsRefused) {
+  nlohmann::json doc = valid_native();
+  doc["model"]["num_layers"] = 1001;
+  EXPECT_EQ(error_of(doc), "model.num_layers: 1001 layers exceeds the 1000 this project accepts (the deepest published model has 126)");
+  doc["model"]["num_layers"] = 1000;
+  EXPECT_EQ(error_of(doc), "(accepted)");
+  doc["model"]["mtp_depth"] = 1001;
+  EXPECT_EQ(error_of(doc), "model.mtp_depth: 1001 MTP modules exceeds the 1000 this project accepts (DeepSeek-V3 has 1)");
+}
+
 TEST(ConfigErrors, WrongType) {
   auto doc = valid_native();
   doc["model"]["vocab_size"] = "1000";

@@ -164,6 +164,13 @@ inline void validate_model_config(const ModelConfig& c, const ModelFieldPaths& p
   require_positive(c.vocab_size, p.vocab_size);
   require_positive(c.hidden_size, p.hidden_size);
   require_positive(c.num_layers, p.num_layers);
+  // Engines walk the layers one by one (the simulator's planner many times over), so a depth no
+  // model has is refused rather than priced for minutes: the deepest configs shipped here have 126
+  // (Llama 3.1 405B); 1,000 leaves room for any published or planned model.
+  constexpr std::int64_t kMaxLayers = 1000;
+  if (c.num_layers > kMaxLayers)
+    throw ConfigError(p.num_layers, std::to_string(c.num_layers) + " layers exceeds the " + std::to_string(kMaxLayers) +
+                                        " this project accepts (the deepest published model has 126)");
   require_positive(c.max_seq_len, p.max_seq_len);
   const AttentionConfig& a = c.attention;
   require_positive(a.num_heads, p.num_heads);
@@ -195,6 +202,9 @@ inline void validate_model_config(const ModelConfig& c, const ModelFieldPaths& p
     if (!(y->mscale >= 0.0)) throw ConfigError(p.yarn_mscale, "must not be negative, got " + std::to_string(y->mscale));
   }
   require_non_negative(c.mtp_depth, p.mtp_depth);
+  if (c.mtp_depth > kMaxLayers)  // each MTP module is one more transformer block (V3 report §2.2)
+    throw ConfigError(p.mtp_depth, std::to_string(c.mtp_depth) + " MTP modules exceeds the " + std::to_string(kMaxLayers) +
+                                       " this project accepts (DeepSeek-V3 has 1)");
 
   const MoeConfig& m = c.moe;
   require_non_negative(m.routed_experts, p.routed_experts);
