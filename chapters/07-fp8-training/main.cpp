@@ -131,7 +131,8 @@ int main(int argc, char** argv) {
   bf16_run.precision = sim::PrecisionRecipe::bf16;
   const sim::TrainingEstimate fp8 = sim::simulate_training(fp8_run), bf16 = sim::simulate_training(bf16_run);
   n.say(fmt::format("FP8 doubles the tensor cores' peak, but only the Linear GEMMs run in it; attention, "
-                    "communication and element-wise work do not speed up. frugal-sim prices V3's run both ways: "
+                    "communication and element-wise work do not speed up, and every FP8 GEMM's inputs are first "
+                    "quantised in a pass of their own through HBM (V3 report §3.5.2). frugal-sim prices V3's run both ways: "
                     "{} GPU-hours (${}) in BF16, {} (${}) with the FP8 recipe — {:.2f}× faster, not 2×.",
                     sim::format_count(bf16.gpu_hours), sim::format_count(bf16.cost_usd), sim::format_count(fp8.gpu_hours),
                     sim::format_count(fp8.cost_usd), bf16.gpu_hours / fp8.gpu_hours));

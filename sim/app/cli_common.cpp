@@ -35,6 +35,11 @@ void RunOptions::add_options(CLI::App& command) {
   command.add_option("--optimizer-states", optimizer_states, "AdamW moment precision")->check(CLI::IsMember({"fp32", "bf16"}));
   command.add_option("--recompute", recompute, "activation recomputation")
       ->check(CLI::IsMember({"none", "selective", "full"}));
+  command.add_option("--attention-kernel", attention_kernel,
+                     "flash-attention-2, or hopper-fused (cuDNN / FlashAttention-3 class on Hopper)")
+      ->check(CLI::IsMember({"flash-attention-2", "hopper-fused"}));
+  command.add_flag("--tp-comm-overlap", tp_comm_overlap,
+                   "pipeline tensor-parallel collectives with the GEMMs (Transformer Engine userbuffers)");
   command.add_option("--dp", dp, "data-parallel degree (default: GPUs / (tp x pp))");
   command.add_option("--tp", tp, "tensor-parallel degree");
   command.add_option("--pp", pp, "pipeline-parallel degree");
@@ -87,6 +92,9 @@ RunOverrides RunOptions::overrides() const {
     o.optimizer_states = optimizer_states == "bf16" ? OptimizerStates::bf16 : OptimizerStates::fp32;
   if (given(app, "--recompute"))
     o.recompute = recompute == "none" ? Recompute::none : recompute == "full" ? Recompute::full : Recompute::selective;
+  if (given(app, "--attention-kernel"))
+    o.attention_kernel = attention_kernel == "hopper-fused" ? AttentionKernel::hopper_fused : AttentionKernel::flash_attention_2;
+  if (given(app, "--tp-comm-overlap")) o.tp_comm_overlap = true;
   set("--dp", o.dp, dp);
   set("--tp", o.tp, tp);
   set("--pp", o.pp, pp);

@@ -66,4 +66,18 @@ double ring_all_reduce_time(double bytes, std::int64_t ranks, double bandwidth) 
   return 2.0 * ring_reduce_scatter_time(bytes, ranks, bandwidth);
 }
 
+double node_aware_reduce_scatter_time(double bytes, std::int64_t ranks, std::int64_t per_node, double nvlink_bandwidth,
+                                      double scaleout_bandwidth) {
+  if (ranks <= 1) return 0.0;
+  const std::int64_t in_node = std::clamp<std::int64_t>(per_node, 1, ranks);
+  const std::int64_t nodes = (ranks + in_node - 1) / in_node;
+  return ring_reduce_scatter_time(bytes, in_node, nvlink_bandwidth) +
+         ring_reduce_scatter_time(bytes / static_cast<double>(in_node), nodes, scaleout_bandwidth);
+}
+
+double pipelined_exposed_time(double comm, double compute, std::int64_t chunks) {
+  const double n = static_cast<double>(chunks < 1 ? 1 : chunks);
+  return comm / n + overlapped_exposed_time(comm * (n - 1.0) / n, compute);
+}
+
 }  // namespace frugal::sim

@@ -14,6 +14,7 @@ std::string describe_parallelism(const Parallelism& p, std::int64_t gpus) {
   s += fmt::format(" ({}", to_string(p.schedule));
   if (p.schedule == PipelineSchedule::interleaved) s += fmt::format(", {} chunks", p.virtual_stages);
   s += fmt::format("), EP {}, micro-batch {}, ZeRO-{}", p.ep, p.micro_batch, p.zero_stage);
+  if (p.tp > 1 && p.tp_comm_overlap) s += ", TP communication overlapped";
   return s;
 }
 

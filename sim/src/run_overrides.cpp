@@ -13,6 +13,7 @@ void apply_overrides(TrainingRun& run, const RunOverrides& o, const std::vector<
   if (o.precision) run.precision = *o.precision;
   if (o.optimizer_states) run.optimizer_states = *o.optimizer_states;
   if (o.recompute) run.recompute = *o.recompute;
+  if (o.attention_kernel) run.attention_kernel = *o.attention_kernel;
   if (o.tokens || o.seq_len || o.global_batch) {
     TrainingStage stage = run.stages.front();
     stage.parallel.reset();
@@ -43,6 +44,11 @@ void apply_overrides(TrainingRun& run, const RunOverrides& o, const std::vector<
     if (o.schedule) p.schedule = *o.schedule;
   } else if (o.gpus && !run.parallel.automatic) {
     run.parallel.dp = 0;  // a new GPU count re-derives the data-parallel degree
+  }
+  if (o.tp_comm_overlap) {
+    run.parallel.tp_comm_overlap = *o.tp_comm_overlap;
+    for (TrainingStage& s : run.stages)
+      if (s.parallel) s.parallel->tp_comm_overlap = *o.tp_comm_overlap;
   }
 }
 

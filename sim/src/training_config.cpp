@@ -17,6 +17,13 @@ const char* to_string(Recompute r) {
   }
   return "?";
 }
+const char* to_string(AttentionKernel k) {
+  switch (k) {
+    case AttentionKernel::flash_attention_2: return "flash-attention-2";
+    case AttentionKernel::hopper_fused: return "hopper-fused";
+  }
+  return "?";
+}
 const char* to_string(PipelineSchedule s) {
   switch (s) {
     case PipelineSchedule::one_f_one_b: return "1f1b";
@@ -91,6 +98,7 @@ Parallelism parallelism_from_json(const nlohmann::json& j, const std::string& pa
   par.virtual_stages = positive_integer(r, "virtual_stages", 2);
   par.zero_stage = static_cast<int>(r.integer("zero_stage", 1));
   if (par.zero_stage < 0 || par.zero_stage > 3) throw ConfigError(r.path_of("zero_stage"), "must be 0, 1, 2 or 3");
+  par.tp_comm_overlap = r.boolean("tp_comm_overlap", false);
   par.schedule = schedule_of(r, "schedule", PipelineSchedule::one_f_one_b);
   r.finish();
   return par;
@@ -152,6 +160,10 @@ TrainingRun training_run_from_document(const nlohmann::json& doc, const std::vec
     run.recompute = r.choice<Recompute>(
         "recompute", {{"none", Recompute::none}, {"selective", Recompute::selective}, {"full", Recompute::full}},
         Recompute::selective);
+    run.attention_kernel = r.choice<AttentionKernel>(
+        "attention_kernel",
+        {{"flash-attention-2", AttentionKernel::flash_attention_2}, {"hopper-fused", AttentionKernel::hopper_fused}},
+        AttentionKernel::flash_attention_2);
     if (r.has("mfu")) run.pinned_mfu = r.number("mfu");
     if (const nlohmann::json* list = r.array("stages")) {
       if (list->empty()) throw ConfigError(r.path_of("stages"), "must list at least one stage");

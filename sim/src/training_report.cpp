@@ -37,7 +37,8 @@ std::vector<Baseline> dense_baselines(const TrainingRun& run, const std::string&
 
 nlohmann::json parallelism_json(const Parallelism& p) {
   return {{"dp", p.dp}, {"tp", p.tp}, {"pp", p.pp}, {"cp", p.cp}, {"ep", p.ep}, {"micro_batch", p.micro_batch},
-          {"schedule", to_string(p.schedule)}, {"virtual_stages", p.virtual_stages}, {"zero_stage", p.zero_stage}};
+          {"schedule", to_string(p.schedule)}, {"virtual_stages", p.virtual_stages}, {"zero_stage", p.zero_stage},
+          {"tp_comm_overlap", p.tp_comm_overlap}};
 }
 
 namespace {
@@ -124,6 +125,8 @@ std::string describe_run(const TrainingEstimate& e) {
   std::string s = fmt::format("{} on {} x {} at ${:.2f}/GPU-hour: {} recipe, {} AdamW moments, {} recomputation",
                               r.model.name, r.gpus, r.gpu.name, r.price_per_gpu_hour, to_string(r.precision),
                               to_string(r.optimizer_states), to_string(r.recompute));
+  if (r.attention_kernel != AttentionKernel::flash_attention_2)
+    s += fmt::format(", {} attention", to_string(r.attention_kernel));
   if (r.overhead > 0) s += fmt::format(", +{:.0f}% wall time for failures and restarts", 100 * r.overhead);
   return s;
 }

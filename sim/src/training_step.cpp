@@ -29,9 +29,11 @@ struct MicroBatchWork {
   double gemm_fwd = 0, gemm_bwd = 0, gemm_wgrad = 0;
   double attention_fwd = 0, attention_bwd = 0;
   double memory_fwd = 0;  // element-wise kernels; their backward costs twice the forward
+  double quantize_fwd = 0, quantize_bwd = 0;  // FP8 casts around the FP8 GEMMs
   double recompute = 0;
   double ep_fwd = 0, ep_bwd = 0;
-  double tp_fwd = 0, tp_bwd = 0;
+  double tp_fwd = 0, tp_bwd = 0;      // exposed (all of it without tp_comm_overlap)
+  double tp_before_overlap = 0;        // forward and backward, for the report
   double cp_fwd = 0, cp_bwd = 0;  // ring-attention K/V traffic, overlapped with the attention
 };
 
@@ -67,6 +69,20 @@ class WorkCounter {
     w_.gemm_bwd += gemm_time({m, k, n, groups}, p, gpu_, c_) + wgrad;
     w_.gemm_wgrad += wgrad;
     if (recompute_later) w_.recompute += fwd;
+    if (p == GemmPrecision::fp8) add_fp8_casts(m * groups, n, k);
+  }
+
+  // An FP8 GEMM's operands are quantized by a separate pass through HBM: "we need to read 128
+  // BF16 activation values ... from HBM for quantization, and the quantized FP8 values are then
+  // written back to HBM, only to be read again for MMA" (V3 report §3.5.2). Forward: the input
+  // [rows x k], read in BF16 and written in FP8 (3 bytes an element). Backward: the output
+  // gradient [rows x n] the same way, and the cached FP8 input read and written transposed for
+  // the weight gradient (2 bytes an element; §3.5.2 describes this transpose too). Weights are
+  // cast once per step, not per micro-batch, and are left out.
+  void add_fp8_casts(double rows, double n, double k) {
+    const double bandwidth = gpu_.hbm_bandwidth * c_.hbm;
+    w_.quantize_fwd += 3.0 * rows * k / bandwidth;
+    w_.quantize_bwd += (3.0 * rows * n + 2.0 * rows * k) / bandwidth;
   }
 
   // Element-wise work of `elements` 2-byte values read and written once, for the micro-batch.
@@ -99,8 +115,9 @@ class WorkCounter {
     }
     // Attention scores stay in BF16 (V3 report §3.3.1); FlashAttention-style kernels.
     const double flops = tokens_ * attention_score_flops_forward(m_, seq_len_, AttentionFlops::causal) / tp_;
-    const double attention_fwd = flops / (gpu_.bf16_flops * c_.attention_fwd);
-    const double attention_bwd = 2.0 * flops / (gpu_.bf16_flops * c_.attention_bwd);
+    const bool hopper = run_.attention_kernel == AttentionKernel::hopper_fused;
+    const double attention_fwd = flops / (gpu_.bf16_flops * (hopper ? c_.attention_fwd_hopper : c_.attention_fwd));
+    const double attention_bwd = 2.0 * flops / (gpu_.bf16_flops * (hopper ? c_.attention_bwd_hopper : c_.attention_bwd));
     w_.attention_fwd += attention_fwd;
     w_.attention_bwd += attention_bwd;
     add_context_parallel_traffic(attention_fwd, attention_bwd);
@@ -182,7 +199,7 @@ class WorkCounter {
     if (run_.recompute == Recompute::full)  // replay the whole layer's forward in backward
       w_.recompute += (w_.gemm_fwd - before.gemm_fwd) + (w_.attention_fwd - before.attention_fwd) +
                       (w_.memory_fwd - before.memory_fwd) + norms;
-    add_tensor_parallel_traffic();
+    add_tensor_parallel_traffic(w_.gemm_fwd - before.gemm_fwd, w_.gemm_bwd - before.gemm_bwd);
   }
 
   // Ring attention (context parallelism): each GPU's keys and values visit the other cp - 1 GPUs
@@ -202,14 +219,23 @@ class WorkCounter {
     w_.cp_bwd += std::max(0.0, 2.0 * one_pass - attention_bwd);
   }
 
-  // Megatron-style TP: two all-reduces of the activations forward, two backward, per layer.
-  void add_tensor_parallel_traffic() {
+  // Megatron-style TP with sequence parallelism: per layer, two all-gathers and two
+  // reduce-scatters of the activations forward (the bytes of two all-reduces), the same backward.
+  // With tp_comm_overlap each is pipelined with the layer's GEMMs in tp chunks; only what
+  // pipelined_exposed_time leaves is counted in tp_fwd / tp_bwd.
+  void add_tensor_parallel_traffic(double layer_gemm_fwd, double layer_gemm_bwd) {
     const std::int64_t tp = run_.parallel.tp;
     if (tp <= 1) return;
     const double bytes = tokens_ * d() * 2.0;
-    const double t = ring_all_reduce_time(bytes, tp, gpu_.nvlink_bandwidth * c_.nvlink) + c_.collective_latency_s;
-    w_.tp_fwd += 2 * t;
-    w_.tp_bwd += 2 * t;
+    const double t = 2.0 * (ring_all_reduce_time(bytes, tp, gpu_.nvlink_bandwidth * c_.nvlink) + c_.collective_latency_s);
+    w_.tp_before_overlap += 2.0 * t;
+    if (!run_.parallel.tp_comm_overlap) {
+      w_.tp_fwd += t;
+      w_.tp_bwd += t;
+      return;
+    }
+    w_.tp_fwd += pipelined_exposed_time(t, layer_gemm_fwd, tp);
+    w_.tp_bwd += pipelined_exposed_time(t, layer_gemm_bwd, tp);
   }
 
   // Output head (BF16, V3 report §3.3.1) and the cross-entropy over the vocabulary shard.
@@ -257,8 +283,8 @@ StepBreakdown step_time(const TrainingRun& run, const TrainingStage& stage, cons
   const double m = static_cast<double>(s.micro_batches);
 
   // One micro-batch on one stage: the model's work divided evenly among PP stages.
-  const double fwd_compute = (w.gemm_fwd + w.attention_fwd + w.memory_fwd) / pp;
-  const double bwd_compute = (w.gemm_bwd + w.attention_bwd + 2.0 * w.memory_fwd + w.recompute) / pp;
+  const double fwd_compute = (w.gemm_fwd + w.attention_fwd + w.memory_fwd + w.quantize_fwd) / pp;
+  const double bwd_compute = (w.gemm_bwd + w.attention_bwd + 2.0 * w.memory_fwd + w.quantize_bwd + w.recompute) / pp;
   const double wgrad = w.gemm_wgrad / pp;
   // Activations to the next stage forward, gradients back, across nodes once the cluster spans them.
   const bool multi_node = run.gpus > gpu.gpus_per_node;
@@ -286,30 +312,41 @@ StepBreakdown step_time(const TrainingRun& run, const TrainingStage& stage, cons
   s.weight_grad_s = wg;
   s.gemm_s = m * (w.gemm_fwd + w.gemm_bwd) / pp;
   s.attention_s = m * (w.attention_fwd + w.attention_bwd) / pp;
-  s.memory_bound_s = m * 3.0 * w.memory_fwd / pp;
+  s.memory_bound_s = m * (3.0 * w.memory_fwd + w.quantize_fwd + w.quantize_bwd) / pp;
   s.recompute_s = m * w.recompute / pp;
   s.ep_comm_s = m * (ep_fwd + ep_bwd);
-  s.tp_comm_s = m * (w.tp_fwd + w.tp_bwd) / pp;
+  s.tp_comm_s = m * w.tp_before_overlap / pp;
   s.cp_comm_s = m * (w.cp_fwd + w.cp_bwd) / pp;
   s.pp_comm_s = m * 2.0 * pp_one;
   s.compute_s = m * (fwd_compute + bwd_compute);
   s.bubble_s = bubble_time(p.schedule, p.pp, p.virtual_stages, f, b, wg);
 
-  // Data parallelism: reduce-scatter the gradients and all-gather the parameters once per step
-  // (ZeRO-1/2; an all-reduce without ZeRO moves the same bytes), BF16 on the wire. Non-expert
-  // parameters over the DP group, expert parameters over the expert-DP group (dp x tp / ep).
-  // It overlaps with the last micro-batch's backward and the next one's forward.
+  // Data parallelism, BF16 on the wire (an all-reduce without ZeRO moves the bytes of a
+  // reduce-scatter plus an all-gather). Non-expert parameters over the DP group, expert
+  // parameters over the expert-DP group (dp x tp / ep). Megatron orders ranks TP, CP, EP, DP, PP
+  // (fastest first), so a DP group has gpus_per_node / TP members in each node (an expert-DP
+  // group gpus_per_node / EP) and uses that many NICs per node.
   const auto [dense_params, expert_params] = parameters_per_gpu(run);
-  const bool dp_multi_node = run.gpus > gpu.gpus_per_node;
-  const double dp_link = dp_multi_node ? gpu.scaleout_bandwidth * c.scaleout : gpu.nvlink_bandwidth * c.nvlink;
+  const double nvlink = gpu.nvlink_bandwidth * c.nvlink, scaleout = gpu.scaleout_bandwidth * c.scaleout;
   const std::int64_t expert_dp = expert_gradient_group(p, run.gpus);
   const std::int64_t replicas = gradient_group(p, run.gpus);
-  s.dp_comm_s = 2.0 * ring_reduce_scatter_time(dense_params * 2.0, replicas, dp_link) +
-                2.0 * ring_reduce_scatter_time(expert_params * 2.0, expert_dp, dp_link);
-  if (p.zero_stage == 3)  // parameters gathered again for every micro-batch, forward and backward
-    s.dp_comm_s += m * 2.0 * (ring_reduce_scatter_time(dense_params * 2.0, replicas, dp_link) +
-                              ring_reduce_scatter_time(expert_params * 2.0, expert_dp, dp_link));
-  const double dp_exposed = std::max(0.0, s.dp_comm_s - (f + b));
+  const std::int64_t per_node = std::max<std::int64_t>(1, gpu.gpus_per_node / p.tp);
+  const std::int64_t expert_per_node = std::max<std::int64_t>(1, gpu.gpus_per_node / p.ep);
+  const double one_pass = node_aware_reduce_scatter_time(dense_params * 2.0, replicas, per_node, nvlink, scaleout) +
+                          node_aware_reduce_scatter_time(expert_params * 2.0, expert_dp, expert_per_node, nvlink, scaleout);
+  double dp_exposed = 0;
+  if (p.zero_stage == 3) {
+    // FSDP / ZeRO-3: every micro-batch gathers the parameters forward and again backward and
+    // reduce-scatters its gradients; each layer's gather is prefetched behind the previous
+    // layer's computation, so per micro-batch only what outlasts its forward and backward shows.
+    s.dp_comm_s = m * 3.0 * one_pass;
+    dp_exposed = m * overlapped_exposed_time(3.0 * one_pass, f + b);
+  } else {
+    // ZeRO-0/1/2: one gradient reduce-scatter and one parameter all-gather per step, behind the
+    // last micro-batch's backward and the next step's first forward.
+    s.dp_comm_s = 2.0 * one_pass;
+    dp_exposed = overlapped_exposed_time(s.dp_comm_s, f + b);
+  }
 
   // AdamW touches, per parameter: master weight (r+w 8 B), two moments (r+w), gradient (4 B read)
   // and the BF16 weight (2 B write); ZeRO-1+ spreads it over the DP group.

@@ -140,6 +140,18 @@ TEST(CliTrain, FlagsReshapeTheRun) {
   EXPECT_NEAR(j["cost_usd"].get<double>(), 3 * j["gpu_hours"].get<double>(), 1e-6);
 }
 
+TEST(CliTrain, AttentionKernelAndTpOverlapFlags) {
+  const ProgramRun base = frugal_sim("train --preset llama-3.1-70b --gpus 64 --tp 8 --pp 1 --no-baselines --format json");
+  const ProgramRun fast = frugal_sim("train --preset llama-3.1-70b --gpus 64 --tp 8 --pp 1 --no-baselines --format json "
+                                     "--tp-comm-overlap --attention-kernel hopper-fused");
+  ASSERT_EQ(base.status, 0) << base.err;
+  ASSERT_EQ(fast.status, 0) << fast.err;
+  const auto b = nlohmann::json::parse(base.out), f = nlohmann::json::parse(fast.out);
+  EXPECT_LT(f["step_time_s"].get<double>(), b["step_time_s"].get<double>());
+  EXPECT_TRUE(f["stages"][0]["parallelism"]["tp_comm_overlap"].get<bool>());
+  expect_refused(frugal_sim("train --attention-kernel flash-attention-9"), "--attention-kernel");
+}
+
 TEST(CliTrain, PinnedMfuSaysItIsAssumed) {
   const ProgramRun r = frugal_sim("train --mfu 0.4 --no-baselines");
   ASSERT_EQ(r.status, 0) << r.err;

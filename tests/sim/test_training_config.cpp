@@ -88,6 +88,28 @@ TEST(TrainingConfig, SectionsRefuseUnknownKeysAndBadValues) {
   EXPECT_THROW((void)training_run_from_document(doc), ConfigError);
 }
 
+TEST(TrainingConfig, AttentionKernelAndTpOverlapAreReadAndChecked) {
+  nlohmann::json doc = find_preset("deepseek-v3").document;
+  doc["training"]["attention_kernel"] = "hopper-fused";
+  doc["parallelism"]["tp_comm_overlap"] = true;
+  const TrainingRun run = training_run_from_document(doc);
+  EXPECT_EQ(run.attention_kernel, AttentionKernel::hopper_fused);
+  EXPECT_TRUE(run.parallel.tp_comm_overlap);
+  auto error = [](const nlohmann::json& d) -> std::string {
+    try {
+      (void)training_run_from_document(d);
+    } catch (const ConfigError& e) {
+      return e.what();
+    }
+    return "(accepted)";
+  };
+  doc["training"]["attention_kernel"] = "flash-attention-9";
+  EXPECT_NE(error(doc).find("training.attention_kernel"), std::string::npos) << error(doc);
+  doc = find_preset("deepseek-v3").document;
+  doc["parallelism"]["tp_comm_overlap"] = "yes";
+  EXPECT_NE(error(doc).find("parallelism.tp_comm_overlap"), std::string::npos) << error(doc);
+}
+
 TEST(Sweep, EveryCombinationAndInvalidPointsKeepTheirError) {
   TrainingRun base = training_run_from_document(find_preset("deepseek-v3").document);
   base.stages.resize(1);

@@ -70,6 +70,27 @@ TEST(Collectives, RingTimes) {
   EXPECT_DOUBLE_EQ(ring_all_reduce_time(8e9, 1, 1e9), 0.0);
 }
 
+TEST(Collectives, NodeAwareRingUsesEveryNicOfTheNode) {
+  // 8 GB over 16 GPUs, 8 per node, NVLink 400 GB/s, NIC 50 GB/s: inside the node 7/8 of 8 GB over
+  // NVLink (17.5 ms); across the 2 nodes each GPU's 1 GB share, half of it over its NIC (10 ms).
+  EXPECT_NEAR(node_aware_reduce_scatter_time(8e9, 16, 8, 400e9, 50e9), 8e9 * 7 / 8 / 400e9 + 1e9 / 2 / 50e9, 1e-15);
+  // One GPU per node: the plain ring over the scale-out network; all in one node: NVLink only.
+  EXPECT_DOUBLE_EQ(node_aware_reduce_scatter_time(8e9, 16, 1, 400e9, 50e9), ring_reduce_scatter_time(8e9, 16, 50e9));
+  EXPECT_DOUBLE_EQ(node_aware_reduce_scatter_time(8e9, 4, 8, 400e9, 50e9), ring_reduce_scatter_time(8e9, 4, 400e9));
+  EXPECT_EQ(node_aware_reduce_scatter_time(8e9, 1, 8, 400e9, 50e9), 0.0);
+}
+
+TEST(Collectives, OverlapLeavesOnlyWhatOutlastsTheComputation) {
+  // Prefetched traffic: 8 s of communication behind 5 s of computation shows 3 s; behind 9 s, none.
+  EXPECT_DOUBLE_EQ(overlapped_exposed_time(8, 5), 3.0);
+  EXPECT_DOUBLE_EQ(overlapped_exposed_time(8, 9), 0.0);
+  // Pipelined in 4 chunks: the first 2 s chunk is exposed; the other 6 s hide behind 5 s of GEMMs
+  // but for 1 s. With ample computation only the first chunk shows; one chunk hides nothing.
+  EXPECT_DOUBLE_EQ(pipelined_exposed_time(8, 5, 4), 2.0 + 1.0);
+  EXPECT_DOUBLE_EQ(pipelined_exposed_time(8, 100, 4), 2.0);
+  EXPECT_DOUBLE_EQ(pipelined_exposed_time(8, 100, 1), 8.0);
+}
+
 TEST(GemmModel, EfficiencyFromWavesAndK) {
   const GpuSpec h800 = find_gpu("H800", "gpu");
   const EfficiencyConstants c;

@@ -113,6 +113,68 @@ TEST(TrainingSim, Fp8HelpsOnlyTheGemmShare) {
   EXPECT_LT(bf16 / fp8, 2.0);
 }
 
+// Llama-3.1-70B on one node, tensor-parallel 8 and nothing else: no bubble, no DP traffic, so the
+// step differs between the two TP modes only by the TP traffic it exposes.
+TrainingRun tensor_parallel_run(bool overlap) {
+  TrainingRun run = small_dense_run(1);
+  run.model = preset_model("llama-3.1-70b");
+  run.parallel.tp = 8;
+  run.parallel.dp = 1;
+  run.parallel.tp_comm_overlap = overlap;
+  run.stages = {TrainingStage{"pre-training", 1e9, 4096, 8, std::nullopt}};
+  return run;
+}
+
+TEST(TrainingSim, TpOverlapHidesAllButTheFirstChunkBehindTheGemms) {
+  const StepBreakdown off = simulate_training(tensor_parallel_run(false)).stages.front().step;
+  const StepBreakdown on = simulate_training(tensor_parallel_run(true)).stages.front().step;
+  // A 70B layer's GEMMs on 4,096 tokens outlast its activations' TP traffic, so pipelining in
+  // tp = 8 chunks exposes exactly the first chunk: 1/8 of the traffic.
+  EXPECT_DOUBLE_EQ(on.tp_comm_s, off.tp_comm_s);  // the report keeps the traffic before overlap
+  EXPECT_GT(off.tp_comm_s, 0.0);
+  EXPECT_NEAR(off.step_s - on.step_s, off.tp_comm_s * 7.0 / 8.0, 1e-9 * off.step_s);
+}
+
+TEST(TrainingSim, HopperAttentionRunsAtItsMeasuredEfficiency) {
+  TrainingRun run = small_dense_run(1);
+  const double fa2 = simulate_training(run).stages.front().step.attention_s;
+  run.attention_kernel = AttentionKernel::hopper_fused;
+  const double hopper = simulate_training(run).stages.front().step.attention_s;
+  // Forward F at 35% vs 53% of peak, backward 2F at 25% vs 51% (efficiency.hpp).
+  const EfficiencyConstants c;
+  const double ratio = (1 / c.attention_fwd_hopper + 2 / c.attention_bwd_hopper) / (1 / c.attention_fwd + 2 / c.attention_bwd);
+  EXPECT_NEAR(hopper / fa2, ratio, 1e-12);
+  EXPECT_NEAR(ratio, (1 / 0.53 + 2 / 0.51) / (1 / 0.35 + 2 / 0.25), 1e-12);
+}
+
+TEST(TrainingSim, Zero3GathersTheParametersForEveryMicroBatch) {
+  // ZeRO-1: one reduce-scatter and one all-gather per step. ZeRO-3: per micro-batch an all-gather
+  // forward, another backward and a reduce-scatter: 3 m passes against 2.
+  const StepBreakdown z1 = simulate_training(small_dense_run(1)).stages.front().step;
+  const StepBreakdown z3 = simulate_training(small_dense_run(3)).stages.front().step;
+  ASSERT_EQ(z3.micro_batches, 8);  // 64 sequences over DP 8, one per micro-batch
+  EXPECT_NEAR(z3.dp_comm_s / z1.dp_comm_s, 1.5 * 8, 1e-9);
+}
+
+TEST(TrainingSim, Fp8CastsCostAPassThroughHbmPerGemmInput) {
+  // Llama-3.1-8B, one micro-batch of 4,096 tokens per GPU, TP 1: per layer the FP8 GEMMs read
+  // inputs [T x d] (QKV, up) and [T x h*dh] (out-proj) and [T x I] (down), and write outputs of
+  // (h + 2 kv) dh, d, 2I and d columns. Forward casts 3 bytes an input element; backward 3 bytes an
+  // output-gradient element and 2 an input element (V3 report §3.5.2).
+  TrainingRun run = small_dense_run(1);
+  run.stages = {TrainingStage{"pre-training", 1e9, 4096, 8, std::nullopt}};  // one micro-batch per GPU
+  run.precision = PrecisionRecipe::bf16;
+  const double bf16 = simulate_training(run).stages.front().step.memory_bound_s;
+  run.precision = PrecisionRecipe::fp8;
+  const double fp8 = simulate_training(run).stages.front().step.memory_bound_s;
+  const ModelConfig& m = run.model;
+  const double t = 4096, d = m.hidden_size, i = m.ffn_intermediate_size;
+  const double q = m.attention.num_heads * m.attention.head_dim, qkv = (m.attention.num_heads + 2 * m.attention.num_kv_heads) * m.attention.head_dim;
+  const double inputs = t * (d + q + d + i), outputs = t * (qkv + d + 2 * i + d);
+  const double per_layer = (3 * inputs + 3 * outputs + 2 * inputs) / (run.gpu.hbm_bandwidth * EfficiencyConstants{}.hbm);
+  EXPECT_NEAR(fp8 - bf16, m.num_layers * per_layer, 1e-9 * fp8);
+}
+
 TEST(Planner, PlanMultipliesToTheGpuCountAndFits) {
   for (std::int64_t gpus : {64, 512, 2048}) {
     TrainingRun run = preset_run("deepseek-v2-lite");

@@ -37,4 +37,23 @@ double all_to_all_pass_bytes(double tokens, double remote_copies_per_token, std:
 double ring_reduce_scatter_time(double bytes, std::int64_t ranks, double bandwidth);
 double ring_all_reduce_time(double bytes, std::int64_t ranks, double bandwidth);
 
+// Reduce-scatter (or all-gather) of `bytes` over `ranks` GPUs of which `per_node` share each node:
+// a ring over NVLink inside each node, then a ring across the nodes in which each GPU carries only
+// its 1/per_node share over its own NIC. Each node must take in the other nodes' partial sums of
+// its share, bytes (nodes - 1) / nodes, and has per_node NICs to do it with: this is that bound.
+// per_node = 1 is the plain ring over the scale-out network; ranks <= per_node stays in one node.
+double node_aware_reduce_scatter_time(double bytes, std::int64_t ranks, std::int64_t per_node, double nvlink_bandwidth,
+                                      double scaleout_bandwidth);
+
+// Communication pipelined with computation in `chunks` pieces (Transformer Engine's userbuffers
+// overlap of a tensor-parallel all-gather or reduce-scatter with its GEMM, split in tp chunks):
+// chunk i's transfer runs beside chunk i-1's GEMM, so the first chunk's transfer is always
+// exposed and the rest only where it outlasts the computation it hides behind:
+//   exposed = comm / chunks + max(0, comm (chunks - 1) / chunks - compute).
+double pipelined_exposed_time(double comm, double compute, std::int64_t chunks);
+
+// Traffic that prefetches behind computation (FSDP / ZeRO-3 gathering the next layer's
+// parameters while this one computes): only what outlasts the computation is exposed.
+inline double overlapped_exposed_time(double comm, double compute) { return comm > compute ? comm - compute : 0.0; }
+
 }  // namespace frugal::sim

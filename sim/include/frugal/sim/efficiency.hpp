@@ -24,6 +24,12 @@ struct EfficiencyConstants {
   // slower still. FlashAttention-3 reaches 75% forward: raise these for a run that uses it.
   double attention_fwd = 0.35;
   double attention_bwd = 0.25;
+  // Hopper-native attention (AttentionKernel::hopper_fused): cuDNN's fused attention, the kernel
+  // Transformer Engine runs on Hopper, reaches 518-529 TFLOPS forward (causal) and 499-518
+  // backward at 4K-8K tokens, head dim 128, on an H100 SXM5 (989 peak): FlashAttention-3, arXiv
+  // 2407.08608, Figs. 5-6, read off the bars. FlashAttention-3 itself is 10% faster still.
+  double attention_fwd_hopper = 0.53;
+  double attention_bwd_hopper = 0.51;
   // --- memory-bound kernels ------------------------------------------------------------------
   double hbm = 0.60;  // fraction of HBM bandwidth unfused element-wise kernels reach (assumed)
   // --- links ---------------------------------------------------------------------------------

@@ -24,11 +24,17 @@ enum class OptimizerStates { fp32, bf16 };
 // none: keep every activation; selective: recompute norms, activations and MLA up-projections
 // (V3 report §3.2.3); full: keep only each layer's input and recompute the layer.
 enum class Recompute { none, selective, full };
+
+// The attention kernel family, which sets attention_fwd/bwd efficiency (efficiency.hpp):
+// FlashAttention-2 (the 2023-24 runs, DeepSeek-V3's validated default) or the Hopper-native
+// kernels (cuDNN fused attention, which Transformer Engine runs on Hopper, or FlashAttention-3).
+enum class AttentionKernel { flash_attention_2, hopper_fused };
 enum class PipelineSchedule { one_f_one_b, interleaved, zero_bubble, dualpipe };
 
 const char* to_string(PrecisionRecipe p);
 const char* to_string(OptimizerStates o);
 const char* to_string(Recompute r);
+const char* to_string(AttentionKernel k);
 const char* to_string(PipelineSchedule s);
 
 struct Parallelism {
@@ -40,6 +46,9 @@ struct Parallelism {
   std::int64_t micro_batch = 1;  // sequences per micro-batch
   std::int64_t virtual_stages = 2;  // model chunks per GPU for the interleaved schedule
   int zero_stage = 1;
+  // Tensor-parallel all-gathers and reduce-scatters pipelined with the layer's GEMMs in tp chunks
+  // (Transformer Engine userbuffers, Megatron's tp_comm_overlap); off: each collective waits.
+  bool tp_comm_overlap = false;
   PipelineSchedule schedule = PipelineSchedule::one_f_one_b;
   bool automatic = false;  // let the planner choose (see planner.hpp)
 };
@@ -63,6 +72,7 @@ struct TrainingRun {
   PrecisionRecipe precision = PrecisionRecipe::bf16;
   OptimizerStates optimizer_states = OptimizerStates::fp32;
   Recompute recompute = Recompute::selective;
+  AttentionKernel attention_kernel = AttentionKernel::flash_attention_2;
   Parallelism parallel;
   std::vector<TrainingStage> stages;
   std::optional<double> pinned_mfu;  // assume this BF16 MFU instead of predicting it
