@@ -23,6 +23,9 @@ class ServeCommand : public Command {
     a.add_option("--instances", d_.instances, "replicas (decode replicas when disaggregated)")->capture_default_str();
     a.add_option("--tp", d_.tp, "attention tensor parallelism inside an instance");
     a.add_option("--ep", d_.ep, "expert parallelism inside an instance");
+    a.add_option("--redundant-experts", d_.redundant_experts,
+                 "extra expert slots for copies of the busiest experts (DeepSeek: 32); EP must divide routed + these")
+        ->capture_default_str();
     a.add_option("--price", d_.price_per_gpu_hour, "dollars per GPU-hour")->capture_default_str();
     a.add_option("--weights", weights_, "weight precision: bf16 or fp8 (default fp8 where the GPU has it)")
         ->check(CLI::IsMember({"bf16", "fp8"}));
@@ -44,7 +47,13 @@ class ServeCommand : public Command {
     a.add_option("--seed", w_.seed, "random seed")->capture_default_str();
     a.add_option("--dense", dense_, "dense GQA model to compare with")->capture_default_str();
     a.add_flag("--no-compare", no_compare_, "skip the side-by-side variants");
-    a.add_flag("--validate", validate_, "reproduce DeepSeek's published serving day");
+    a.add_flag("--validate", validate_, "every published serving figure against the model");
+    a.add_flag("--capacity", capacity_, "steady-state capacity of one instance: decode and prefill, no queue");
+    a.add_option("--batch-per-gpu", batch_per_gpu_, "--capacity: sequences per GPU (default: all the KV cache holds, "
+                                                     "or the most that meet --tpot-slo)");
+    a.add_option("--context", context_, "--capacity: KV tokens per decoding sequence")->capture_default_str();
+    a.add_option("--prompt", prompt_, "--capacity: prompt tokens for the prefill capacity")->capture_default_str();
+    a.add_option("--tpot-slo", tpot_slo_ms_, "--capacity: time per output token to meet, in ms");
     a.add_option("--format", format_, "output format")->check(CLI::IsMember({"table", "json"}))->capture_default_str();
   }
   CLI::App* app() const override { return app_; }
@@ -70,8 +79,8 @@ class ServeCommand : public Command {
     if (given("--gpus-per-instance")) d.gpus_per_instance = d_.gpus_per_instance;
     if (given("--tp")) d.tp = d_.tp;
     if (given("--ep")) d.ep = d_.ep;
-    if (m.is_moe() && m.moe.routed_experts % d.ep != 0)
-      throw ConfigError("--ep", std::to_string(d.ep) + " does not divide the " + std::to_string(m.moe.routed_experts) + " routed experts");
+    d.redundant_experts = d_.redundant_experts;
+    check_expert_slots(m, d);
     d.instances = d_.instances;
     d.price_per_gpu_hour = d_.price_per_gpu_hour;
     d.kv_dtype = kv_ == "fp8" ? KvDtype::fp8 : KvDtype::bf16;
@@ -85,6 +94,7 @@ class ServeCommand : public Command {
     w.prompt.distribution = prompt_dist_ == "fixed" ? LengthDistribution::fixed : LengthDistribution::exponential;
     w.output.distribution = output_dist_ == "fixed" ? LengthDistribution::fixed : LengthDistribution::exponential;
     if (!trace_.empty()) w.trace = read_trace_file(trace_);
+    if (capacity_) return print_capacity(m, d);
     if (!no_compare_) (void)find_preset(dense_);
 
     const ServingResult r = simulate_serving(m, d, w);
@@ -103,6 +113,21 @@ class ServeCommand : public Command {
   }
 
  private:
+  int print_capacity(const ModelConfig& m, const ServingDeployment& d) const {
+    if (app_->count("--batch-per-gpu") && !(batch_per_gpu_ > 0)) throw ConfigError("--batch-per-gpu", "must be positive");
+    if (app_->count("--tpot-slo") && !(tpot_slo_ms_ > 0)) throw ConfigError("--tpot-slo", "must be positive (milliseconds)");
+    const DecodeCapacity decode = decode_capacity(m, d, batch_per_gpu_, context_, tpot_slo_ms_ / 1e3);
+    const PrefillCapacity prefill = prefill_capacity(m, d, prompt_, w_.prefix_hit_rate);
+    if (format_ == "json") {
+      nlohmann::json j = capacity_json(decode, prefill);
+      j["model"] = m.name;
+      std::cout << j.dump(2) << "\n";
+    } else {
+      std::cout << capacity_table(m, d, decode, prefill);
+    }
+    return 0;
+  }
+
   CLI::App* app_ = nullptr;
   ModelSource source_;
   ServingDeployment d_;
@@ -110,7 +135,8 @@ class ServeCommand : public Command {
   std::string gpu_ = "H800", weights_, kv_ = "bf16", trace_, prompt_dist_ = "exponential", output_dist_ = "exponential";
   std::string dense_ = "llama-3.1-405b", format_ = "table";
   std::int64_t prefill_gpus_ = 0;
-  bool no_compare_ = false, validate_ = false;
+  bool no_compare_ = false, validate_ = false, capacity_ = false;
+  double batch_per_gpu_ = 0, context_ = 4096, prompt_ = 4096, tpot_slo_ms_ = 0;
 };
 
 }  // namespace

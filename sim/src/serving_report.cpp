@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "frugal/config/config_error.hpp"
 #include "frugal/config/json_reader.hpp"
 #include "frugal/sim/embedded_data.hpp"
 #include "frugal/sim/format.hpp"
@@ -167,148 +168,77 @@ nlohmann::json serving_comparisons_json(const std::vector<ServingVariant>& varia
   return out;
 }
 
-// --- DeepSeek's serving day ------------------------------------------------------------------
+// --- serve --capacity ------------------------------------------------------------------------
 
 namespace {
 
-struct PublishedServingDay {
-  std::string source, speed_source;
-  GpuSpec gpu;
-  double price = 2, input = 0, cache_hit = 0, output = 0, kv_length = 0, speed = 20, acceptance = 0;
-  std::int64_t prefill_gpus = 32, prefill_ep = 32, decode_gpus = 144, decode_ep = 144;
-  double price_hit = 0, price_miss = 0, price_output = 0;
-  double nodes = 0, daily_cost = 0, revenue = 0, hit_rate = 0;
-};
-
-PublishedServingDay parse_day() {
-  const EmbeddedFile& f = embedded_published_serving().front();
-  const nlohmann::json j = nlohmann::json::parse(f.text);
-  JsonObjectReader r(j, std::string(f.name));
-  PublishedServingDay p;
-  r.ignore({"description"});
-  p.source = r.string("source");
-  p.gpu = find_gpu(r.string("gpu"), r.path_of("gpu"));
-  p.price = r.number("price_per_gpu_hour");
-  p.input = r.number("input_tokens");
-  p.cache_hit = r.number("cache_hit_tokens");
-  p.output = r.number("output_tokens");
-  p.kv_length = r.number("kv_length_per_output_token");
-  p.speed = r.number("output_speed_tokens_per_s");
-  p.speed_source = r.string("output_speed_source");
-  p.acceptance = r.number("mtp_acceptance");
-  {
-    JsonObjectReader s(*r.object("prefill"), r.path_of("prefill"));
-    p.prefill_gpus = s.integer("gpus_per_instance");
-    p.prefill_ep = s.integer("ep");
-    s.finish();
-  }
-  {
-    JsonObjectReader s(*r.object("decode"), r.path_of("decode"));
-    p.decode_gpus = s.integer("gpus_per_instance");
-    p.decode_ep = s.integer("ep");
-    s.finish();
-  }
-  {
-    JsonObjectReader s(*r.object("prices_per_m_tokens"), r.path_of("prices_per_m_tokens"));
-    p.price_hit = s.number("input_cache_hit");
-    p.price_miss = s.number("input_cache_miss");
-    p.price_output = s.number("output");
-    s.finish();
-  }
-  {
-    JsonObjectReader s(*r.object("published"), r.path_of("published"));
-    p.nodes = s.number("average_nodes");
-    p.daily_cost = s.number("daily_cost_usd");
-    p.revenue = s.number("daily_revenue_usd");
-    p.hit_rate = s.number("cache_hit_rate");
-    s.finish();
-  }
-  r.finish();
-  return p;
-}
-
-const PublishedServingDay& published_day() {
-  static const PublishedServingDay day = parse_day();
-  return day;
+nlohmann::json breakdown_json(const IterationBreakdown& b) {
+  return {{"attention_s", b.attention_s}, {"experts_s", b.experts_s},         {"dense_s", b.dense_s},
+          {"comm_s", b.comm_s},           {"exposed_comm_s", b.exposed_comm_s}, {"overhead_s", b.overhead_s},
+          {"total_s", b.total_s}};
 }
 
 }  // namespace
 
-std::vector<ServingCheck> validate_published_serving(const EfficiencyConstants& c) {
-  const PublishedServingDay& day = published_day();
-  const ModelConfig v3 = preset_model("deepseek-v3");
-  const double seconds_per_day = 86400;
-  const double nodes_per = static_cast<double>(day.gpu.gpus_per_node);
+nlohmann::json capacity_json(const DecodeCapacity& decode, const PrefillCapacity& prefill) {
+  return {{"decode_step_s", decode.step.total_s},
+          {"tpot_s", decode.tpot_s},
+          {"batch_per_gpu", decode.batch_per_gpu},
+          {"context", decode.context},
+          {"kv_limited", decode.kv_limited},
+          {"decode_tokens_per_s_per_gpu", decode.tokens_per_s_per_gpu},
+          {"decode_tokens_per_s_per_node", decode.tokens_per_s_per_node},
+          {"prefill_step_s", prefill.step.total_s},
+          {"prefill_tokens_per_s_per_node", prefill.computed_tokens_per_s_per_node},
+          {"prefill_input_tokens_per_s_per_node", prefill.input_tokens_per_s_per_node},
+          {"breakdown", breakdown_json(decode.step)},
+          {"prefill_breakdown", breakdown_json(prefill.step)}};
+}
 
-  // Prefill: a full iteration of the EP32 instance, each uncached token attending to the cached
-  // prefix and half of the rest of a context of the published average length.
-  ServingDeployment pre;
-  pre.gpu = day.gpu;
-  pre.gpus_per_instance = day.prefill_gpus;
-  pre.ep = day.prefill_ep;
-  pre.fp8_weights = true;
-  const IterationModel prefill(v3, pre, c);
-  const double hit = day.cache_hit / day.input;
-  const double tokens = 16384.0 * static_cast<double>(day.prefill_gpus);
-  const double keys = hit * day.kv_length + (1 - hit) * day.kv_length / 2;
-  const double prefill_rate = tokens / prefill.time(day.prefill_gpus, {0, 0, tokens, tokens * keys});
-  const double prefill_nodes = (day.input - day.cache_hit) / seconds_per_day / prefill_rate *
-                               static_cast<double>(day.prefill_gpus) / nodes_per;
+std::string capacity_table(const ModelConfig& m, const ServingDeployment& d, const DecodeCapacity& decode,
+                           const PrefillCapacity& prefill) {
+  auto ms = [](double s) { return fmt::format("{:.2f} ms", 1e3 * s); };
+  std::string out = fmt::format(
+      "{} on {} x {} per instance (TP {}, EP {}, {} redundant experts, {} weights{})\n\n", m.name, d.gpus_per_instance,
+      d.gpu.name, d.tp, d.ep, d.redundant_experts, d.fp8_weights ? "FP8" : "BF16",
+      d.mtp_acceptance > 0 ? fmt::format(", MTP at {:.2f} acceptance", d.mtp_acceptance) : std::string());
+  TextTable t({"", "decode", "prefill"});
+  t.add_row({"load", fmt::format("{:.1f} sequences per GPU{} at {:.0f} KV tokens", decode.batch_per_gpu,
+                                 decode.kv_limited ? " (all the KV cache holds)" : "", decode.context),
+             fmt::format("{} prompt tokens per DP rank, {:.0f}-token prompts, {:.0f}% cached", d.token_budget, prefill.prompt,
+                         100 * prefill.prefix_hit_rate)});
+  t.add_row({"attention", ms(decode.step.attention_s), ms(prefill.step.attention_s)});
+  t.add_row({"routed experts", ms(decode.step.experts_s), ms(prefill.step.experts_s)});
+  t.add_row({"projections, dense, shared, head", ms(decode.step.dense_s), ms(prefill.step.dense_s)});
+  t.add_row({"dispatch + combine (before overlap)", ms(decode.step.comm_s), ms(prefill.step.comm_s)});
+  t.add_row({"  exposed after two micro-batches", ms(decode.step.exposed_comm_s), ms(prefill.step.exposed_comm_s)});
+  t.add_row({"fixed per iteration", ms(decode.step.overhead_s), ms(prefill.step.overhead_s)});
+  t.add_row({"iteration", ms(decode.step.total_s), ms(prefill.step.total_s)});
+  t.add_row({"time per output token", ms(decode.tpot_s), ""});
+  t.add_row({"tokens/s per GPU", fmt::format("{:.0f} output", decode.tokens_per_s_per_gpu),
+             fmt::format("{:.0f} computed", prefill.computed_tokens_per_s_per_node / static_cast<double>(d.gpu.gpus_per_node))});
+  t.add_row({"tokens/s per node", fmt::format("{:.0f} output", decode.tokens_per_s_per_node),
+             fmt::format("{:.0f} input (cache hits included)", prefill.input_tokens_per_s_per_node)});
+  return out + t.render();
+}
 
-  // Decode: the EP144 instance at the largest batch whose step still gives each user the published
-  // output speed, and that its KV cache holds.
-  ServingDeployment dec = pre;
-  dec.gpus_per_instance = day.decode_gpus;
-  dec.ep = day.decode_ep;
-  dec.mtp_acceptance = day.acceptance;
-  const IterationModel decode(v3, dec, c);
-  const double step_limit = tokens_per_decode_step(dec) / day.speed;
-  const double kv_limit = decode.kv_capacity_tokens(day.decode_gpus) / day.kv_length;
-  double lo = 1, hi = kv_limit;
-  auto step = [&](double batch) { return decode.time(day.decode_gpus, {batch, batch * day.kv_length, 0, 0}); };
-  for (int i = 0; i < 60; ++i) {
-    const double mid = 0.5 * (lo + hi);
-    (step(mid) <= step_limit ? lo : hi) = mid;
+void check_expert_slots(const ModelConfig& m, const ServingDeployment& d) {
+  if (d.redundant_experts < 0) throw ConfigError("--redundant-experts", "must be 0 or more");
+  if (!m.is_moe()) {
+    if (d.redundant_experts > 0) throw ConfigError("--redundant-experts", m.name + " has no routed experts");
+    return;
   }
-  const double decode_rate = lo * tokens_per_decode_step(dec) / step(lo);
-  const double decode_nodes = day.output / seconds_per_day / decode_rate * static_cast<double>(day.decode_gpus) / nodes_per;
-
-  const double nodes = prefill_nodes + decode_nodes;
-  const double daily_cost = nodes * nodes_per * 24 * day.price;
-  const double revenue = (day.cache_hit * day.price_hit + (day.input - day.cache_hit) * day.price_miss +
-                          day.output * day.price_output) / 1e6;
-  auto check = [](std::string name, double published, double predicted, std::string how) {
-    return ServingCheck{std::move(name), published, predicted, (predicted - published) / published, std::move(how)};
-  };
-  return {
-      check("average nodes", day.nodes, nodes,
-            fmt::format("{:.1f} prefill nodes at {:.0f} uncached tokens/s per EP{} instance + {:.1f} decode nodes at "
-                        "{:.0f} output tokens/s per EP{} instance ({:.0f} sequences per GPU at {:.0f} tokens/s each)",
-                        prefill_nodes, prefill_rate, day.prefill_ep, decode_nodes, decode_rate, day.decode_ep,
-                        lo / static_cast<double>(day.decode_gpus), day.speed)),
-      check("daily cost (USD)", day.daily_cost, daily_cost, "nodes x 8 GPUs x 24 h x $2"),
-      check("cache-hit rate", day.hit_rate, hit, "cache-hit tokens / input tokens"),
-      check("daily revenue at R1 prices (USD)", day.revenue, revenue, "token counts x published prices"),
-      check("cost-profit margin", (day.revenue - day.daily_cost) / day.daily_cost, (revenue - daily_cost) / daily_cost,
-            "(revenue - cost) / cost"),
-  };
-}
-
-std::string serving_checks_table(const std::vector<ServingCheck>& checks) {
-  TextTable t({"published", "published", "predicted", "error", "how"});
-  t.set_left_aligned({4});
-  for (const ServingCheck& c : checks)
-    t.add_row({c.name, fmt::format("{:.4g}", c.published), fmt::format("{:.4g}", c.predicted), format_percent(c.rel_error),
-               c.how});
-  return t.render() + "  source: " + published_day().source + "; output speed: " + published_day().speed_source + "\n";
-}
-
-nlohmann::json serving_checks_json(const std::vector<ServingCheck>& checks) {
-  nlohmann::json out = nlohmann::json::array();
-  for (const ServingCheck& c : checks)
-    out.push_back({{"name", c.name}, {"published", c.published}, {"predicted", c.predicted}, {"rel_error", c.rel_error},
-                   {"how", c.how}, {"source", published_day().source}});
-  return out;
+  const std::int64_t slots = m.moe.routed_experts + d.redundant_experts;
+  if (d.ep > d.gpus_per_instance)
+    throw ConfigError("--ep", fmt::format("{} exceeds the {} GPUs of an instance", d.ep, d.gpus_per_instance));
+  if (slots % d.ep == 0) return;
+  std::int64_t below = d.ep, above = d.ep;
+  while (below > 1 && slots % below != 0) --below;
+  while (above < slots && slots % above != 0) ++above;
+  throw ConfigError("--ep", fmt::format("{} does not divide the {} expert slots ({} routed + {} redundant); nearest that "
+                                        "do: {} and {} (or change --redundant-experts: {} gives {} slots)",
+                                        d.ep, slots, m.moe.routed_experts, d.redundant_experts, below, above,
+                                        (d.ep - m.moe.routed_experts % d.ep) % d.ep, m.moe.routed_experts + (d.ep - m.moe.routed_experts % d.ep) % d.ep));
 }
 
 }  // namespace frugal::sim

@@ -1,6 +1,10 @@
-// One engine iteration on one serving instance, from rooflines: the slower of compute (prefill)
-// and memory (weights of the experts the batch touches, and the KV cache it reads), or the expert
-// all-to-all when it is longer (two micro-batches overlap it with compute, V3 report §3.4).
+// One engine iteration on one serving instance, layer by layer. Each kernel family is its own
+// roofline, max(FLOPs / (peak x efficiency), bytes / (HBM x efficiency)), and a layer is their sum:
+// projections and dense FFNs on the tokens of one attention-data-parallel rank, attention scores
+// over its sequences' KV cache, the routed experts of the busiest GPU, then the expert dispatch and
+// combine, which two micro-batches overlap with that computation (V3 report §3.4; deepseek-ai/
+// profile-data README: "decoding also leverages two micro-batches for overlapping computation and
+// all-to-all communication").
 #include <algorithm>
 #include <cmath>
 
@@ -36,20 +40,26 @@ double attention_flops_per_key(const ModelConfig& m, bool decode) {
 IterationModel::IterationModel(const ModelConfig& m, const ServingDeployment& d, const EfficiencyConstants& c)
     : m_(m), d_(d), c_(c) {
   const ModelAccount a = account_model(m);
+  attention_weights_ = attention_params(m);
   moe_layers_ = static_cast<double>(m.moe_layer_count());
-  const double routed = a.component("routed_experts").params;
-  routed_per_layer_ = moe_layers_ > 0 ? routed / moe_layers_ : 0.0;
-  replicated_ = a.total_params - routed - a.component("embedding").params;
-  // Forward FLOPs = 2 x matmul weights + attention scores (model_accountant.hpp).
-  const double scores = static_cast<double>(m.num_layers) * attention_score_flops_forward(m, 4096, AttentionFlops::causal);
-  matmul_active_ = (a.inference_flops_per_token - scores) / 2.0;
-  kv_bytes_ = kv_cache_bytes_per_token(m, d.kv_dtype);
+  dense_layers_ = static_cast<double>(m.num_layers) - moe_layers_;
+  dense_ffn_ = ffn_params(m, m.ffn_intermediate_size);
+  if (m.is_moe()) {
+    expert_ = ffn_params(m, m.moe.expert_intermediate_size);
+    shared_ = static_cast<double>(m.moe.shared_experts) * expert_ +
+              static_cast<double>(m.hidden_size * m.moe.routed_experts);  // + the router
+  }
+  head_ = a.component("output_head").params > 0 ? a.component("output_head").params : a.component("embedding").params;
+  kv_bytes_per_layer_ = kv_cache_bytes_per_token(m, d.kv_dtype) / static_cast<double>(m.num_layers);
 }
 
 double IterationModel::kv_capacity_tokens(std::int64_t gpus) const {
   const double weight_bytes = d_.fp8_weights ? 1.0 : 2.0;
   const double ep = static_cast<double>(std::min(d_.ep, gpus));
-  const double per_gpu_weights = (replicated_ / static_cast<double>(d_.tp) + routed_per_layer_ * moe_layers_ / ep) * weight_bytes;
+  const double slots = m_.is_moe() ? static_cast<double>(m_.moe.routed_experts + d_.redundant_experts) : 0.0;
+  const double replicated = static_cast<double>(m_.num_layers) * attention_weights_ + dense_layers_ * dense_ffn_ +
+                            moe_layers_ * shared_ + head_;
+  const double per_gpu_weights = (replicated / static_cast<double>(d_.tp) + moe_layers_ * slots * expert_ / ep) * weight_bytes;
   const double free = d_.gpu.hbm_bytes * (1.0 - c_.memory_reserve_fraction) - per_gpu_weights;
   if (free <= 0) return 0.0;
   // MLA's latent is shared by all heads, so tensor-parallel ranks each keep all of it; GQA's KV
@@ -58,49 +68,130 @@ double IterationModel::kv_capacity_tokens(std::int64_t gpus) const {
   const double replication = a.kind == AttentionKind::mla
                                  ? static_cast<double>(d_.tp)
                                  : std::max(1.0, static_cast<double>(d_.tp) / static_cast<double>(a.num_kv_heads));
-  return free * static_cast<double>(gpus) / (kv_bytes_ * replication);
+  return free * static_cast<double>(gpus) / (kv_bytes_per_layer_ * static_cast<double>(m_.num_layers) * replication);
 }
 
-double IterationModel::time(std::int64_t gpus, const IterationLoad& load) const {
+// Assumed: without redundancy the busiest GPU carries moe_load_imbalance times the mean (as in
+// training); each redundant slot copies the hottest expert of one GPU and takes half its load, so
+// the excess falls in proportion to the GPUs that have one, and is gone when every GPU has one
+// (DeepSeek's prefill: 32 redundant slots on EP32).
+double IterationModel::expert_imbalance(std::int64_t gpus) const {
+  const double ep = static_cast<double>(std::min(d_.ep, gpus));
+  const double covered = std::min(1.0, static_cast<double>(d_.redundant_experts) / ep);
+  return 1.0 + (c_.moe_load_imbalance - 1.0) * (1.0 - covered);
+}
+
+IterationBreakdown IterationModel::breakdown(std::int64_t gpus, const IterationLoad& load) const {
   const ModelConfig& m = m_;
   const ServingDeployment& d = d_;
   const EfficiencyConstants& c = c_;
+  IterationBreakdown b;
+  b.overhead_s = c.serving_iteration_overhead_s;
   const double g = static_cast<double>(gpus);
   const double dp_ranks = g / static_cast<double>(d.tp);
   const double verify = d.mtp_acceptance > 0 ? 2.0 : 1.0;  // the draft token is verified alongside
   const double decode_tokens = load.decode_sequences * verify;
   const double tokens = decode_tokens + load.prefill_tokens;
-  if (tokens <= 0) return c.serving_iteration_overhead_s;
-
-  // Compute, spread evenly over the instance.
-  const double flops = 2.0 * matmul_active_ * tokens +
-                       static_cast<double>(m.num_layers) *
-                           (attention_flops_per_key(m, true) * load.decode_context * verify +
-                            attention_flops_per_key(m, false) * load.prefill_context);
-  const bool fp8 = d.fp8_weights && d.gpu.fp8_flops > 0;
-  const double compute = flops / g / ((fp8 ? d.gpu.fp8_flops : d.gpu.bf16_flops) * (fp8 ? c.gemm_fp8 : c.gemm_bf16));
-
-  // Memory: each GPU reads its replicated weights, its share of the experts the batch touches, and
-  // its sequences' KV cache.
-  const double weight_bytes = d.fp8_weights ? 1.0 : 2.0;
-  const double ep = static_cast<double>(std::min(d.ep, gpus));
-  const double touched = m.is_moe() ? expected_experts_touched(m, tokens) / static_cast<double>(m.moe.routed_experts) : 0.0;
-  const double weights = (replicated_ / static_cast<double>(d.tp) + routed_per_layer_ * moe_layers_ * touched / ep) * weight_bytes;
-  const double kv = load.decode_context * kv_bytes_ / dp_ranks;
-  const double memory = (weights + kv) / (d.gpu.hbm_bandwidth * c.decode_hbm);
-
-  // Expert all-to-all: every top-k copy travels (low-latency kernels send straight to the expert's
-  // GPU), dispatch in FP8 with FP8 weights, combine in BF16, once per MoE layer.
-  double all_to_all = 0;
-  if (m.is_moe() && d.ep > 1) {
-    const bool cross_node = d.ep > d.gpu.gpus_per_node;
-    const double link = cross_node ? d.gpu.scaleout_bandwidth * c.scaleout : d.gpu.nvlink_bandwidth * c.nvlink;
-    const double remote = 1.0 - 1.0 / ep;
-    const double bytes = tokens / g * static_cast<double>(m.moe.top_k) * remote * static_cast<double>(m.hidden_size) *
-                         (weight_bytes + 2.0);
-    all_to_all = moe_layers_ * (bytes / link + 2.0 * c.collective_latency_s);
+  if (tokens <= 0) {
+    b.total_s = b.overhead_s;
+    return b;
   }
-  return std::max({compute, memory, all_to_all}) + c.serving_iteration_overhead_s;
+  const bool fp8 = d.fp8_weights && d.gpu.fp8_flops > 0;
+  const double weight_bytes = fp8 ? 1.0 : 2.0;
+  const double gemm_flops = fp8 ? d.gpu.fp8_flops * c.gemm_fp8 : d.gpu.bf16_flops * c.gemm_bf16;
+  const double hbm = d.gpu.hbm_bandwidth * c.decode_hbm;
+  // A matmul of `rows` tokens against `weights` parameters (TP-sharded where they are replicated).
+  auto matmul = [&](double rows, double weights) {
+    return std::max(2.0 * rows * weights / gemm_flops, weights * weight_bytes / hbm);
+  };
+
+  // One layer on one GPU for `layer_tokens` tokens of the instance: decoding sequences whose
+  // caches hold `decode_context` keys in all, each with `queries` query tokens, and prefill tokens
+  // attending to `prefill_keys` keys in all. Returns computation; adds MoE layers' all-to-all to
+  // `comm`.
+  double comm = 0;
+  double decode_rows_share = 1.0;  // of the layer's tokens, the share that is decoding
+  auto layer = [&](double layer_tokens, double queries, double decode_context, double prefill_keys, bool moe) {
+    const double rows = layer_tokens / dp_ranks;
+    const double tp = static_cast<double>(d.tp);
+    double dense = matmul(rows, attention_weights_ / tp);
+    // Attention scores, heads split over TP, sequences over the DP ranks: decode (FlashMLA-class,
+    // reading each sequence's cache) and prefill (FlashAttention-class, compute-bound).
+    const double decode_flops = attention_flops_per_key(m, true) * decode_context * queries / g;
+    const double decode_bytes = decode_context * kv_bytes_per_layer_ / dp_ranks;  // read once per step
+    const double attention = std::max(decode_flops / (d.gpu.bf16_flops * c.decode_attention), decode_bytes / hbm) +
+                             attention_flops_per_key(m, false) * prefill_keys / g / (d.gpu.bf16_flops * c.attention_fwd);
+    double experts = 0;
+    if (!moe) {
+      dense += matmul(rows, dense_ffn_ / tp);
+    } else {
+      dense += matmul(rows, shared_ / tp);
+      // Routed experts: the instance's tokens x top-k copies spread over its GPUs, the busiest
+      // carrying expert_imbalance times the mean, on slots / EP local experts of which the batch
+      // touches E (1 - (1 - k/E)^T) / E (each EP group serves gpus / EP of the instance's tokens).
+      const double ep = static_cast<double>(std::min(d.ep, gpus));
+      const double k = static_cast<double>(m.moe.top_k);
+      const double routed_rows = layer_tokens * k / g * expert_imbalance(gpus);
+      const double slots = static_cast<double>(m.moe.routed_experts + d.redundant_experts) / ep;
+      const double touched = expected_experts_touched(m, layer_tokens * ep / g) / static_cast<double>(m.moe.routed_experts);
+      experts = std::max(2.0 * routed_rows * expert_ / gemm_flops, slots * touched * expert_ * weight_bytes / hbm);
+      if (d.ep > 1) {
+        // Dispatch (FP8 with FP8 weights) and combine (BF16). Decode tokens go through DeepEP's
+        // low-latency kernels: every top-k copy that leaves the GPU, over RDMA once the instance
+        // spans nodes (NVLink inside one). Prefill tokens go through the normal kernels: one copy
+        // per remote node over RDMA, forwarded inside the node over NVLink (node-limited routing,
+        // communication.hpp), the slower link setting the pace.
+        const double decode_share = decode_rows_share * layer_tokens / g;
+        const double prefill_share = (1.0 - decode_rows_share) * layer_tokens / g;
+        const double pass_bytes = weight_bytes + 2.0;
+        const bool cross_node = d.ep > d.gpu.gpus_per_node;
+        const double ll_link = cross_node ? d.gpu.scaleout_bandwidth * c.decode_all_to_all : d.gpu.nvlink_bandwidth * c.nvlink;
+        const double ll = decode_share * k * (1.0 - 1.0 / ep) * static_cast<double>(m.hidden_size) * pass_bytes / ll_link;
+        const AllToAllBytes normal = all_to_all_bytes_per_token(m, d.ep, d.gpu.gpus_per_node, pass_bytes);
+        const double nl = prefill_share * std::max(normal.scaleout / (d.gpu.scaleout_bandwidth * c.scaleout),
+                                                   normal.nvlink / (d.gpu.nvlink_bandwidth * c.nvlink));
+        comm += ll + nl + 2.0 * c.collective_latency_s;
+      }
+    }
+    b.dense_s += dense;
+    b.attention_s += attention;
+    b.experts_s += experts;
+    return dense + attention + experts;
+  };
+
+  // Layers of one kind cost the same: one of each kind, times its count.
+  double compute = 0, exposed = 0;
+  auto add_layers = [&](double count, double layer_tokens, double queries, double prefill_keys, bool moe) {
+    if (count <= 0) return;
+    const IterationBreakdown parts_before = b;
+    const double comm_before = comm;
+    const double work = layer(layer_tokens, queries, load.decode_context, prefill_keys, moe);
+    const double layer_comm = comm - comm_before;
+    b.attention_s = parts_before.attention_s + count * (b.attention_s - parts_before.attention_s);
+    b.experts_s = parts_before.experts_s + count * (b.experts_s - parts_before.experts_s);
+    b.dense_s = parts_before.dense_s + count * (b.dense_s - parts_before.dense_s);
+    comm = comm_before + count * layer_comm;
+    compute += count * work;
+    // Two micro-batches: one's dispatch and combine run beside the other's computation; a
+    // single sequence per rank cannot be split and waits for its own.
+    const bool two_micro_batches = layer_tokens / dp_ranks >= 2.0;
+    exposed += count * (two_micro_batches ? std::max(0.0, layer_comm - work) : layer_comm);
+  };
+  decode_rows_share = decode_tokens / tokens;
+  add_layers(dense_layers_, tokens, verify, load.prefill_context, false);
+  add_layers(moe_layers_, tokens, verify, load.prefill_context, true);
+  decode_rows_share = 1.0;
+  // MTP speculative decoding: the draft module, one more block on one token per sequence.
+  if (d.mtp_acceptance > 0 && m.mtp_depth > 0 && load.decode_sequences > 0)
+    add_layers(1, load.decode_sequences, 1.0, 0, m.is_moe());
+  // Output head on the decoded tokens (prefill needs only each prompt's last).
+  const double head = matmul(decode_tokens / dp_ranks, head_ / static_cast<double>(d.tp));
+  b.dense_s += head;
+  compute += head;
+  b.comm_s = comm;
+  b.exposed_comm_s = exposed;
+  b.total_s = compute + exposed + b.overhead_s;
+  return b;
 }
 
 double kv_capacity_tokens(const ModelConfig& m, const ServingDeployment& d, std::int64_t gpus, const EfficiencyConstants& c) {

@@ -211,9 +211,30 @@ TEST(CliServe, ValidateReproducesTheServingDay) {
   const ProgramRun r = frugal_sim("serve --validate --format json");
   ASSERT_EQ(r.status, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
-  ASSERT_EQ(j.size(), 5u);
+  ASSERT_EQ(j.size(), 9u);
   for (const auto& row : j)
     for (const char* key : {"name", "published", "predicted", "rel_error", "source"}) EXPECT_TRUE(row.contains(key)) << key;
+}
+
+TEST(CliServe, CapacityJsonHasTheDocumentedKeys) {
+  const ProgramRun r = frugal_sim("serve --capacity --gpus-per-instance 144 --ep 144 --redundant-experts 32 "
+                                  "--mtp-acceptance 0.85 --context 5000 --tpot-slo 50 --format json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  for (const char* key : {"decode_step_s", "tpot_s", "batch_per_gpu", "decode_tokens_per_s_per_gpu",
+                          "decode_tokens_per_s_per_node", "prefill_tokens_per_s_per_node", "breakdown"})
+    EXPECT_TRUE(j.contains(key)) << key;
+  for (const char* key : {"attention_s", "experts_s", "dense_s", "exposed_comm_s", "overhead_s"})
+    EXPECT_TRUE(j["breakdown"].contains(key)) << key;
+  EXPECT_LE(j["tpot_s"].get<double>(), 0.050);
+}
+
+TEST(CliServe, ExpertSlotsMustDivideOverEp) {
+  expect_refused(frugal_sim("serve --gpus-per-instance 144 --ep 72"),
+                 "--ep: 72 does not divide the 256 expert slots (256 routed + 0 redundant); nearest that do: 64 and 128");
+  const ProgramRun ok = frugal_sim("serve --capacity --gpus-per-instance 144 --ep 72 --redundant-experts 32");
+  EXPECT_EQ(ok.status, 0) << ok.err;
+  expect_refused(frugal_sim("serve --capacity --tpot-slo 0.1"), "--tpot-slo: 0.1 ms is not reachable");
 }
 
 TEST(CliServe, TraceDrivesTheWorkload) {

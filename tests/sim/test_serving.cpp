@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "frugal/config/presets.hpp"
+#include "frugal/sim/communication.hpp"
 #include "frugal/sim/serving.hpp"
 #include "frugal/sim/serving_report.hpp"
 
@@ -102,11 +103,12 @@ TEST(Serving, SpeculativeDecodingSpeedUpIsTheAcceptedTokensPerStep) {
   ServingDeployment mtp = d;
   mtp.mtp_acceptance = 0.85;  // V3 report §5.4.3: 85-90%
   EXPECT_DOUBLE_EQ(tokens_per_decode_step(mtp), 1.85);
-  // Decode is memory-bound: verifying the draft barely lengthens the step, so throughput gains
-  // close to the 1 + acceptance tokens per step (V3 report §5.4.3: 1.8x).
+  // At 2 sequences per GPU decode streams weights: verifying the draft and running the MTP module
+  // lengthen the step a little, so throughput gains a little less than the 1 + acceptance tokens
+  // per step; the V3 report (§5.4.3) measured 1.8x.
   const double speed_up = tokens_per_decode_step(mtp) * iteration_time(v3, d, 32, load) / iteration_time(v3, mtp, 32, load);
-  EXPECT_GT(speed_up, 1.7);
-  EXPECT_LE(speed_up, 1.85);
+  EXPECT_NEAR(speed_up, 1.8, 0.15);
+  EXPECT_LT(speed_up, 1.85);
   // In the simulation, time per output token falls by that factor.
   ServingWorkload w;
   w.arrival_rate = 2;
@@ -129,6 +131,96 @@ TEST(Serving, IterationRooflineByHand) {
   // A large prefill is compute-bound: about 2 x 7.5B FLOPs per token at the BF16 GEMM efficiency.
   const double t = iteration_time(m, d, 1, {0, 0, 8192, 8192 * 4096.0}, c);
   EXPECT_GT(t, 2 * 7.5e9 * 8192 / (989.5e12 * c.gemm_bf16));
+}
+
+// DeepSeek-V3 on one EP`ep` H800 instance in FP8.
+ServingDeployment v3_instance(std::int64_t gpus, std::int64_t redundant = 0, double acceptance = 0) {
+  ServingDeployment d;
+  d.gpu = find_gpu("H800", "gpu");
+  d.gpus_per_instance = gpus;
+  d.ep = gpus;
+  d.redundant_experts = redundant;
+  d.fp8_weights = true;
+  d.mtp_acceptance = acceptance;
+  return d;
+}
+
+TEST(Serving, RedundantExpertsRemoveTheImbalanceTheyCover) {
+  const ModelConfig v3 = preset_model("deepseek-v3");
+  const EfficiencyConstants c;
+  const ServingDeployment none = v3_instance(144), decode = v3_instance(144, 32), prefill = v3_instance(32, 32);
+  EXPECT_DOUBLE_EQ(IterationModel(v3, none).expert_imbalance(144), c.moe_load_imbalance);
+  EXPECT_DOUBLE_EQ(IterationModel(v3, decode).expert_imbalance(144), 1.0 + (c.moe_load_imbalance - 1.0) * (1.0 - 32.0 / 144));
+  EXPECT_DOUBLE_EQ(IterationModel(v3, prefill).expert_imbalance(32), 1.0);  // one redundant slot per GPU
+  // Each redundant slot is one more expert's weights on its GPU: 58 MoE layers x 3 x 7168 x 2048
+  // FP8 bytes per slot, 32 / 144 slots per GPU, taken from the KV cache (70,272 bytes a token).
+  const double slot_bytes = 58.0 * 3 * 7168 * 2048 * 32 / 144;
+  const double kv_token = 61.0 * (512 + 64) * 2;
+  EXPECT_NEAR(kv_capacity_tokens(v3, none, 144) - kv_capacity_tokens(v3, decode, 144), slot_bytes * 144 / kv_token, 1.0);
+}
+
+TEST(Serving, DecodeDispatchAndCombineByHand) {
+  const ModelConfig v3 = preset_model("deepseek-v3");
+  const ServingDeployment d = v3_instance(144, 32);
+  const EfficiencyConstants c;
+  // One sequence per GPU: each token sends 8 copies, 143/144 of them to another GPU, 7168 values in
+  // FP8 out (dispatch) and BF16 back (combine), over the 50 GB/s NIC at DeepEP's low-latency 78%,
+  // plus two launches, in each of the 58 MoE layers. One token per rank cannot be split into two
+  // micro-batches, so all of it is exposed.
+  const IterationBreakdown b = IterationModel(v3, d).breakdown(144, {144, 144 * 1000.0, 0, 0});
+  const double per_layer = 8 * (143.0 / 144) * 7168 * 3 / (50e9 * c.decode_all_to_all) + 2 * c.collective_latency_s;
+  EXPECT_NEAR(b.comm_s, 58 * per_layer, 1e-12);
+  EXPECT_NEAR(b.exposed_comm_s, b.comm_s, 1e-12);
+  EXPECT_NEAR(b.total_s, b.attention_s + b.experts_s + b.dense_s + b.exposed_comm_s + b.overhead_s, 1e-12);
+}
+
+TEST(Serving, TwoMicroBatchesHideTheAllToAllBehindComputation) {
+  const ModelConfig v3 = preset_model("deepseek-v3");
+  const ServingDeployment d = v3_instance(144, 32);
+  // 64 sequences per GPU: each layer's dispatch and combine run beside the other micro-batch's
+  // computation; only what outlasts it shows, so the exposed part lies between comm - compute and comm.
+  const IterationBreakdown b = IterationModel(v3, d).breakdown(144, {64 * 144, 64 * 144 * 4000.0, 0, 0});
+  const double compute = b.attention_s + b.experts_s + b.dense_s;
+  EXPECT_LT(b.exposed_comm_s, b.comm_s);
+  EXPECT_GE(b.exposed_comm_s, b.comm_s - compute - 1e-12);
+  EXPECT_NEAR(b.total_s, compute + b.exposed_comm_s + b.overhead_s, 1e-12);
+}
+
+TEST(Serving, PrefillUsesNodeLimitedNormalKernels) {
+  const ModelConfig v3 = preset_model("deepseek-v3");
+  const ServingDeployment d = v3_instance(32, 32);
+  const EfficiencyConstants c;
+  // Prefill tokens go one copy per remote node over IB and are forwarded over NVLink
+  // (communication.hpp); 8,192 tokens per GPU, dispatch FP8 + combine BF16 = 3 bytes a value.
+  const double tokens = 8192.0 * 32;
+  const IterationBreakdown b = IterationModel(v3, d).breakdown(32, {0, 0, tokens, tokens * 2048});
+  const AllToAllBytes bytes = all_to_all_bytes_per_token(v3, 32, 8, 3.0);
+  const double per_layer = 8192 * std::max(bytes.scaleout / (50e9 * c.scaleout), bytes.nvlink / (200e9 * c.nvlink)) +
+                           2 * c.collective_latency_s;
+  EXPECT_NEAR(b.comm_s, 58 * per_layer, 1e-9);
+}
+
+TEST(ServingCapacity, ThroughputIsTheBatchOverTheTimePerToken) {
+  const ModelConfig v3 = preset_model("deepseek-v3");
+  const ServingDeployment d = v3_instance(144, 32, 0.85);
+  const DecodeCapacity at = decode_capacity(v3, d, 64, 5000);
+  EXPECT_NEAR(at.tokens_per_s_per_gpu, 64 / at.tpot_s, 1e-9);
+  EXPECT_NEAR(at.tpot_s, at.step.total_s / 1.85, 1e-12);
+  EXPECT_NEAR(at.tokens_per_s_per_node, 8 * at.tokens_per_s_per_gpu, 1e-9);
+  // Under an SLO: the largest batch that meets it; 1% more misses it.
+  const DecodeCapacity slo = decode_capacity(v3, d, 0, 5000, 0.030);
+  EXPECT_LE(slo.tpot_s, 0.030);
+  EXPECT_GT(decode_capacity(v3, d, slo.batch_per_gpu * 1.01, 5000).tpot_s, 0.030);
+  // Without one: all the KV cache holds.
+  const DecodeCapacity full = decode_capacity(v3, d, 0, 5000);
+  EXPECT_TRUE(full.kv_limited);
+  EXPECT_NEAR(full.batch_per_gpu, kv_capacity_tokens(v3, d, 144) / 5000 / 144, 1e-9);
+  try {
+    (void)decode_capacity(v3, d, 0, 5000, 0.001);
+    FAIL() << "a 1 ms TPOT is not reachable";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("--tpot-slo"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Serving, ExpertsTouchedGrowWithTheBatch) {
@@ -193,7 +285,7 @@ namespace {
 
 TEST(ServingValidation, DeepSeekServingDayIsReproducedWhereTheModelCan) {
   const std::vector<ServingCheck> checks = validate_published_serving();
-  ASSERT_EQ(checks.size(), 5u);
+  ASSERT_EQ(checks.size(), 9u);  // 7 from the Day6 post, 2 RTP-LLM measurements
   for (const ServingCheck& c : checks) {
     EXPECT_GT(c.predicted, 0.0) << c.name;
     EXPECT_FALSE(c.how.empty()) << c.name;

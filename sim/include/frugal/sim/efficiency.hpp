@@ -49,6 +49,12 @@ struct EfficiencyConstants {
   // Streaming weights and KV cache in decode: FlashMLA reaches 3000 GB/s of the H800's 3350
   // (deepseek-ai/FlashMLA README) = 0.89.
   double decode_hbm = 0.89;
+  // MLA decode attention when compute-bound: FlashMLA's dense decoding kernel reaches "660 TFLOPS
+  // in computation-bound configuration on H800 SXM5" (deepseek-ai/FlashMLA README) of 989.5.
+  double decode_attention = 0.667;
+  // Decode dispatch and combine (DeepEP's low-latency kernels, pure RDMA): 39 GB/s of the CX7's
+  // ~50 at EP128 with 128 tokens (deepseek-ai/DeepEP README, low-latency table).
+  double decode_all_to_all = 0.78;
   // Fixed cost of one engine iteration (scheduling, launches under CUDA graphs); assumed.
   double serving_iteration_overhead_s = 0.5e-3;
   // --- memory --------------------------------------------------------------------------------

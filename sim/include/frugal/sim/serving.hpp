@@ -31,6 +31,9 @@ struct ServingDeployment {
   std::int64_t token_budget = 8192;  // tokens one engine iteration may process (continuous batching)
   std::int64_t max_batch = 256;      // running sequences per attention-data-parallel rank
   double mtp_acceptance = 0.0;       // > 0: MTP speculative decoding, one draft token (V3 report §5.4.3)
+  // Extra expert slots holding copies of the busiest experts (DeepSeek: 32, Day6 post; V3 report
+  // §3.4): routed + redundant slots are spread over the EP GPUs, which must divide them.
+  std::int64_t redundant_experts = 0;
 
   std::int64_t total_gpus() const {
     return instances * gpus_per_instance + (disaggregated ? prefill_instances * prefill_gpus_per_instance : 0);
@@ -72,23 +75,40 @@ struct IterationLoad {
   double prefill_context = 0;   // sum over those tokens of the keys each attends to
 };
 
-// The iteration roofline of one model and deployment, with the model's counts computed once
-// (the simulation calls it once per engine iteration).
+// Where one engine iteration's time goes, per GPU (serving_step.cpp).
+struct IterationBreakdown {
+  double attention_s = 0;     // attention scores: MLA absorbed decode / prefill kernels
+  double experts_s = 0;       // routed-expert GEMMs of the busiest GPU
+  double dense_s = 0;         // projections, dense FFNs, shared experts, output head
+  double comm_s = 0;          // expert dispatch + combine, before overlap
+  double exposed_comm_s = 0;  // what the two-micro-batch overlap leaves of it
+  double overhead_s = 0;      // fixed per-iteration cost
+  double total_s = 0;
+};
+
+// The iteration model of one model and deployment, with the model's counts computed once (the
+// simulation calls it once per engine iteration). Each layer is a sum of rooflines, one per
+// kernel family; the expert all-to-all overlaps the computation of the other micro-batch.
 class IterationModel {
  public:
   IterationModel(const ModelConfig& m, const ServingDeployment& d, const EfficiencyConstants& c = default_efficiency());
-  double time(std::int64_t gpus, const IterationLoad& load) const;
+  IterationBreakdown breakdown(std::int64_t gpus, const IterationLoad& load) const;
+  double time(std::int64_t gpus, const IterationLoad& load) const { return breakdown(gpus, load).total_s; }
   double kv_capacity_tokens(std::int64_t gpus) const;
+  // The busiest GPU's routed tokens over the mean (see serving_step.cpp for what is assumed).
+  double expert_imbalance(std::int64_t gpus) const;
 
  private:
   const ModelConfig& m_;
   const ServingDeployment& d_;
   const EfficiencyConstants& c_;
-  double replicated_ = 0;      // non-expert weights every attention-DP rank holds (TP-sharded)
-  double routed_per_layer_ = 0;
-  double moe_layers_ = 0;
-  double matmul_active_ = 0;   // weights one token multiplies
-  double kv_bytes_ = 0;        // per token
+  double attention_weights_ = 0;  // per layer, projections (MLA up-projections absorbed or not)
+  double dense_ffn_ = 0;          // per dense layer
+  double shared_ = 0;             // shared experts + router, per MoE layer
+  double expert_ = 0;             // one routed expert
+  double head_ = 0;               // output head
+  double moe_layers_ = 0, dense_layers_ = 0;
+  double kv_bytes_per_layer_ = 0;  // per token
 };
 
 // Seconds one iteration takes on an instance of `gpus` GPUs.
@@ -105,6 +125,30 @@ double kv_capacity_tokens(const ModelConfig& m, const ServingDeployment& d, std:
 
 // Tokens one sequence gains per decode iteration: 1, or 1 + acceptance with one MTP draft.
 double tokens_per_decode_step(const ServingDeployment& d);
+
+// Steady-state capacity of one instance (serving_capacity.cpp), without queueing: every GPU
+// holds batch_per_gpu sequences of `context` KV tokens (decode), or runs token_budget prompt
+// tokens per attention-DP rank per iteration (prefill).
+struct DecodeCapacity {
+  IterationBreakdown step;
+  double batch_per_gpu = 0;
+  double context = 0;
+  double tpot_s = 0;  // step / tokens per step
+  double tokens_per_s_per_gpu = 0, tokens_per_s_per_node = 0;
+  bool kv_limited = false;  // the batch is what the KV cache holds
+};
+struct PrefillCapacity {
+  IterationBreakdown step;
+  double prompt = 0, prefix_hit_rate = 0;
+  double computed_tokens_per_s_per_node = 0;  // prompt tokens computed (cache hits excluded)
+  double input_tokens_per_s_per_node = 0;     // cache hits included, as DeepSeek counts them
+};
+// batch_per_gpu <= 0: the largest batch the KV cache holds and, with tpot_slo > 0, that meets it.
+// Throws ConfigError("--tpot-slo", ...) naming the best TPOT reachable when none meets the SLO.
+DecodeCapacity decode_capacity(const ModelConfig& m, const ServingDeployment& d, double batch_per_gpu, double context,
+                               double tpot_slo = 0, const EfficiencyConstants& c = default_efficiency());
+PrefillCapacity prefill_capacity(const ModelConfig& m, const ServingDeployment& d, double prompt, double prefix_hit_rate = 0,
+                                 const EfficiencyConstants& c = default_efficiency());
 
 struct Percentiles {
   double p50 = 0, p95 = 0, p99 = 0, mean = 0;

@@ -33,14 +33,26 @@ std::vector<ServingVariant> serving_comparisons(const ModelConfig& m, const Serv
 std::string serving_comparisons_table(const std::vector<ServingVariant>& variants);
 nlohmann::json serving_comparisons_json(const std::vector<ServingVariant>& variants);
 
+// `serve --capacity`: one instance's steady-state decode (at a batch and context) and prefill (at a
+// prompt length) capacity, with where the step goes.
+nlohmann::json capacity_json(const DecodeCapacity& decode, const PrefillCapacity& prefill);
+std::string capacity_table(const ModelConfig& m, const ServingDeployment& d, const DecodeCapacity& decode,
+                           const PrefillCapacity& prefill);
+
+// Refuses an EP that does not divide the expert slots (routed + redundant), naming the nearest
+// EP degrees that do: ConfigError("--ep", ...).
+void check_expert_slots(const ModelConfig& m, const ServingDeployment& d);
+
 struct ServingCheck {
   std::string name;
   double published = 0, predicted = 0, rel_error = 0;
-  std::string how;  // how the prediction is made
+  std::string how;     // how the prediction is made, and what the model lacks for it
+  std::string source;  // where the published figure is
 };
 
-// DeepSeek's serving day reproduced: nodes from the token rates and the per-node throughput the
-// model predicts for the published prefill and decode deployments, then daily cost and revenue.
+// serving_validation.cpp. DeepSeek's serving day reproduced: nodes from the token rates and the
+// per-node throughput the model predicts for the published prefill and decode deployments, daily
+// cost, revenue and those throughputs; then published reproductions of the deployment.
 std::vector<ServingCheck> validate_published_serving(const EfficiencyConstants& c = default_efficiency());
 std::string serving_checks_table(const std::vector<ServingCheck>& checks);
 nlohmann::json serving_checks_json(const std::vector<ServingCheck>& checks);

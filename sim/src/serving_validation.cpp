@@ -1,0 +1,245 @@
+// `serve --validate`: every published serving figure in sim/data/published_serving.json against
+// the model. DeepSeek's serving day (Day6 post): the nodes its token rates need at the per-node
+// throughput the model predicts for the published deployments, daily cost, revenue, margin, and
+// the per-node prefill and decode throughputs themselves; then public reproductions of the same
+// deployment (RTP-LLM), each with its setup.
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "frugal/config/json_reader.hpp"
+#include "frugal/config/presets.hpp"
+#include "frugal/sim/embedded_data.hpp"
+#include "frugal/sim/format.hpp"
+#include "frugal/sim/serving_report.hpp"
+#include "frugal/sim/text_table.hpp"
+
+namespace frugal::sim {
+
+namespace {
+
+struct PhaseDeployment {
+  std::int64_t gpus = 0, ep = 0, redundant = 0;
+};
+
+PhaseDeployment phase_from_json(JsonObjectReader& r) {
+  PhaseDeployment p;
+  p.gpus = r.integer("gpus_per_instance");
+  p.ep = r.integer("ep");
+  p.redundant = r.integer("redundant_experts", 0);
+  return p;
+}
+
+// A published measurement of one instance at a stated load (RTP-LLM and the like).
+struct Measurement {
+  std::string name, source, phase;
+  PhaseDeployment deployment;
+  double sequences = 0, prompt = 0, output = 0, prompts_per_gpu = 0, acceptance = 0;
+  double published_per_gpu = 0;
+  std::vector<std::string> lacks;
+};
+
+struct PublishedServing {
+  std::string source, speed_source;
+  GpuSpec gpu;
+  double price = 2, input = 0, cache_hit = 0, output = 0, kv_length = 0, speed = 20, acceptance = 0;
+  PhaseDeployment prefill, decode;
+  double price_hit = 0, price_miss = 0, price_output = 0;
+  double nodes = 0, daily_cost = 0, revenue = 0, hit_rate = 0, prefill_per_node = 0, decode_per_node = 0;
+  std::vector<Measurement> measurements;
+};
+
+Measurement measurement_from_json(const nlohmann::json& j, const std::string& path) {
+  JsonObjectReader r(j, path);
+  Measurement m;
+  m.name = r.string("name");
+  m.source = r.string("source");
+  r.ignore({"quote", "mtp_acceptance_source"});
+  m.phase = r.choice<std::string>("phase", {{"prefill", "prefill"}, {"decode", "decode"}});
+  m.deployment = phase_from_json(r);
+  m.prompt = r.number("prompt_tokens");
+  if (m.phase == "decode") {
+    m.sequences = r.number("sequences");
+    m.output = r.number("output_tokens");
+    m.acceptance = r.number("mtp_acceptance", 0.0);
+  } else {
+    m.prompts_per_gpu = r.number("prompts_per_gpu");
+  }
+  m.published_per_gpu = r.number("published_tokens_per_s_per_gpu");
+  if (const nlohmann::json* lacks = r.array("lacks"))
+    for (const auto& l : *lacks) m.lacks.push_back(l.get<std::string>());
+  r.finish();
+  return m;
+}
+
+PublishedServing parse_published() {
+  const EmbeddedFile& f = embedded_published_serving().front();
+  const nlohmann::json j = nlohmann::json::parse(f.text);
+  JsonObjectReader r(j, std::string(f.name));
+  PublishedServing p;
+  r.ignore({"description", "deployment_source", "throughput_quote"});
+  p.source = r.string("source");
+  p.gpu = find_gpu(r.string("gpu"), r.path_of("gpu"));
+  p.price = r.number("price_per_gpu_hour");
+  p.input = r.number("input_tokens");
+  p.cache_hit = r.number("cache_hit_tokens");
+  p.output = r.number("output_tokens");
+  p.kv_length = r.number("kv_length_per_output_token");
+  p.speed = r.number("output_speed_tokens_per_s");
+  p.speed_source = r.string("output_speed_source");
+  p.acceptance = r.number("mtp_acceptance");
+  {
+    JsonObjectReader s(*r.object("prefill"), r.path_of("prefill"));
+    p.prefill = phase_from_json(s);
+    s.finish();
+  }
+  {
+    JsonObjectReader s(*r.object("decode"), r.path_of("decode"));
+    p.decode = phase_from_json(s);
+    s.finish();
+  }
+  {
+    JsonObjectReader s(*r.object("prices_per_m_tokens"), r.path_of("prices_per_m_tokens"));
+    p.price_hit = s.number("input_cache_hit");
+    p.price_miss = s.number("input_cache_miss");
+    p.price_output = s.number("output");
+    s.finish();
+  }
+  {
+    JsonObjectReader s(*r.object("published"), r.path_of("published"));
+    p.nodes = s.number("average_nodes");
+    p.daily_cost = s.number("daily_cost_usd");
+    p.revenue = s.number("daily_revenue_usd");
+    p.hit_rate = s.number("cache_hit_rate");
+    p.prefill_per_node = s.number("prefill_input_tokens_per_s_per_node");
+    p.decode_per_node = s.number("decode_output_tokens_per_s_per_node");
+    s.finish();
+  }
+  if (const nlohmann::json* list = r.array("measurements"))
+    for (std::size_t i = 0; i < list->size(); ++i)
+      p.measurements.push_back(measurement_from_json((*list)[i], r.path_of("measurements") + "[" + std::to_string(i) + "]"));
+  r.finish();
+  return p;
+}
+
+const PublishedServing& published() {
+  static const PublishedServing p = parse_published();
+  return p;
+}
+
+// DeepSeek-V3 on the published GPU in FP8, one instance of `phase`.
+ServingDeployment deployment_of(const GpuSpec& gpu, const PhaseDeployment& phase, double acceptance) {
+  ServingDeployment d;
+  d.gpu = gpu;
+  d.fp8_weights = true;
+  d.gpus_per_instance = phase.gpus;
+  d.ep = phase.ep;
+  d.redundant_experts = phase.redundant;
+  d.mtp_acceptance = acceptance;
+  d.max_batch = 1 << 20;  // the batch is set by the KV cache and the output speed, not a limit
+  return d;
+}
+
+ServingCheck check(std::string name, double published_value, double predicted, std::string how, std::string source) {
+  return ServingCheck{std::move(name), published_value, predicted, (predicted - published_value) / published_value,
+                      std::move(how), std::move(source)};
+}
+
+std::string joined(const std::vector<std::string>& parts) {
+  std::string out;
+  for (const std::string& p : parts) out += (out.empty() ? "" : "; ") + p;
+  return out;
+}
+
+}  // namespace
+
+std::vector<ServingCheck> validate_published_serving(const EfficiencyConstants& c) {
+  const PublishedServing& day = published();
+  const ModelConfig v3 = preset_model("deepseek-v3");
+  const double seconds_per_day = 86400;
+  const double per_node = static_cast<double>(day.gpu.gpus_per_node);
+  const double hit = day.cache_hit / day.input;
+
+  // Prefill: a full iteration of the EP32 instance, prompts of the published average KV length
+  // with the published cache-hit rate.
+  const ServingDeployment pre = deployment_of(day.gpu, day.prefill, 0);
+  const PrefillCapacity prefill = prefill_capacity(v3, pre, day.kv_length, hit, c);
+  const double prefill_nodes = (day.input - day.cache_hit) / seconds_per_day / prefill.computed_tokens_per_s_per_node;
+
+  // Decode: the EP144 instance at the largest batch whose step still gives each user the published
+  // output speed, and that its KV cache holds.
+  const ServingDeployment dec = deployment_of(day.gpu, day.decode, day.acceptance);
+  const DecodeCapacity decode = decode_capacity(v3, dec, 0, day.kv_length, 1.0 / day.speed, c);
+  const double decode_nodes = day.output / seconds_per_day / decode.tokens_per_s_per_node;
+
+  const double nodes = prefill_nodes + decode_nodes;
+  const double daily_cost = nodes * per_node * 24 * day.price;
+  const double revenue = (day.cache_hit * day.price_hit + (day.input - day.cache_hit) * day.price_miss +
+                          day.output * day.price_output) / 1e6;
+  std::vector<ServingCheck> out = {
+      check("average nodes", day.nodes, nodes,
+            fmt::format("{:.1f} prefill nodes at {:.0f} uncached tokens/s per node (EP{}, {} redundant) + {:.1f} decode nodes "
+                        "at {:.0f} output tokens/s per node (EP{}, {} redundant; {:.0f} sequences per GPU at {:.0f} tokens/s "
+                        "each)",
+                        prefill_nodes, prefill.computed_tokens_per_s_per_node, day.prefill.ep, day.prefill.redundant,
+                        decode_nodes, decode.tokens_per_s_per_node, day.decode.ep, day.decode.redundant,
+                        decode.batch_per_gpu, day.speed),
+            day.source),
+      check("daily cost (USD)", day.daily_cost, daily_cost, "nodes x 8 GPUs x 24 h x $2", day.source),
+      check("cache-hit rate", day.hit_rate, hit, "cache-hit tokens / input tokens", day.source),
+      check("daily revenue at R1 prices (USD)", day.revenue, revenue, "token counts x published prices", day.source),
+      check("cost-profit margin", (day.revenue - day.daily_cost) / day.daily_cost, (revenue - daily_cost) / daily_cost,
+            "(revenue - cost) / cost", day.source),
+      check("prefill input tokens/s per node (cache hits included)", day.prefill_per_node, prefill.input_tokens_per_s_per_node,
+            "capacity of the EP32 instance; the published figure is a day's average, below capacity", day.source),
+      check("decode output tokens/s per node", day.decode_per_node, decode.tokens_per_s_per_node,
+            "capacity at the published output speed; the published figure is a day's average, below capacity", day.source),
+  };
+  for (const Measurement& m : day.measurements) {
+    const ServingDeployment d = deployment_of(day.gpu, m.deployment, m.acceptance);
+    if (m.phase == "decode") {
+      const double context = m.prompt + m.output / 2;
+      const DecodeCapacity r = decode_capacity(v3, d, m.sequences / static_cast<double>(m.deployment.gpus), context, 0, c);
+      out.push_back(check(m.name + ": output tokens/s per GPU", m.published_per_gpu, r.tokens_per_s_per_gpu,
+                          fmt::format("{:.1f} sequences per GPU at {:.0f} KV tokens: step {:.1f} ms (attention {:.1f}, experts "
+                                      "{:.1f}, dense {:.1f}, dispatch+combine {:.1f} of which {:.1f} exposed); {}",
+                                      r.batch_per_gpu, context, 1e3 * r.step.total_s, 1e3 * r.step.attention_s,
+                                      1e3 * r.step.experts_s, 1e3 * r.step.dense_s, 1e3 * r.step.comm_s,
+                                      1e3 * r.step.exposed_comm_s, joined(m.lacks)),
+                          m.source));
+    } else {
+      ServingDeployment p = d;
+      p.token_budget = static_cast<std::int64_t>(m.prompts_per_gpu * m.prompt);
+      const PrefillCapacity r = prefill_capacity(v3, p, m.prompt, 0, c);
+      const double per_gpu = r.computed_tokens_per_s_per_node / per_node;
+      out.push_back(check(m.name + ": prompt tokens/s per GPU", m.published_per_gpu, per_gpu,
+                          fmt::format("{:.0f} prompt tokens per GPU per iteration: {:.2f} s; {}", m.prompts_per_gpu * m.prompt,
+                                      r.step.total_s, joined(m.lacks)),
+                          m.source));
+    }
+  }
+  return out;
+}
+
+std::string serving_checks_table(const std::vector<ServingCheck>& checks) {
+  TextTable t({"published", "published", "predicted", "error", "how"});
+  t.set_left_aligned({4});
+  for (const ServingCheck& c : checks)
+    t.add_row({c.name, fmt::format("{:.4g}", c.published), fmt::format("{:.4g}", c.predicted), format_percent(c.rel_error),
+               c.how});
+  std::string sources;
+  for (const ServingCheck& c : checks)
+    if (sources.find(c.source) == std::string::npos) sources += "  source: " + c.source + "\n";
+  return t.render() + sources + "  output speed: " + published().speed_source + "\n";
+}
+
+nlohmann::json serving_checks_json(const std::vector<ServingCheck>& checks) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const ServingCheck& c : checks)
+    out.push_back({{"name", c.name}, {"published", c.published}, {"predicted", c.predicted}, {"rel_error", c.rel_error},
+                   {"how", c.how}, {"source", c.source}});
+  return out;
+}
+
+}  // namespace frugal::sim
