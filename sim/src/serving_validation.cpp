@@ -89,16 +89,14 @@ PublishedServing parse_published() {
   p.speed = r.number("output_speed_tokens_per_s");
   p.speed_source = r.string("output_speed_source");
   p.acceptance = r.number("mtp_acceptance");
-  {
-    JsonObjectReader s(*r.object("prefill"), r.path_of("prefill"));
-    p.prefill = phase_from_json(s);
+  auto phase = [&r](const char* key) {
+    JsonObjectReader s(*r.object(key), r.path_of(key));
+    const PhaseDeployment out = phase_from_json(s);
     s.finish();
-  }
-  {
-    JsonObjectReader s(*r.object("decode"), r.path_of("decode"));
-    p.decode = phase_from_json(s);
-    s.finish();
-  }
+    return out;
+  };
+  p.prefill = phase("prefill");
+  p.decode = phase("decode");
   {
     JsonObjectReader s(*r.object("prices_per_m_tokens"), r.path_of("prices_per_m_tokens"));
     p.price_hit = s.number("input_cache_hit");
