@@ -11,6 +11,7 @@
 #include "frugal/sim/model_accountant.hpp"
 #include "frugal/config/presets.hpp"
 #include "frugal/sim/serving.hpp"
+#include "frugal/sim/serving_planner.hpp"
 #include "frugal/sim/serving_report.hpp"
 #include "frugal/sim/text_table.hpp"
 
@@ -133,6 +134,21 @@ int main(int argc, char** argv) {
                     "nodes; RTP-LLM measures 3.5 ms of host and launch overhead per step); most is not "
                     "(sim/README.md, \"serve --validate\").",
                     checks.front().name, checks.front().predicted, checks.front().published, format_percent(checks.front().rel_error)));
+
+  n.step("Sizing a deployment");
+  ServingWorkload busy;
+  busy.arrival_rate = 100;
+  busy.prompt = {4000, LengthDistribution::exponential};
+  busy.output = {1000, LengthDistribution::exponential};
+  busy.prefix_hit_rate = 0.56;  // DeepSeek's published cache-hit rate
+  n.say("The question an engineer brings: how many GPUs, laid out how, serve 100 requests/s of 4K-token prompts "
+        "(56% cached) and 1K-token answers at p95 TTFT <= 3 s and p95 TPOT <= 50 ms, and at what cost? `frugal-sim "
+        "serve --plan` sizes every GPU type, instance size, EP, redundancy and batch limit, aggregated or "
+        "disaggregated, from the capacity model, then confirms the cheapest in the event simulation:");
+  n.show(serving_plan_table(plan_serving(v3, known_gpus(), busy, {3.0, 0.050}, d.price_per_gpu_hour, 0.85)));
+  n.say("Every GPU is priced alike here ($2/GPU-hour), which flatters the newest: give each its own price with "
+        "`--plan-gpus NAME --price P` and compare. And the capacity behind these plans is the model's, about twice what "
+        "deployments measure (step 6): size for the measured, not the ideal.");
 
   n.exercises({"`frugal-sim serve --rate 16 --prefix-hit-rate 0.56` (DeepSeek's published cache-hit rate): what does "
                "the prefix cache save, and in which latency?",

@@ -6,6 +6,7 @@
 #include "cli_common.hpp"
 #include "commands.hpp"
 #include "frugal/config/presets.hpp"
+#include "frugal/sim/serving_planner.hpp"
 #include "frugal/sim/serving_report.hpp"
 
 namespace frugal::sim::cli {
@@ -54,6 +55,11 @@ class ServeCommand : public Command {
     a.add_option("--context", context_, "--capacity: KV tokens per decoding sequence")->capture_default_str();
     a.add_option("--prompt", prompt_, "--capacity: prompt tokens for the prefill capacity")->capture_default_str();
     a.add_option("--tpot-slo", tpot_slo_ms_, "--capacity: time per output token to meet, in ms");
+    a.add_flag("--plan", plan_, "the cheapest deployments that serve --rate within --ttft-p95 and --tpot-p95");
+    a.add_option("--ttft-p95", ttft_p95_s_, "--plan: p95 time to first token to meet, in seconds");
+    a.add_option("--tpot-p95", tpot_p95_ms_, "--plan: p95 time per output token to meet, in ms");
+    a.add_option("--plan-gpus", plan_gpus_, "--plan: GPUs to consider, comma-separated (default: every known GPU)")
+        ->delimiter(',');
     a.add_option("--format", format_, "output format")->check(CLI::IsMember({"table", "json"}))->capture_default_str();
   }
   CLI::App* app() const override { return app_; }
@@ -95,6 +101,7 @@ class ServeCommand : public Command {
     w.output.distribution = output_dist_ == "fixed" ? LengthDistribution::fixed : LengthDistribution::exponential;
     if (!trace_.empty()) w.trace = read_trace_file(trace_);
     if (capacity_) return print_capacity(m, d);
+    if (plan_) return print_plan(m, d, w);
     if (!no_compare_) (void)find_preset(dense_);
 
     const ServingResult r = simulate_serving(m, d, w);
@@ -128,6 +135,18 @@ class ServeCommand : public Command {
     return 0;
   }
 
+  int print_plan(const ModelConfig& m, const ServingDeployment& d, const ServingWorkload& w) const {
+    if (app_->count("--ttft-p95") && !(ttft_p95_s_ > 0)) throw ConfigError("--ttft-p95", "must be positive (seconds)");
+    if (app_->count("--tpot-p95") && !(tpot_p95_ms_ > 0)) throw ConfigError("--tpot-p95", "must be positive (milliseconds)");
+    std::vector<GpuSpec> gpus;
+    for (const std::string& name : plan_gpus_) gpus.push_back(find_gpu(name, "--plan-gpus"));
+    if (gpus.empty()) gpus = known_gpus();
+    const ServingPlan plan =
+        plan_serving(m, gpus, w, {ttft_p95_s_, tpot_p95_ms_ / 1e3}, d.price_per_gpu_hour, d.mtp_acceptance);
+    std::cout << (format_ == "json" ? serving_plan_json(plan).dump(2) + "\n" : serving_plan_table(plan));
+    return 0;
+  }
+
   CLI::App* app_ = nullptr;
   ModelSource source_;
   ServingDeployment d_;
@@ -135,7 +154,9 @@ class ServeCommand : public Command {
   std::string gpu_ = "H800", weights_, kv_ = "bf16", trace_, prompt_dist_ = "exponential", output_dist_ = "exponential";
   std::string dense_ = "llama-3.1-405b", format_ = "table";
   std::int64_t prefill_gpus_ = 0;
-  bool no_compare_ = false, validate_ = false, capacity_ = false;
+  bool no_compare_ = false, validate_ = false, capacity_ = false, plan_ = false;
+  double ttft_p95_s_ = 0, tpot_p95_ms_ = 0;
+  std::vector<std::string> plan_gpus_;
   double batch_per_gpu_ = 0, context_ = 4096, prompt_ = 4096, tpot_slo_ms_ = 0;
 };
 

@@ -237,6 +237,19 @@ TEST(CliServe, ExpertSlotsMustDivideOverEp) {
   expect_refused(frugal_sim("serve --capacity --tpot-slo 0.1"), "--tpot-slo: 0.1 ms is not reachable");
 }
 
+TEST(CliServe, PlanListsTheCheapestDeployments) {
+  const ProgramRun r = frugal_sim("serve --plan --rate 20 --prompt-tokens 2000 --output-tokens 300 --ttft-p95 3 "
+                                  "--tpot-p95 60 --plan-gpus H800,H100 --format json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_FALSE(j.empty());
+  for (const char* key : {"deployment", "gpus", "nodes", "ttft_p50_s", "ttft_p95_s", "tpot_p50_s", "tpot_p95_s",
+                          "cost_per_1k_requests_usd", "cost_per_m_output_tokens_usd"})
+    EXPECT_TRUE(j[0].contains(key)) << key;
+  expect_refused(frugal_sim("serve --plan --rate 20 --tpot-p95 0.5 --plan-gpus H800"), "--tpot-p95: no deployment meets");
+  expect_refused(frugal_sim("serve --plan --rate 20 --plan-gpus X100"), "--plan-gpus: unknown GPU");
+}
+
 TEST(CliServe, TraceDrivesTheWorkload) {
   const std::string file = temp_path(".trace");
   std::ofstream(file) << "0 100 10\n0.1 200 5\n0.2 50 1\n";

@@ -8,6 +8,7 @@
 #include "frugal/config/presets.hpp"
 #include "frugal/sim/communication.hpp"
 #include "frugal/sim/serving.hpp"
+#include "frugal/sim/serving_planner.hpp"
 #include "frugal/sim/serving_report.hpp"
 
 namespace frugal::sim {
@@ -220,6 +221,44 @@ TEST(ServingCapacity, ThroughputIsTheBatchOverTheTimePerToken) {
     FAIL() << "a 1 ms TPOT is not reachable";
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("--tpot-slo"), std::string::npos) << e.what();
+  }
+}
+
+TEST(ServingPlanner, TheCheapestThatMeetTheSlosInSimulation) {
+  const ModelConfig v3 = preset_model("deepseek-v3");
+  ServingWorkload w;
+  w.arrival_rate = 50;
+  w.prompt = {2000, LengthDistribution::exponential};
+  w.output = {500, LengthDistribution::exponential};
+  const ServingSlo slo{3.0, 0.040};
+  const ServingPlan plan = plan_serving(v3, known_gpus(), w, slo, 2.0, 0.85);
+  // Every known GPU x 12 instance sizes x redundancy x 4 batch limits x (aggregated + 3 prefill sizes).
+  EXPECT_GE(plan.candidates, 1000);
+  ASSERT_FALSE(plan.best.empty());
+  EXPECT_LE(plan.best.size(), 5u);
+  for (std::size_t i = 0; i < plan.best.size(); ++i) {
+    const PlanCandidate& c = plan.best[i];
+    EXPECT_TRUE(c.meets_slo);
+    EXPECT_LE(c.simulated.tpot_s.p95, slo.tpot_p95_s) << c.layout;
+    EXPECT_LE(c.simulated.ttft_s.p95, slo.ttft_p95_s) << c.layout;
+    if (i > 0) {
+      EXPECT_GE(c.simulated.cost_per_1k_requests_usd, plan.best[i - 1].simulated.cost_per_1k_requests_usd);
+    }
+    // Routed + redundant slots divide over the instance (EP = instance).
+    EXPECT_EQ((256 + c.deployment.redundant_experts) % c.deployment.ep, 0) << c.layout;
+  }
+}
+
+TEST(ServingPlanner, AnSloNoDeploymentMeetsIsNamedWithTheBestReachable) {
+  const ModelConfig v3 = preset_model("deepseek-v3");
+  ServingWorkload w;
+  w.arrival_rate = 10;
+  try {
+    (void)plan_serving(v3, {find_gpu("H800", "gpu")}, w, {0, 0.001}, 2.0, 0);
+    FAIL() << "1 ms per output token is not reachable";
+  } catch (const ConfigError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("--tpot-p95: no deployment meets 1.0 ms; the best reachable is"), std::string::npos) << what;
   }
 }
 

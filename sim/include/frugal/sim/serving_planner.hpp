@@ -1,0 +1,48 @@
+// `frugal-sim serve --plan`: the cheapest deployments that serve a workload within latency SLOs.
+// Every candidate (GPU type, aggregated or disaggregated, instance size, EP, redundant experts,
+// batch limit) is sized from the capacity model (serving_capacity.cpp): enough decode capacity for
+// the output rate at the TPOT SLO and enough prefill capacity for the uncached prompt rate. The
+// cheapest are then run through the event simulation (serving_sim.cpp), which adds queueing, and
+// kept only when their simulated p95 TTFT and TPOT meet the SLOs.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "frugal/sim/serving.hpp"
+
+namespace frugal::sim {
+
+struct ServingSlo {
+  double ttft_p95_s = 0;  // 0: no constraint
+  double tpot_p95_s = 0;
+};
+
+struct PlanCandidate {
+  ServingDeployment deployment;
+  std::string layout;                // one line: GPU, mode, instance sizes and counts, EP, redundancy
+  double formula_cost_per_1k = 0;    // from the capacity model, before the simulation
+  double lifetime_s = 0;             // a request's expected stay: TTFT + output x TPOT (capacity model)
+  ServingResult simulated;           // the event simulation's confirmation
+  bool meets_slo = false;
+};
+
+struct ServingPlan {
+  std::int64_t candidates = 0;       // deployments sized from the capacity model
+  std::int64_t simulated = 0;        // of those, confirmed by the event simulation
+  std::vector<PlanCandidate> best;   // the cheapest that meet the SLOs in simulation, at most 5
+};
+
+// Throws ConfigError naming the SLO no candidate meets ("--tpot-p95" or "--ttft-p95") and the
+// best value any candidate reaches.
+ServingPlan plan_serving(const ModelConfig& m, const std::vector<GpuSpec>& gpus, const ServingWorkload& w,
+                         const ServingSlo& slo, double price_per_gpu_hour, double mtp_acceptance,
+                         const EfficiencyConstants& c = default_efficiency());
+
+std::string serving_plan_table(const ServingPlan& plan);
+nlohmann::json serving_plan_json(const ServingPlan& plan);
+
+}  // namespace frugal::sim

@@ -1,0 +1,239 @@
+// `serve --plan` (serving_planner.hpp): size every candidate deployment from the capacity model,
+// then confirm the cheapest in the event simulation.
+#include "frugal/sim/serving_planner.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "frugal/config/config_error.hpp"
+#include "frugal/sim/text_table.hpp"
+
+namespace frugal::sim {
+
+namespace {
+
+// Sizes an instance of a MoE model may take (EP = the instance), and of a dense one (TP inside a
+// node, replicas beyond).
+const std::vector<std::int64_t> kMoeInstanceSizes = {8, 16, 24, 32, 48, 64, 72, 96, 128, 144, 192, 256};
+const std::vector<std::int64_t> kDenseInstanceSizes = {1, 2, 4, 8};
+const std::vector<std::int64_t> kBatchLimits = {32, 64, 128, 256};
+const std::vector<std::int64_t> kPrefillSizesMoe = {8, 16, 32};
+const std::vector<std::int64_t> kPrefillSizesDense = {1, 2, 4, 8};
+
+// Redundant-expert counts that make routed + N divisible by EP: the fewest, and one more per GPU.
+std::vector<std::int64_t> redundancy_options(const ModelConfig& m, std::int64_t ep) {
+  if (!m.is_moe()) return {0};
+  const std::int64_t fewest = (ep - m.moe.routed_experts % ep) % ep;
+  std::vector<std::int64_t> out = {fewest};
+  if (fewest + ep <= m.moe.routed_experts) out.push_back(fewest + ep);
+  return out;
+}
+
+ServingDeployment instance_of(const ModelConfig& m, const GpuSpec& gpu, std::int64_t gpus, std::int64_t redundant,
+                              double price, double acceptance) {
+  ServingDeployment d;
+  d.gpu = gpu;
+  d.fp8_weights = gpu.fp8_flops > 0;
+  d.gpus_per_instance = gpus;
+  d.price_per_gpu_hour = price;
+  d.mtp_acceptance = acceptance;
+  if (m.is_moe()) {
+    d.ep = gpus;
+    d.tp = 1;
+    d.redundant_experts = redundant;
+  } else {
+    d.ep = 1;
+    d.tp = std::min<std::int64_t>(gpus, gpu.gpus_per_node);
+    while (d.tp > 1 && m.attention.num_heads % d.tp != 0) d.tp /= 2;
+  }
+  return d;
+}
+
+std::string layout_of(const ServingDeployment& d, const ModelConfig& m) {
+  std::string s = fmt::format("{} {}: {} x {} GPUs", d.gpu.name, d.disaggregated ? "disaggregated" : "aggregated", d.instances,
+                              d.gpus_per_instance);
+  if (d.disaggregated) s += fmt::format(" decode + {} x {} prefill", d.prefill_instances, d.prefill_gpus_per_instance);
+  if (m.is_moe()) s += fmt::format(", EP = instance, {} redundant", d.redundant_experts);
+  else s += fmt::format(", TP {}", d.tp);
+  return s + fmt::format(", batch <= {} per rank", d.max_batch);
+}
+
+double cost_per_1k(const ServingDeployment& d, double rate) {
+  return static_cast<double>(d.total_gpus()) * d.price_per_gpu_hour / 3600.0 / rate * 1000.0;
+}
+
+}  // namespace
+
+ServingPlan plan_serving(const ModelConfig& m, const std::vector<GpuSpec>& gpus, const ServingWorkload& w,
+                         const ServingSlo& slo, double price, double acceptance, const EfficiencyConstants& c) {
+  if (!(w.arrival_rate > 0)) throw ConfigError("--rate", "must be positive to plan for it");
+  const double prompt = w.prompt.mean, output = w.output.mean;
+  const double uncached = prompt * (1.0 - w.prefix_hit_rate);
+  const double context = prompt + output / 2;
+  ServingPlan plan;
+  std::vector<PlanCandidate> sized;
+  double best_tpot = std::numeric_limits<double>::infinity(), best_ttft = best_tpot;
+
+  for (const GpuSpec& gpu : gpus) {
+    const auto& sizes = m.is_moe() ? kMoeInstanceSizes : kDenseInstanceSizes;
+    const auto& prefill_sizes = m.is_moe() ? kPrefillSizesMoe : kPrefillSizesDense;
+    for (std::int64_t g : sizes) {
+      for (std::int64_t redundant : redundancy_options(m, g)) {
+        const ServingDeployment base = instance_of(m, gpu, g, redundant, price, acceptance);
+        if (kv_capacity_tokens(m, base, g, c) < context) continue;  // the weights leave no room
+        for (std::int64_t limit : kBatchLimits) {
+          ServingDeployment d = base;
+          d.max_batch = limit;
+          ++plan.candidates;
+          DecodeCapacity decode;
+          try {
+            decode = decode_capacity(m, d, 0, context, slo.tpot_p95_s, c);
+          } catch (const ConfigError&) {
+            best_tpot = std::min(best_tpot, decode_capacity(m, d, 1.0 / static_cast<double>(g), context, 0, c).tpot_s);
+            continue;
+          }
+          best_tpot = std::min(best_tpot, decode.tpot_s);
+          const double decode_rate = decode.tokens_per_s_per_gpu * static_cast<double>(g);
+          // Prefill: on the same instances (aggregated) or on separate ones of each listed size.
+          std::vector<std::int64_t> modes = {0};
+          modes.insert(modes.end(), prefill_sizes.begin(), prefill_sizes.end());
+          for (std::int64_t prefill_gpus : modes) {
+            ServingDeployment p = prefill_gpus == 0 ? d : instance_of(m, gpu, prefill_gpus, redundancy_options(m, prefill_gpus).front(), price, acceptance);
+            if (prefill_gpus > 0 && kv_capacity_tokens(m, p, prefill_gpus, c) < prompt) continue;
+            if (prefill_gpus > 0) ++plan.candidates;
+            const PrefillCapacity prefill = prefill_capacity(m, p, prompt, w.prefix_hit_rate, c);
+            const double prefill_rate = prefill.computed_tokens_per_s_per_node / static_cast<double>(gpu.gpus_per_node) *
+                                        static_cast<double>(p.gpus_per_instance);
+            // A prompt is computed on one rank, token_budget tokens per iteration.
+            const double ttft = std::ceil(uncached / static_cast<double>(p.token_budget)) * prefill.step.total_s;
+            best_ttft = std::min(best_ttft, ttft);
+            if (slo.ttft_p95_s > 0 && ttft > slo.ttft_p95_s) continue;
+            PlanCandidate cand;
+            cand.deployment = d;
+            if (prefill_gpus == 0) {
+              // Each instance's time is shared between decoding and prefilling its requests.
+              const double busy = w.arrival_rate * (output / decode_rate + uncached / prefill_rate);
+              cand.deployment.instances = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(busy)));
+            } else {
+              cand.deployment.disaggregated = true;
+              cand.deployment.instances = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(w.arrival_rate * output / decode_rate)));
+              cand.deployment.prefill_gpus_per_instance = prefill_gpus;
+              cand.deployment.prefill_instances =
+                  std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(w.arrival_rate * uncached / prefill_rate)));
+            }
+            cand.formula_cost_per_1k = cost_per_1k(cand.deployment, w.arrival_rate);
+            cand.lifetime_s = ttft + output * decode.tpot_s;
+            sized.push_back(cand);
+          }
+        }
+      }
+    }
+  }
+  if (sized.empty()) {
+    if (slo.tpot_p95_s > 0 && best_tpot > slo.tpot_p95_s)
+      throw ConfigError("--tpot-p95", fmt::format("no deployment meets {:.1f} ms; the best reachable is {:.1f} ms",
+                                                  1e3 * slo.tpot_p95_s, 1e3 * best_tpot));
+    if (slo.ttft_p95_s > 0 && best_ttft > slo.ttft_p95_s)
+      throw ConfigError("--ttft-p95", fmt::format("no deployment meets {:.2f} s; the best reachable is {:.2f} s",
+                                                  slo.ttft_p95_s, best_ttft));
+    throw ConfigError("--gpu", "no listed GPU holds " + m.name + " in an instance of up to 256 GPUs");
+  }
+  std::sort(sized.begin(), sized.end(),
+            [](const PlanCandidate& a, const PlanCandidate& b) { return a.formula_cost_per_1k < b.formula_cost_per_1k; });
+
+  // Confirm the cheapest in the event simulation, adding instances while queueing breaks an SLO.
+  // Arrivals run for five request lifetimes, so that the batch reaches its steady state.
+  double best_sim_tpot = std::numeric_limits<double>::infinity(), best_sim_ttft = best_sim_tpot;
+  for (std::size_t i = 0; i < sized.size() && plan.best.size() < 5 && plan.simulated < 24; ++i) {
+    PlanCandidate cand = sized[i];
+    ServingWorkload sim_w = w;
+    if (w.trace.empty())
+      sim_w.requests = std::clamp<std::int64_t>(static_cast<std::int64_t>(5.0 * w.arrival_rate * cand.lifetime_s), 1000, 200000);
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      cand.simulated = simulate_serving(m, cand.deployment, sim_w, c);
+      ++plan.simulated;
+      best_sim_tpot = std::min(best_sim_tpot, cand.simulated.tpot_s.p95);
+      best_sim_ttft = std::min(best_sim_ttft, cand.simulated.ttft_s.p95);
+      cand.meets_slo = (slo.tpot_p95_s <= 0 || cand.simulated.tpot_s.p95 <= slo.tpot_p95_s) &&
+                       (slo.ttft_p95_s <= 0 || cand.simulated.ttft_s.p95 <= slo.ttft_p95_s);
+      if (cand.meets_slo) break;
+      ServingDeployment& d = cand.deployment;
+      d.instances += std::max<std::int64_t>(1, d.instances / 4);
+      if (d.disaggregated) d.prefill_instances += std::max<std::int64_t>(1, d.prefill_instances / 4);
+    }
+    if (!cand.meets_slo) continue;
+    // The batch limit alone rarely changes the cost: keep one of each layout.
+    const ServingDeployment& d = cand.deployment;
+    const bool seen = std::any_of(plan.best.begin(), plan.best.end(), [&d](const PlanCandidate& b) {
+      const ServingDeployment& e = b.deployment;
+      return e.gpu.name == d.gpu.name && e.disaggregated == d.disaggregated && e.instances == d.instances &&
+             e.gpus_per_instance == d.gpus_per_instance && e.redundant_experts == d.redundant_experts &&
+             (!d.disaggregated || (e.prefill_instances == d.prefill_instances &&
+                                   e.prefill_gpus_per_instance == d.prefill_gpus_per_instance));
+    });
+    if (seen) continue;
+    cand.layout = layout_of(cand.deployment, m);
+    plan.best.push_back(cand);
+  }
+  std::sort(plan.best.begin(), plan.best.end(), [](const PlanCandidate& a, const PlanCandidate& b) {
+    return a.simulated.cost_per_1k_requests_usd < b.simulated.cost_per_1k_requests_usd;
+  });
+  if (plan.best.empty()) {
+    if (slo.tpot_p95_s > 0 && best_sim_tpot > slo.tpot_p95_s)
+      throw ConfigError("--tpot-p95", fmt::format("no simulated deployment meets {:.1f} ms at p95; the best reached {:.1f} ms",
+                                                  1e3 * slo.tpot_p95_s, 1e3 * best_sim_tpot));
+    throw ConfigError("--ttft-p95", fmt::format("no simulated deployment meets {:.2f} s at p95; the best reached {:.2f} s",
+                                                slo.ttft_p95_s, best_sim_ttft));
+  }
+  return plan;
+}
+
+std::string serving_plan_table(const ServingPlan& plan) {
+  TextTable t({"deployment", "GPUs", "nodes", "TTFT p50/p95", "TPOT p50/p95", "$/1K requests", "$/M output"});
+  t.set_left_aligned({0});
+  for (const PlanCandidate& cand : plan.best) {
+    const ServingResult& r = cand.simulated;
+    const double gpus = static_cast<double>(cand.deployment.total_gpus());
+    t.add_row({cand.layout, fmt::format("{:.0f}", gpus), fmt::format("{:.1f}", gpus / static_cast<double>(cand.deployment.gpu.gpus_per_node)),
+               fmt::format("{:.2f} / {:.2f} s", r.ttft_s.p50, r.ttft_s.p95),
+               fmt::format("{:.1f} / {:.1f} ms", 1e3 * r.tpot_s.p50, 1e3 * r.tpot_s.p95),
+               fmt::format("{:.3f}", r.cost_per_1k_requests_usd), fmt::format("{:.3f}", r.cost_per_m_output_tokens_usd)});
+  }
+  return fmt::format("{} deployments sized from the capacity model, {} event simulations to confirm the cheapest:\n\n",
+                     plan.candidates, plan.simulated) +
+         t.render();
+}
+
+nlohmann::json serving_plan_json(const ServingPlan& plan) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const PlanCandidate& cand : plan.best) {
+    const ServingResult& r = cand.simulated;
+    const ServingDeployment& d = cand.deployment;
+    out.push_back({{"deployment", cand.layout},
+                   {"gpu", d.gpu.name},
+                   {"disaggregated", d.disaggregated},
+                   {"instances", d.instances},
+                   {"gpus_per_instance", d.gpus_per_instance},
+                   {"prefill_instances", d.disaggregated ? d.prefill_instances : 0},
+                   {"prefill_gpus_per_instance", d.disaggregated ? d.prefill_gpus_per_instance : 0},
+                   {"ep", d.ep},
+                   {"tp", d.tp},
+                   {"redundant_experts", d.redundant_experts},
+                   {"max_batch", d.max_batch},
+                   {"gpus", d.total_gpus()},
+                   {"nodes", static_cast<double>(d.total_gpus()) / static_cast<double>(d.gpu.gpus_per_node)},
+                   {"ttft_p50_s", r.ttft_s.p50},
+                   {"ttft_p95_s", r.ttft_s.p95},
+                   {"tpot_p50_s", r.tpot_s.p50},
+                   {"tpot_p95_s", r.tpot_s.p95},
+                   {"cost_per_1k_requests_usd", r.cost_per_1k_requests_usd},
+                   {"cost_per_m_output_tokens_usd", r.cost_per_m_output_tokens_usd},
+                   {"formula_cost_per_1k_requests_usd", cand.formula_cost_per_1k}});
+  }
+  return out;
+}
+
+}  // namespace frugal::sim
