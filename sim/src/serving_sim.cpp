@@ -259,6 +259,7 @@ class Simulation {
     const double t = iteration_.time(in.gpus, load);
     in.busy = true;
     in.busy_time += t;
+    decoding_area_ += load.decode_sequences * t;
     ends_.push({now + t, i});
   }
 
@@ -323,6 +324,7 @@ class Simulation {
     s.e2e_s = percentiles(std::move(e2e));
     s.arrival_rate = static_cast<double>(completed_) / s.duration_s;
     s.mean_in_system = area_ / s.duration_s;
+    s.mean_decoding = decoding_area_ / s.duration_s;
     const double gpus = static_cast<double>(d_.total_gpus());
     const double nodes = gpus / static_cast<double>(d_.gpu.gpus_per_node);
     s.input_tokens_per_s_per_gpu = s.input_tokens / s.duration_s / gpus;
@@ -354,6 +356,7 @@ class Simulation {
   std::priority_queue<std::pair<double, int>, std::vector<std::pair<double, int>>, std::greater<>> ends_;
   std::priority_queue<std::pair<double, int>, std::vector<std::pair<double, int>>, std::greater<>> handoffs_;
   double clock_ = -1, area_ = 0, last_done_ = 0;
+  double decoding_area_ = 0;  // sum over iterations of sequences decoded x iteration time
   std::int64_t in_system_ = 0, completed_ = 0;
 };
 

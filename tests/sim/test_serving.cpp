@@ -24,6 +24,18 @@ ServingDeployment one_gpu(const char* gpu = "H100") {
   return d;
 }
 
+// DeepSeek-V3 on one EP`ep` H800 instance in FP8.
+ServingDeployment v3_instance(std::int64_t gpus, std::int64_t redundant = 0, double acceptance = 0) {
+  ServingDeployment d;
+  d.gpu = find_gpu("H800", "gpu");
+  d.gpus_per_instance = gpus;
+  d.ep = gpus;
+  d.redundant_experts = redundant;
+  d.fp8_weights = true;
+  d.mtp_acceptance = acceptance;
+  return d;
+}
+
 TEST(Serving, LittlesLawHolds) {
   const ModelConfig m = preset_model("llama-3.1-8b");
   ServingDeployment d = one_gpu();
@@ -37,6 +49,60 @@ TEST(Serving, LittlesLawHolds) {
   // L = lambda W: time-average number in the system against arrival rate x mean latency.
   EXPECT_NEAR(r.mean_in_system / (r.arrival_rate * r.e2e_s.mean), 1.0, 0.02);
   EXPECT_GT(r.mean_in_system, 1.0);  // a loaded system, not a trivial one
+}
+
+TEST(Serving, DecodeThroughputIsSequencesDecodingOverTheTimePerToken) {
+  // Little's law for decode: each sequence being decoded yields one token per TPOT, so output
+  // tokens after the first, per second, = mean sequences decoding / mean TPOT (fixed lengths, so
+  // every request weighs alike).
+  const ModelConfig v3 = preset_model("deepseek-v3");
+  ServingDeployment d = v3_instance(32, 32);
+  ServingWorkload w;
+  w.arrival_rate = 30;
+  w.prompt = {1000, LengthDistribution::fixed};
+  w.output = {200, LengthDistribution::fixed};
+  w.requests = 20000;
+  const ServingResult r = simulate_serving(v3, d, w);
+  const double decoded_per_s = (r.output_tokens - static_cast<double>(r.completed)) / r.duration_s;
+  EXPECT_GT(r.mean_decoding, 10.0);  // a loaded instance
+  EXPECT_NEAR(decoded_per_s / (r.mean_decoding / r.tpot_s.mean), 1.0, 0.02);
+}
+
+// The M/D/1 waiting time (Erlang): P(W <= t) = (1 - rho) sum_{k=0}^{floor(t/D)} (lambda (kD - t))^k / k!
+// e^{-lambda (kD - t)}.
+double md1_waiting_cdf(double t, double lambda, double service) {
+  const double rho = lambda * service;
+  double sum = 0;
+  for (int k = 0; k <= static_cast<int>(std::floor(t / service)); ++k) {
+    const double x = lambda * (k * service - t);
+    sum += std::pow(x, k) / std::tgamma(k + 1.0) * std::exp(-x);
+  }
+  return (1 - rho) * sum;
+}
+
+TEST(Serving, OneAtATimeWithFixedWorkIsMD1) {
+  // Batch of one, one-token prompts, fixed outputs: every request takes the same time D, as in
+  // M/D/1; at 40% load the simulated p95 wait (end-to-end less D) matches Erlang's closed form.
+  const ModelConfig m = preset_model("llama-3.1-8b");
+  ServingDeployment d = one_gpu();
+  d.max_batch = 1;
+  ServingWorkload alone;
+  alone.arrival_rate = 1e-3;  // nobody waits: the end-to-end time is the service time
+  alone.prompt = {1, LengthDistribution::fixed};
+  alone.output = {50, LengthDistribution::fixed};
+  alone.requests = 20;
+  const double service = simulate_serving(m, d, alone).e2e_s.p50;
+  ServingWorkload w = alone;
+  w.arrival_rate = 0.4 / service;
+  w.requests = 100000;
+  w.seed = 11;
+  const ServingResult r = simulate_serving(m, d, w);
+  double lo = 0, hi = 50 * service;
+  for (int i = 0; i < 100; ++i) {
+    const double mid = 0.5 * (lo + hi);
+    (md1_waiting_cdf(mid, w.arrival_rate, service) < 0.95 ? lo : hi) = mid;
+  }
+  EXPECT_NEAR((r.e2e_s.p95 - service) / lo, 1.0, 0.05);
 }
 
 TEST(Serving, OneAtATimeWithExponentialWorkIsMM1) {
@@ -132,18 +198,6 @@ TEST(Serving, IterationRooflineByHand) {
   // A large prefill is compute-bound: about 2 x 7.5B FLOPs per token at the BF16 GEMM efficiency.
   const double t = iteration_time(m, d, 1, {0, 0, 8192, 8192 * 4096.0}, c);
   EXPECT_GT(t, 2 * 7.5e9 * 8192 / (989.5e12 * c.gemm_bf16));
-}
-
-// DeepSeek-V3 on one EP`ep` H800 instance in FP8.
-ServingDeployment v3_instance(std::int64_t gpus, std::int64_t redundant = 0, double acceptance = 0) {
-  ServingDeployment d;
-  d.gpu = find_gpu("H800", "gpu");
-  d.gpus_per_instance = gpus;
-  d.ep = gpus;
-  d.redundant_experts = redundant;
-  d.fp8_weights = true;
-  d.mtp_acceptance = acceptance;
-  return d;
 }
 
 TEST(Serving, RedundantExpertsRemoveTheImbalanceTheyCover) {

@@ -160,6 +160,7 @@ struct ServingResult {
   Percentiles ttft_s, tpot_s, e2e_s;
   double arrival_rate = 0;          // completed / duration
   double mean_in_system = 0;        // time-average number of requests in the system
+  double mean_decoding = 0;         // time-average number of sequences being decoded
   double input_tokens = 0, output_tokens = 0;
   double input_tokens_per_s_per_gpu = 0, output_tokens_per_s_per_gpu = 0;
   double input_tokens_per_s_per_node = 0, output_tokens_per_s_per_node = 0;
