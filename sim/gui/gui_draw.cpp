@@ -246,6 +246,32 @@ void validation_tab(const GuiState& s) {
   ImGui::EndTable();
 }
 
+// The planner: the cheapest deployments that meet the SLOs at the requests/s above.
+void plan_panel(GuiState& s) {
+  GuiInputs& in = s.inputs;
+  ImGui::Separator();
+  text("Plan a deployment");
+  ImGui::SliderFloat("p95 TTFT (s)", &in.ttft_p95_s, 0.1f, 30.0f, "%.1f");
+  ImGui::SliderFloat("p95 TPOT (ms)", &in.tpot_p95_ms, 5.0f, 200.0f, "%.0f");
+  if (ImGui::Button("Plan")) s.plan_serving();
+  if (!s.plan_error.empty()) {
+    ImGui::TextColored(kRed, "%s", s.plan_error.c_str());
+    return;
+  }
+  if (!s.serving_plan || !ImGui::BeginTable("plan", 5, ImGuiTableFlags_Borders)) return;
+  for (const char* h : {"deployment", "GPUs", "TTFT p95", "TPOT p95", "$ per 1k requests"}) ImGui::TableSetupColumn(h);
+  ImGui::TableHeadersRow();
+  for (const PlanCandidate& c : s.serving_plan->best) {
+    ImGui::TableNextRow();
+    ImGui::TableNextColumn(); text(c.layout);
+    ImGui::TableNextColumn(); text(fmt::format("{}", c.deployment.total_gpus()));
+    ImGui::TableNextColumn(); text(fmt::format("{:.2f} s", c.simulated.ttft_s.p95));
+    ImGui::TableNextColumn(); text(fmt::format("{:.1f} ms", 1000 * c.simulated.tpot_s.p95));
+    ImGui::TableNextColumn(); text(fmt::format("{:.3f}", c.simulated.cost_per_1k_requests_usd));
+  }
+  ImGui::EndTable();
+}
+
 void serving_tab(GuiState& s) {
   GuiInputs& in = s.inputs;
   bool changed = ImGui::SliderFloat("requests/s", &in.rate, 0.1f, 50.0f, "%.1f");
@@ -280,6 +306,7 @@ void serving_tab(GuiState& s) {
     ImGui::TableNextColumn(); text(fmt::format("{:.3f}", r.cost_per_1k_requests_usd));
   }
   ImGui::EndTable();
+  plan_panel(s);
 }
 
 bool tab(const char* label, const char* key, const DrawContext& ctx) {

@@ -253,6 +253,23 @@ void GuiState::recompute_serving() {
   }
 }
 
+void GuiState::plan_serving() {
+  serving_plan.reset();
+  try {
+    const TrainingRun run = build_run(document_, inputs);
+    ServingWorkload w;
+    w.arrival_rate = inputs.rate;
+    w.prompt = {static_cast<double>(inputs.prompt_tokens), LengthDistribution::exponential};
+    w.output = {static_cast<double>(inputs.output_tokens), LengthDistribution::exponential};
+    w.prefix_hit_rate = inputs.prefix_hit_rate;
+    serving_plan = frugal::sim::plan_serving(run.model, known_gpus(), w, {inputs.ttft_p95_s, inputs.tpot_p95_ms / 1e3},
+                                             inputs.price, inputs.mtp_acceptance);
+    plan_error.clear();
+  } catch (const ConfigError& e) {
+    plan_error = e.what();
+  }
+}
+
 void GuiState::start_sweep() {
   if (sweep_running_) return;
   if (sweep_thread_.joinable()) sweep_thread_.join();

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "frugal/sim/serving.hpp"
+#include "frugal/sim/serving_planner.hpp"
 #include "frugal/sim/training_report.hpp"
 #include "frugal/sim/validation.hpp"
 
@@ -42,6 +43,7 @@ struct GuiInputs {
   float rate = 2.0f;
   int prompt_tokens = 1000, output_tokens = 300;
   float mtp_acceptance = 0.0f, prefix_hit_rate = 0.0f;
+  float ttft_p95_s = 3.0f, tpot_p95_ms = 50.0f;  // the planner's SLOs
   // sweep
   int sweep_axis = 0;  // see sweep_axes()
 };
@@ -66,6 +68,8 @@ class GuiState {
   // Recomputes the training results from `inputs` (fast: plans are cached by shape).
   void recompute();
   void recompute_serving();
+  // `serve --plan` on the serving inputs and SLOs, over every known GPU at the price input.
+  void plan_serving();
   void start_sweep();  // in a background thread; sweep_progress() runs 0..1
 
   GuiInputs inputs;
@@ -75,6 +79,8 @@ class GuiState {
   std::vector<ValidationRow> validation;
   std::string serving_error;
   std::vector<std::pair<double, ServingResult>> serving_by_load;  // (arrival rate, result)
+  std::optional<ServingPlan> serving_plan;
+  std::string plan_error;
 
   double sweep_progress() const { return sweep_done_.load() / static_cast<double>(std::max(1, sweep_total_.load())); }
   bool sweep_running() const { return sweep_running_.load(); }

@@ -102,5 +102,21 @@ TEST(GuiState, NonsenseInputsAreRefusedNotCrashed) {
   EXPECT_EQ(s.serving_error, "--output-tokens: must be at least 1");
 }
 
+TEST(GuiState, ServingTabPlansADeployment) {
+  GuiState s;
+  s.load_preset("deepseek-v3");
+  s.inputs.rate = 20;
+  s.inputs.ttft_p95_s = 3;
+  s.inputs.tpot_p95_ms = 60;
+  s.plan_serving();
+  ASSERT_TRUE(s.serving_plan.has_value()) << s.plan_error;
+  ASSERT_FALSE(s.serving_plan->best.empty());
+  EXPECT_LE(s.serving_plan->best.front().simulated.tpot_s.p95, 0.060);
+  s.inputs.tpot_p95_ms = 0.5;
+  s.plan_serving();
+  EXPECT_FALSE(s.serving_plan.has_value());
+  EXPECT_NE(s.plan_error.find("--tpot-p95: no deployment meets"), std::string::npos) << s.plan_error;
+}
+
 }  // namespace
 }  // namespace frugal::sim::gui
