@@ -145,9 +145,9 @@ int main(int argc, char** argv) {
         "(56% cached) and 1K-token answers at p95 TTFT <= 3 s and p95 TPOT <= 50 ms, and at what cost? `frugal-sim "
         "serve --plan` sizes every GPU type, instance size, EP, redundancy and batch limit, aggregated or "
         "disaggregated, from the capacity model, then confirms the cheapest in the event simulation:");
-  n.show(serving_plan_table(plan_serving(v3, known_gpus(), busy, {3.0, 0.050}, d.price_per_gpu_hour, 0.85)));
+  n.show(serving_plan_table(plan_serving(v3, priced_alike(known_gpus(), d.price_per_gpu_hour), busy, {3.0, 0.050}, 0.85)));
   n.say("Every GPU is priced alike here ($2/GPU-hour), which flatters the newest: give each its own price with "
-        "`--plan-gpus NAME --price P` and compare. And the capacity behind these plans is the model's, about twice what "
+        "`--plan-gpus H800:2,H100:2.5,B200:4` and compare. And the capacity behind these plans is the model's, about twice what "
         "deployments measure (step 6): size for the measured, not the ideal.");
 
   n.exercises({"`frugal-sim serve --rate 16 --prefix-hit-rate 0.56` (DeepSeek's published cache-hit rate): what does "

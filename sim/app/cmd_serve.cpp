@@ -1,5 +1,7 @@
 // frugal-sim serve: latency percentiles, throughput and cost of serving a model, side by side
 // with MTP, prefix caching, FP8 and a dense model; --validate reproduces DeepSeek's serving day.
+#include <cmath>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 
@@ -58,7 +60,8 @@ class ServeCommand : public Command {
     a.add_flag("--plan", plan_, "the cheapest deployments that serve --rate within --ttft-p95 and --tpot-p95");
     a.add_option("--ttft-p95", ttft_p95_s_, "--plan: p95 time to first token to meet, in seconds");
     a.add_option("--tpot-p95", tpot_p95_ms_, "--plan: p95 time per output token to meet, in ms");
-    a.add_option("--plan-gpus", plan_gpus_, "--plan: GPUs to consider, comma-separated (default: every known GPU)")
+    a.add_option("--plan-gpus", plan_gpus_, "--plan: GPUs to consider, NAME or NAME:PRICE, comma-separated (default: every "
+                                             "known GPU at --price)")
         ->delimiter(',');
     a.add_option("--format", format_, "output format")->check(CLI::IsMember({"table", "json"}))->capture_default_str();
   }
@@ -138,11 +141,22 @@ class ServeCommand : public Command {
   int print_plan(const ModelConfig& m, const ServingDeployment& d, const ServingWorkload& w) const {
     if (app_->count("--ttft-p95") && !(ttft_p95_s_ > 0)) throw ConfigError("--ttft-p95", "must be positive (seconds)");
     if (app_->count("--tpot-p95") && !(tpot_p95_ms_ > 0)) throw ConfigError("--tpot-p95", "must be positive (milliseconds)");
-    std::vector<GpuSpec> gpus;
-    for (const std::string& name : plan_gpus_) gpus.push_back(find_gpu(name, "--plan-gpus"));
-    if (gpus.empty()) gpus = known_gpus();
-    const ServingPlan plan =
-        plan_serving(m, gpus, w, {ttft_p95_s_, tpot_p95_ms_ / 1e3}, d.price_per_gpu_hour, d.mtp_acceptance);
+    // NAME or NAME:PRICE; without a price, --price.
+    std::vector<PricedGpu> gpus;
+    for (const std::string& item : plan_gpus_) {
+      const auto colon = item.find(':');
+      PricedGpu g{find_gpu(item.substr(0, colon), "--plan-gpus"), d.price_per_gpu_hour};
+      if (colon != std::string::npos) {
+        const std::string price = item.substr(colon + 1);
+        char* end = nullptr;
+        g.price_per_gpu_hour = std::strtod(price.c_str(), &end);
+        if (price.empty() || *end != '\0' || !(g.price_per_gpu_hour > 0) || !std::isfinite(g.price_per_gpu_hour))
+          throw ConfigError("--plan-gpus", "\"" + item + "\": the price after ':' must be a positive number of dollars per GPU-hour");
+      }
+      gpus.push_back(g);
+    }
+    if (gpus.empty()) gpus = priced_alike(known_gpus(), d.price_per_gpu_hour);
+    const ServingPlan plan = plan_serving(m, gpus, w, {ttft_p95_s_, tpot_p95_ms_ / 1e3}, d.mtp_acceptance);
     std::cout << (format_ == "json" ? serving_plan_json(plan).dump(2) + "\n" : serving_plan_table(plan));
     return 0;
   }

@@ -262,8 +262,8 @@ void GuiState::plan_serving() {
     w.prompt = {static_cast<double>(inputs.prompt_tokens), LengthDistribution::exponential};
     w.output = {static_cast<double>(inputs.output_tokens), LengthDistribution::exponential};
     w.prefix_hit_rate = inputs.prefix_hit_rate;
-    serving_plan = frugal::sim::plan_serving(run.model, known_gpus(), w, {inputs.ttft_p95_s, inputs.tpot_p95_ms / 1e3},
-                                             inputs.price, inputs.mtp_acceptance);
+    serving_plan = frugal::sim::plan_serving(run.model, priced_alike(known_gpus(), inputs.price), w,
+                                             {inputs.ttft_p95_s, inputs.tpot_p95_ms / 1e3}, inputs.mtp_acceptance);
     plan_error.clear();
   } catch (const ConfigError& e) {
     plan_error = e.what();

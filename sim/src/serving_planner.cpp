@@ -53,8 +53,8 @@ ServingDeployment instance_of(const ModelConfig& m, const GpuSpec& gpu, std::int
 }
 
 std::string layout_of(const ServingDeployment& d, const ModelConfig& m) {
-  std::string s = fmt::format("{} {}: {} x {} GPUs", d.gpu.name, d.disaggregated ? "disaggregated" : "aggregated", d.instances,
-                              d.gpus_per_instance);
+  std::string s = fmt::format("{} at ${:.2f}/h, {}: {} x {} GPUs", d.gpu.name, d.price_per_gpu_hour,
+                              d.disaggregated ? "disaggregated" : "aggregated", d.instances, d.gpus_per_instance);
   if (d.disaggregated) s += fmt::format(" decode + {} x {} prefill", d.prefill_instances, d.prefill_gpus_per_instance);
   if (m.is_moe()) s += fmt::format(", EP = instance, {} redundant", d.redundant_experts);
   else s += fmt::format(", TP {}", d.tp);
@@ -67,8 +67,14 @@ double cost_per_1k(const ServingDeployment& d, double rate) {
 
 }  // namespace
 
-ServingPlan plan_serving(const ModelConfig& m, const std::vector<GpuSpec>& gpus, const ServingWorkload& w,
-                         const ServingSlo& slo, double price, double acceptance, const EfficiencyConstants& c) {
+std::vector<PricedGpu> priced_alike(const std::vector<GpuSpec>& gpus, double price_per_gpu_hour) {
+  std::vector<PricedGpu> out;
+  for (const GpuSpec& g : gpus) out.push_back({g, price_per_gpu_hour});
+  return out;
+}
+
+ServingPlan plan_serving(const ModelConfig& m, const std::vector<PricedGpu>& gpus, const ServingWorkload& w,
+                         const ServingSlo& slo, double acceptance, const EfficiencyConstants& c) {
   if (!(w.arrival_rate > 0)) throw ConfigError("--rate", "must be positive to plan for it");
   const double prompt = w.prompt.mean, output = w.output.mean;
   const double uncached = prompt * (1.0 - w.prefix_hit_rate);
@@ -77,7 +83,7 @@ ServingPlan plan_serving(const ModelConfig& m, const std::vector<GpuSpec>& gpus,
   std::vector<PlanCandidate> sized;
   double best_tpot = std::numeric_limits<double>::infinity(), best_ttft = best_tpot;
 
-  for (const GpuSpec& gpu : gpus) {
+  for (const auto& [gpu, price] : gpus) {
     const auto& sizes = m.is_moe() ? kMoeInstanceSizes : kDenseInstanceSizes;
     const auto& prefill_sizes = m.is_moe() ? kPrefillSizesMoe : kPrefillSizesDense;
     for (std::int64_t g : sizes) {

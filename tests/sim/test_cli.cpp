@@ -248,6 +248,17 @@ TEST(CliServe, PlanListsTheCheapestDeployments) {
     EXPECT_TRUE(j[0].contains(key)) << key;
   expect_refused(frugal_sim("serve --plan --rate 20 --tpot-p95 0.5 --plan-gpus H800"), "--tpot-p95: no deployment meets");
   expect_refused(frugal_sim("serve --plan --rate 20 --plan-gpus X100"), "--plan-gpus: unknown GPU");
+  expect_refused(frugal_sim("serve --plan --rate 20 --plan-gpus H800:cheap"), "--plan-gpus: \"H800:cheap\": the price");
+  // Each GPU at its own price: the cost per request follows the price given.
+  const ProgramRun dear = frugal_sim("serve --plan --rate 20 --prompt-tokens 2000 --output-tokens 300 --ttft-p95 3 "
+                                     "--tpot-p95 60 --plan-gpus H800:4 --format json");
+  const ProgramRun cheap = frugal_sim("serve --plan --rate 20 --prompt-tokens 2000 --output-tokens 300 --ttft-p95 3 "
+                                      "--tpot-p95 60 --plan-gpus H800:1 --format json");
+  ASSERT_EQ(dear.status, 0) << dear.err;
+  ASSERT_EQ(cheap.status, 0) << cheap.err;
+  EXPECT_NEAR(nlohmann::json::parse(dear.out)[0]["cost_per_1k_requests_usd"].get<double>() /
+                  nlohmann::json::parse(cheap.out)[0]["cost_per_1k_requests_usd"].get<double>(),
+              4.0, 1e-9);
 }
 
 TEST(CliServe, TraceDrivesTheWorkload) {

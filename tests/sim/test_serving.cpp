@@ -285,7 +285,7 @@ TEST(ServingPlanner, TheCheapestThatMeetTheSlosInSimulation) {
   w.prompt = {2000, LengthDistribution::exponential};
   w.output = {500, LengthDistribution::exponential};
   const ServingSlo slo{3.0, 0.040};
-  const ServingPlan plan = plan_serving(v3, known_gpus(), w, slo, 2.0, 0.85);
+  const ServingPlan plan = plan_serving(v3, priced_alike(known_gpus(), 2.0), w, slo, 0.85);
   // Every known GPU x 12 instance sizes x redundancy x 4 batch limits x (aggregated + 3 prefill sizes).
   EXPECT_GE(plan.candidates, 1000);
   ASSERT_FALSE(plan.best.empty());
@@ -308,7 +308,7 @@ TEST(ServingPlanner, AnSloNoDeploymentMeetsIsNamedWithTheBestReachable) {
   ServingWorkload w;
   w.arrival_rate = 10;
   try {
-    (void)plan_serving(v3, {find_gpu("H800", "gpu")}, w, {0, 0.001}, 2.0, 0);
+    (void)plan_serving(v3, {{find_gpu("H800", "gpu"), 2.0}}, w, {0, 0.001}, 0);
     FAIL() << "1 ms per output token is not reachable";
   } catch (const ConfigError& e) {
     const std::string what = e.what();

@@ -36,11 +36,17 @@ struct ServingPlan {
   std::vector<PlanCandidate> best;   // the cheapest that meet the SLOs in simulation, at most 5
 };
 
+// A GPU type the planner may use, at its price per GPU-hour.
+struct PricedGpu {
+  GpuSpec gpu;
+  double price_per_gpu_hour = 2.0;
+};
+std::vector<PricedGpu> priced_alike(const std::vector<GpuSpec>& gpus, double price_per_gpu_hour);
+
 // Throws ConfigError naming the SLO no candidate meets ("--tpot-p95" or "--ttft-p95") and the
 // best value any candidate reaches.
-ServingPlan plan_serving(const ModelConfig& m, const std::vector<GpuSpec>& gpus, const ServingWorkload& w,
-                         const ServingSlo& slo, double price_per_gpu_hour, double mtp_acceptance,
-                         const EfficiencyConstants& c = default_efficiency());
+ServingPlan plan_serving(const ModelConfig& m, const std::vector<PricedGpu>& gpus, const ServingWorkload& w,
+                         const ServingSlo& slo, double mtp_acceptance, const EfficiencyConstants& c = default_efficiency());
 
 std::string serving_plan_table(const ServingPlan& plan);
 nlohmann::json serving_plan_json(const ServingPlan& plan);
