@@ -5,8 +5,6 @@
 #include <fmt/format.h>
 
 #include "frugal/config/config_error.hpp"
-#include "frugal/config/json_reader.hpp"
-#include "frugal/sim/embedded_data.hpp"
 #include "frugal/sim/format.hpp"
 #include "frugal/config/presets.hpp"
 #include "frugal/sim/text_table.hpp"
@@ -235,10 +233,11 @@ void check_expert_slots(const ModelConfig& m, const ServingDeployment& d) {
   std::int64_t below = d.ep, above = d.ep;
   while (below > 1 && slots % below != 0) --below;
   while (above < slots && slots % above != 0) ++above;
+  const std::int64_t fitting = (d.ep - m.moe.routed_experts % d.ep) % d.ep;  // redundancy that makes EP divide
   throw ConfigError("--ep", fmt::format("{} does not divide the {} expert slots ({} routed + {} redundant); nearest that "
                                         "do: {} and {} (or change --redundant-experts: {} gives {} slots)",
-                                        d.ep, slots, m.moe.routed_experts, d.redundant_experts, below, above,
-                                        (d.ep - m.moe.routed_experts % d.ep) % d.ep, m.moe.routed_experts + (d.ep - m.moe.routed_experts % d.ep) % d.ep));
+                                        d.ep, slots, m.moe.routed_experts, d.redundant_experts, below, above, fitting,
+                                        m.moe.routed_experts + fitting));
 }
 
 }  // namespace frugal::sim

@@ -105,13 +105,13 @@ IterationBreakdown IterationModel::breakdown(std::int64_t gpus, const IterationL
     return std::max(2.0 * rows * weights / gemm_flops, weights * weight_bytes / hbm);
   };
 
-  // One layer on one GPU for `layer_tokens` tokens of the instance: decoding sequences whose
-  // caches hold `decode_context` keys in all, each with `queries` query tokens, and prefill tokens
-  // attending to `prefill_keys` keys in all. Returns computation; adds MoE layers' all-to-all to
-  // `comm`.
+  // One layer on one GPU for `layer_tokens` tokens of the instance, `prefill_rows` of them prompt
+  // tokens attending to `prefill_keys` keys in all, the rest decoding sequences whose caches hold
+  // `decode_context` keys in all, each with `queries` query tokens. Returns computation; adds MoE
+  // layers' all-to-all to `comm`.
   double comm = 0;
-  double decode_rows_share = 1.0;  // of the layer's tokens, the share that is decoding
-  auto layer = [&](double layer_tokens, double queries, double decode_context, double prefill_keys, bool moe) {
+  auto layer = [&](double layer_tokens, double prefill_rows, double queries, double decode_context, double prefill_keys,
+                   bool moe) {
     const double rows = layer_tokens / dp_ranks;
     const double tp = static_cast<double>(d.tp);
     double dense = matmul(rows, attention_weights_ / tp);
@@ -141,8 +141,8 @@ IterationBreakdown IterationModel::breakdown(std::int64_t gpus, const IterationL
         // spans nodes (NVLink inside one). Prefill tokens go through the normal kernels: one copy
         // per remote node over RDMA, forwarded inside the node over NVLink (node-limited routing,
         // communication.hpp), the slower link setting the pace.
-        const double decode_share = decode_rows_share * layer_tokens / g;
-        const double prefill_share = (1.0 - decode_rows_share) * layer_tokens / g;
+        const double decode_share = (layer_tokens - prefill_rows) / g;
+        const double prefill_share = prefill_rows / g;
         const double pass_bytes = weight_bytes + 2.0;
         const bool cross_node = d.ep > d.gpu.gpus_per_node;
         const double ll_link = cross_node ? d.gpu.scaleout_bandwidth * c.decode_all_to_all : d.gpu.nvlink_bandwidth * c.nvlink;
@@ -161,11 +161,12 @@ IterationBreakdown IterationModel::breakdown(std::int64_t gpus, const IterationL
 
   // Layers of one kind cost the same: one of each kind, times its count.
   double compute = 0, exposed = 0;
-  auto add_layers = [&](double count, double layer_tokens, double queries, double prefill_keys, bool moe) {
+  auto add_layers = [&](double count, double layer_tokens, double prefill_rows, double queries, double prefill_keys,
+                        bool moe) {
     if (count <= 0) return;
     const IterationBreakdown parts_before = b;
     const double comm_before = comm;
-    const double work = layer(layer_tokens, queries, load.decode_context, prefill_keys, moe);
+    const double work = layer(layer_tokens, prefill_rows, queries, load.decode_context, prefill_keys, moe);
     const double layer_comm = comm - comm_before;
     b.attention_s = parts_before.attention_s + count * (b.attention_s - parts_before.attention_s);
     b.experts_s = parts_before.experts_s + count * (b.experts_s - parts_before.experts_s);
@@ -177,13 +178,11 @@ IterationBreakdown IterationModel::breakdown(std::int64_t gpus, const IterationL
     const bool two_micro_batches = layer_tokens / dp_ranks >= 2.0;
     exposed += count * (two_micro_batches ? std::max(0.0, layer_comm - work) : layer_comm);
   };
-  decode_rows_share = decode_tokens / tokens;
-  add_layers(dense_layers_, tokens, verify, load.prefill_context, false);
-  add_layers(moe_layers_, tokens, verify, load.prefill_context, true);
-  decode_rows_share = 1.0;
+  add_layers(dense_layers_, tokens, load.prefill_tokens, verify, load.prefill_context, false);
+  add_layers(moe_layers_, tokens, load.prefill_tokens, verify, load.prefill_context, true);
   // MTP speculative decoding: the draft module, one more block on one token per sequence.
   if (d.mtp_acceptance > 0 && m.mtp_depth > 0 && load.decode_sequences > 0)
-    add_layers(1, load.decode_sequences, 1.0, 0, m.is_moe());
+    add_layers(1, load.decode_sequences, 0, 1.0, 0, m.is_moe());
   // Output head on the decoded tokens (prefill needs only each prompt's last).
   const double head = matmul(decode_tokens / dp_ranks, head_ / static_cast<double>(d.tp));
   b.dense_s += head;
