@@ -1,9 +1,11 @@
 # README's two commands. Both first install any missing Debian packages (scripts/setup-debian.sh)
 # and reuse an existing build, so a second run only rebuilds what changed.
 #   make run   build frugal-sim and run the main job: `frugal-sim` with no arguments
-#   make test  build everything and run every test, then again under ASan + UBSan
+#   make test  build everything and run every test, then again under ASan + UBSan (clang), with
+#              60 s of fuzzing every config reader
+#   make fuzz  fuzz the config readers for FUZZ_SECONDS (default 60): make fuzz FUZZ_SECONDS=1800
 #   make notebooks  open notebooks/ in Jupyter with the frugal Python module built
-.PHONY: run test setup screenshot notebooks gpu-bundle
+.PHONY: run test setup screenshot notebooks gpu-bundle fuzz
 
 run: setup
 	@test -f build/dev/build.ninja || cmake --preset dev
@@ -33,3 +35,12 @@ notebooks: setup
 # in gpu-bundle/: scripts/gpu-check.sh runs them on a GPU machine without the Debian packages.
 gpu-bundle: setup
 	bash scripts/gpu-bundle.sh
+
+# Fuzzes every config reader and the programs' work behind them for FUZZ_SECONDS (default 60) with
+# clang's libFuzzer under ASan + UBSan (the asan build); crashing or hanging inputs land in
+# build/asan/fuzz/corpus.crashes/ (fuzz/README.md).
+FUZZ_SECONDS ?= 60
+fuzz: setup
+	@test -f build/asan/build.ninja || cmake --preset asan
+	cmake --build --preset asan --target frugal-fuzz
+	scripts/fuzz.sh build/asan/fuzz/frugal-fuzz $(FUZZ_SECONDS) build/asan/fuzz/corpus

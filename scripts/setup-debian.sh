@@ -5,8 +5,8 @@
 set -euo pipefail
 
 packages=(
-  # build
-  g++ make cmake ninja-build pkg-config
+  # build (clang and its runtime for `make fuzz`: libFuzzer, ASan, UBSan)
+  g++ make cmake ninja-build pkg-config clang libclang-rt-14-dev
   # libraries (docs/ARCHITECTURE.md, "Libraries, not hand-written parsers")
   libeigen3-dev nlohmann-json3-dev libcli11-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev

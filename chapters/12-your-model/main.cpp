@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 
 #include "../common/chat_workload.hpp"
 #include "../common/narrator.hpp"
@@ -91,6 +92,12 @@ int main(int argc, char** argv) {
                               "publishes it ({}). Run `chapter-12-your-model --config path/to/config.json` with yours.",
                               flags.config_file)
                 : fmt::format("Read from {}.", flags.config_file));
+  if (!m.ignored_keys.empty()) {
+    std::string keys;
+    for (const auto& k : m.ignored_keys) keys += (keys.empty() ? "" : ", ") + k;
+    n.say(fmt::format("Read but not used, because they change no cost: {}. Any key the simulator did not know would "
+                      "have been refused by name: an unknown key might change the bill.", keys));
+  }
   const ModelAccount a = account_model(m);
   n.say(fmt::format("{}: {}. {} parameters, {} activated per token; training costs {} per token at a {}-token "
                     "sequence (6 × activated parameters + attention); the KV cache {} per token in BF16.",

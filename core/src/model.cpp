@@ -15,6 +15,18 @@ void check_trainable(const ModelConfig& c) {
     throw ConfigError("model.attention", "the CPU reference has no attention biases");
   if (c.mlp_bias) throw ConfigError("model.ffn.bias", "the CPU reference has no FFN biases");
   const AttentionConfig& a = c.attention;
+  // Features the simulator prices from today's families but the CPU reference does not implement.
+  if (a.local != LocalAttention::none)
+    throw ConfigError("model.attention.local", "the CPU reference implements global attention only");
+  if (a.qk_norm != QkNorm::none) throw ConfigError("model.attention.qk_norm", "the CPU reference has no QK-norm");
+  if (a.sinks) throw ConfigError("model.attention.sinks", "the CPU reference has no attention sinks");
+  if (c.post_norms) throw ConfigError("model.post_norms", "the CPU reference has two norms per layer");
+  const MoeConfig& m = c.moe;
+  if (m.layer_phase != 0) throw ConfigError("model.moe.layer_phase", "the CPU reference places MoE layers at phase 0");
+  if (m.shared_expert_intermediate_size > 0 || m.shared_expert_gate)
+    throw ConfigError("model.moe.shared_expert_intermediate_size", "the CPU reference's shared experts are routed-expert sized and ungated");
+  if (m.router_bias) throw ConfigError("model.moe.router_bias", "the CPU reference's router has no bias");
+  if (!m.selection_bias) throw ConfigError("model.moe.selection_bias", "the CPU reference's sigmoid router has V3's selection bias");
   const Index rope_dim = a.kind == AttentionKind::mla ? a.qk_rope_head_dim : a.head_dim;
   if (rope_dim % 2 != 0)
     throw ConfigError(a.kind == AttentionKind::mla ? "model.attention.qk_rope_head_dim" : "model.attention.head_dim",

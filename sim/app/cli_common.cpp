@@ -1,5 +1,7 @@
 #include "cli_common.hpp"
 
+#include <algorithm>
+
 #include "frugal/config/config_file.hpp"
 #include "frugal/config/presets.hpp"
 
@@ -14,8 +16,25 @@ void ModelSource::add_options(CLI::App& command, const std::string& default_pres
   c->excludes(p);
 }
 
+std::vector<std::string>& pending_notes() {
+  static std::vector<std::string> notes;
+  return notes;
+}
+
+void note_ignored_keys(const std::string& file, const ModelConfig& m) {
+  if (m.ignored_keys.empty()) return;
+  std::string keys;
+  for (const auto& k : m.ignored_keys) keys += (keys.empty() ? "" : ", ") + k;
+  const std::string note = file + ": not used (no effect on cost): " + keys;
+  if (std::find(pending_notes().begin(), pending_notes().end(), note) == pending_notes().end()) pending_notes().push_back(note);
+}
+
 ModelConfig ModelSource::load() const {
-  if (!config_file.empty()) return load_model_config_file(config_file);
+  if (!config_file.empty()) {
+    ModelConfig m = load_model_config_file(config_file);
+    note_ignored_keys(config_file, m);
+    return m;
+  }
   return preset_model(preset);
 }
 
@@ -117,6 +136,7 @@ TrainingRun RunOptions::load() const {
   TrainingRun run;
   if (!source.config_file.empty()) {
     run = training_run_from_file(source.config_file, extra);
+    note_ignored_keys(source.config_file, run.model);
   } else {
     run = training_run_from_document(find_preset(source.preset).document, extra);
   }

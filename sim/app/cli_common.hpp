@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <string>
+#include <vector>
 #include <utility>
 
 #include <CLI/CLI.hpp>
@@ -41,6 +42,12 @@ struct RunOptions {
   RunOverrides overrides() const;
   std::vector<GpuSpec> extra_gpus() const;
 };
+
+// Keys of a config that change no cost, listed once (issue 26: nothing dropped silently). main
+// prints the notes on stderr after a command succeeds, so that a refusal stays one line:
+// "frugal-sim: note: FILE: not used (no effect on cost): a, b, c".
+void note_ignored_keys(const std::string& file, const ModelConfig& m);
+std::vector<std::string>& pending_notes();
 
 // Refuses any of these flags that was given with a value below 1, naming it.
 void require_positive_integers(const CLI::App& app,

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "cli_common.hpp"
 #include "commands.hpp"
 #include "frugal/config/config_error.hpp"
 #include "frugal/sim/main_report.hpp"
@@ -46,8 +47,13 @@ int main(int argc, char** argv) {
   }
 
   try {
-    for (const auto& command : commands)
-      if (command->app()->parsed()) return command->run();
+    for (const auto& command : commands) {
+      if (!command->app()->parsed()) continue;
+      const int status = command->run();
+      if (status == 0)
+        for (const auto& note : pending_notes()) fmt::print(stderr, "frugal-sim: note: {}\n", note);
+      return status;
+    }
     return run_main_report();
   } catch (const frugal::ConfigError& e) {
     fmt::print(stderr, "frugal-sim: error: {}\n", e.what());

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "frugal/config/bounds.hpp"
 #include "frugal/config/json_reader.hpp"
 #include "frugal/sim/embedded_data.hpp"
 
@@ -56,10 +57,12 @@ GpuSpec gpu_from_json(const nlohmann::json& j, const std::string& path) {
   g.hbm_bandwidth = positive(r, "hbm_tb_per_s", 1e12);
   g.nvlink_bandwidth = positive(r, "nvlink_gb_per_s", 1e9);
   g.scaleout_bandwidth = positive(r, "scaleout_gb_per_s", 1e9);
-  g.gpus_per_node = static_cast<int>(r.integer("gpus_per_node", 8));
-  if (g.gpus_per_node <= 0) throw ConfigError(r.path_of("gpus_per_node"), "must be a positive integer");
-  g.sms = static_cast<int>(r.integer("sms", 132));
-  if (g.sms <= 0) throw ConfigError(r.path_of("sms"), "must be a positive integer");
+  const std::int64_t per_node = r.integer("gpus_per_node", 8);
+  bounds::require_in(per_node, bounds::gpus_per_node, r.path_of("gpus_per_node"));
+  g.gpus_per_node = static_cast<int>(per_node);
+  const std::int64_t sms = r.integer("sms", 132);
+  bounds::require_in(sms, {1, 100000, "an H100 has 132 SMs"}, r.path_of("sms"));
+  g.sms = static_cast<int>(sms);
   g.tdp_watts = positive(r, "tdp_watts", 1.0);
   g.source = r.string("source", std::string("user-supplied"));
   r.finish();

@@ -1,8 +1,15 @@
 #include "frugal/sim/model_accountant.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <stdexcept>
+#include <utility>
 
 namespace frugal::sim {
+
+std::int64_t shared_expert_width(const ModelConfig& m) {
+  return m.moe.shared_expert_intermediate_size > 0 ? m.moe.shared_expert_intermediate_size : m.moe.expert_intermediate_size;
+}
 
 double kv_dtype_bytes(KvDtype dtype) {
   switch (dtype) {
@@ -51,14 +58,39 @@ double attention_params(const ModelConfig& m) {
   const double kv_dim = static_cast<double>(a.num_kv_heads * a.head_dim);
   const double qkv = d * (q_dim + 2 * kv_dim) + (a.qkv_bias ? q_dim + 2 * kv_dim : 0.0);
   const double out = q_dim * d + (a.out_bias ? d : 0.0);
-  return qkv + out;
+  const double sinks = a.sinks ? h : 0.0;  // gpt-oss: one logit per head
+  return qkv + out + sinks;
 }
 
-double attention_score_flops_forward(const ModelConfig& m, std::int64_t seq_len, AttentionFlops convention) {
+double attention_keys_per_query(const ModelConfig& m, std::int64_t seq_len, AttentionFlops convention, bool local) {
+  const double s = static_cast<double>(seq_len);
+  const AttentionConfig& a = m.attention;
+  if (!local || a.local == LocalAttention::none || a.window >= seq_len)
+    return convention == AttentionFlops::causal ? (s + 1.0) / 2.0 : s;
+  const double w = static_cast<double>(a.window);
+  if (convention == AttentionFlops::full) return w;
+  if (a.local == LocalAttention::sliding) {
+    // Query i (1-based) sees min(i, W) keys: sum = W(W+1)/2 + (S - W) W.
+    return (w * (w + 1.0) / 2.0 + (s - w) * w) / s;
+  }
+  // Chunked: query i sees ((i - 1) mod W) + 1 keys; S = n W + r.
+  const double n = std::floor(s / w), r = s - n * w;
+  return (n * w * (w + 1.0) / 2.0 + r * (r + 1.0) / 2.0) / s;
+}
+
+double kv_tokens_kept(const ModelConfig& m, double context, bool local) {
+  const AttentionConfig& a = m.attention;
+  if (!local || a.local == LocalAttention::none) return context;
+  // Sliding: the last W keys; chunked: the current chunk, up to W (on average W/2 at long context,
+  // but a cache must hold the full chunk before it is dropped).
+  return std::min(context, static_cast<double>(a.window));
+}
+
+double attention_score_flops_forward(const ModelConfig& m, std::int64_t seq_len, AttentionFlops convention, bool local) {
   // Per query: QK^T costs 2 * d_qk per key and head, AV costs 2 * d_v per key and head.
-  // A causal query at position i (1-based) sees i keys: (S+1)/2 on average over the sequence.
-  const double keys = convention == AttentionFlops::causal ? (static_cast<double>(seq_len) + 1.0) / 2.0
-                                                           : static_cast<double>(seq_len);
+  // A causal query at position i (1-based) sees i keys: (S+1)/2 on average over the sequence;
+  // fewer in a local layer (attention_keys_per_query).
+  const double keys = attention_keys_per_query(m, seq_len, convention, local);
   const AttentionConfig& a = m.attention;
   return 2.0 * static_cast<double>(a.num_heads) * static_cast<double>(a.qk_head_dim() + a.value_head_dim()) * keys;
 }
@@ -71,12 +103,21 @@ double ffn_params(const ModelConfig& m, std::int64_t intermediate) {
   return 2.0 * d * i + (m.mlp_bias ? i + d : 0.0);  // W_up, W_down
 }
 
-double kv_cache_bytes_per_token(const ModelConfig& m, KvDtype dtype) {
+double kv_cache_bytes_per_token_per_layer(const ModelConfig& m, KvDtype dtype) {
   const AttentionConfig& a = m.attention;
   const double per_layer = a.kind == AttentionKind::mla
                                ? static_cast<double>(a.kv_lora_rank + a.qk_rope_head_dim)  // c_KV and k^R
                                : 2.0 * static_cast<double>(a.num_kv_heads * a.head_dim);    // K and V
-  return per_layer * static_cast<double>(m.num_layers) * kv_dtype_bytes(dtype);
+  return per_layer * kv_dtype_bytes(dtype);
+}
+
+double kv_cache_bytes_per_token(const ModelConfig& m, KvDtype dtype, std::int64_t context) {
+  // Global layers keep every token; local layers at most `window` of a `context`-token sequence.
+  const double global = static_cast<double>(m.num_layers - m.local_layer_count());
+  const double local = static_cast<double>(m.local_layer_count());
+  const double ctx = static_cast<double>(std::max<std::int64_t>(context, 1));
+  const double local_share = context <= 0 ? 1.0 : kv_tokens_kept(m, ctx, true) / ctx;
+  return kv_cache_bytes_per_token_per_layer(m, dtype) * (global + local * local_share);
 }
 
 namespace {
@@ -105,11 +146,15 @@ double norm_params(const ModelConfig& m) {
                                        : static_cast<double>(m.hidden_size);
 }
 
-// Norms inside one transformer layer: before attention, before the FFN, and MLA's latent norms.
+// Norms inside one transformer layer: before attention, before the FFN (and after each, Gemma),
+// MLA's latent norms and QK-norms.
 double layer_norm_params(const ModelConfig& m) {
-  double p = 2.0 * norm_params(m);
-  if (m.attention.kind == AttentionKind::mla)
-    p += static_cast<double>(m.attention.q_lora_rank + m.attention.kv_lora_rank);
+  const AttentionConfig& a = m.attention;
+  double p = (m.post_norms ? 4.0 : 2.0) * norm_params(m);
+  if (a.kind == AttentionKind::mla) p += static_cast<double>(a.q_lora_rank + a.kv_lora_rank);
+  if (a.qk_norm == QkNorm::per_head) p += 2.0 * static_cast<double>(a.qk_head_dim());
+  if (a.qk_norm == QkNorm::full_width)
+    p += static_cast<double>((a.num_heads + std::max<std::int64_t>(a.num_kv_heads, 1)) * a.qk_head_dim());
   return p;
 }
 
@@ -117,6 +162,7 @@ double attention_matmul_params(const ModelConfig& m) {
   ModelConfig no_bias = m;
   no_bias.attention.qkv_bias = false;
   no_bias.attention.out_bias = false;
+  no_bias.attention.sinks = false;
   return attention_params(no_bias);
 }
 
@@ -131,14 +177,18 @@ void add_moe_block(const ModelConfig& m, Tally& shared, Tally& routed, Tally& ro
   const MoeConfig& e = m.moe;
   const double expert = ffn_params(m, e.expert_intermediate_size);
   const double expert_matmul = ffn_matmul_params(m, e.expert_intermediate_size);
-  shared.add_all_active(e.shared_experts * expert, e.shared_experts * expert_matmul);
+  const std::int64_t shared_width = shared_expert_width(m);
+  const double gate = e.shared_expert_gate ? static_cast<double>(m.hidden_size) : 0.0;  // Qwen2-MoE: W_g, d x 1
+  shared.add_all_active(e.shared_experts * ffn_params(m, shared_width) + gate,
+                        e.shared_experts * ffn_matmul_params(m, shared_width) + gate);
   routed.params += e.routed_experts * expert;
   routed.active += e.top_k * expert;
   routed.matmul_active += e.top_k * expert_matmul;
   // Affinity u_t^T e_i for every expert (V3 eq. 15), plus V3's per-expert selection bias b_i
   // (eq. 16), which is a parameter but no matmul.
   const double centroids = static_cast<double>(e.routed_experts * m.hidden_size);
-  const double bias = e.score_func == ScoreFunc::sigmoid ? static_cast<double>(e.routed_experts) : 0.0;
+  const bool has_bias = (e.score_func == ScoreFunc::sigmoid && e.selection_bias) || e.router_bias;
+  const double bias = has_bias ? static_cast<double>(e.routed_experts) : 0.0;
   router.params += centroids + bias;
   router.active += centroids + bias;
   router.matmul_active += centroids;
@@ -149,7 +199,8 @@ void add_moe_block(const ModelConfig& m, Tally& shared, Tally& routed, Tally& ro
 ModelAccount account_model(const ModelConfig& m, const AccountingOptions& options) {
   const double d = static_cast<double>(m.hidden_size);
   const double vocab_by_d = static_cast<double>(m.vocab_size) * d;
-  const double score_flops = attention_score_flops_forward(m, options.seq_len, options.attention_flops);
+  const double score_flops = attention_score_flops_forward(m, options.seq_len, options.attention_flops, false);
+  const double local_score_flops = attention_score_flops_forward(m, options.seq_len, options.attention_flops, true);
 
   Tally embedding, attention, dense_ffn, shared, routed, router, norms, head, mtp;
 
@@ -157,16 +208,25 @@ ModelAccount account_model(const ModelConfig& m, const AccountingOptions& option
   embedding.params = vocab_by_d;
   if (m.position_embedding == PositionEmbedding::learned) embedding.params += static_cast<double>(m.max_seq_len) * d;
 
-  for (std::int64_t layer = 0; layer < m.num_layers; ++layer) {
-    attention.add_all_active(attention_params(m), attention_matmul_params(m));
-    attention.score_flops_forward += score_flops;
-    norms.add_all_active(layer_norm_params(m), 0.0);
-    if (m.is_moe_layer(layer)) {
-      add_moe_block(m, shared, routed, router);
-    } else {
-      dense_ffn.add_all_active(ffn_params(m, m.ffn_intermediate_size), ffn_matmul_params(m, m.ffn_intermediate_size));
+  // Every layer has the same attention and norms (local layers score fewer keys); the FFN is an
+  // MoE block on moe_layer_count() layers and dense on the rest. Counted per kind, not per layer.
+  const double layers = static_cast<double>(m.num_layers);
+  const double local_layers = static_cast<double>(m.local_layer_count());
+  const double moe_layers = static_cast<double>(m.moe_layer_count());
+  attention.add_all_active(layers * attention_params(m), layers * attention_matmul_params(m));
+  attention.score_flops_forward += (layers - local_layers) * score_flops + local_layers * local_score_flops;
+  norms.add_all_active(layers * layer_norm_params(m), 0.0);
+  if (moe_layers > 0) {
+    Tally s, r, g;
+    add_moe_block(m, s, r, g);
+    for (auto [into, one] : {std::pair{&shared, &s}, std::pair{&routed, &r}, std::pair{&router, &g}}) {
+      into->params += moe_layers * one->params;
+      into->active += moe_layers * one->active;
+      into->matmul_active += moe_layers * one->matmul_active;
     }
   }
+  dense_ffn.add_all_active((layers - moe_layers) * ffn_params(m, m.ffn_intermediate_size),
+                           (layers - moe_layers) * ffn_matmul_params(m, m.ffn_intermediate_size));
   norms.add_all_active(norm_params(m), 0.0);  // final norm before the head
 
   // Output head: its own matrix, or the embedding's when tied; a matmul either way.
@@ -214,7 +274,7 @@ ModelAccount account_model(const ModelConfig& m, const AccountingOptions& option
   out.total_params_with_mtp = out.total_params + mtp_count.params;
   out.active_params_with_embedding = out.active_params + vocab_by_d;
   out.train_flops_per_token_with_mtp = out.train_flops_per_token + mtp_count.train_flops_per_token;
-  out.kv_cache_bytes_per_token = kv_cache_bytes_per_token(m, options.kv_dtype);
+  out.kv_cache_bytes_per_token = kv_cache_bytes_per_token(m, options.kv_dtype, options.seq_len);
   return out;
 }
 

@@ -18,6 +18,9 @@ std::string describe_shape(const ModelConfig& m) {
     s += fmt::format("{} ({} heads, {} KV heads, head dim {})", a.kind == AttentionKind::mha ? "MHA" : "GQA",
                      a.num_heads, a.num_kv_heads, a.head_dim);
   }
+  if (a.local != LocalAttention::none)
+    s += fmt::format(", {} of {} tokens in {} of {} layers", a.local == LocalAttention::sliding ? "sliding window" : "chunks",
+                     a.window, m.local_layer_count(), m.num_layers);
   const std::int64_t moe_layers = m.moe_layer_count();
   const std::int64_t dense_layers = m.num_layers - moe_layers;
   if (dense_layers > 0)
@@ -25,8 +28,11 @@ std::string describe_shape(const ModelConfig& m) {
                      dense_layers, dense_layers == 1 ? "" : "s");
   if (m.is_moe()) {
     const MoeConfig& e = m.moe;
+    const std::int64_t shared_width = e.shared_expert_intermediate_size > 0 ? e.shared_expert_intermediate_size : e.expert_intermediate_size;
     s += fmt::format(", MoE in {} layers: {}{} routed experts of {}, top-{}", moe_layers,
-                     e.shared_experts > 0 ? fmt::format("{} shared + ", e.shared_experts) : std::string(),
+                     e.shared_experts == 0 ? std::string()
+                     : shared_width == e.expert_intermediate_size ? fmt::format("{} shared + ", e.shared_experts)
+                                                                  : fmt::format("{} shared of {} + ", e.shared_experts, shared_width),
                      e.routed_experts, e.expert_intermediate_size, e.top_k);
     if (e.groups > 1) s += fmt::format(" in {} of {} groups", e.groups_per_token, e.groups);
     s += fmt::format(" ({})", to_string(e.score_func));

@@ -18,6 +18,9 @@
 #include <random>
 #include <sstream>
 
+#include <fmt/format.h>
+
+#include "frugal/config/bounds.hpp"
 #include "frugal/config/config_error.hpp"
 #include "frugal/sim/serving.hpp"
 
@@ -38,6 +41,9 @@ std::vector<TraceRequest> read_trace_file(const std::string& file) {
     const std::string where = file + ":" + std::to_string(number);
     if (!(fields >> r.arrival_s >> r.prompt_tokens >> r.output_tokens) || (fields >> extra))
       throw ConfigError(where, "expected \"arrival_s prompt_tokens output_tokens\", got \"" + line + "\"");
+    if (static_cast<std::int64_t>(out.size()) >= bounds::requests.max)
+      throw ConfigError(where, "more than " + std::to_string(bounds::requests.max) + " requests (" +
+                                   bounds::requests.largest_published + ")");
     if (!(r.arrival_s >= 0)) throw ConfigError(where, "arrival time must not be negative");
     if (r.prompt_tokens < 0) throw ConfigError(where, "prompt tokens must not be negative");
     if (r.output_tokens <= 0) throw ConfigError(where, "output tokens must be at least 1");
@@ -140,7 +146,7 @@ class Simulation {
         Instance in;
         in.role = role;
         in.gpus = gpus;
-        in.kv_capacity = iteration_.kv_capacity_tokens(gpus);
+        in.kv_capacity = iteration_.kv_capacity_tokens(gpus, mean_request_tokens());
         in.max_sequences = static_cast<double>(d.max_batch) * static_cast<double>(gpus / d.tp);
         instances_.push_back(std::move(in));
       }
@@ -159,7 +165,14 @@ class Simulation {
 
   ServingResult run() {
     std::size_t next_arrival = 0;
+    std::int64_t events = 0;
     while (true) {
+      // Bounded work whatever the workload: a few seconds of events (bounds.hpp), then a refusal.
+      if (++events > bounds::kMaxSimulatedEvents)
+        throw ConfigError("--requests", fmt::format("the simulation passed {:.0e} events (engine iterations, arrivals, "
+                                                    "handoffs) before the last request finished: simulate fewer or "
+                                                    "shorter requests, or a busier deployment",
+                                                    static_cast<double>(bounds::kMaxSimulatedEvents)));
       const double t_arrival = next_arrival < requests_.size() ? requests_[next_arrival].arrival : kInf;
       const double t_handoff = handoffs_.empty() ? kInf : handoffs_.top().first;
       const double t_end = ends_.empty() ? kInf : ends_.top().first;
@@ -185,6 +198,13 @@ class Simulation {
   }
 
  private:
+  // A request's mean length, prompt and output: the context local layers' caches are sized for.
+  std::int64_t mean_request_tokens() const {
+    double sum = 0;
+    for (const Request& q : requests_) sum += static_cast<double>(q.prompt + q.output);
+    return requests_.empty() ? 0 : static_cast<std::int64_t>(sum / static_cast<double>(requests_.size()));
+  }
+
   static constexpr double kInf = std::numeric_limits<double>::infinity();
 
   void advance_clock(double now) {
@@ -285,7 +305,7 @@ class Simulation {
       } else if (in.role == Role::prefill) {
         // Hand the KV cache to a decode instance over the scale-out network.
         in.kv_reserved -= kv_need(q);
-        const double bytes = static_cast<double>(q.prompt) * kv_cache_bytes_per_token(m_, d_.kv_dtype);
+        const double bytes = static_cast<double>(q.prompt) * kv_cache_bytes_per_token(m_, d_.kv_dtype, q.prompt);
         handoffs_.push({now + bytes / (d_.gpu.scaleout_bandwidth * c_.scaleout), r});
       } else {
         begin_decode(in, r, in.iteration + 1);
@@ -371,6 +391,19 @@ ServingResult simulate_serving(const ModelConfig& m, const ServingDeployment& d,
   if (!(w.prefix_hit_rate >= 0 && w.prefix_hit_rate <= 1)) throw ConfigError("--prefix-hit-rate", "must be in [0, 1]");
   if (!(d.mtp_acceptance >= 0 && d.mtp_acceptance < 1)) throw ConfigError("--mtp-acceptance", "must be in [0, 1)");
   if (d.gpus_per_instance % d.tp != 0) throw ConfigError("--tp", "must divide the GPUs of an instance");
+  // The simulation steps once per engine iteration and tracks each request: bounded so that no
+  // workload runs for more than seconds or allocates without bound (config/bounds.hpp).
+  if (w.trace.empty()) bounds::require_in(w.requests, bounds::requests, "--requests");
+  if (!(w.prompt.mean <= static_cast<double>(bounds::sequence.max)))
+    throw ConfigError("--prompt-tokens", "must be " + bounds::describe(bounds::sequence) + ", got " + std::to_string(w.prompt.mean));
+  if (!(w.output.mean <= static_cast<double>(bounds::sequence.max)))
+    throw ConfigError("--output-tokens", "must be " + bounds::describe(bounds::sequence) + ", got " + std::to_string(w.output.mean));
+  const double requests = w.trace.empty() ? static_cast<double>(w.requests) : static_cast<double>(w.trace.size());
+  const double decoded = requests * w.output.mean;
+  if (w.trace.empty() && decoded > bounds::kMaxSimulatedOutputTokens)
+    throw ConfigError("--requests", fmt::format("{} requests x {:.0f} output tokens = {:.3g} tokens to decode; a simulation "
+                                                "decodes at most {:.0e}: simulate fewer requests",
+                                                w.requests, w.output.mean, decoded, bounds::kMaxSimulatedOutputTokens));
   return Simulation(m, d, w, c).run();
 }
 

@@ -46,14 +46,16 @@ IterationModel::IterationModel(const ModelConfig& m, const ServingDeployment& d,
   dense_ffn_ = ffn_params(m, m.ffn_intermediate_size);
   if (m.is_moe()) {
     expert_ = ffn_params(m, m.moe.expert_intermediate_size);
-    shared_ = static_cast<double>(m.moe.shared_experts) * expert_ +
+    shared_ = static_cast<double>(m.moe.shared_experts) * ffn_params(m, shared_expert_width(m)) +
               static_cast<double>(m.hidden_size * m.moe.routed_experts);  // + the router
   }
   head_ = a.component("output_head").params > 0 ? a.component("output_head").params : a.component("embedding").params;
-  kv_bytes_per_layer_ = kv_cache_bytes_per_token(m, d.kv_dtype) / static_cast<double>(m.num_layers);
+  kv_bytes_per_layer_ = kv_cache_bytes_per_token_per_layer(m, d.kv_dtype);
+  local_moe_layers_ = static_cast<double>(m.moe_local_layer_count());
+  local_dense_layers_ = static_cast<double>(m.local_layer_count()) - local_moe_layers_;
 }
 
-double IterationModel::kv_capacity_tokens(std::int64_t gpus) const {
+double IterationModel::kv_capacity_tokens(std::int64_t gpus, std::int64_t context) const {
   const double weight_bytes = d_.fp8_weights ? 1.0 : 2.0;
   const double ep = static_cast<double>(std::min(d_.ep, gpus));
   const double slots = m_.is_moe() ? static_cast<double>(m_.moe.routed_experts + d_.redundant_experts) : 0.0;
@@ -68,7 +70,7 @@ double IterationModel::kv_capacity_tokens(std::int64_t gpus) const {
   const double replication = a.kind == AttentionKind::mla
                                  ? static_cast<double>(d_.tp)
                                  : std::max(1.0, static_cast<double>(d_.tp) / static_cast<double>(a.num_kv_heads));
-  return free * static_cast<double>(gpus) / (kv_bytes_per_layer_ * static_cast<double>(m_.num_layers) * replication);
+  return free * static_cast<double>(gpus) / (kv_cache_bytes_per_token(m_, d_.kv_dtype, context) * replication);
 }
 
 // Assumed: without redundancy the busiest GPU carries moe_load_imbalance times the mean (as in
@@ -161,12 +163,12 @@ IterationBreakdown IterationModel::breakdown(std::int64_t gpus, const IterationL
 
   // Layers of one kind cost the same: one of each kind, times its count.
   double compute = 0, exposed = 0;
-  auto add_layers = [&](double count, double layer_tokens, double prefill_rows, double queries, double prefill_keys,
-                        bool moe) {
+  auto add_layers = [&](double count, double layer_tokens, double prefill_rows, double queries, double decode_context,
+                        double prefill_keys, bool moe) {
     if (count <= 0) return;
     const IterationBreakdown parts_before = b;
     const double comm_before = comm;
-    const double work = layer(layer_tokens, prefill_rows, queries, load.decode_context, prefill_keys, moe);
+    const double work = layer(layer_tokens, prefill_rows, queries, decode_context, prefill_keys, moe);
     const double layer_comm = comm - comm_before;
     b.attention_s = parts_before.attention_s + count * (b.attention_s - parts_before.attention_s);
     b.experts_s = parts_before.experts_s + count * (b.experts_s - parts_before.experts_s);
@@ -178,11 +180,19 @@ IterationBreakdown IterationModel::breakdown(std::int64_t gpus, const IterationL
     const bool two_micro_batches = layer_tokens / dp_ranks >= 2.0;
     exposed += count * (two_micro_batches ? std::max(0.0, layer_comm - work) : layer_comm);
   };
-  add_layers(dense_layers_, tokens, load.prefill_tokens, verify, load.prefill_context, false);
-  add_layers(moe_layers_, tokens, load.prefill_tokens, verify, load.prefill_context, true);
+  // Local layers (sliding window or chunk of W) read at most W keys per query and keep at most W
+  // per sequence; only the totals are known here, so a batch's keys are capped at W per sequence
+  // (decode) or per prompt token (prefill): exact when every sequence is past W.
+  const double w = static_cast<double>(m.attention.window);
+  const double local_decode = std::min(load.decode_context, load.decode_sequences * w);
+  const double local_prefill = std::min(load.prefill_context, load.prefill_tokens * w);
+  add_layers(dense_layers_ - local_dense_layers_, tokens, load.prefill_tokens, verify, load.decode_context, load.prefill_context, false);
+  add_layers(local_dense_layers_, tokens, load.prefill_tokens, verify, local_decode, local_prefill, false);
+  add_layers(moe_layers_ - local_moe_layers_, tokens, load.prefill_tokens, verify, load.decode_context, load.prefill_context, true);
+  add_layers(local_moe_layers_, tokens, load.prefill_tokens, verify, local_decode, local_prefill, true);
   // MTP speculative decoding: the draft module, one more block on one token per sequence.
   if (d.mtp_acceptance > 0 && m.mtp_depth > 0 && load.decode_sequences > 0)
-    add_layers(1, load.decode_sequences, 0, 1.0, 0, m.is_moe());
+    add_layers(1, load.decode_sequences, 0, 1.0, load.decode_context, 0, m.is_moe());
   // Output head on the decoded tokens (prefill needs only each prompt's last).
   const double head = matmul(decode_tokens / dp_ranks, head_ / static_cast<double>(d.tp));
   b.dense_s += head;
@@ -193,8 +203,9 @@ IterationBreakdown IterationModel::breakdown(std::int64_t gpus, const IterationL
   return b;
 }
 
-double kv_capacity_tokens(const ModelConfig& m, const ServingDeployment& d, std::int64_t gpus, const EfficiencyConstants& c) {
-  return IterationModel(m, d, c).kv_capacity_tokens(gpus);
+double kv_capacity_tokens(const ModelConfig& m, const ServingDeployment& d, std::int64_t gpus, const EfficiencyConstants& c,
+                          std::int64_t context) {
+  return IterationModel(m, d, c).kv_capacity_tokens(gpus, context);
 }
 
 double iteration_time(const ModelConfig& m, const ServingDeployment& d, std::int64_t gpus, const IterationLoad& load,

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "frugal/config/bounds.hpp"
 #include "frugal/config/config_file.hpp"
 
 namespace frugal::sim {
@@ -55,9 +56,11 @@ double parse_token_count(const std::string& text, const std::string& field) {
 
 namespace {
 
-std::int64_t positive_integer(JsonObjectReader& r, const char* key, std::int64_t fallback) {
+std::int64_t positive_integer(JsonObjectReader& r, const char* key, std::int64_t fallback,
+                              const bounds::Range& range = bounds::parallel_degree) {
   const std::int64_t v = r.integer(key, fallback);
   if (v <= 0) throw ConfigError(r.path_of(key), "must be a positive integer, got " + std::to_string(v));
+  bounds::require_in(v, range, r.path_of(key));
   return v;
 }
 
@@ -108,11 +111,11 @@ TrainingStage stage_from_json(const nlohmann::json& j, const std::string& path) 
   JsonObjectReader r(j, path);
   TrainingStage s;
   s.name = r.string("name", std::string("pre-training"));
-  s.seq_len = positive_integer(r, "seq_len", 4096);
-  s.global_batch = positive_integer(r, "global_batch", 1024);
+  s.seq_len = positive_integer(r, "seq_len", 4096, bounds::sequence);
+  s.global_batch = positive_integer(r, "global_batch", 1024, bounds::batch_sequences);
   const double tokens = tokens_of(r, "tokens");
   const bool has_steps = r.has("steps");
-  const std::int64_t steps = has_steps ? positive_integer(r, "steps", 1) : 0;
+  const std::int64_t steps = has_steps ? positive_integer(r, "steps", 1, bounds::batch_sequences) : 0;
   if ((tokens > 0) == has_steps) throw ConfigError(path, "give exactly one of \"tokens\" and \"steps\"");
   s.tokens = has_steps ? static_cast<double>(steps) * static_cast<double>(s.global_batch * s.seq_len) : tokens;
   if (const nlohmann::json* p = r.value("parallelism")) s.parallel = parallelism_from_json(*p, r.path_of("parallelism"));
@@ -140,7 +143,7 @@ TrainingRun training_run_from_document(const nlohmann::json& doc, const std::vec
     JsonObjectReader r(*c, "cluster");
     if (r.has("gpu")) run.gpu = find_gpu(r.string("gpu"), "cluster.gpu", gpus);
     else if (gpus.size() > extra_gpus.size()) run.gpu = gpus.back();  // the "hardware" section's GPU
-    run.gpus = positive_integer(r, "gpus", run.gpus);
+    run.gpus = positive_integer(r, "gpus", run.gpus, bounds::gpus);
     run.price_per_gpu_hour = r.number("price_per_gpu_hour", run.price_per_gpu_hour);
     if (!(run.price_per_gpu_hour > 0))
       throw ConfigError(r.path_of("price_per_gpu_hour"), "must be positive, got " + std::to_string(run.price_per_gpu_hour));
@@ -199,6 +202,12 @@ namespace {
 
 void validate_parallelism(const TrainingRun& run, const Parallelism& p, std::size_t stage_index, const std::string& path) {
   const ModelConfig& m = run.model;
+  // Each degree is bounded (bounds::parallel_degree); their product is checked step by step so
+  // that it never overflows.
+  if (p.tp * p.pp > run.gpus || p.tp * p.pp * p.cp > run.gpus)
+    throw ConfigError(path, "tp x pp x cp = " + std::to_string(p.tp) + " x " + std::to_string(p.pp) + " x " +
+                                std::to_string(p.cp) + " exceeds the " + std::to_string(run.gpus) + " GPUs");
+  if (p.dp > run.gpus) throw ConfigError(path + ".dp", std::to_string(p.dp) + " exceeds the " + std::to_string(run.gpus) + " GPUs");
   const std::int64_t dp = p.dp > 0 ? p.dp : run.gpus / (p.tp * p.pp * p.cp);
   const std::int64_t product = dp * p.tp * p.pp * p.cp;
   if (product != run.gpus)
@@ -244,7 +253,12 @@ void validate_parallelism(const TrainingRun& run, const Parallelism& p, std::siz
 
 void validate_training_run(const TrainingRun& run) {
   if (run.gpus <= 0) throw ConfigError("cluster.gpus", "must be a positive integer");
-  if (!(run.price_per_gpu_hour > 0)) throw ConfigError("cluster.price_per_gpu_hour", "must be positive");
+  bounds::require_in(run.gpus, bounds::gpus, "cluster.gpus");
+  if (!(run.price_per_gpu_hour > 0 && run.price_per_gpu_hour <= bounds::kMaxPricePerGpuHour))
+    throw ConfigError("cluster.price_per_gpu_hour", "must be positive and at most " + std::to_string(bounds::kMaxPricePerGpuHour) +
+                                                        " dollars, got " + std::to_string(run.price_per_gpu_hour));
+  if (!(run.overhead >= 0 && run.overhead <= 100))
+    throw ConfigError("cluster.overhead", "must be a fraction between 0 and 100 (0.1 = 10%), got " + std::to_string(run.overhead));
   if (run.pinned_mfu && !(*run.pinned_mfu > 0 && *run.pinned_mfu <= 1))
     throw ConfigError("training.mfu", "must be a fraction in (0, 1], got " + std::to_string(*run.pinned_mfu));
   if (run.precision == PrecisionRecipe::fp8 && run.gpu.fp8_flops <= 0)
@@ -254,8 +268,13 @@ void validate_training_run(const TrainingRun& run) {
     const TrainingStage& s = run.stages[i];
     const std::string path = "training.stages[" + std::to_string(i) + "]";
     if (!(s.tokens > 0)) throw ConfigError(path + ".tokens", "must be positive");
+    if (!(s.tokens <= bounds::kMaxTrainingTokens))
+      throw ConfigError(path + ".tokens", "must be at most 1e16 (the largest published runs train on 36T-40T tokens), got " +
+                                              std::to_string(s.tokens));
     if (s.seq_len <= 0) throw ConfigError(path + ".seq_len", "must be a positive integer");
+    bounds::require_in(s.seq_len, bounds::sequence, path + ".seq_len");
     if (s.global_batch <= 0) throw ConfigError(path + ".global_batch", "must be a positive integer");
+    bounds::require_in(s.global_batch, bounds::batch_sequences, path + ".global_batch");
   }
   for (std::size_t i = 0; i < run.stages.size(); ++i) {
     const Parallelism& p = stage_parallelism(run, i);

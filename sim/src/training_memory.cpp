@@ -1,6 +1,8 @@
 // Memory per GPU: weights, gradients, optimizer states, activations and MoE buffers.
 #include <algorithm>
+#include <utility>
 
+#include "frugal/sim/model_accountant.hpp"
 #include "frugal/sim/pipeline.hpp"
 #include "frugal/sim/training_sim.hpp"
 
@@ -39,7 +41,8 @@ ActivationElements layer_activations(const ModelConfig& m, bool moe, Recompute r
   if (moe) {
     const MoeConfig& x = m.moe;
     const double copies = static_cast<double>(x.top_k) * imbalance;
-    width = static_cast<double>(x.expert_intermediate_size) * (copies + static_cast<double>(x.shared_experts));
+    width = static_cast<double>(x.expert_intermediate_size) * copies +
+            static_cast<double>(shared_expert_width(m)) * static_cast<double>(x.shared_experts);
     e.gemm_inputs += copies * d;  // dispatched tokens
     e.other += static_cast<double>(x.routed_experts);  // gate scores
   }
@@ -57,7 +60,8 @@ MemoryBreakdown memory_per_gpu(const TrainingRun& run, const TrainingStage& stag
   const ModelConfig& m = run.model;
   const double dp = static_cast<double>(gradient_group(p, run.gpus));
   const double expert_dp = static_cast<double>(expert_gradient_group(p, run.gpus));
-  const auto [dense, expert] = parameters_per_gpu(run);
+  const auto per_gpu = parameters_per_gpu(run);
+  const double dense = per_gpu.dense, expert = per_gpu.expert;  // named, so that lambdas may capture them
   auto sharded = [&](double bytes_dense, double bytes_expert, bool shard) {
     return shard ? dense * bytes_dense / dp + expert * bytes_expert / expert_dp
                  : dense * bytes_dense + expert * bytes_expert;
@@ -73,9 +77,10 @@ MemoryBreakdown memory_per_gpu(const TrainingRun& run, const TrainingStage& stag
   const double tokens = static_cast<double>(p.micro_batch * stage.seq_len) / static_cast<double>(p.tp * p.cp);
   const double gemm_bytes = run.precision == PrecisionRecipe::fp8 ? 1.0 : 2.0;
   double per_token = 0;
-  for (std::int64_t layer = 0; layer < m.num_layers; ++layer) {
-    const ActivationElements e = layer_activations(m, m.is_moe_layer(layer), run.recompute, c.moe_load_imbalance);
-    per_token += e.gemm_inputs * gemm_bytes + e.other * 2.0;
+  const double moe_layers = static_cast<double>(m.moe_layer_count());
+  for (const auto& [moe, count] : {std::pair{false, static_cast<double>(m.num_layers) - moe_layers}, std::pair{true, moe_layers}}) {
+    const ActivationElements e = layer_activations(m, moe, run.recompute, c.moe_load_imbalance);
+    per_token += count * (e.gemm_inputs * gemm_bytes + e.other * 2.0);
   }
   for (std::int64_t k = 0; k < m.mtp_depth; ++k) {
     const ActivationElements e = layer_activations(m, m.is_moe(), run.recompute, c.moe_load_imbalance);

@@ -46,12 +46,18 @@ class WorkCounter {
         linear_(run.precision == PrecisionRecipe::fp8 ? GemmPrecision::fp8 : GemmPrecision::bf16) {}
 
   MicroBatchWork count() {
-    for (std::int64_t layer = 0; layer < m_.num_layers; ++layer) add_layer(m_.is_moe_layer(layer));
+    // Layers of one kind cost the same: each kind once, times its count (model_config.hpp counts
+    // them in closed form), so no work grows with a depth someone typed.
+    const std::int64_t moe = m_.moe_layer_count(), local = m_.local_layer_count(), both = m_.moe_local_layer_count();
+    add_layers(m_.num_layers - moe - local + both, false, false);
+    add_layers(local - both, false, true);
+    add_layers(moe - both, true, false);
+    add_layers(both, true, true);
     add_head();
     // MTP module k (V3 report §2.2): M_k projection, one transformer block, the shared head.
     for (std::int64_t k = 0; k < m_.mtp_depth; ++k) {
       add_gemm(tokens_, d(), 2 * d(), 1, linear_);
-      add_layer(m_.is_moe());
+      add_layer(m_.is_moe(), false);
       add_head();
     }
     return w_;
@@ -90,7 +96,7 @@ class WorkCounter {
     return elements_per_token * 2.0 * tokens / (gpu_.hbm_bandwidth * c_.hbm);
   }
 
-  void add_attention() {
+  void add_attention(bool local) {
     const AttentionConfig& a = m_.attention;
     const double h = static_cast<double>(a.num_heads);
     const bool selective = run_.recompute == Recompute::selective;
@@ -114,7 +120,7 @@ class WorkCounter {
       add_gemm(tokens_, d(), h * static_cast<double>(a.head_dim) / tp_, 1, linear_);
     }
     // Attention scores stay in BF16 (V3 report §3.3.1); FlashAttention-style kernels.
-    const double flops = tokens_ * attention_score_flops_forward(m_, seq_len_, AttentionFlops::causal) / tp_;
+    const double flops = tokens_ * attention_score_flops_forward(m_, seq_len_, AttentionFlops::causal, local) / tp_;
     const bool hopper = run_.attention_kernel == AttentionKernel::hopper_fused;
     const double attention_fwd = flops / (gpu_.bf16_flops * (hopper ? c_.attention_fwd_hopper : c_.attention_fwd));
     const double attention_bwd = 2.0 * flops / (gpu_.bf16_flops * (hopper ? c_.attention_bwd_hopper : c_.attention_bwd));
@@ -158,14 +164,17 @@ class WorkCounter {
     add_gemm(per_expert, d(), i, local_experts, linear_);
     if (e.shared_experts > 0) {
       const double shared = static_cast<double>(e.shared_experts);
-      add_gemm(local_tokens, up * shared, d(), 1, linear_);
-      add_gemm(local_tokens, d(), i * shared, 1, linear_);
+      const double width = static_cast<double>(shared_expert_width(m_));
+      const double shared_up = m_.ffn_activation == FfnActivation::swiglu ? 2.0 * width : width;
+      add_gemm(local_tokens, shared_up * shared, d(), 1, linear_);
+      add_gemm(local_tokens, d(), width * shared, 1, linear_);
     }
     // The router stays in BF16 (V3 report §3.3.1).
     add_gemm(local_tokens, static_cast<double>(e.routed_experts), d(), 1, GemmPrecision::bf16);
     // Element-wise: activations of top-k + shared experts, gate scores, permute and unpermute of
     // the top-k copies, and the weighted combine.
-    const double act = activation_elements(i) * (top_k * c_.moe_load_imbalance + static_cast<double>(e.shared_experts));
+    const double act = activation_elements(i) * top_k * c_.moe_load_imbalance +
+                       activation_elements(static_cast<double>(shared_expert_width(m_))) * static_cast<double>(e.shared_experts);
     w_.memory_fwd += memory_time(act + 3.0 * static_cast<double>(e.routed_experts) + 5.0 * top_k * d(), local_tokens);
     if (run_.recompute == Recompute::selective) w_.recompute += memory_time(act, local_tokens);
     add_all_to_all(local_tokens);
@@ -187,13 +196,26 @@ class WorkCounter {
     w_.ep_bwd += pass(2.0) + pass(2.0);
   }
 
-  void add_layer(bool moe) {
+  void add_layers(std::int64_t count, bool moe, bool local) {
+    if (count <= 0) return;
+    const MicroBatchWork before = w_;
+    add_layer(moe, local);
+    const double n = static_cast<double>(count);
+    for (auto field : {&MicroBatchWork::gemm_fwd, &MicroBatchWork::gemm_bwd, &MicroBatchWork::gemm_wgrad,
+                       &MicroBatchWork::attention_fwd, &MicroBatchWork::attention_bwd, &MicroBatchWork::memory_fwd,
+                       &MicroBatchWork::quantize_fwd, &MicroBatchWork::quantize_bwd, &MicroBatchWork::recompute,
+                       &MicroBatchWork::ep_fwd, &MicroBatchWork::ep_bwd, &MicroBatchWork::tp_fwd, &MicroBatchWork::tp_bwd,
+                       &MicroBatchWork::tp_before_overlap, &MicroBatchWork::cp_fwd, &MicroBatchWork::cp_bwd})
+      w_.*field = before.*field + n * (w_.*field - before.*field);
+  }
+
+  void add_layer(bool moe, bool local) {
     // Two RMSNorms (read d, write d) and two residual adds (read 2d, write d), sequence-parallel.
     const double norms = memory_time(4.0 * d(), tokens_ / tp_);
     w_.memory_fwd += norms + memory_time(6.0 * d(), tokens_ / tp_);
     if (run_.recompute == Recompute::selective) w_.recompute += norms;
     const MicroBatchWork before = w_;
-    add_attention();
+    add_attention(local);
     if (moe) add_moe_ffn();
     else add_dense_ffn();
     if (run_.recompute == Recompute::full)  // replay the whole layer's forward in backward

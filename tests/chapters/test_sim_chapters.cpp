@@ -137,6 +137,11 @@ TEST(Chapters, YourModelPricesAConfigJson) {
   ASSERT_EQ(qwen.status, 0) << qwen.err;
   EXPECT_NE(unwrapped(qwen.out).find("on 64 x H800"), std::string::npos) << qwen.out;
   EXPECT_NE(qwen.out.find("pre-training: 2.00T tokens"), std::string::npos) << qwen.out;
+  // gpt-oss: its sliding-window layers are named, and the keys that change no cost are listed.
+  const auto oss = run_program(chapter("chapter-12-your-model"), fmt::format("--quick --no-pause --config {}/gpt-oss-20b.json --gpus 64", FRUGAL_HF_CONFIGS_DIR));
+  ASSERT_EQ(oss.status, 0) << oss.err;
+  EXPECT_NE(unwrapped(oss.out).find("sliding window of 128 tokens in 12 of 24 layers"), std::string::npos) << oss.out;
+  EXPECT_NE(unwrapped(oss.out).find("Read but not used, because they change no cost: "), std::string::npos) << oss.out;
   expect_refused(run_program(chapter("chapter-12-your-model"), "--no-pause --config /nonexistent.json"), "--config");
   expect_refused(run_program(chapter("chapter-12-your-model"), "--no-pause --gpus -4"), "--gpus");
   expect_refused(run_program(chapter("chapter-12-your-model"), "--no-pause --tokens lots"), "--tokens");

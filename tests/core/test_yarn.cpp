@@ -202,12 +202,12 @@ TEST(YaRN, NativeConfigErrorsNameTheField) {
     doc["model"]["attention"]["yarn"][key] = value;
     return error_of(doc);
   };
-  EXPECT_EQ(with("factor", 0.5), "model.attention.yarn.factor: must be at least 1, got 0.500000");
+  EXPECT_EQ(with("factor", 0.5), "model.attention.yarn.factor: must be between 1 and 1e6, got 0.500000");
   EXPECT_EQ(with("original_seq_len", 0), "model.attention.yarn.original_seq_len: must be a positive integer, got 0");
-  EXPECT_EQ(with("beta_slow", 0), "model.attention.yarn.beta_slow: must be positive, got 0.000000");
-  EXPECT_EQ(with("beta_fast", 2),
-            "model.attention.yarn.beta_fast: must exceed model.attention.yarn.beta_slow (2.000000), got 2.000000");
-  EXPECT_EQ(with("mscale", -1), "model.attention.yarn.mscale: must not be negative, got -1.000000");
+  EXPECT_EQ(with("beta_slow", 0), "model.attention.yarn.beta_slow: must be positive and below 1e6, got 0.000000");
+  EXPECT_EQ(with("beta_fast", 1.5),
+            "model.attention.yarn.beta_fast: must be at least model.attention.yarn.beta_slow (2.000000) and below 1e6, got 1.500000");
+  EXPECT_EQ(with("mscale", -1), "model.attention.yarn.mscale: must be between 0 and 1e6, got -1.000000");
   EXPECT_EQ(with("rope_factor", 40), "model.attention.yarn.rope_factor: unknown key");
 
   auto doc = native_with_yarn();
@@ -275,10 +275,10 @@ TEST(YaRN, HuggingFaceDefaultsAndErrors) {
   EXPECT_EQ(error_of(linear), "rope_scaling.type: unsupported \"linear\" for MLA (known: yarn)");
   auto factor = small_hf();
   factor["rope_scaling"]["factor"] = 0.25;
-  EXPECT_EQ(error_of(factor), "rope_scaling.factor: must be at least 1, got 0.250000");
+  EXPECT_EQ(error_of(factor), "rope_scaling.factor: must be between 1 and 1e6, got 0.250000");
   auto beta = small_hf();
   beta["rope_scaling"]["beta_fast"] = 0.5;
-  EXPECT_EQ(error_of(beta), "rope_scaling.beta_fast: must exceed rope_scaling.beta_slow (1.000000), got 0.500000");
+  EXPECT_EQ(error_of(beta), "rope_scaling.beta_fast: must be at least rope_scaling.beta_slow (1.000000) and below 1e6, got 0.500000");
   auto original = small_hf();
   original["rope_scaling"]["original_max_position_embeddings"] = -1;
   EXPECT_EQ(error_of(original),

@@ -58,6 +58,16 @@ TEST(Cli, HuggingFaceConfigUnchanged) {
   EXPECT_EQ(ja["train_flops_per_token"], jb["train_flops_per_token"]);
 }
 
+// Keys that change no cost are listed once, after the report; a refusal stays one line.
+TEST(Cli, UnusedHuggingFaceKeysAreListedOnceAfterTheReport) {
+  const ProgramRun r = frugal_sim("train --config " + hf("gemma2-9b-it") + " --gpus 64 --no-baselines");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_EQ(r.err.rfind("frugal-sim: note: " + hf("gemma2-9b-it") + ": not used (no effect on cost): ", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find("final_logit_softcapping"), std::string::npos) << r.err;
+  expect_refused(frugal_sim("train --config " + hf("gemma2-9b-it") + " --gpus 0"), "--gpus");
+}
+
 TEST(Cli, OptionsChangeTheConvention) {
   const auto causal = nlohmann::json::parse(frugal_sim("model --format json --seq-len 32768").out);
   const auto full = nlohmann::json::parse(frugal_sim("model --format json --seq-len 32768 --attention-flops full").out);

@@ -82,11 +82,11 @@ TEST(ConfigErrors, NegativeOrZeroSize) {
 TEST(ConfigErrors, ImplausibleDepthIsRefused) {
   nlohmann::json doc = valid_native();
   doc["model"]["num_layers"] = 1001;
-  EXPECT_EQ(error_of(doc), "model.num_layers: 1001 layers exceeds the 1000 this project accepts (the deepest published model has 126)");
+  EXPECT_EQ(error_of(doc), "model.num_layers: must be between 1 and 1000; the deepest published model has 126 layers (Llama 3.1 405B), got 1001");
   doc["model"]["num_layers"] = 1000;
   EXPECT_EQ(error_of(doc), "(accepted)");
-  doc["model"]["mtp_depth"] = 1001;
-  EXPECT_EQ(error_of(doc), "model.mtp_depth: 1001 MTP modules exceeds the 1000 this project accepts (DeepSeek-V3 has 1)");
+  doc["model"]["mtp_depth"] = 65;
+  EXPECT_EQ(error_of(doc), "model.mtp_depth: must be between 0 and 64; DeepSeek-V3 has 1 MTP module, got 65");
 }
 
 TEST(ConfigErrors, WrongType) {

@@ -20,6 +20,7 @@ inline ModelConfig model_from_document(const nlohmann::json& doc) {
     // (core/train_options.hpp, "cpu_training"); they are checked there.
     top.ignore({"description", "cluster", "training", "parallelism", "hardware", "cpu_training"});
     const nlohmann::json* model = top.object("model");
+    if (!model) throw ConfigError("model", "missing (required): a model object, FrugalLM keys or a Hugging Face config.json");
     top.finish();
     return parse_model_config(*model, "model");
   }

@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -107,7 +108,19 @@ class JsonObjectReader {
 
   // Keys that are understood but do not change anything this reader's caller computes.
   void ignore(std::initializer_list<std::string_view> keys) {
-    for (auto k : keys) used_.insert(std::string(k));
+    for (auto k : keys) {
+      used_.insert(std::string(k));
+      ignored_.insert(std::string(k));
+    }
+  }
+
+  // The keys of this object that ignore() named and nothing read, with their paths, for a
+  // program to list once ("not used: ...").
+  std::vector<std::string> ignored_present() const {
+    std::vector<std::string> out;
+    for (auto it = j_.begin(); it != j_.end(); ++it)
+      if (ignored_.count(it.key()) && !read_.count(it.key()) && !it->is_null()) out.push_back(path_of(it.key()));
+    return out;
   }
 
   // Refuses any key that no call above asked for.
@@ -119,6 +132,7 @@ class JsonObjectReader {
  private:
   const nlohmann::json* take(std::string_view key) {
     used_.insert(std::string(key));
+    read_.insert(std::string(key));
     auto it = j_.find(std::string(key));
     if (it == j_.end() || it->is_null()) return nullptr;
     return &*it;
@@ -132,6 +146,8 @@ class JsonObjectReader {
   const nlohmann::json& j_;
   std::string path_;
   std::set<std::string> used_;
+  std::set<std::string> ignored_;
+  std::set<std::string> read_;
 };
 
 // Reads and parses a JSON file. A malformed file is refused with "FILE:LINE:COLUMN: ...".

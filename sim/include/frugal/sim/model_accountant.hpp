@@ -62,13 +62,26 @@ struct ModelAccount {
 
 // Parameters of one transformer layer's attention block (projections and biases, no norms).
 double attention_params(const ModelConfig& m);
-// Forward FLOPs of the attention scores (QK^T and AV) for one token in one layer.
-double attention_score_flops_forward(const ModelConfig& m, std::int64_t seq_len, AttentionFlops convention);
+// Keys one query of a seq_len-token sequence reads on average: (S+1)/2 causal, S full; in a local
+// layer (ModelConfig::is_local_layer) a sliding window W gives [W(W+1)/2 + (S-W)W]/S and a chunk of
+// W gives [n W(W+1)/2 + r(r+1)/2]/S for S = nW + r (full: W), from the masks in model_config.hpp.
+double attention_keys_per_query(const ModelConfig& m, std::int64_t seq_len, AttentionFlops convention, bool local);
+// Forward FLOPs of the attention scores (QK^T and AV) for one token in one (local or global) layer.
+double attention_score_flops_forward(const ModelConfig& m, std::int64_t seq_len, AttentionFlops convention,
+                                     bool local = false);
+// Tokens of a `context`-token sequence a layer keeps in its cache: all of them in a global layer,
+// at most the window in a local one.
+double kv_tokens_kept(const ModelConfig& m, double context, bool local);
+// Width of one shared expert (Qwen2-MoE's are wider than its routed experts).
+std::int64_t shared_expert_width(const ModelConfig& m);
 // Parameters of one FFN (dense layer or one expert) of intermediate size `intermediate`.
 double ffn_params(const ModelConfig& m, std::int64_t intermediate);
-// KV-cache bytes per token: MLA caches c_KV and the RoPE key (V3 report §2.1.1);
+// KV-cache bytes per token and layer: MLA caches c_KV and the RoPE key (V3 report §2.1.1);
 // MHA/GQA cache K and V for every KV head.
-double kv_cache_bytes_per_token(const ModelConfig& m, KvDtype dtype);
+double kv_cache_bytes_per_token_per_layer(const ModelConfig& m, KvDtype dtype);
+// KV-cache bytes per token of a `context`-token sequence, all layers: local layers keep at most
+// their window, so past it they cost less per token (context <= 0: every layer keeps every token).
+double kv_cache_bytes_per_token(const ModelConfig& m, KvDtype dtype, std::int64_t context = 0);
 
 ModelAccount account_model(const ModelConfig& m, const AccountingOptions& options = {});
 

@@ -94,7 +94,9 @@ class IterationModel {
   IterationModel(const ModelConfig& m, const ServingDeployment& d, const EfficiencyConstants& c = default_efficiency());
   IterationBreakdown breakdown(std::int64_t gpus, const IterationLoad& load) const;
   double time(std::int64_t gpus, const IterationLoad& load) const { return breakdown(gpus, load).total_s; }
-  double kv_capacity_tokens(std::int64_t gpus) const;
+  // KV-cache tokens the instance holds after weights and reserve, for sequences of `context`
+  // tokens (local layers keep at most their window; 0: as if every layer kept every token).
+  double kv_capacity_tokens(std::int64_t gpus, std::int64_t context = 0) const;
   // The busiest GPU's routed tokens over the mean (see serving_step.cpp for what is assumed).
   double expert_imbalance(std::int64_t gpus) const;
 
@@ -108,6 +110,7 @@ class IterationModel {
   double expert_ = 0;             // one routed expert
   double head_ = 0;               // output head
   double moe_layers_ = 0, dense_layers_ = 0;
+  double local_moe_layers_ = 0, local_dense_layers_ = 0;  // of those, attending within a window
   double kv_bytes_per_layer_ = 0;  // per token
 };
 
@@ -121,7 +124,7 @@ double expected_experts_touched(const ModelConfig& m, double tokens);
 
 // KV-cache tokens an instance of `gpus` GPUs holds after its weights and reserve.
 double kv_capacity_tokens(const ModelConfig& m, const ServingDeployment& d, std::int64_t gpus,
-                          const EfficiencyConstants& c = default_efficiency());
+                          const EfficiencyConstants& c = default_efficiency(), std::int64_t context = 0);
 
 // Tokens one sequence gains per decode iteration: 1, or 1 + acceptance with one MTP draft.
 double tokens_per_decode_step(const ServingDeployment& d);
