@@ -55,7 +55,7 @@ void ignore_cost_free_keys(JsonObjectReader& r) {
             "is_encoder_decoder", "attn_logit_softcapping", "final_logit_softcapping", "query_pre_attn_scalar",
             "cache_implementation", "clip_qkv", "swiglu_limit", "initial_context_length", "partial_rotary_factor",
             "attn_temperature_tuning", "floor_scale", "attn_scale", "rope_local_base_freq", "rope_scaling",
-            "original_max_position_embeddings", "use_qk_norm", "moe_layers", "router_temperature"});
+            "original_max_position_embeddings", "use_qk_norm", "router_temperature", "for_llm_compressor"});
 }
 
 // Reads the keys every family spells alike.
@@ -370,6 +370,19 @@ void read_llama4(JsonObjectReader& r, ModelConfig& c) {
   m.shared_experts = 1;
   m.layer_freq = r.integer("interleave_moe_layer_step", 1);
   m.layer_phase = m.layer_freq - 1;
+  if (const nlohmann::json* listed = r.array("moe_layers")) {
+    // An explicit list must be the interleaved default: layer_freq - 1, then every layer_freq-th layer.
+    bool interleaved = m.layer_freq >= 1 && m.layer_freq <= c.num_layers;
+    std::int64_t expected = m.layer_phase;
+    for (const nlohmann::json& v : *listed) {
+      interleaved = interleaved && v.is_number_integer() && v.get<std::int64_t>() == expected;
+      expected += m.layer_freq;
+    }
+    // expected is now one step past the last listed layer: the list must end at the last MoE layer.
+    if (!interleaved || expected < c.num_layers || expected >= c.num_layers + m.layer_freq)
+      throw ConfigError(r.path_of("moe_layers"),
+                        "only every interleave_moe_layer_step-th layer as MoE is supported, got " + listed->dump());
+  }
   m.score_func = ScoreFunc::sigmoid;
   m.selection_bias = false;  // "self.router = nn.Linear(hidden_size, num_experts, bias=False)", no correction bias
   c.ffn_intermediate_size = r.integer("intermediate_size_mlp");

@@ -22,7 +22,7 @@ namespace {
 std::string hf_file(const std::string& name) { return std::string(FRUGAL_TEST_DATA_DIR) + "/hf/" + name + ".json"; }
 
 // Which of the accountant's conventions a publisher's figure uses.
-enum class Counted { total, active, active_with_embedding, non_embedding };
+enum class Counted { total, active, active_with_embedding, active_non_embedding, non_embedding };
 
 struct PublishedCount {
   const char* file;
@@ -37,10 +37,20 @@ double counted(const ModelAccount& a, Counted c) {
     case Counted::total: return a.total_params;
     case Counted::active: return a.active_params;
     case Counted::active_with_embedding: return a.active_params_with_embedding;
+    case Counted::active_non_embedding: return a.active_params - a.component("output_head").params;
     case Counted::non_embedding:
       return a.total_params - a.component("embedding").params - a.component("output_head").params;
   }
   return 0;
+}
+
+std::string refusal(const nlohmann::json& doc) {
+  try {
+    (void)model_from_document(doc);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "(accepted)";
 }
 
 std::ostream& operator<<(std::ostream& os, const PublishedCount& p) { return os << p.file << " (" << p.source << ")"; }
@@ -82,6 +92,18 @@ const PublishedCount kPublished[] = {
     // Kimi K2 README (github.com/MoonshotAI/Kimi-K2, "Model Summary"): "Activated Parameters 32B"
     // (DeepSeek's convention: the output head counted, the embedding not).
     {"kimi-k2", "kimi_k2", Counted::active, 32e9, "Kimi K2 README Model Summary"},
+    // Llama 4 (transformers docs/source/en/model_doc/llama4.md, quoting Meta): "The efficient Llama 4 Scout
+    // also has 17B active parameters out of ~109B total, using just 16 experts." The total includes the
+    // vision encoder, which is not priced here (about 0.87B by the parameter table printed beside the
+    // config copy): the language model alone counts 107.8B (-1.1%); active with the embedding 17.2B.
+    {"llama4-scout-17b-16e", "llama4", Counted::total, 109e9, "transformers Llama 4 docs"},
+    {"llama4-scout-17b-16e", "llama4", Counted::active_with_embedding, 17e9, "transformers Llama 4 docs"},
+    // GLM-4.5 (zai-org/GLM-4.5 README_zh.md): "GLM-4.5-Air ... 1060 亿总参数量，其中 120 亿活跃参数" (106B total,
+    // 12B active). The report does not say what "active" counts; without the embedding and the output
+    // head it is 12.2B (+1.4%) here and GLM-4.5's 32.1B against its 32B (+0.3%, from its Table 1 shape);
+    // with the output head 12.8B (+6.7%) and 32.9B (+2.7%): GLM counts neither embedding matrix.
+    {"glm4.5-air", "glm4_moe", Counted::total, 106e9, "GLM-4.5 README"},
+    {"glm4.5-air", "glm4_moe", Counted::active_non_embedding, 12e9, "GLM-4.5 README"},
 };
 
 class PublishedFamily : public ::testing::TestWithParam<PublishedCount> {};
@@ -104,7 +126,7 @@ TEST(PublishedFamilyRounded, KimiK2RoundsToOneTrillion) {
   EXPECT_NEAR(a.total_params / 1e12, 1.0, 0.05);
 }
 
-// --- families without a published config here: the reader's rules on small hand-made configs ---
+// --- each reader's rules on small hand-made configs ---
 
 // Llama 4 (modeling_llama4.py): MoE on layers (l + 1) % interleave_moe_layer_step == 0, a shared
 // expert beside the routed ones, intermediate_size_mlp on the dense layers, chunked attention except
@@ -129,6 +151,24 @@ TEST(HfRules, Llama4InterleavesMoeAndChunks) {
   EXPECT_DOUBLE_EQ(a.component("shared_experts").params, 4.0 * 3 * 16 * 8);
   EXPECT_DOUBLE_EQ(a.component("router").params, 4.0 * 16 * 4);  // a sigmoid router without any bias
   EXPECT_EQ(std::count(m.ignored_keys.begin(), m.ignored_keys.end(), "vision_config (the vision encoder is not priced)"), 1);
+}
+
+// An explicit moe_layers list is read, not ignored: it must be the interleaved one the step implies.
+TEST(HfRules, Llama4MoeLayersMustBeTheInterleavedOnes) {
+  nlohmann::json doc = read_json_file(hf_file("llama4-scout-17b-16e"));
+  EXPECT_EQ(model_from_document(doc).moe_layer_count(), 48);
+  // no_rope_layers [1,1,1,0, ...]: every fourth layer is global (NoPE), the other 36 attend in chunks of 8192.
+  EXPECT_EQ(model_from_document(doc).local_layer_count(), 36);
+  doc["text_config"]["moe_layers"] = {0, 2, 4};
+  EXPECT_EQ(refusal(doc), "text_config.moe_layers: only every interleave_moe_layer_step-th layer as MoE is supported, got [0,2,4]");
+  doc["text_config"]["interleave_moe_layer_step"] = 2;
+  std::vector<int> odd;
+  for (int l = 1; l < 48; l += 2) odd.push_back(l);
+  doc["text_config"]["moe_layers"] = odd;
+  EXPECT_EQ(model_from_document(doc).moe_layer_count(), 24);
+  odd.push_back(49);  // past the last layer
+  doc["text_config"]["moe_layers"] = odd;
+  EXPECT_EQ(refusal(doc).rfind("text_config.moe_layers: only", 0), 0u) << refusal(doc);
 }
 
 // OLMoE (modeling_olmoe.py): q_norm over hidden_size, k_norm over (hidden / heads) x kv heads.
@@ -288,15 +328,6 @@ TEST(HfKeys, CostFreeKeysAreListedOnce) {
   EXPECT_EQ(listed("rms_norm_eps"), 1);
   EXPECT_EQ(listed("sliding_window"), 0);  // read: it changes the cost
   EXPECT_EQ(listed("num_hidden_layers"), 0);
-}
-
-std::string refusal(const nlohmann::json& doc) {
-  try {
-    (void)model_from_document(doc);
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "(accepted)";
 }
 
 TEST(HfKeys, UnknownKeyIsRefusedWithItsPath) {

@@ -6,12 +6,15 @@
 #include "program_run.hpp"
 
 #include <cmath>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "frugal/config/config_file.hpp"
+#include "frugal/sim/model_accountant.hpp"
 #include "frugal/sim/training_corpus.hpp"
 
 namespace {
@@ -169,3 +172,30 @@ TEST(TrainingCorpus, JsonRowsCarryTheIssuesKeys) {
 }
 
 }  // namespace
+
+// Inline corpus models of families whose published config.json is in tests/data/hf count and lay
+// out their layers exactly as the Hugging Face reader does with that file.
+TEST(TrainingCorpus, ModelsAgreeWithTheirPublishedConfigs) {
+  const std::map<std::string, std::string> published = {
+      {"gpt-oss-120b", "gpt-oss-120b"}, {"qwen3-30b-a3b", "qwen3-30b-a3b"}, {"qwen3-235b-a22b", "qwen3-235b-a22b"}};
+  int checked = 0;
+  for (const frugal::sim::CorpusRow& row : frugal::sim::embedded_training_corpus().rows) {
+    const auto it = published.find(row.run.model.name);
+    if (row.row_class != "step" || it == published.end()) continue;
+    using namespace frugal::sim;
+    const frugal::ModelConfig hf = frugal::load_model_config_file(std::string(FRUGAL_TEST_DATA_DIR) + "/hf/" + it->second + ".json");
+    const frugal::ModelConfig& ours = row.run.model;
+    const std::int64_t seq = row.run.stages.at(0).seq_len;
+    AccountingOptions at_seq;
+    at_seq.seq_len = seq;
+    const ModelAccount a = account_model(ours, at_seq), b = account_model(hf, at_seq);
+    EXPECT_DOUBLE_EQ(a.total_params, b.total_params) << row.name;
+    EXPECT_DOUBLE_EQ(a.active_params, b.active_params) << row.name;
+    EXPECT_EQ(ours.moe_layer_count(), hf.moe_layer_count()) << row.name;
+    EXPECT_EQ(ours.local_layer_count(), hf.local_layer_count()) << row.name;
+    EXPECT_EQ(ours.attention.window, hf.attention.window) << row.name;
+    EXPECT_DOUBLE_EQ(a.train_flops_per_token, b.train_flops_per_token) << row.name;
+    ++checked;
+  }
+  EXPECT_EQ(checked, 11);
+}
