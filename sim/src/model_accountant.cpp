@@ -272,7 +272,8 @@ ModelAccount account_model(const ModelConfig& m, const AccountingOptions& option
   }
   const ComponentCount& mtp_count = out.breakdown.back();
   out.total_params_with_mtp = out.total_params + mtp_count.params;
-  out.active_params_with_embedding = out.active_params + vocab_by_d;
+  // A tied head is the embedding matrix itself: already counted among the active parameters.
+  out.active_params_with_embedding = out.active_params + (m.tie_embeddings ? 0.0 : vocab_by_d);
   out.train_flops_per_token_with_mtp = out.train_flops_per_token + mtp_count.train_flops_per_token;
   out.kv_cache_bytes_per_token = kv_cache_bytes_per_token(m, options.kv_dtype, options.seq_len);
   return out;

@@ -34,6 +34,13 @@ TEST(ModelAccountant, HandCountedDenseGqaModel) {
   EXPECT_DOUBLE_EQ(a.total_params, 80 + 2 * (192 + 384 + 16) + 8 + 80.0);  // 1352
   EXPECT_DOUBLE_EQ(a.active_params, 1352.0 - 80.0);
   EXPECT_DOUBLE_EQ(a.active_params_with_embedding, 1352.0);
+  // Tied: the head is the embedding, 80 parameters counted once, in total and active alike.
+  ModelConfig tied = tiny_dense();
+  tied.tie_embeddings = true;
+  const ModelAccount t = account_model(tied, {.seq_len = 3});
+  EXPECT_DOUBLE_EQ(t.total_params, 1352.0 - 80.0);
+  EXPECT_DOUBLE_EQ(t.active_params, 1352.0 - 80.0);
+  EXPECT_DOUBLE_EQ(t.active_params_with_embedding, 1352.0 - 80.0);
   // Forward: 2 x matmul params = 2 x (2 x (192 + 384) + 80) = 2464; attention scores per layer:
   // 2 heads x 2 x (4 + 4) dims x (3 + 1) / 2 keys = 64, two layers = 128. Training = 3 x forward.
   EXPECT_DOUBLE_EQ(a.inference_flops_per_token, 2464.0 + 128.0);

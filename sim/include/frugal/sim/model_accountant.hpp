@@ -6,7 +6,8 @@
 //    (DeepSeek's "671B"; the MTP module is reported on its own, README_WEIGHTS.md).
 //  - active_params: parameters a token passes through, excluding the input-embedding lookup and
 //    including the output head (DeepSeek's "36.6B incl. the 0.9B output head", README_WEIGHTS.md).
-//    active_params_with_embedding adds the embedding (the convention of e.g. Mixtral's "12.9B").
+//    active_params_with_embedding adds the embedding (the convention of e.g. Mixtral's "12.9B");
+//    with tied embeddings the head is that matrix, so the two are equal.
 //  - FLOPs: a multiply-add is 2 FLOPs. Forward = 2 x (matmul parameters a token uses) + attention
 //    scores (QK^T and AV). Training = 3 x forward (backward = 2 x forward). Causal attention
 //    averages (S+1)/2 keys per query; full attention S. MLA is counted in its training form

@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""Mutation campaign over the shipped configs, as a user's broken config.json would look.
+
+Each mutant is one shipped config with one change: a value replaced by null, a huge or negative
+number, NaN (written as a bare token, as some exporters do), or a value of the wrong type; a field
+deleted; or the file truncated. Every mutant is run through `frugal-sim train`, `train --plan auto`
+and `serve`; a run passes when it exits 0 (priced) or 2 with exactly one line on stderr (refused),
+within the time limit, and fails otherwise: another exit status (a crash), a refusal of several
+lines, or a timeout (a hang).
+
+    fuzz/mutate_configs.py FRUGAL_SIM [COUNT] [SEED] [TIMEOUT_S]
+    fuzz/mutate_configs.py build/dev/sim/frugal-sim 2000 1 20
+"""
+import json
+import math
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SEED_DIRS = ["config/models", "tests/data/hf"]
+COMMANDS = [["train"], ["train", "--plan", "auto"], ["serve", "--requests", "50"]]
+REPLACEMENTS = [None, 10**12, 10**30, -1, -(10**9), 0, 0.5, "NaN", "text", [], {}, True]
+
+
+def leaves(node, path=()):
+    """Every (path, value) in a JSON document, containers included."""
+    yield path, node
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from leaves(v, path + (k,))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from leaves(v, path + (i,))
+
+
+def parent_of(doc, path):
+    for key in path[:-1]:
+        doc = doc[key]
+    return doc
+
+
+def mutant(text, rng):
+    """One mutated document, as text."""
+    if rng.random() < 0.1:
+        return text[: rng.randrange(len(text))]  # truncated file
+    doc = json.loads(text)
+    paths = [p for p, _ in leaves(doc) if p]
+    path = rng.choice(paths)
+    parent = parent_of(doc, path)
+    if rng.random() < 0.2:
+        del parent[path[-1]]  # field deleted (a list keeps its order)
+        return json.dumps(doc)
+    value = rng.choice(REPLACEMENTS)
+    if value == "NaN":
+        parent[path[-1]] = math.nan  # json.dumps writes the bare token NaN
+    else:
+        parent[path[-1]] = value
+    return json.dumps(doc)
+
+
+def main():
+    if len(sys.argv) < 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    exe = sys.argv[1]
+    count = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
+    rng = random.Random(int(sys.argv[3]) if len(sys.argv) > 3 else 1)
+    timeout = float(sys.argv[4]) if len(sys.argv) > 4 else 20.0
+    seeds = []
+    for d in SEED_DIRS:
+        for name in sorted(os.listdir(os.path.join(ROOT, d))):
+            if name.endswith(".json"):
+                with open(os.path.join(ROOT, d, name)) as f:
+                    seeds.append(f.read())
+    crashes, hangs, unclear, priced, refused = [], [], [], 0, 0
+    slowest = 0.0
+    start = time.time()
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(count):
+            path = os.path.join(tmp, f"mutant-{i}.json")
+            text = mutant(rng.choice(seeds), rng)
+            with open(path, "w") as f:
+                f.write(text)
+            for command in COMMANDS:
+                t0 = time.time()
+                try:
+                    r = subprocess.run([exe, *command, "--config", path], capture_output=True, timeout=timeout)
+                except subprocess.TimeoutExpired:
+                    hangs.append((command, text))
+                    continue
+                slowest = max(slowest, time.time() - t0)
+                if r.returncode == 0:
+                    priced += 1
+                elif r.returncode == 2:
+                    lines = r.stderr.decode(errors="replace").strip().splitlines()
+                    if len(lines) == 1:
+                        refused += 1
+                    else:  # a refusal is one line naming the field
+                        unclear.append((command, text[:300], lines[:5]))
+                else:
+                    crashes.append((command, r.returncode, text[:300], r.stderr.decode(errors="replace")[-300:]))
+    runs = count * len(COMMANDS)
+    print(f"{count} mutants x {len(COMMANDS)} commands = {runs} runs in {time.time() - start:.0f} s: "
+          f"{priced} priced, {refused} refused in one line (exit 2), {len(unclear)} refused otherwise, "
+          f"{len(crashes)} crashes, {len(hangs)} hangs "
+          f"(> {timeout:.0f} s); slowest finished run {slowest:.2f} s")
+    for c in crashes[:10]:
+        print("CRASH", c)
+    for u in unclear[:10]:
+        print("UNCLEAR", u)
+    for h in hangs[:10]:
+        print("HANG", h[0], h[1][:300])
+    return 1 if crashes or hangs or unclear else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
