@@ -70,7 +70,7 @@ void BM_ServeMillionRequests(benchmark::State& state) {
 }
 BENCHMARK(BM_ServeMillionRequests)->Arg(1000000)->Iterations(1)->Unit(benchmark::kMillisecond);
 
-// Planner target (issue 25): >= 1,000 candidate deployments in under 5 s on 2 cores. DeepSeek-V3
+// Planner target: >= 1,000 candidate deployments in under 5 s on 2 cores. DeepSeek-V3
 // on every known GPU at 300 requests/s of 4K prompts (56% cached) and 1K outputs, p95 TTFT <= 5 s,
 // TPOT <= 50 ms: candidates sized per second, the confirming simulations included.
 void BM_ServePlan(benchmark::State& state) {

@@ -43,7 +43,7 @@ struct RunOptions {
   std::vector<GpuSpec> extra_gpus() const;
 };
 
-// Keys of a config that change no cost, listed once (issue 26: nothing dropped silently). main
+// Keys of a config that change no cost, listed once: nothing is dropped silently. main
 // prints the notes on stderr after a command succeeds, so that a refusal stays one line:
 // "frugal-sim: note: FILE: not used (no effect on cost): a, b, c".
 void note_ignored_keys(const std::string& file, const ModelConfig& m);
