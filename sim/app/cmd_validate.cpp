@@ -28,6 +28,7 @@ std::string format_value(const std::string& metric, double v) {
 std::string format_corpus_value(const std::string& metric, double v) {
   if (metric == "step_time_s") return fmt::format("{:.3g} s", v);
   if (metric == "tokens_per_s_per_gpu") return fmt::format("{:.0f}", v);
+  if (metric == "hours") return fmt::format("{:.3g} h", v);
   return format_count(v);  // gpu_hours
 }
 
@@ -61,7 +62,7 @@ std::vector<const CorpusPrediction*> rows_of_class(const std::vector<CorpusPredi
 
 int print_corpus(const TrainingCorpus& corpus, bool leave_one_out, const std::string& format) {
   const std::vector<CorpusPrediction> predictions = predict_training_corpus(corpus);
-  const char* classes[] = {"step", "whole_run"};
+  const char* classes[] = {"step", "whole_run", "finetune"};
   const auto errors = [](const std::vector<const CorpusPrediction*>& rows, bool out_of_sample) {
     std::vector<double> e;
     for (const CorpusPrediction* p : rows) e.push_back(out_of_sample ? p->out_of_sample_time_rel_error : p->time_rel_error);
@@ -105,9 +106,10 @@ int print_corpus(const TrainingCorpus& corpus, bool leave_one_out, const std::st
     for (bool out_of_sample : {false, true}) {
       if (out_of_sample && !leave_one_out) break;
       const ErrorSummary s = summarize_errors(errors(rows, out_of_sample));
-      std::cout << fmt::format("  {} {}: {} rows, in step time (GPU-hours): median |error| {:.1f}%, max |error| {:.1f}%, "
+      std::cout << fmt::format("  {} {}: {} rows, in {}: median |error| {:.1f}%, max |error| {:.1f}%, "
                                "predicted low (too fast) {:.0f}%\n",
                                c, out_of_sample ? "out of sample (leave one series out)" : "in sample", s.count,
+                               std::string(c) == "finetune" ? "wall time" : "step time (GPU-hours)",
                                100 * s.median_abs, 100 * s.max_abs, 100 * s.share_low);
     }
     std::cout << "\n";

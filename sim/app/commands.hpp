@@ -18,6 +18,7 @@ class Command {
 std::unique_ptr<Command> make_model_command(CLI::App& parent);
 std::unique_ptr<Command> make_presets_command(CLI::App& parent);
 std::unique_ptr<Command> make_train_command(CLI::App& parent);
+std::unique_ptr<Command> make_finetune_command(CLI::App& parent);
 std::unique_ptr<Command> make_validate_command(CLI::App& parent);
 std::unique_ptr<Command> make_sweep_command(CLI::App& parent);
 std::unique_ptr<Command> make_serve_command(CLI::App& parent);

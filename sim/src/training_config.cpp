@@ -35,6 +35,24 @@ const char* to_string(PipelineSchedule s) {
   return "?";
 }
 
+const char* to_string(FinetuneMethod m) {
+  switch (m) {
+    case FinetuneMethod::full: return "full";
+    case FinetuneMethod::lora: return "lora";
+    case FinetuneMethod::qlora: return "qlora";
+  }
+  return "?";
+}
+
+const char* to_string(AdapterTargets t) {
+  switch (t) {
+    case AdapterTargets::qv: return "qv";
+    case AdapterTargets::attention: return "attention";
+    case AdapterTargets::all_linear: return "all-linear";
+  }
+  return "?";
+}
+
 double parse_token_count(const std::string& text, const std::string& field) {
   if (text.empty()) throw ConfigError(field, "empty token count");
   double scale = 1.0;
@@ -107,6 +125,19 @@ Parallelism parallelism_from_json(const nlohmann::json& j, const std::string& pa
   return par;
 }
 
+Adapters adapters_from_json(const nlohmann::json& j, const std::string& path) {
+  JsonObjectReader r(j, path);
+  Adapters a;
+  a.method = r.choice<FinetuneMethod>(
+      "method", {{"full", FinetuneMethod::full}, {"lora", FinetuneMethod::lora}, {"qlora", FinetuneMethod::qlora}});
+  a.rank = positive_integer(r, "rank", 16, bounds::adapter_rank);
+  a.targets = r.choice<AdapterTargets>(
+      "targets", {{"qv", AdapterTargets::qv}, {"attention", AdapterTargets::attention}, {"all-linear", AdapterTargets::all_linear}},
+      AdapterTargets::all_linear);
+  r.finish();
+  return a;
+}
+
 TrainingStage stage_from_json(const nlohmann::json& j, const std::string& path) {
   JsonObjectReader r(j, path);
   TrainingStage s;
@@ -168,6 +199,7 @@ TrainingRun training_run_from_document(const nlohmann::json& doc, const std::vec
         {{"flash-attention-2", AttentionKernel::flash_attention_2}, {"hopper-fused", AttentionKernel::hopper_fused}},
         AttentionKernel::flash_attention_2);
     if (r.has("mfu")) run.pinned_mfu = r.number("mfu");
+    if (const nlohmann::json* f = r.value("finetune")) run.adapters = adapters_from_json(*f, r.path_of("finetune"));
     if (const nlohmann::json* list = r.array("stages")) {
       if (list->empty()) throw ConfigError(r.path_of("stages"), "must list at least one stage");
       run.stages.clear();

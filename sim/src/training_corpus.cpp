@@ -93,12 +93,15 @@ CorpusRow row_from_json(const nlohmann::json& j, const std::string& index_path) 
   JsonObjectReader r(j, path);
   CorpusRow row;
   row.name = non_empty_string(r, "name", "the row's name");
-  row.row_class = r.choice<std::string>("class", {{"step", "step"}, {"whole_run", "whole_run"}});
+  row.row_class = r.choice<std::string>("class", {{"step", "step"}, {"whole_run", "whole_run"}, {"finetune", "finetune"}});
   row.series = r.string("series", std::string());
-  const bool step = row.row_class == "step";
-  row.metric = step ? r.choice<std::string>("metric", {{"step_time_s", "step_time_s"},
-                                                       {"tokens_per_s_per_gpu", "tokens_per_s_per_gpu"}})
-                    : r.choice<std::string>("metric", {{"gpu_hours", "gpu_hours"}});
+  const bool step = row.row_class != "whole_run";  // step and finetune rows describe their run in full
+  if (row.row_class == "step")
+    row.metric = r.choice<std::string>("metric", {{"step_time_s", "step_time_s"}, {"tokens_per_s_per_gpu", "tokens_per_s_per_gpu"}});
+  else if (row.row_class == "finetune")
+    row.metric = r.choice<std::string>("metric", {{"hours", "hours"}, {"tokens_per_s_per_gpu", "tokens_per_s_per_gpu"}});
+  else
+    row.metric = r.choice<std::string>("metric", {{"gpu_hours", "gpu_hours"}});
   if (!r.has("published")) throw ConfigError(r.path_of("published"), "missing (required: the measured figure)");
   row.published = r.number("published");
   if (!(row.published > 0) || !std::isfinite(row.published))
@@ -168,6 +171,7 @@ Predicted predict_with_memory(const CorpusRow& row, const EfficiencyConstants& c
   const TrainingEstimate e = simulate_training(row.run, c);
   const StageEstimate& s = e.stages.front();
   if (row.metric == "step_time_s") return {s.step.step_s, s.memory.fits()};
+  if (row.metric == "hours") return {s.days * 24.0, s.memory.fits()};  // wall time of the whole fine-tuning
   // tokens/s/GPU = global_batch x seq_len / (step time x GPUs)
   const double tokens = static_cast<double>(s.stage.global_batch) * static_cast<double>(s.stage.seq_len);
   return {tokens / (s.step.step_s * static_cast<double>(row.run.gpus)), s.memory.fits()};

@@ -60,18 +60,29 @@ MemoryBreakdown memory_per_gpu(const TrainingRun& run, const TrainingStage& stag
   const ModelConfig& m = run.model;
   const double dp = static_cast<double>(gradient_group(p, run.gpus));
   const double expert_dp = static_cast<double>(expert_gradient_group(p, run.gpus));
-  const auto per_gpu = parameters_per_gpu(run);
-  const double dense = per_gpu.dense, expert = per_gpu.expert;  // named, so that lambdas may capture them
-  auto sharded = [&](double bytes_dense, double bytes_expert, bool shard) {
-    return shard ? dense * bytes_dense / dp + expert * bytes_expert / expert_dp
-                 : dense * bytes_dense + expert * bytes_expert;
+  const ParametersPerGpu per_gpu = parameters_per_gpu(run);
+  auto sharded = [&](double dense_bytes, double expert_bytes, bool shard) {
+    return shard ? dense_bytes / dp + expert_bytes / expert_dp : dense_bytes + expert_bytes;
   };
   MemoryBreakdown mem;
-  // BF16 weights; FP32 gradients and master weights; AdamW moments in FP32 or BF16 (V3 §3.3.3).
-  mem.weights = sharded(2.0, 2.0, p.zero_stage >= 3);
-  mem.gradients = sharded(4.0, 4.0, p.zero_stage >= 2);
   const double moments = run.optimizer_states == OptimizerStates::bf16 ? 4.0 : 8.0;
-  mem.optimizer_states = sharded(4.0 + moments, 4.0 + moments, p.zero_stage >= 1);
+  mem.weights = sharded(per_gpu.weight_bytes_dense, per_gpu.weight_bytes_expert, p.zero_stage >= 3);
+  if (!run.adapters.frozen_base()) {
+    // BF16 weights; FP32 gradients, FP32 master weights and AdamW moments in FP32 or BF16 (V3 §3.3.3).
+    mem.gradients = sharded(4.0 * per_gpu.dense, 4.0 * per_gpu.expert, p.zero_stage >= 2);
+    mem.optimizer_states = sharded((4.0 + moments) * per_gpu.dense, (4.0 + moments) * per_gpu.expert, p.zero_stage >= 1);
+  } else {
+    // The base as stored (BF16, or NF4 under QLoRA); the adapters in BF16 with BF16 gradients and
+    // AdamW moments, no FP32 master copy (QLoRA's qlora.py casts the LoRA modules to bfloat16
+    // under --bf16; its paged_adamw_32bit keeps FP32 moments).
+    const double dense = per_gpu.trainable_dense, expert = per_gpu.trainable_expert;
+    mem.weights += sharded(2.0 * dense, 2.0 * expert, p.zero_stage >= 3);
+    mem.gradients = sharded(2.0 * dense, 2.0 * expert, p.zero_stage >= 2);
+    mem.optimizer_states = sharded(moments * dense, moments * expert, p.zero_stage >= 1);
+    // Paged optimizers: "automatically evicted to CPU RAM when the GPU runs out of memory"
+    // (QLoRA §3), so QLoRA's moments do not decide whether the run fits.
+    if (run.adapters.method == FinetuneMethod::qlora) mem.paged_to_host = mem.optimizer_states;
+  }
 
   // Activations: micro-batches in flight x layers per stage x tokens per GPU x bytes per token.
   const double tokens = static_cast<double>(p.micro_batch * stage.seq_len) / static_cast<double>(p.tp * p.cp);
@@ -95,7 +106,8 @@ MemoryBreakdown memory_per_gpu(const TrainingRun& run, const TrainingStage& stag
                       static_cast<double>(m.hidden_size) * 2.0;
   mem.capacity = run.gpu.hbm_bytes;
   mem.reserve = c.memory_reserve_fraction * mem.capacity;
-  mem.total = mem.weights + mem.gradients + mem.optimizer_states + mem.activations + mem.moe_buffers + mem.reserve;
+  mem.total = mem.weights + mem.gradients + mem.optimizer_states - mem.paged_to_host + mem.activations + mem.moe_buffers +
+              mem.reserve;
   return mem;
 }
 

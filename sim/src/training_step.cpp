@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "frugal/sim/adapters.hpp"
 #include "frugal/sim/communication.hpp"
 #include "frugal/sim/gemm_model.hpp"
 #include "frugal/sim/model_accountant.hpp"
@@ -29,7 +30,7 @@ struct MicroBatchWork {
   double gemm_fwd = 0, gemm_bwd = 0, gemm_wgrad = 0;
   double attention_fwd = 0, attention_bwd = 0;
   double memory_fwd = 0;  // element-wise kernels; their backward costs twice the forward
-  double quantize_fwd = 0, quantize_bwd = 0;  // FP8 casts around the FP8 GEMMs
+  double quantize_fwd = 0, quantize_bwd = 0;  // FP8 casts around the FP8 GEMMs; QLoRA's NF4 dequantization
   double recompute = 0;
   double ep_fwd = 0, ep_bwd = 0;
   double tp_fwd = 0, tp_bwd = 0;      // exposed (all of it without tp_comm_overlap)
@@ -43,7 +44,8 @@ class WorkCounter {
       : run_(run), m_(run.model), gpu_(run.gpu), c_(c), tp_(static_cast<double>(run.parallel.tp)),
         tokens_(static_cast<double>(run.parallel.micro_batch * stage.seq_len) / static_cast<double>(run.parallel.cp)),
         seq_len_(stage.seq_len),
-        linear_(run.precision == PrecisionRecipe::fp8 ? GemmPrecision::fp8 : GemmPrecision::bf16) {}
+        linear_(run.precision == PrecisionRecipe::fp8 ? GemmPrecision::fp8 : GemmPrecision::bf16),
+        frozen_(run.adapters.frozen_base()) {}
 
   MicroBatchWork count() {
     // Layers of one kind cost the same: each kind once, times its count (model_config.hpp counts
@@ -67,15 +69,45 @@ class WorkCounter {
   double d() const { return static_cast<double>(m_.hidden_size); }
 
   // Forward GEMM [m x k] x [k x n]; backward: data gradient [m x n] x [n x k] and weight gradient
-  // [n x m] x [m x k], each as many FLOPs as the forward.
+  // [n x m] x [m x k], each as many FLOPs as the forward. A frozen base weight (LoRA, QLoRA) needs
+  // no weight gradient; the data gradient still flows through it to the layers below.
   void add_gemm(double m, double n, double k, double groups, GemmPrecision p, bool recompute_later = false) {
+    add_weight_gemm(m, n, k, groups, p, recompute_later, !frozen_);
+    if (run_.adapters.method == FinetuneMethod::qlora) add_nf4_dequantization(n * k * groups, recompute_later);
+  }
+
+  void add_weight_gemm(double m, double n, double k, double groups, GemmPrecision p, bool recompute_later, bool trained) {
     const double fwd = gemm_time({m, n, k, groups}, p, gpu_, c_);
-    const double wgrad = gemm_time({n, k, m, groups}, p, gpu_, c_);
+    const double wgrad = trained ? gemm_time({n, k, m, groups}, p, gpu_, c_) : 0.0;
     w_.gemm_fwd += fwd;
     w_.gemm_bwd += gemm_time({m, k, n, groups}, p, gpu_, c_) + wgrad;
     w_.gemm_wgrad += wgrad;
     if (recompute_later) w_.recompute += fwd;
     if (p == GemmPrecision::fp8) add_fp8_casts(m * groups, n, k);
+  }
+
+  // QLoRA keeps the base in NF4 and dequantizes each weight to BF16 before its GEMM, forward and
+  // again for the data gradient (QLoRA §3: "we dequantize the storage data type to the computation
+  // data type to perform the forward and backward pass"): read 4.127 bits, write 2 bytes, per
+  // parameter and pass; a recomputed forward dequantizes once more.
+  void add_nf4_dequantization(double params, bool recompute_later) {
+    const double pass = params * (kNf4BitsPerParameter / 8.0 + 2.0) / (gpu_.hbm_bandwidth * c_.hbm);
+    w_.quantize_fwd += pass;
+    w_.quantize_bwd += pass;
+    if (recompute_later || run_.recompute == Recompute::full) w_.recompute += pass;
+  }
+
+  // Low-rank adapters on this layer's targeted linears: x -> A x (in -> r) -> B (A x) (r -> out),
+  // trained, so each runs forward, data gradient and weight gradient (LoRA §4.1). Routed experts'
+  // adapters see top_k copies of each token.
+  void add_adapters(bool moe) {
+    if (!frozen_) return;
+    const double r = static_cast<double>(run_.adapters.rank);
+    for (const AdaptedLinear& l : adapted_linears(m_, moe, run_.adapters.targets)) {
+      const double rows = tokens_ * l.copies_per_token;
+      add_weight_gemm(rows, r, l.in, 1, GemmPrecision::bf16, false, true);
+      add_weight_gemm(rows, l.out, r, 1, GemmPrecision::bf16, false, true);
+    }
   }
 
   // An FP8 GEMM's operands are quantized by a separate pass through HBM: "we need to read 128
@@ -218,6 +250,7 @@ class WorkCounter {
     add_attention(local);
     if (moe) add_moe_ffn();
     else add_dense_ffn();
+    add_adapters(moe);
     if (run_.recompute == Recompute::full)  // replay the whole layer's forward in backward
       w_.recompute += (w_.gemm_fwd - before.gemm_fwd) + (w_.attention_fwd - before.attention_fwd) +
                       (w_.memory_fwd - before.memory_fwd) + norms;
@@ -263,7 +296,7 @@ class WorkCounter {
   // Output head (BF16, V3 report §3.3.1) and the cross-entropy over the vocabulary shard.
   void add_head() {
     const double vocab = static_cast<double>(m_.vocab_size) / tp_;
-    add_gemm(tokens_, vocab, d(), 1, GemmPrecision::bf16);
+    add_weight_gemm(tokens_, vocab, d(), 1, GemmPrecision::bf16, false, !frozen_);  // QLoRA leaves it in BF16
     w_.memory_fwd += memory_time(3.0 * vocab, tokens_);
   }
 
@@ -275,6 +308,7 @@ class WorkCounter {
   double tokens_;
   std::int64_t seq_len_;
   GemmPrecision linear_;
+  bool frozen_;  // LoRA / QLoRA: base weights get no gradient
   MicroBatchWork w_;
 };
 
@@ -290,7 +324,28 @@ ParametersPerGpu parameters_per_gpu(const TrainingRun& run) {
   const double dense = a.total_params_with_mtp - routed;
   const Parallelism& p = run.parallel;
   const double copies = parameter_copies(p.schedule, p.pp);
-  return {copies * dense / static_cast<double>(p.tp * p.pp), copies * routed / static_cast<double>(p.ep * p.pp)};
+  const double dense_share = copies / static_cast<double>(p.tp * p.pp), expert_share = copies / static_cast<double>(p.ep * p.pp);
+  ParametersPerGpu out;
+  out.dense = dense * dense_share;
+  out.expert = routed * expert_share;
+  out.trainable_dense = out.dense;
+  out.trainable_expert = out.expert;
+  out.weight_bytes_dense = 2.0 * out.dense;
+  out.weight_bytes_expert = 2.0 * out.expert;
+  if (run.adapters.frozen_base()) {
+    const AdapterParameters adapters = adapter_parameters(model, run.adapters);
+    out.trainable_dense = (adapters.total - adapters.routed) * dense_share;
+    out.trainable_expert = adapters.routed * expert_share;
+  }
+  if (run.adapters.method == FinetuneMethod::qlora) {
+    // Every routed expert is a linear layer, so quantized; of the rest, what is not embedding,
+    // norms or head.
+    const double nf4 = kNf4BitsPerParameter / 8.0;
+    const double dense_quantized = quantized_base_parameters(model) - a.component("routed_experts").params;
+    out.weight_bytes_dense = (2.0 * (dense - dense_quantized) + nf4 * dense_quantized) * dense_share;
+    out.weight_bytes_expert = nf4 * out.expert;
+  }
+  return out;
 }
 
 StepBreakdown step_time(const TrainingRun& run, const TrainingStage& stage, const EfficiencyConstants& c) {
@@ -348,25 +403,31 @@ StepBreakdown step_time(const TrainingRun& run, const TrainingStage& stage, cons
   // parameters over the expert-DP group (dp x tp / ep). Megatron orders ranks TP, CP, EP, DP, PP
   // (fastest first), so a DP group has gpus_per_node / TP members in each node (an expert-DP
   // group gpus_per_node / EP) and uses that many NICs per node.
-  const auto [dense_params, expert_params] = parameters_per_gpu(run);
+  const ParametersPerGpu params = parameters_per_gpu(run);
   const double nvlink = gpu.nvlink_bandwidth * c.nvlink, scaleout = gpu.scaleout_bandwidth * c.scaleout;
   const std::int64_t expert_dp = expert_gradient_group(p, run.gpus);
   const std::int64_t replicas = gradient_group(p, run.gpus);
   const std::int64_t per_node = std::max<std::int64_t>(1, gpu.gpus_per_node / p.tp);
   const std::int64_t expert_per_node = std::max<std::int64_t>(1, gpu.gpus_per_node / p.ep);
-  const double one_pass = node_aware_reduce_scatter_time(dense_params * 2.0, replicas, per_node, nvlink, scaleout) +
-                          node_aware_reduce_scatter_time(expert_params * 2.0, expert_dp, expert_per_node, nvlink, scaleout);
+  // One pass over the trained parameters' BF16 gradients (or updated weights), and one over the
+  // stored weights, which ZeRO-3 gathers; the two are the same bytes unless the base is frozen.
+  auto pass_of = [&](double dense_bytes, double expert_bytes) {
+    return node_aware_reduce_scatter_time(dense_bytes, replicas, per_node, nvlink, scaleout) +
+           node_aware_reduce_scatter_time(expert_bytes, expert_dp, expert_per_node, nvlink, scaleout);
+  };
+  const double trained_pass = pass_of(params.trainable_dense * 2.0, params.trainable_expert * 2.0);
+  const double gather_pass = pass_of(params.weight_bytes_dense, params.weight_bytes_expert);
   double dp_exposed = 0;
   if (p.zero_stage == 3) {
     // FSDP / ZeRO-3: every micro-batch gathers the parameters forward and again backward and
     // reduce-scatters its gradients; each layer's gather is prefetched behind the previous
     // layer's computation, so per micro-batch only what outlasts its forward and backward shows.
-    s.dp_comm_s = m * 3.0 * one_pass;
-    dp_exposed = m * overlapped_exposed_time(3.0 * one_pass, f + b);
+    s.dp_comm_s = m * (2.0 * gather_pass + trained_pass);
+    dp_exposed = m * overlapped_exposed_time(2.0 * gather_pass + trained_pass, f + b);
   } else {
     // ZeRO-0/1/2: one gradient reduce-scatter and one parameter all-gather per step, behind the
     // last micro-batch's backward and the next step's first forward.
-    s.dp_comm_s = 2.0 * one_pass;
+    s.dp_comm_s = 2.0 * trained_pass;
     dp_exposed = overlapped_exposed_time(s.dp_comm_s, f + b);
   }
 
@@ -376,7 +437,7 @@ StepBreakdown step_time(const TrainingRun& run, const TrainingStage& stage, cons
   const double touched = 8.0 + 4.0 * moment_bytes + 4.0 + 2.0;
   const double shard_dense = p.zero_stage >= 1 ? static_cast<double>(replicas) : 1.0;
   const double shard_expert = p.zero_stage >= 1 ? static_cast<double>(expert_dp) : 1.0;
-  s.optimizer_s = (dense_params / shard_dense + expert_params / shard_expert) * touched / (gpu.hbm_bandwidth * c.hbm);
+  s.optimizer_s = (params.trainable_dense / shard_dense + params.trainable_expert / shard_expert) * touched / (gpu.hbm_bandwidth * c.hbm);
 
   const double pipeline = m * (f + b) + s.bubble_s;
   // Whatever the pipeline takes beyond its computation is communication left exposed (under

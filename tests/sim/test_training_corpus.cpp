@@ -131,17 +131,21 @@ TEST(ErrorSummary, ThroughputErrorsTurnIntoStepTimeErrors) {
 
 TEST(TrainingCorpus, ShippedCorpusLoadsAndEveryRowIsPredicted) {
   const frugal::sim::TrainingCorpus& corpus = frugal::sim::embedded_training_corpus();
-  std::size_t step = 0, moe_step = 0, whole = 0;
+  std::size_t step = 0, moe_step = 0, whole = 0, finetune = 0;
   for (const frugal::sim::CorpusRow& r : corpus.rows) {
     EXPECT_FALSE(r.source.empty()) << r.name;
     EXPECT_FALSE(r.quote.empty()) << r.name;
     if (r.row_class == "step") {
       ++step;
       if (r.is_moe) ++moe_step;
+    } else if (r.row_class == "finetune") {
+      ++finetune;
+      EXPECT_TRUE(r.run.adapters.method != frugal::sim::FinetuneMethod::full || r.name.find("full") != std::string::npos) << r.name;
     } else {
       ++whole;
     }
   }
+  EXPECT_GE(finetune, 2u);
   // The issue asks for >= 30 step measurements, >= 10 of them MoE.
   EXPECT_GE(step, 30u);
   EXPECT_GE(moe_step, 10u);
@@ -167,7 +171,7 @@ TEST(TrainingCorpus, JsonRowsCarryTheIssuesKeys) {
     for (auto it = row.begin(); it != row.end(); ++it) keys.insert(it.key());
     EXPECT_EQ(keys, expected);
   }
-  for (const char* c : {"step", "whole_run"})
+  for (const char* c : {"step", "whole_run", "finetune"})
     for (const char* k : {"in_sample", "out_of_sample"}) EXPECT_TRUE(j["summary"][c].contains(k)) << c << " " << k;
 }
 

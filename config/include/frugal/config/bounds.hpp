@@ -35,6 +35,7 @@ inline constexpr Range layer_period{1, 1000, "a period beyond the layer count me
 inline constexpr Range gpus{1, 1048576, "the largest published runs use 24,576 GPUs (Llama 3)"};
 inline constexpr Range gpus_per_node{1, 1024, "NVL72 racks have 72 GPUs in one NVLink domain"};
 inline constexpr Range parallel_degree{1, 1048576, "no degree can exceed the GPU count"};
+inline constexpr Range adapter_rank{1, 65536, "published LoRA ranks run from 1 to a few hundred (LoRA §7.2; QLoRA uses 64)"};
 inline constexpr Range batch_sequences{1, 1LL << 30, "DeepSeek-V3 used 15,360 sequences per batch"};
 inline constexpr double kMaxTrainingTokens = 1.0e16;  // the largest published runs: 36T (Qwen3), 40T (Llama 4 Scout)
 inline constexpr double kMaxPricePerGpuHour = 1.0e4;  // published on-demand prices are a few dollars

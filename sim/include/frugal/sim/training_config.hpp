@@ -31,11 +31,30 @@ enum class Recompute { none, selective, full };
 enum class AttentionKernel { flash_attention_2, hopper_fused };
 enum class PipelineSchedule { one_f_one_b, interleaved, zero_bubble, dualpipe };
 
+// What a run trains. full: every weight (pre-training, full fine-tuning). lora: low-rank adapters
+// W + BA on frozen BF16 weights (Hu et al. 2021, "LoRA", §4.1). qlora: the same adapters on a base
+// stored in 4-bit NormalFloat with double quantization and dequantized to BF16 for each GEMM
+// (Dettmers et al. 2023, "QLoRA", §3).
+enum class FinetuneMethod { full, lora, qlora };
+// The linear layers that get adapters: qv (the LoRA paper's choice, §7.1), every attention
+// projection, or every linear layer of the blocks (QLoRA's choice, §4: "LoRA on all linear
+// transformer block layers are required to match full finetuning performance").
+enum class AdapterTargets { qv, attention, all_linear };
+
+struct Adapters {
+  FinetuneMethod method = FinetuneMethod::full;
+  std::int64_t rank = 16;
+  AdapterTargets targets = AdapterTargets::all_linear;
+  bool frozen_base() const { return method != FinetuneMethod::full; }
+};
+
 const char* to_string(PrecisionRecipe p);
 const char* to_string(OptimizerStates o);
 const char* to_string(Recompute r);
 const char* to_string(AttentionKernel k);
 const char* to_string(PipelineSchedule s);
+const char* to_string(FinetuneMethod m);
+const char* to_string(AdapterTargets t);
 
 struct Parallelism {
   std::int64_t dp = 0;  // data-parallel degree; 0 = gpus / (tp * pp * cp)
@@ -74,6 +93,7 @@ struct TrainingRun {
   Recompute recompute = Recompute::selective;
   AttentionKernel attention_kernel = AttentionKernel::flash_attention_2;
   Parallelism parallel;
+  Adapters adapters;  // full: every weight trains
   std::vector<TrainingStage> stages;
   std::optional<double> pinned_mfu;  // assume this BF16 MFU instead of predicting it
 };

@@ -20,6 +20,7 @@ struct MemoryBreakdown {
   double activations = 0;
   double moe_buffers = 0;       // all-to-all send and receive buffers
   double reserve = 0;           // CUDA context, communication buffers, fragmentation
+  double paged_to_host = 0;     // optimizer states a paged optimizer may evict (QLoRA); not in total
   double total = 0;
   double capacity = 0;
   bool fits() const { return total <= capacity; }
@@ -83,9 +84,13 @@ TrainingEstimate simulate_training(const TrainingRun& run, const EfficiencyConst
 
 // Parameters one GPU holds before ZeRO sharding: non-expert ones split by TP x PP, routed-expert
 // ones by EP x PP (MTP modules included), doubled under DualPipe (V3 report Table 2).
+// Under LoRA / QLoRA only the adapters train: trainable_* count them (each split as the layer it
+// adapts), and weight_bytes_* price the stored base (QLoRA: its linears in NF4).
 struct ParametersPerGpu {
   double dense = 0;
   double expert = 0;
+  double trainable_dense = 0, trainable_expert = 0;
+  double weight_bytes_dense = 0, weight_bytes_expert = 0;
 };
 ParametersPerGpu parameters_per_gpu(const TrainingRun& run);
 
