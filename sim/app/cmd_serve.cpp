@@ -2,12 +2,14 @@
 // with MTP, prefix caching, FP8 and a dense model; --validate reproduces DeepSeek's serving day.
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 
 #include "cli_common.hpp"
 #include "commands.hpp"
 #include "frugal/config/presets.hpp"
+#include "frugal/sim/serving_ladder.hpp"
 #include "frugal/sim/serving_planner.hpp"
 #include "frugal/sim/serving_report.hpp"
 
@@ -63,6 +65,9 @@ class ServeCommand : public Command {
     a.add_option("--plan-gpus", plan_gpus_, "--plan: GPUs to consider, NAME or NAME:PRICE, comma-separated (default: every "
                                              "known GPU at --price)")
         ->delimiter(',');
+    a.add_option("--ladder", ladder_, "the cheapest deployment of each model (presets or config files, comma-separated) on "
+                                      "this workload and SLOs, with published scores")
+        ->delimiter(',');
     a.add_option("--format", format_, "output format")->check(CLI::IsMember({"table", "json"}))->capture_default_str();
   }
   CLI::App* app() const override { return app_; }
@@ -105,6 +110,7 @@ class ServeCommand : public Command {
     if (!trace_.empty()) w.trace = read_trace_file(trace_);
     if (capacity_) return print_capacity(m, d);
     if (plan_) return print_plan(m, d, w);
+    if (!ladder_.empty()) return print_ladder(d, w);
     if (!no_compare_) (void)find_preset(dense_);
 
     const ServingResult r = simulate_serving(m, d, w);
@@ -139,9 +145,36 @@ class ServeCommand : public Command {
   }
 
   int print_plan(const ModelConfig& m, const ServingDeployment& d, const ServingWorkload& w) const {
+    const ServingSlo slo = slos();
+    const ServingPlan plan = plan_serving(m, plan_gpus(d), w, slo, d.mtp_acceptance);
+    std::cout << (format_ == "json" ? serving_plan_json(plan).dump(2) + "\n" : serving_plan_table(plan));
+    return 0;
+  }
+
+  int print_ladder(const ServingDeployment& d, const ServingWorkload& w) const {
+    const ServingSlo slo = slos();
+    const std::vector<PricedGpu> gpus = plan_gpus(d);
+    std::vector<LadderRung> rungs;
+    for (const std::string& item : ladder_) {
+      if (item.empty()) throw ConfigError("--ladder", "an empty name in the list");
+      ModelSource source;
+      const bool file = item.find('/') != std::string::npos || item.ends_with(".json") || std::filesystem::exists(item);
+      (file ? source.config_file : source.preset) = item;
+      rungs.push_back({file ? std::filesystem::path(item).stem().string() : item, source.load()});
+    }
+    const std::vector<LadderRow> rows = serving_ladder(rungs, gpus, w, slo);
+    std::cout << (format_ == "json" ? serving_ladder_json(rows).dump(2) + "\n" : serving_ladder_table(rows, w, slo));
+    return 0;
+  }
+
+  ServingSlo slos() const {
     if (app_->count("--ttft-p95") && !(ttft_p95_s_ > 0)) throw ConfigError("--ttft-p95", "must be positive (seconds)");
     if (app_->count("--tpot-p95") && !(tpot_p95_ms_ > 0)) throw ConfigError("--tpot-p95", "must be positive (milliseconds)");
-    // NAME or NAME:PRICE; without a price, --price.
+    return {ttft_p95_s_, tpot_p95_ms_ / 1e3};
+  }
+
+  // --plan-gpus NAME or NAME:PRICE (without a price, --price); none: every known GPU at --price.
+  std::vector<PricedGpu> plan_gpus(const ServingDeployment& d) const {
     std::vector<PricedGpu> gpus;
     for (const std::string& item : plan_gpus_) {
       const auto colon = item.find(':');
@@ -156,9 +189,7 @@ class ServeCommand : public Command {
       gpus.push_back(g);
     }
     if (gpus.empty()) gpus = priced_alike(known_gpus(), d.price_per_gpu_hour);
-    const ServingPlan plan = plan_serving(m, gpus, w, {ttft_p95_s_, tpot_p95_ms_ / 1e3}, d.mtp_acceptance);
-    std::cout << (format_ == "json" ? serving_plan_json(plan).dump(2) + "\n" : serving_plan_table(plan));
-    return 0;
+    return gpus;
   }
 
   CLI::App* app_ = nullptr;
@@ -170,7 +201,7 @@ class ServeCommand : public Command {
   std::int64_t prefill_gpus_ = 0;
   bool no_compare_ = false, validate_ = false, capacity_ = false, plan_ = false;
   double ttft_p95_s_ = 0, tpot_p95_ms_ = 0;
-  std::vector<std::string> plan_gpus_;
+  std::vector<std::string> plan_gpus_, ladder_;
   double batch_per_gpu_ = 0, context_ = 4096, prompt_ = 4096, tpot_slo_ms_ = 0;
 };
 

@@ -19,6 +19,7 @@ std::unique_ptr<Command> make_model_command(CLI::App& parent);
 std::unique_ptr<Command> make_presets_command(CLI::App& parent);
 std::unique_ptr<Command> make_train_command(CLI::App& parent);
 std::unique_ptr<Command> make_finetune_command(CLI::App& parent);
+std::unique_ptr<Command> make_distill_command(CLI::App& parent);
 std::unique_ptr<Command> make_validate_command(CLI::App& parent);
 std::unique_ptr<Command> make_sweep_command(CLI::App& parent);
 std::unique_ptr<Command> make_serve_command(CLI::App& parent);

@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   commands.push_back(make_presets_command(app));
   commands.push_back(make_train_command(app));
   commands.push_back(make_finetune_command(app));
+  commands.push_back(make_distill_command(app));
   commands.push_back(make_validate_command(app));
   commands.push_back(make_sweep_command(app));
   commands.push_back(make_serve_command(app));

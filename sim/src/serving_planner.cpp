@@ -15,17 +15,17 @@ namespace frugal::sim {
 
 namespace {
 
-// Sizes an instance of a MoE model may take (EP = the instance), and of a dense one (TP inside a
-// node, replicas beyond).
-const std::vector<std::int64_t> kMoeInstanceSizes = {8, 16, 24, 32, 48, 64, 72, 96, 128, 144, 192, 256};
+// Sizes an instance of a MoE model may take (EP = the instance; a small MoE such as DeepSeek-V2-Lite
+// fits on one GPU), and of a dense one (TP inside a node, replicas beyond).
+const std::vector<std::int64_t> kMoeInstanceSizes = {1, 2, 4, 8, 16, 24, 32, 48, 64, 72, 96, 128, 144, 192, 256};
 const std::vector<std::int64_t> kDenseInstanceSizes = {1, 2, 4, 8};
 const std::vector<std::int64_t> kBatchLimits = {32, 64, 128, 256};
-const std::vector<std::int64_t> kPrefillSizesMoe = {8, 16, 32};
+const std::vector<std::int64_t> kPrefillSizesMoe = {1, 2, 4, 8, 16, 32};
 const std::vector<std::int64_t> kPrefillSizesDense = {1, 2, 4, 8};
 
 // Redundant-expert counts that make routed + N divisible by EP: the fewest, and one more per GPU.
 std::vector<std::int64_t> redundancy_options(const ModelConfig& m, std::int64_t ep) {
-  if (!m.is_moe()) return {0};
+  if (!m.is_moe() || ep == 1) return {0};
   const std::int64_t fewest = (ep - m.moe.routed_experts % ep) % ep;
   std::vector<std::int64_t> out = {fewest};
   if (fewest + ep <= m.moe.routed_experts) out.push_back(fewest + ep);

@@ -13,6 +13,7 @@ std::span<const EmbeddedFile> embedded_published_figures();
 std::span<const EmbeddedFile> embedded_gpu_specs();
 std::span<const EmbeddedFile> embedded_published_runs();
 std::span<const EmbeddedFile> embedded_published_serving();
+std::span<const EmbeddedFile> embedded_published_scores();  // sim/data/published_scores.json
 std::span<const EmbeddedFile> embedded_training_corpus_file();  // sim/data/training_corpus.json
 
 }  // namespace frugal::sim
