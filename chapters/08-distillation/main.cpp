@@ -11,6 +11,10 @@
 #include "distillation_run.hpp"
 #include "frugal/core/data.hpp"
 #include "frugal/core/experiments.hpp"
+#include "frugal/config/presets.hpp"
+#include "frugal/sim/distillation.hpp"
+#include "frugal/sim/format.hpp"
+#include "frugal/sim/serving_report.hpp"
 
 using namespace frugal;
 using namespace frugal::chapters;
@@ -50,6 +54,25 @@ std::string soft_targets(Transformer<float>& teacher, const TokenSource& source)
   for (int i = 0; i < 8; ++i)
     out += fmt::format("  {:>5}  {:>12.3f}  {:>14.3f}  {:>14.3f}\n", order[i], truth[order[i]], t1[order[i]], t2[order[i]]);
   return out;
+}
+
+// R1's recipe at full scale, priced: DeepSeek-V3 writes 800K answers (R1 §2.4's sample count; the
+// answer length is not published, 1,000 tokens assumed) and Llama 3.1 8B, the base of
+// R1-Distill-Llama-8B, fine-tunes on them for two epochs on 8 H800s; then both serve the same load.
+sim::DistillationEstimate price_r1_style_pipeline() {
+  sim::DistillationJob job;
+  job.teacher = preset_model("deepseek-v3");
+  job.student = preset_model("llama-3.1-8b");
+  job.samples = 800000;
+  job.tokens_per_sample = 1000;
+  job.prompt_tokens = 200;
+  job.epochs = 2;
+  job.gpu = sim::find_gpu("H800", "gpu");
+  job.student_gpus = 8;
+  job.workload = sim::ServingWorkload{20.0, {1000, sim::LengthDistribution::exponential}, {300, sim::LengthDistribution::exponential},
+                                      0.0, 1000, 1, {}};
+  job.slo = {2.0, 0.05};
+  return sim::estimate_distillation(job, sim::priced_alike({job.gpu}, job.price_per_gpu_hour));
 }
 
 }  // namespace
@@ -102,11 +125,37 @@ int main(int argc, char** argv) {
                     "reference has no KV cache.",
                     impossible.empty() ? 0.0 : 100 * impossible.front().get<double>()));
 
+  n.step("What a real pipeline costs");
+  const sim::DistillationEstimate priced = price_r1_style_pipeline();
+  n.say("The article's advice is \"use the larger model to generate training data for the smaller one\". At "
+        "DeepSeek's scale that is R1's recipe: the teacher writes 800K answers, a dense 8B fine-tunes on them. The "
+        "simulator prices every part — the teacher's generation on its serving capacity, the student's training, and "
+        "both models serving 20 requests/s within a p95 TTFT of 2 s and TPOT of 50 ms (`frugal-sim distill`):");
+  n.show(sim::distillation_table(priced));
+  const double ratio = priced.teacher_cost_per_1k_requests_usd / priced.student_cost_per_1k_requests_usd;
+  n.say(fmt::format("The pipeline costs ${:.0f} — {} — and the student then serves at {:.1f}x lower cost per request, so "
+                    "it pays back after {} requests. The expensive part of a distilled model is not the distillation: it "
+                    "is the teacher that had to exist first (DeepSeek-V3's 2.788M H800-hours) and whether the student is "
+                    "good enough, which the simulator does not measure.",
+                    priced.total_cost_usd,
+                    priced.teacher_gpu_hours > priced.student_gpu_hours ? "most of it the teacher's generation"
+                                                                          : "most of it the student's training",
+                    ratio,
+                    priced.break_even_requests ? sim::format_count(*priced.break_even_requests) : std::string("no number of")));
+  for (const sim::ServingCheck& c : sim::validate_published_serving())
+    if (c.name.rfind("RTP-LLM decode", 0) == 0)
+      n.say(fmt::format("A caution on the teacher's part: the serving model's decode throughput is {:+.0f}% against a "
+                        "published DeepSeek-V3 reproduction on H800s (`frugal-sim serve --validate`), so real generation "
+                        "would take about {:.1f}x the teacher GPU-hours above.",
+                        100 * c.rel_error, 1.0 + c.rel_error));
+
   n.exercises({"`frugal-train experiment distillation --kd-temperature 1` and `--kd-temperature 4`: which T helps "
                "this student most?",
                "Sample the teacher colder: `--sample-temperature 0.5`. The impossible transitions drop — does the "
                "sequence-KD student improve, and what does it lose?",
                "Why do R1's samples help a small model when ours hurt? (Hint: where else could the student get "
-               "those reasoning traces?)"});
+               "those reasoning traces?)",
+               "`frugal-sim distill --mode logit --teacher llama-3.1-70b --student llama-3.1-8b`: what does storing "
+               "the top-64 logits cost, and when is it cheaper than generating samples?"});
   return 0;
 }

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "frugal/sim/article_claims.hpp"
 #include "frugal/sim/claims.hpp"
 #include "frugal/sim/dense_baseline.hpp"
 #include "frugal/sim/format.hpp"
@@ -75,7 +76,8 @@ std::string training_section() {
   out += memory_breakdown_text(v3.stages.front()) + "\n";
   out += "Dense baselines: the same cluster, stages and recipe; parallelism planned for each\n";
   out += baselines_table(v3, baselines) + "\n";
-  out += "Claims check\n" + claims_text(claims_check(v3, v3_bf16, baselines)) + "\n";
+  out += "Claims check\n" + claims_text(claims_check(v3, v3_bf16, baselines));
+  out += claims_text(article_claims(article_claim_figures(v3.stages.front().mfu_bf16))) + "\n";
   return out;
 }
 

@@ -8,6 +8,8 @@
 #include <regex>
 
 #include "../../chapters/08-distillation/distillation_run.hpp"
+#include "frugal/config/presets.hpp"
+#include "frugal/sim/distillation.hpp"
 #include "../../chapters/common/tiny_run.hpp"
 #include "frugal/core/experiments.hpp"
 #include "frugal/core/fp8_gemm.hpp"
@@ -81,6 +83,24 @@ TEST(Chapters, DistillationShowsTheTeachersDistribution) {
   EXPECT_LE(truth, 1.0);
   EXPECT_GT(t1, t2);
   EXPECT_LE(t1, 1.0);
+  // It ends by pricing R1's recipe at full scale with frugal-sim distill's engine: the same job
+  // gives the same table, and the conclusion names the part that costs more.
+  frugal::sim::DistillationJob job;
+  job.teacher = frugal::preset_model("deepseek-v3");
+  job.student = frugal::preset_model("llama-3.1-8b");
+  job.samples = 800000;
+  job.tokens_per_sample = 1000;
+  job.prompt_tokens = 200;
+  job.epochs = 2;
+  job.gpu = frugal::sim::find_gpu("H800", "gpu");
+  job.workload = frugal::sim::ServingWorkload{20.0, {1000, frugal::sim::LengthDistribution::exponential},
+                                              {300, frugal::sim::LengthDistribution::exponential}, 0.0, 1000, 1, {}};
+  job.slo = {2.0, 0.05};
+  const auto priced = frugal::sim::estimate_distillation(job, frugal::sim::priced_alike({job.gpu}, 2.0));
+  EXPECT_NE(r.out.find(frugal::sim::distillation_table(priced)), std::string::npos) << r.out;
+  EXPECT_NE(unwrapped(r.out).find(priced.teacher_gpu_hours > priced.student_gpu_hours ? "most of it the teacher's generation"
+                                                                                      : "most of it the student's training"),
+            std::string::npos);
 }
 
 }  // namespace

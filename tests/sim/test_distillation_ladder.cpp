@@ -12,6 +12,7 @@
 
 #include "frugal/config/config_error.hpp"
 #include "frugal/config/presets.hpp"
+#include "frugal/sim/article_claims.hpp"
 #include "frugal/sim/distillation.hpp"
 #include "frugal/sim/serving_ladder.hpp"
 #include "frugal/sim/serving_report.hpp"
@@ -184,6 +185,53 @@ TEST(LadderCli, JsonRowsCarryTheIssuesKeys) {
 TEST(LadderCli, BadInputIsOneLine) {
   expect_refused(frugal_sim("serve --ladder llama-3.1-8b,nosuch"), "nosuch");
   expect_refused(frugal_sim("serve --ladder llama-3.1-8b --tpot-p95 -5"), "--tpot-p95");
+}
+
+}  // namespace
+
+namespace {
+
+const frugal::sim::Claim& claim_starting(const std::vector<frugal::sim::Claim>& claims, const std::string& start) {
+  for (const frugal::sim::Claim& c : claims)
+    if (c.claim.rfind(start, 0) == 0) return c;
+  throw std::runtime_error("no claim " + start);
+}
+
+// Each verdict is computed from the figures it prints: flip the figures, the sentence flips.
+TEST(ArticleClaims, VerdictsFollowTheirFigures) {
+  using frugal::sim::ArticleClaimFigures;
+  ArticleClaimFigures f;
+  f.lora_7b_cost_usd = 0.8;
+  f.full_7b_cost_usd = 1.0;
+  f.serving_ratio_low_load = 16;
+  f.serving_ratio_high_load = 4.7;
+  auto claims = frugal::sim::article_claims(f);
+  EXPECT_NE(claim_starting(claims, "$10-100").verdict.find("generous"), std::string::npos);
+  EXPECT_NE(claim_starting(claims, "distillation").verdict.find("falls with load"), std::string::npos);
+  EXPECT_NE(claim_starting(claims, "distillation").verdict.find("within 10-50x at 1 request/s, outside at 100"), std::string::npos);
+  f.lora_7b_cost_usd = 150;
+  f.full_7b_cost_usd = 400;
+  f.serving_ratio_low_load = 12;
+  f.serving_ratio_high_load = 30;
+  claims = frugal::sim::article_claims(f);
+  EXPECT_NE(claim_starting(claims, "$10-100").verdict.find("too low"), std::string::npos);
+  EXPECT_NE(claim_starting(claims, "distillation").verdict.find("grows with load"), std::string::npos);
+  EXPECT_NE(claim_starting(claims, "distillation").verdict.find("within 10-50x at 1 request/s, within at 100"), std::string::npos);
+}
+
+TEST(ArticleClaims, FiguresComeFromTheEngines) {
+  const frugal::sim::ArticleClaimFigures f = frugal::sim::article_claim_figures(0.39);
+  frugal::sim::FinetuneJob j;
+  j.model = frugal::preset_model("llama-3.1-8b");
+  j.gpu = frugal::sim::find_gpu("A100", "--gpu");
+  j.adapters.method = frugal::sim::FinetuneMethod::lora;
+  j.examples = 5000;
+  j.tokens_per_example = 512;
+  j.epochs = 3;
+  EXPECT_DOUBLE_EQ(f.lora_7b_cost_usd, frugal::sim::estimate_finetune(j).cost_usd);
+  EXPECT_GT(f.serving_ratio_low_load, 1.0);
+  EXPECT_GT(f.v2_lite_gpu_hours, 100 * f.distill_8b_gpu_hours);  // pre-training a 16B dwarfs an 800K-sample SFT
+  EXPECT_DOUBLE_EQ(f.v3_mfu, 0.39);
 }
 
 }  // namespace
