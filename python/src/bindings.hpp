@@ -1,6 +1,7 @@
 // The `frugal` Python module, one file per part: the shared conversions here, then
 //   bind_model.cpp  ModelConfig and model()        (sim/model_accountant.hpp)
 //   bind_sim.cpp    train(), serve(), validate(), sweep()   (the cost simulator)
+//   bind_advice.cpp finetune(), distill(), ladder()         (the article's advice, priced)
 //   bind_cpu.cpp    train_cpu(), experiment()      (core's CPU reference trainer)
 //   bind_fp8.cpp    fp8_encode(), fp8_decode(), quantize_error(), accumulation_error()
 #pragma once
@@ -26,6 +27,7 @@ ModelConfig model_from(const py::handle& config);
 
 void bind_model(py::module_& m);
 void bind_sim(py::module_& m);
+void bind_advice(py::module_& m);  // finetune, distill, ladder
 void bind_cpu(py::module_& m);
 void bind_fp8(py::module_& m);
 

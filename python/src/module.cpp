@@ -11,6 +11,7 @@ PYBIND11_MODULE(frugal, m) {
   pybind11::register_exception<frugal::ConfigError>(m, "ConfigError", PyExc_ValueError);
   frugal::python::bind_model(m);
   frugal::python::bind_sim(m);
+  frugal::python::bind_advice(m);
   frugal::python::bind_cpu(m);
   frugal::python::bind_fp8(m);
 }

@@ -309,6 +309,48 @@ void serving_tab(GuiState& s) {
   plan_panel(s);
 }
 
+// The article's advice on the model above: fine-tune it (full, LoRA, QLoRA) on the GPU above, or
+// distill it into a smaller preset; `frugal-sim finetune` and `frugal-sim distill` behind each button.
+void advice_tab(GuiState& s) {
+  GuiInputs& in = s.inputs;
+  text("Fine-tune this model on the GPU chosen at the left");
+  ImGui::Combo("method", &in.ft_method, "full\0LoRA\0QLoRA\0");
+  ImGui::InputInt("adapter rank", &in.ft_rank, 8, 64);
+  ImGui::InputFloat("examples", &in.ft_examples, 1000.0f, 10000.0f, "%.0f");
+  ImGui::InputInt("tokens per example", &in.ft_tokens, 128, 1024);
+  ImGui::InputFloat("epochs", &in.ft_epochs, 1.0f, 1.0f, "%.1f");
+  ImGui::InputInt("GPUs", &in.ft_gpus, 1, 8);
+  if (ImGui::Button("Price fine-tuning")) s.price_finetune();
+  if (!s.finetune_error.empty()) ImGui::TextColored(kRed, "%s", s.finetune_error.c_str());
+  if (s.finetune) {
+    const FinetuneEstimate& f = *s.finetune;
+    const MemoryBreakdown& m = f.memory;
+    const std::string overlay = fmt::format("{:.1f} of {:.0f} GB per GPU", m.total / 1e9, m.capacity / 1e9);
+    if (!f.fits) ImGui::PushStyleColor(ImGuiCol_PlotHistogram, kRed);
+    ImGui::ProgressBar(static_cast<float>(std::min(1.0, m.total / m.capacity)), {-1, 0}, overlay.c_str());
+    if (!f.fits) ImGui::PopStyleColor();
+    if (f.fits) {
+      text(fmt::format("{:.2f} hours, {:.1f} GPU-hours, ${:.2f}; micro-batch {} (largest that fits: {})", f.hours, f.gpu_hours,
+                       f.cost_usd, f.run.parallel.micro_batch, f.max_micro_batch));
+    } else {
+      ImGui::TextColored(kRed, "does not fit. What would:");
+      for (const std::string& x : f.suggestions) text("  - " + x);
+    }
+  }
+  ImGui::Separator();
+  text("Distill this model (the teacher) into a smaller one, then serve the load of the Serving tab");
+  if (ImGui::BeginCombo("student", in.student.c_str())) {
+    for (const Preset& p : model_presets())
+      if (ImGui::Selectable(p.name.c_str(), p.name == in.student)) in.student = p.name;
+    ImGui::EndCombo();
+  }
+  ImGui::InputFloat("teacher samples", &in.distill_samples, 10000.0f, 100000.0f, "%.0f");
+  ImGui::InputInt("tokens per sample", &in.distill_tokens, 100, 1000);
+  if (ImGui::Button("Price distillation")) s.price_distillation();
+  if (!s.distill_error.empty()) ImGui::TextColored(kRed, "%s", s.distill_error.c_str());
+  if (s.distillation) ImGui::TextUnformatted(distillation_table(*s.distillation).c_str());
+}
+
 bool tab(const char* label, const char* key, const DrawContext& ctx) {
   return ImGui::BeginTabItem(label, nullptr, ctx.select_tab == key ? ImGuiTabItemFlags_SetSelected : 0);
 }
@@ -330,6 +372,7 @@ void draw(GuiState& s, DrawContext& ctx) {
     if (tab("Sweep", "sweep", ctx)) { sweep_tab(s); ImGui::EndTabItem(); }
     if (tab("Validation", "validation", ctx)) { validation_tab(s); ImGui::EndTabItem(); }
     if (tab("Serving", "serving", ctx)) { serving_tab(s); ImGui::EndTabItem(); }
+    if (tab("Fine-tune & distill", "advice", ctx)) { advice_tab(s); ImGui::EndTabItem(); }
     ImGui::EndTabBar();
   }
   ImGui::EndChild();

@@ -41,6 +41,8 @@ nlohmann::json state_json(const frugal::sim::gui::GuiState& s, const std::string
   }
   j["validation_rows"] = s.validation.size();
   j["serving_points"] = s.serving_by_load.size();
+  if (s.finetune) j["finetune_fits"] = s.finetune->fits;
+  if (s.distillation) j["distillation_cost_usd"] = s.distillation->total_cost_usd;
   return j;
 }
 
@@ -54,7 +56,7 @@ int main(int argc, char** argv) {
   app.add_option("--screenshot", screenshot, "render headless and write this PNG, then exit");
   app.add_option("--preset", preset, "model preset to open")->capture_default_str();
   app.add_option("--config", config, "config file to open (the JSON frugal-sim reads)");
-  app.add_option("--tab", tab, "tab to show")->check(CLI::IsMember({"training", "sweep", "validation", "serving"}))->capture_default_str();
+  app.add_option("--tab", tab, "tab to show")->check(CLI::IsMember({"training", "sweep", "validation", "serving", "advice"}))->capture_default_str();
   app.add_option("--frames", frames, "frames to render before the screenshot")->check(CLI::Range(2, 1000))->capture_default_str();
   app.add_option("--state-json", state_file, "write the numbers the window shows to this file");
   app.add_option("--drag-price", drag_price, "scripted input: drag the price slider to this fraction of its width")
@@ -77,6 +79,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (tab == "sweep") state.start_sweep();
+  if (tab == "advice") {  // the screenshot shows both answers, as after pressing the two buttons
+    state.price_finetune();
+    state.price_distillation();
+  }
 
   if (!glfwInit()) {
     fmt::print(stderr, "frugal-gui: no display (set DISPLAY, or run under xvfb-run -a)\n");

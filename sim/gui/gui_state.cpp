@@ -270,6 +270,53 @@ void GuiState::plan_serving() {
   }
 }
 
+void GuiState::price_finetune() {
+  finetune.reset();
+  try {
+    FinetuneJob j;
+    const TrainingRun run = build_run(document_, inputs);
+    j.model = run.model;
+    j.gpu = run.gpu;
+    j.price_per_gpu_hour = run.price_per_gpu_hour;
+    if (inputs.ft_gpus < 1) throw ConfigError("--gpus", "must be a positive integer");
+    j.gpus = inputs.ft_gpus;
+    j.global_batch = std::max(16, inputs.ft_gpus) / inputs.ft_gpus * inputs.ft_gpus;
+    j.adapters.method = inputs.ft_method == 0 ? FinetuneMethod::full : inputs.ft_method == 1 ? FinetuneMethod::lora : FinetuneMethod::qlora;
+    if (inputs.ft_rank < 1) throw ConfigError("--rank", "must be a positive integer");
+    j.adapters.rank = inputs.ft_rank;
+    j.examples = inputs.ft_examples;
+    j.tokens_per_example = inputs.ft_tokens;
+    j.epochs = inputs.ft_epochs;
+    finetune = estimate_finetune(j);
+    finetune_error.clear();
+  } catch (const ConfigError& e) {
+    finetune_error = e.what();
+  }
+}
+
+void GuiState::price_distillation() {
+  distillation.reset();
+  try {
+    DistillationJob j;
+    const TrainingRun run = build_run(document_, inputs);
+    j.teacher = run.model;
+    j.student = preset_model(inputs.student);
+    j.gpu = run.gpu;
+    j.price_per_gpu_hour = run.price_per_gpu_hour;
+    j.samples = inputs.distill_samples;
+    j.tokens_per_sample = inputs.distill_tokens;
+    j.workload.arrival_rate = inputs.rate;
+    j.workload.prompt = {static_cast<double>(inputs.prompt_tokens), LengthDistribution::exponential};
+    j.workload.output = {static_cast<double>(inputs.output_tokens), LengthDistribution::exponential};
+    j.workload.requests = 1000;
+    j.slo = {inputs.ttft_p95_s, inputs.tpot_p95_ms / 1e3};
+    distillation = estimate_distillation(j, priced_alike({j.gpu}, j.price_per_gpu_hour));
+    distill_error.clear();
+  } catch (const ConfigError& e) {
+    distill_error = e.what();
+  }
+}
+
 void GuiState::start_sweep() {
   if (sweep_running_) return;
   if (sweep_thread_.joinable()) sweep_thread_.join();

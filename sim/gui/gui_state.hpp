@@ -14,6 +14,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "frugal/sim/distillation.hpp"
+#include "frugal/sim/finetune.hpp"
 #include "frugal/sim/serving.hpp"
 #include "frugal/sim/serving_planner.hpp"
 #include "frugal/sim/training_report.hpp"
@@ -46,6 +48,14 @@ struct GuiInputs {
   float ttft_p95_s = 3.0f, tpot_p95_ms = 50.0f;  // the planner's SLOs
   // sweep
   int sweep_axis = 0;  // see sweep_axes()
+  // fine-tuning the current model on the GPU above
+  int ft_method = 1;  // 0 full, 1 LoRA, 2 QLoRA
+  int ft_rank = 16, ft_tokens = 512, ft_gpus = 1;
+  float ft_examples = 5000.0f, ft_epochs = 3.0f;
+  // distilling the current model (the teacher) into a student preset
+  std::string student = "llama-3.1-8b";
+  float distill_samples = 100000.0f;
+  int distill_tokens = 1000;
 };
 
 const std::vector<std::string>& sweep_axes();
@@ -71,6 +81,9 @@ class GuiState {
   // `serve --plan` on the serving inputs and SLOs, over every known GPU at the price input.
   void plan_serving();
   void start_sweep();  // in a background thread; sweep_progress() runs 0..1
+  // `frugal-sim finetune` and `frugal-sim distill` on the current model and the inputs above.
+  void price_finetune();
+  void price_distillation();
 
   GuiInputs inputs;
   std::string error;  // the library's message when the inputs are impossible; empty otherwise
@@ -81,6 +94,10 @@ class GuiState {
   std::vector<std::pair<double, ServingResult>> serving_by_load;  // (arrival rate, result)
   std::optional<ServingPlan> serving_plan;
   std::string plan_error;
+  std::optional<FinetuneEstimate> finetune;
+  std::string finetune_error;
+  std::optional<DistillationEstimate> distillation;
+  std::string distill_error;
 
   double sweep_progress() const { return sweep_done_.load() / static_cast<double>(std::max(1, sweep_total_.load())); }
   bool sweep_running() const { return sweep_running_.load(); }

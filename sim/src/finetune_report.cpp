@@ -38,6 +38,8 @@ nlohmann::json finetune_report_json(const FinetuneEstimate& e) {
       {"cost_usd", e.cost_usd},
       {"suggestions", e.suggestions},
   };
+  if (!e.fits)  // a run that cannot start has no time or cost
+    for (const char* key : {"step_time_s", "tokens_per_s_per_gpu", "hours", "gpu_hours", "cost_usd"}) out[key] = nullptr;
   if (j.adapters.frozen_base()) {
     out["rank"] = j.adapters.rank;
     out["targets"] = to_string(j.adapters.targets);

@@ -61,7 +61,7 @@ TEST_P(GuiTab, ScreenshotShowsTheCliCost) {
   EXPECT_NEAR(shown["cost_usd"].get<double>() / cli["cost_usd"].get<double>(), 1.0, 1e-12);
 }
 
-INSTANTIATE_TEST_SUITE_P(EveryTab, GuiTab, ::testing::Values("training", "sweep", "validation", "serving"));
+INSTANTIATE_TEST_SUITE_P(EveryTab, GuiTab, ::testing::Values("training", "sweep", "validation", "serving", "advice"));
 
 TEST(GuiInput, DraggingThePriceSliderChangesTheCost) {
   const std::string state = temp("drag.json");

@@ -52,11 +52,38 @@ class Simulator(unittest.TestCase):
         self.assertLess(mtp["tpot_p50_s"], plain["tpot_p50_s"] / 1.5)
         self.assertEqual(plain["completed"], 300)
 
+    def cli(self, *args):
+        return json.loads(subprocess.run([os.environ["FRUGAL_SIM"], *args, "--format", "json"], check=True,
+                                         capture_output=True, text=True).stdout)
+
+    def test_finetune_is_frugal_sim_finetune(self):
+        py = frugal.finetune("llama-3.1-70b", method="qlora", rank=64, gpu="A100", examples=2000)
+        cli = self.cli("finetune", "--preset", "llama-3.1-70b", "--method", "qlora", "--rank", "64", "--gpu", "A100",
+                       "--examples", "2000")
+        self.assertEqual(py, cli)
+        self.assertTrue(py["fits"])
+
+    def test_distill_is_frugal_sim_distill(self):
+        py = frugal.distill("llama-3.1-70b", "llama-3.1-8b", samples=5000, tokens_per_sample=400)
+        cli = self.cli("distill", "--teacher", "llama-3.1-70b", "--student", "llama-3.1-8b", "--samples", "5000",
+                       "--tokens-per-sample", "400", "--requests", "1000")
+        for key in ("teacher_gpu_hours", "student_gpu_hours", "total_cost_usd", "break_even_requests"):
+            self.assertAlmostEqual(py[key], cli[key], places=6)
+
+    def test_ladder_is_frugal_sim_serve_ladder(self):
+        py = frugal.ladder(["llama-3.1-8b", "deepseek-v3"], rate=5, gpus=["H100"], requests=300)
+        cli = self.cli("serve", "--ladder", "llama-3.1-8b,deepseek-v3", "--rate", "5", "--plan-gpus", "H100",
+                       "--requests", "300", "--prompt-tokens", "1000", "--output-tokens", "300")
+        self.assertEqual([r["cost_per_1k_requests_usd"] for r in py], [r["cost_per_1k_requests_usd"] for r in cli])
+        self.assertEqual(py[1]["published_scores"][0]["score"], 87.1)  # DeepSeek-V3 README, MMLU 5-shot
+
     def test_bad_input_is_a_value_error_naming_the_field(self):
         for call, field in [(lambda: frugal.serve(rate=0), "rate"), (lambda: frugal.model("no-such-model"), "preset"),
                             (lambda: frugal.fp8_encode(np.ones(3), "e3m4"), "format"),
                             (lambda: frugal.train_cpu(steps=-1), "steps"),
-                            (lambda: frugal.experiment("nope"), "experiment")]:
+                            (lambda: frugal.experiment("nope"), "experiment"),
+                            (lambda: frugal.finetune(method="sgd"), "method"),
+                            (lambda: frugal.distill(mode="soft"), "mode")]:
             with self.assertRaises(ValueError) as e:
                 call()
             self.assertIn(field, str(e.exception))

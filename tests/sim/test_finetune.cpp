@@ -229,6 +229,7 @@ TEST(FinetuneCli, NotFittingIsAnAnswerNotAnError) {
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_FALSE(j["fits"].get<bool>());
   EXPECT_FALSE(j["suggestions"].empty());
+  EXPECT_TRUE(j["cost_usd"].is_null());  // a run that cannot start has no cost
 }
 
 TEST(FinetuneCli, BadInputIsOneLine) {

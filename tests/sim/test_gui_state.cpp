@@ -118,5 +118,44 @@ TEST(GuiState, ServingTabPlansADeployment) {
   EXPECT_NE(s.plan_error.find("--tpot-p95: no deployment meets"), std::string::npos) << s.plan_error;
 }
 
+// The fine-tune & distill tab shows what frugal-sim finetune and distill compute for the same
+// inputs, and impossible inputs as the CLI's message.
+TEST(GuiState, AdviceTabPricesFinetuningAndDistillation) {
+  GuiState s;
+  s.load_preset("llama-3.1-70b");
+  s.inputs.gpu = 3;  // A100 in sim/data/gpus.json's order
+  s.inputs.ft_method = 2;
+  s.inputs.ft_rank = 64;
+  s.price_finetune();
+  ASSERT_TRUE(s.finetune.has_value()) << s.finetune_error;
+  FinetuneJob j;
+  j.model = frugal::preset_model("llama-3.1-70b");
+  j.gpu = known_gpus()[3];
+  j.adapters.method = FinetuneMethod::qlora;
+  j.adapters.rank = 64;
+  j.examples = 5000;
+  EXPECT_DOUBLE_EQ(s.finetune->cost_usd, estimate_finetune(j).cost_usd);
+  EXPECT_TRUE(s.finetune->fits);
+  s.inputs.ft_method = 0;
+  s.price_finetune();
+  ASSERT_TRUE(s.finetune.has_value());
+  EXPECT_FALSE(s.finetune->fits);
+  EXPECT_FALSE(s.finetune->suggestions.empty());
+  s.inputs.ft_rank = 0;
+  s.price_finetune();
+  EXPECT_FALSE(s.finetune.has_value());
+  EXPECT_EQ(s.finetune_error, "--rank: must be a positive integer");
+
+  s.inputs.distill_samples = 20000;
+  s.price_distillation();
+  ASSERT_TRUE(s.distillation.has_value()) << s.distill_error;
+  EXPECT_EQ(s.distillation->job.student.name, frugal::preset_model("llama-3.1-8b").name);
+  EXPECT_GT(s.distillation->total_cost_usd, 0.0);
+  s.inputs.distill_samples = 0;
+  s.price_distillation();
+  EXPECT_FALSE(s.distillation.has_value());
+  EXPECT_NE(s.distill_error.find("--samples"), std::string::npos) << s.distill_error;
+}
+
 }  // namespace
 }  // namespace frugal::sim::gui
