@@ -3,8 +3,8 @@
 
 Each mutant is one shipped config with one change: a value replaced by null, a huge or negative
 number, NaN (written as a bare token, as some exporters do), or a value of the wrong type; a field
-deleted; or the file truncated. Every mutant is run through `frugal-sim train`, `train --plan auto`
-and `serve`; a run passes when it exits 0 (priced) or 2 with exactly one line on stderr (refused),
+deleted; or the file truncated. Every mutant is run through `frugal-sim train`, `train --plan auto`,
+`serve` and `finetune --method qlora`; a run passes when it exits 0 (priced) or 2 with exactly one line on stderr (refused),
 within the time limit, and fails otherwise: another exit status (a crash), a refusal of several
 lines, or a timeout (a hang).
 
@@ -21,8 +21,8 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SEED_DIRS = ["config/models", "tests/data/hf"]
-COMMANDS = [["train"], ["train", "--plan", "auto"], ["serve", "--requests", "50"]]
+SEED_DIRS = ["config/models", "tests/data/hf", "fuzz/seeds"]
+COMMANDS = [["train"], ["train", "--plan", "auto"], ["serve", "--requests", "50"], ["finetune", "--method", "qlora"]]
 REPLACEMENTS = [None, 10**12, 10**30, -1, -(10**9), 0, 0.5, "NaN", "text", [], {}, True]
 
 

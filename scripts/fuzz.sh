@@ -15,4 +15,4 @@ mkdir -p "$corpus" "$corpus.crashes"
 # -dict: JSON punctuation and every key the shipped configs use, so that mutations stay JSON.
 exec "$fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -dict="$root/fuzz/config.dict" \
   -artifact_prefix="$corpus.crashes/" "$corpus" \
-  "$root/config/models" "$root/tests/data/hf" "$root/core/configs" "$root/sim/data" "$root/fuzz/regressions"
+  "$root/config/models" "$root/tests/data/hf" "$root/core/configs" "$root/sim/data" "$root/fuzz/seeds" "$root/fuzz/regressions"

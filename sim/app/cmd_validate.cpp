@@ -29,6 +29,7 @@ std::string format_corpus_value(const std::string& metric, double v) {
   if (metric == "step_time_s") return fmt::format("{:.3g} s", v);
   if (metric == "tokens_per_s_per_gpu") return fmt::format("{:.0f}", v);
   if (metric == "hours") return fmt::format("{:.3g} h", v);
+  if (metric == "memory_gb") return fmt::format("{:.1f} GB", v);
   return format_count(v);  // gpu_hours
 }
 
@@ -109,7 +110,7 @@ int print_corpus(const TrainingCorpus& corpus, bool leave_one_out, const std::st
       std::cout << fmt::format("  {} {}: {} rows, in {}: median |error| {:.1f}%, max |error| {:.1f}%, "
                                "predicted low (too fast) {:.0f}%\n",
                                c, out_of_sample ? "out of sample (leave one series out)" : "in sample", s.count,
-                               std::string(c) == "finetune" ? "wall time" : "step time (GPU-hours)",
+                               std::string(c) == "finetune" ? "wall time or memory" : "step time (GPU-hours)",
                                100 * s.median_abs, 100 * s.max_abs, 100 * s.share_low);
     }
     std::cout << "\n";

@@ -99,7 +99,8 @@ CorpusRow row_from_json(const nlohmann::json& j, const std::string& index_path) 
   if (row.row_class == "step")
     row.metric = r.choice<std::string>("metric", {{"step_time_s", "step_time_s"}, {"tokens_per_s_per_gpu", "tokens_per_s_per_gpu"}});
   else if (row.row_class == "finetune")
-    row.metric = r.choice<std::string>("metric", {{"hours", "hours"}, {"tokens_per_s_per_gpu", "tokens_per_s_per_gpu"}});
+    row.metric = r.choice<std::string>("metric", {{"hours", "hours"}, {"tokens_per_s_per_gpu", "tokens_per_s_per_gpu"},
+                                                  {"memory_gb", "memory_gb"}});
   else
     row.metric = r.choice<std::string>("metric", {{"gpu_hours", "gpu_hours"}});
   if (!r.has("published")) throw ConfigError(r.path_of("published"), "missing (required: the measured figure)");
@@ -172,6 +173,7 @@ Predicted predict_with_memory(const CorpusRow& row, const EfficiencyConstants& c
   const StageEstimate& s = e.stages.front();
   if (row.metric == "step_time_s") return {s.step.step_s, s.memory.fits()};
   if (row.metric == "hours") return {s.days * 24.0, s.memory.fits()};  // wall time of the whole fine-tuning
+  if (row.metric == "memory_gb") return {s.memory.total / 1e9, s.memory.fits()};  // peak memory per GPU
   // tokens/s/GPU = global_batch x seq_len / (step time x GPUs)
   const double tokens = static_cast<double>(s.stage.global_batch) * static_cast<double>(s.stage.seq_len);
   return {tokens / (s.step.step_s * static_cast<double>(row.run.gpus)), s.memory.fits()};

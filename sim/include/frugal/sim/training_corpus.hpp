@@ -6,8 +6,8 @@
 // described as a training document (model, cluster, precision, recompute, one stage, full
 // parallelism). "whole_run": the GPU-hours of a whole training, set up as a published run of
 // sim/data/published_runs.json (a preset and what differs from it). "finetune": a whole published
-// fine-tuning (full, LoRA or QLoRA: the run's training.finetune section) in wall hours, or its
-// tokens/s/GPU, described as a step row is.
+// fine-tuning (full, LoRA or QLoRA: the run's training.finetune section) in wall hours, its
+// tokens/s/GPU or its peak memory per GPU, described as a step row is.
 #pragma once
 
 #include <map>
@@ -26,7 +26,7 @@ struct CorpusRow {
   std::string name;
   std::string row_class;  // "step", "whole_run" or "finetune"
   std::string series;     // rows measured together varying one thing; empty: a series of its own
-  std::string metric;     // step_time_s, tokens_per_s_per_gpu (step), gpu_hours (whole_run), hours (finetune)
+  std::string metric;     // step_time_s, tokens_per_s_per_gpu (step), gpu_hours (whole_run), hours or memory_gb (finetune)
   double published = 0;
   std::string source;
   std::string quote;            // the source's line the figure comes from
@@ -58,6 +58,7 @@ const TrainingCorpus& embedded_training_corpus();
 //   tokens_per_s_per_gpu  = global_batch x seq_len / (step time x GPUs)
 //   gpu_hours             = published_metric() of the whole run
 //   hours                 = the first stage's wall time (days x 24)
+//   memory_gb             = the first stage's memory per GPU (a fine-tuning's measured peak)
 double predict_corpus_row(const CorpusRow& row, const EfficiencyConstants& c = default_efficiency());
 
 // Series a row belongs to for leave-one-series-out: its series, or its own name when it has none.
