@@ -73,8 +73,11 @@ Run load_run(const Flags& f) {
       throw ConfigError(f.config_file, e.what());
     }
   } else {
-    const auto& preset = frugal::find_preset(f.preset.empty() ? "deepseek-v3-tiny" : f.preset);
-    run.model = model_from_document(preset.document);
+    // A preset is a whole document too: its "cpu_training" section is the run it describes
+    // (deepseek-v3-tiny: 600 steps), not the bare defaults of TrainOptions.
+    doc = frugal::find_preset(f.preset.empty() ? "deepseek-v3-tiny" : f.preset).document;
+    run.model = model_from_document(doc);
+    run.options = train_options_from_document(doc);
   }
   nlohmann::json overrides = nlohmann::json::object();
   if (f.steps) overrides["steps"] = *f.steps;

@@ -86,6 +86,11 @@ TEST(TrainCli, TheShippedConfigTrainsAndFrugalSimPricesIt) {
   ASSERT_EQ(preset.status, 0) << preset.err;
   EXPECT_NE(trained.out.find("438016 parameters"), std::string::npos) << trained.out;
   EXPECT_NE(preset.out.find("438016 parameters"), std::string::npos) << preset.out;
+  // ... and the same run: the preset's "cpu_training" (600 steps of 16 sequences, what the
+  // chapters train), not TrainOptions' bare defaults of 300 steps.
+  const ProgramRun whole = frugal_train("--preset deepseek-v3-tiny --stop-after 1");
+  ASSERT_EQ(whole.status, 0) << whole.err;
+  EXPECT_NE(whole.out.find("train   600 steps × 16 sequences × 64 tokens"), std::string::npos) << whole.out;
 }
 
 TEST(TrainCli, BadFieldIsRefusedWithItsPath) {
