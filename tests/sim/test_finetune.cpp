@@ -47,6 +47,22 @@ FinetuneJob job(const frugal::ModelConfig& m, const std::string& gpu, FinetuneMe
   return j;
 }
 
+// LLaMA-7B on one A100 without recomputation, micro-batch 1: `batch` sequences of `seq_len` per step.
+TrainingRun llama7b_on_one_a100(std::int64_t seq_len, std::int64_t batch) {
+  TrainingRun run;
+  run.model = corpus_model("LLaMA-7B");
+  run.gpu = find_gpu("A100", "--gpu");
+  run.gpus = 1;
+  run.recompute = Recompute::none;
+  run.parallel.dp = 1;
+  TrainingStage stage;
+  stage.seq_len = seq_len;
+  stage.global_batch = batch;
+  stage.tokens = 1e6;
+  run.stages = {stage};
+  return run;
+}
+
 // LoRA Table 4: GPT-3 175B with adapters on W_q and W_v has 4.7M trainable parameters at r = 1
 // and 37.7M at r = 8; |Θ| = 2 × L̂ × d_model × r with L̂ = 2 × 96 matrices, d_model = 12,288.
 TEST(Adapters, LoraPaperCountsForGpt3) {
@@ -91,17 +107,8 @@ TEST(Adapters, RoutedExpertsGetOneAdapterEach) {
 // and weight gradient (three GEMMs of equal FLOPs), LoRA runs two. Rank 1 on q and v adds almost
 // nothing, so LoRA's GEMM time is the full run's less its weight-gradient GEMMs.
 TEST(Finetune, FrozenBaseDropsTheWeightGradientGemms) {
-  TrainingRun run;
-  run.model = corpus_model("LLaMA-7B");
-  run.gpu = find_gpu("A100", "--gpu");
-  run.gpus = 1;
-  run.recompute = Recompute::none;
-  run.parallel.dp = 1;
-  TrainingStage stage;
-  stage.seq_len = 2048;
-  stage.global_batch = 8;
-  stage.tokens = 1e6;
-  run.stages = {stage};
+  TrainingRun run = llama7b_on_one_a100(2048, 8);
+  const TrainingStage& stage = run.stages.front();
   const StepBreakdown full = step_time(run, stage, default_efficiency());
   run.adapters = adapters(FinetuneMethod::lora, 1, AdapterTargets::qv);
   const StepBreakdown lora = step_time(run, stage, default_efficiency());
@@ -122,17 +129,8 @@ TEST(Finetune, FrozenBaseDropsTheWeightGradientGemms) {
 // QLoRA dequantizes each NF4 weight to BF16 before its forward and again before its data-gradient
 // GEMM: per micro-batch 2 x quantized parameters x (4.127/8 + 2) bytes over HBM.
 TEST(Finetune, QloraDequantizationCostsTwoPassesPerMicroBatch) {
-  TrainingRun run;
-  run.model = corpus_model("LLaMA-7B");
-  run.gpu = find_gpu("A100", "--gpu");
-  run.gpus = 1;
-  run.recompute = Recompute::none;
-  run.parallel.dp = 1;
-  TrainingStage stage;
-  stage.seq_len = 512;
-  stage.global_batch = 4;
-  stage.tokens = 1e6;
-  run.stages = {stage};
+  TrainingRun run = llama7b_on_one_a100(512, 4);
+  const TrainingStage& stage = run.stages.front();
   const EfficiencyConstants c = default_efficiency();
   run.adapters = adapters(FinetuneMethod::lora, 8, AdapterTargets::all_linear);
   const StepBreakdown lora = step_time(run, stage, c);
