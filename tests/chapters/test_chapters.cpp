@@ -2,6 +2,8 @@
 // the same library calls give here.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "../../chapters/02-moe-routing/routing_demo.hpp"
@@ -42,6 +44,15 @@ TEST(Chapters, LoadBalancingPrintsTheExperimentsMaxVio) {
   for (const auto& arm : report.arms)
     EXPECT_NE(r.out.find(fmt::format("{:>9.3f}\n", arm.history.back().max_violation)), std::string::npos) << arm.name << "\n" << r.out;
   EXPECT_NE(r.out.find("MaxVio"), std::string::npos);
+  // The conclusion is computed from the run it prints: the late MaxVio of each arm, and which is
+  // lower decides the sentence.
+  std::string flat = r.out;
+  std::replace(flat.begin(), flat.end(), '\n', ' ');
+  const double free = report.arms[0].late_max_violation(), aux = report.arms[1].late_max_violation();
+  EXPECT_NE(flat.find(fmt::format("MaxVio averages {:.3f} with the bias, {:.3f} with the auxiliary loss", free, aux)),
+            std::string::npos) << r.out;
+  EXPECT_NE(flat.find(free < aux ? "the bias balances better than the loss" : "the bias balances worse than the loss"),
+            std::string::npos) << r.out;
 }
 
 TEST(Chapters, MoeVsDensePrintsTheExperimentsLosses) {

@@ -1,9 +1,9 @@
 // The experiments the chapters use, as library calls (a test runs a short version of each):
 //   dense_vs_moe — DeepSeekMoE against a dense model with the same activated parameters, trained
 //                  on the same tokens; losses compared at equal executed training FLOPs.
-//   balancing    — auxiliary-loss-free balancing (V3 §2.1.2) against the classic softmax router
-//                  with an auxiliary loss and a capacity factor, and against no balancing at all:
-//                  MaxVio and loss of each (the V3 report's ablation, §4.5.3, Table 5).
+//   balancing    — auxiliary-loss-free balancing (V3 §2.1.2) against a batch-wise auxiliary loss
+//                  on the same sigmoid, group-limited router, and against no balancing at all, no
+//                  token dropped in any: MaxVio and loss of each (the V3 report's ablation, §4.5.3).
 #pragma once
 
 #include <functional>
