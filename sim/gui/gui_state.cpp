@@ -280,7 +280,7 @@ void GuiState::price_finetune() {
     j.price_per_gpu_hour = run.price_per_gpu_hour;
     if (inputs.ft_gpus < 1) throw ConfigError("--gpus", "must be a positive integer");
     j.gpus = inputs.ft_gpus;
-    j.global_batch = std::max(16, inputs.ft_gpus) / inputs.ft_gpus * inputs.ft_gpus;
+    j.global_batch = batch_for_gpus(16, inputs.ft_gpus);
     j.adapters.method = inputs.ft_method == 0 ? FinetuneMethod::full : inputs.ft_method == 1 ? FinetuneMethod::lora : FinetuneMethod::qlora;
     if (inputs.ft_rank < 1) throw ConfigError("--rank", "must be a positive integer");
     j.adapters.rank = inputs.ft_rank;

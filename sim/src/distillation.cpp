@@ -25,7 +25,7 @@ void price_student(const DistillationJob& job, const EfficiencyConstants& c, Dis
     f.examples = job.samples;
     f.tokens_per_example = job.prompt_tokens + job.tokens_per_sample;
     f.epochs = job.epochs;
-    f.global_batch = std::max<std::int64_t>(128, job.student_gpus) / job.student_gpus * job.student_gpus;
+    f.global_batch = batch_for_gpus(128, job.student_gpus);
     const FinetuneEstimate s = estimate_finetune(f, c);
     e.student_tokens = s.tokens;
     e.student_gpu_hours = s.gpu_hours;

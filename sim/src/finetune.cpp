@@ -36,16 +36,18 @@ TrainingRun run_for(const FinetuneJob& job, int zero_stage, Recompute recompute,
 
 bool fits(const TrainingRun& run, const EfficiencyConstants& c) { return memory_per_gpu(run, run.stages.front(), c).fits(); }
 
+constexpr std::int64_t kMicroBatchSearchLimit = std::int64_t{1} << 20;
+
 // The largest micro-batch that fits, 0 when not even one sequence does. Memory grows with the
 // micro-batch, so: double until it no longer fits, then bisect.
 std::int64_t largest_micro_batch(const FinetuneJob& job, int zero_stage, Recompute recompute, const EfficiencyConstants& c) {
   if (!fits(run_for(job, zero_stage, recompute, 1), c)) return 0;
   std::int64_t good = 1, bad = 2;
-  while (bad <= (std::int64_t{1} << 20) && fits(run_for(job, zero_stage, recompute, bad), c)) {
+  while (bad <= kMicroBatchSearchLimit && fits(run_for(job, zero_stage, recompute, bad), c)) {
     good = bad;
     bad *= 2;
   }
-  if (bad > (std::int64_t{1} << 20)) return good;
+  if (bad > kMicroBatchSearchLimit) return good;
   while (bad - good > 1) {
     const std::int64_t mid = good + (bad - good) / 2;
     (fits(run_for(job, zero_stage, recompute, mid), c) ? good : bad) = mid;
@@ -57,6 +59,7 @@ struct Choice {
   int zero_stage = 0;
   Recompute recompute = Recompute::full;
   std::int64_t micro_batch = 1;
+  std::int64_t largest_micro_batch = 1;  // with this ZeRO stage and checkpointing
   double step_s = 0;
 };
 
@@ -75,7 +78,7 @@ std::optional<Choice> fastest_fitting(const FinetuneJob& job, const EfficiencyCo
         if (per_gpu % mb != 0 || (job.micro_batch && mb != *job.micro_batch)) continue;
         const TrainingRun run = run_for(job, zero, r, mb);
         const double step = step_time(run, run.stages.front(), c).step_s;
-        if (!best || step < best->step_s * (1.0 - 1e-9)) best = Choice{zero, r, mb, step};
+        if (!best || step < best->step_s * (1.0 - 1e-9)) best = Choice{zero, r, mb, largest, step};
       }
     }
   return best;
@@ -84,16 +87,20 @@ std::optional<Choice> fastest_fitting(const FinetuneJob& job, const EfficiencyCo
 std::vector<std::string> what_would_fit(const FinetuneJob& job, const EfficiencyConstants& c) {
   std::vector<std::string> out;
   auto fits_somehow = [&](const FinetuneJob& j) { return fastest_fitting(j, c).has_value(); };
+  // The same job with adapters: the job's own rank, or 16 when it trains every weight.
+  auto with_method = [&](FinetuneMethod m) {
+    FinetuneJob other = job;
+    other.adapters.method = m;
+    if (!job.adapters.frozen_base()) other.adapters.rank = 16;
+    return other;
+  };
   if (job.adapters.method != FinetuneMethod::qlora) {
-    FinetuneJob q = job;
-    q.adapters.method = FinetuneMethod::qlora;
-    if (job.adapters.method == FinetuneMethod::full) q.adapters.rank = 16;
+    const FinetuneJob q = with_method(FinetuneMethod::qlora);
     if (fits_somehow(q)) out.push_back(fmt::format("QLoRA (4-bit base, rank {}) fits on these GPUs", q.adapters.rank));
   }
   if (job.adapters.method == FinetuneMethod::full) {
-    FinetuneJob l = job;
-    l.adapters.method = FinetuneMethod::lora;
-    if (fits_somehow(l)) out.push_back("LoRA (rank 16) fits on these GPUs");
+    const FinetuneJob l = with_method(FinetuneMethod::lora);
+    if (fits_somehow(l)) out.push_back(fmt::format("LoRA (rank {}) fits on these GPUs", l.adapters.rank));
   }
   if (job.adapters.frozen_base() && job.adapters.rank > 8) {
     FinetuneJob r = job;
@@ -103,7 +110,7 @@ std::vector<std::string> what_would_fit(const FinetuneJob& job, const Efficiency
   for (std::int64_t n = job.gpus * 2; n <= 4096; n *= 2) {
     FinetuneJob more = job;
     more.gpus = n;
-    more.global_batch = std::max(job.global_batch, n) / n * n;
+    more.global_batch = batch_for_gpus(job.global_batch, n);
     if (fits_somehow(more)) {
       out.push_back(fmt::format("{} {} GPUs fit (the model's states sharded with ZeRO)", n, job.gpu.name));
       break;
@@ -120,6 +127,8 @@ std::vector<std::string> what_would_fit(const FinetuneJob& job, const Efficiency
 }
 
 }  // namespace
+
+std::int64_t batch_for_gpus(std::int64_t sequences, std::int64_t gpus) { return std::max(sequences, gpus) / gpus * gpus; }
 
 FinetuneEstimate estimate_finetune(const FinetuneJob& job, const EfficiencyConstants& c) {
   if (job.gpus < 1) throw ConfigError("--gpus", "must be a positive integer");
@@ -145,7 +154,7 @@ FinetuneEstimate estimate_finetune(const FinetuneJob& job, const EfficiencyConst
   e.fits = choice.has_value();
   e.memory = memory_per_gpu(e.run, stage, c);
   e.step = step_time(e.run, stage, c);
-  e.max_micro_batch = largest_micro_batch(job, zero, recompute, c);
+  e.max_micro_batch = choice ? choice->largest_micro_batch : largest_micro_batch(job, zero, recompute, c);
   const ParametersPerGpu p = parameters_per_gpu(e.run);
   e.trainable_params = p.trainable_dense + p.trainable_expert;
   e.tokens = stage.tokens;

@@ -15,6 +15,7 @@ struct ArticleClaimFigures {
   double lora_7b_cost_usd = 0;        // LoRA of an 8B on 5,000 examples x 512 tokens x 3 epochs, one A100
   double full_7b_cost_usd = 0;        // full fine-tuning of it on the same data, 8 A100s
   double alpaca_cost_usd = 0;         // Alpaca's data (52K x 512 x 3) fully fine-tuned on 8 A100s
+  double alpaca_hours = 0;            // ... and its wall time
   double serving_ratio_low_load = 0;  // DeepSeek-V3 over Llama 3.1 8B, $/1K requests at 1 request/s
   double serving_ratio_high_load = 0; // ... at 100 requests/s
   double v3_mfu = 0;                  // the simulator's DeepSeek-V3 pre-training MFU (BF16 peak)

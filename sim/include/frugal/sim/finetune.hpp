@@ -37,7 +37,7 @@ struct FinetuneEstimate {
   bool fits = false;
   StepBreakdown step;
   MemoryBreakdown memory;  // at the chosen micro-batch (at micro-batch 1 when nothing fits)
-  std::int64_t max_micro_batch = 0;  // the largest that fits with the chosen ZeRO stage and checkpointing
+  std::int64_t max_micro_batch = 0;  // the largest that fits with the chosen ZeRO stage and checkpointing (0: none)
   double trainable_params = 0;
   double tokens = 0;  // examples x tokens per example x epochs
   double steps = 0;
@@ -45,6 +45,10 @@ struct FinetuneEstimate {
   double hours = 0, gpu_hours = 0, cost_usd = 0;
   std::vector<std::string> suggestions;  // when it does not fit: what would
 };
+
+// A batch of about `sequences` that splits evenly over `gpus`: the largest multiple of `gpus` not
+// above it, and at least one sequence per GPU.
+std::int64_t batch_for_gpus(std::int64_t sequences, std::int64_t gpus);
 
 // Throws ConfigError naming the field for invalid input (a batch that does not split over the
 // GPUs, a micro-batch that does not divide it); "does not fit" is an answer, not an error.
