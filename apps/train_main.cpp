@@ -3,7 +3,8 @@
 //   frugal-train --preset deepseek-v3-tiny --steps 200
 //   frugal-train --config FILE --resume run.ckpt
 //   frugal-train --config student.json --distill logit --teacher-config t.json --teacher-checkpoint t.ckpt
-//   frugal-train experiment dense-vs-moe | balancing | fp8 | mtp | distillation [--steps N] [--json FILE]
+//   frugal-train experiment dense-vs-moe | balancing | fp8 | fp8-ablation | fp8-width | mtp | distillation
+//                [--seeds N] [--steps N] [--json FILE]
 //   mpirun -np 4 frugal-train --ep 4      expert parallelism over 4 ranks (with MPI)
 // Bad input: one line naming what is wrong on stderr, exit status 2, nothing written.
 // A loss or gradient that becomes NaN/Inf stops the run with the step number (exit status 1).
@@ -266,7 +267,8 @@ int train_with(const Flags& flags, const Run& run, const Ranks& ranks, TrainingP
   return 0;
 }
 
-int experiment(const Flags& flags, const std::string& name, const std::string& json_path, int seeds) {
+int experiment(const Flags& flags, const std::string& name, const std::string& json_path, int seeds,
+               const std::vector<Index>& widths, Index ablation_hidden) {
   if (seeds < 1) throw ConfigError("--seeds", "must be at least 1, got " + std::to_string(seeds));
   const Run run = load_run(flags);
   const bool terminal = isatty(fileno(stderr)) != 0;
@@ -281,6 +283,8 @@ int experiment(const Flags& flags, const std::string& name, const std::string& j
   ExperimentReport report;
   if (name == "dense-vs-moe") report = run_dense_vs_moe(run.model, run.options, seeds, progress);
   else if (name == "fp8") report = run_fp8_vs_fp32(run.model, run.options, seeds, progress);
+  else if (name == "fp8-ablation") report = run_fp8_ablation(scaled_to_width(run.model, ablation_hidden), run.options, seeds, progress);
+  else if (name == "fp8-width") report = run_fp8_width(run.model, run.options, widths, seeds, progress);
   else if (name == "mtp") report = run_mtp(run.model, run.options, seeds, progress);
   else if (name == "distillation") report = run_distillation(run.model, run.options, seeds, progress);
   else report = run_balancing(run.model, run.options, seeds, progress);
@@ -331,14 +335,19 @@ int main(int argc, char** argv) {
 
   Flags experiment_flags;
   std::string experiment_name, json_path;
-  int seeds = 1;
+  int seeds = 3;
+  std::vector<frugal::core::Index> widths = {16, 32, 64};
+  frugal::core::Index ablation_hidden = 32;
   CLI::App* experiment_app = app.add_subcommand("experiment", "run a chapter's experiment and print its table");
-  experiment_app->add_option("name", experiment_name, "dense-vs-moe, balancing, fp8, mtp or distillation")
+  experiment_app->add_option("name", experiment_name, "dense-vs-moe, balancing, fp8, fp8-ablation, fp8-width, mtp or distillation")
       ->required()
-      ->check(CLI::IsMember({"dense-vs-moe", "balancing", "fp8", "mtp", "distillation"}));
+      ->check(CLI::IsMember({"dense-vs-moe", "balancing", "fp8", "fp8-ablation", "fp8-width", "mtp", "distillation"}));
   add_run_flags(*experiment_app, experiment_flags);
   experiment_app->add_option("--json", json_path, "also write the results here as JSON");
-  experiment_app->add_option("--seeds", seeds, "run every arm with this many seeds and report mean ± standard deviation");
+  experiment_app->add_option("--seeds", seeds, "run every arm with this many seeds and report mean ± standard deviation (default 3)");
+  experiment_app->add_option("--widths", widths, "fp8-width: the hidden widths to train at (default 16 32 64)")->check(CLI::Range(8, 4096));
+  experiment_app->add_option("--hidden", ablation_hidden, "fp8-ablation: the hidden width to train at (default 32: at 16 the model learns too little in 600 steps to lose anything)")
+      ->check(CLI::Range(8, 4096));
   app.require_subcommand(0, 1);
 
   // Under mpirun every rank runs this program; MPI ends with `session` on every return path.
@@ -365,7 +374,7 @@ int main(int argc, char** argv) {
   try {
     if (experiment_app->parsed()) {
       if (ranks.world > 1) throw frugal::ConfigError("experiment", "experiments run in one process: start them without mpirun");
-      return experiment(experiment_flags, experiment_name, json_path, seeds);
+      return experiment(experiment_flags, experiment_name, json_path, seeds, widths, ablation_hidden);
     }
     return train(flags, ranks);
   } catch (const frugal::ConfigError& e) {

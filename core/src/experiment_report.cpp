@@ -61,10 +61,11 @@ std::vector<ArmSummary> summarize(const ExperimentReport& r) {
     s.parameters = a.parameters;
     s.activated_parameters = a.activated_parameters;
     s.moe = a.model.is_moe();
-    std::vector<double> at_flops, final_eval, max_violation;
+    std::vector<double> at_flops, final_eval, max_violation, gaps;
     for (const ArmResult& run : r.arms) {
       if (run.name != a.name) continue;
       ++s.runs;
+      gaps.push_back(relative_loss_gap(r, run));
       at_flops.push_back(run.eval_loss_at_flops(r.common_flops));
       final_eval.push_back(run.final_eval_loss());
       max_violation.push_back(run.late_max_violation());
@@ -78,16 +79,18 @@ std::vector<ArmSummary> summarize(const ExperimentReport& r) {
     mean_and_std(at_flops, s.loss_at_common_flops, s.loss_at_common_flops_std);
     mean_and_std(final_eval, s.final_eval_loss, s.final_eval_loss_std);
     mean_and_std(max_violation, s.max_violation, s.max_violation_std);
+    mean_and_std(gaps, s.relative_loss_gap, s.relative_loss_gap_std);
     out.push_back(s);
   }
   return out;
 }
 
-std::vector<double> fp8_relative_loss_gaps(const ExperimentReport& r) {
-  std::vector<double> gaps;
-  for (std::size_t i = 0; i + 1 < r.arms.size(); i += 2)
-    gaps.push_back((r.arms[i + 1].final_eval_loss() - r.arms[i].final_eval_loss()) / r.arms[i].final_eval_loss());
-  return gaps;
+double relative_loss_gap(const ExperimentReport& r, const ArmResult& arm) {
+  if (arm.baseline.empty()) return std::nan("");
+  for (const ArmResult& b : r.arms)
+    if (b.name == arm.baseline && b.options.seed == arm.options.seed)
+      return (arm.final_eval_loss() - b.final_eval_loss()) / b.final_eval_loss();
+  return std::nan("");
 }
 
 std::string format_report(const ExperimentReport& r) {
@@ -130,6 +133,7 @@ std::string format_report(const ExperimentReport& r) {
 nlohmann::json report_json(const ExperimentReport& r) {
   nlohmann::json j = {{"experiment", r.name}, {"question", r.question}, {"common_flops", r.common_flops}, {"seeds", r.seeds}};
   if (r.name == "fp8") j["relative_loss_gaps"] = fp8_relative_loss_gaps(r);
+  auto number = [](double x) { return std::isnan(x) ? nlohmann::json(nullptr) : nlohmann::json(x); };
   for (const auto& [key, value] : r.details.items()) j[key] = value;
   for (const ArmSummary& a : summarize(r))
     j["summary"].push_back({{"name", a.name},
@@ -140,7 +144,9 @@ nlohmann::json report_json(const ExperimentReport& r) {
                             {"final_eval_loss_std", a.final_eval_loss_std},
                             {"late_max_violation", a.max_violation},
                             {"late_max_violation_std", a.max_violation_std},
-                            {"late_dropped_fraction", a.dropped_fraction}});
+                            {"late_dropped_fraction", a.dropped_fraction},
+                            {"relative_loss_gap", number(a.relative_loss_gap)},
+                            {"relative_loss_gap_std", number(a.relative_loss_gap_std)}});
   j["loss_floor"] = std::isnan(r.loss_floor) ? nlohmann::json(nullptr) : nlohmann::json(r.loss_floor);
   for (const ArmResult& a : r.arms) {
     nlohmann::json eval_curve = nlohmann::json::array();
@@ -156,6 +162,8 @@ nlohmann::json report_json(const ExperimentReport& r) {
                          {"final_eval_loss", a.final_eval_loss()},
                          {"late_max_violation", a.late_max_violation()},
                          {"late_dropped_fraction", a.late_dropped_fraction()},
+                         {"baseline", a.baseline.empty() ? nlohmann::json(nullptr) : nlohmann::json(a.baseline)},
+                         {"relative_loss_gap", number(relative_loss_gap(r, a))},
                          {"tokens_per_second", a.tokens_per_second()},
                          {"seconds", a.seconds},
                          {"eval_curve", eval_curve}});

@@ -2,10 +2,13 @@
 // experiment_report.cpp.
 #include "frugal/core/experiments.hpp"
 
-#include <chrono>
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <limits>
+#include <mutex>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -47,6 +50,43 @@ ArmResult run_arm(const std::string& name, const std::string& description, const
   return arm;
 }
 
+std::vector<ArmResult> run_arms(const std::vector<ArmSpec>& arms, const ArmProgress& progress) {
+  std::vector<ArmResult> results(arms.size());
+  std::mutex progress_mutex;
+  ArmProgress serialised;
+  if (progress)
+    serialised = [&](const std::string& arm, const Trainer& trainer) {
+      const std::lock_guard<std::mutex> lock(progress_mutex);
+      progress(arm, trainer);
+    };
+  std::atomic<std::size_t> next{0};
+  auto worker = [&] {
+    for (std::size_t i = next++; i < arms.size(); i = next++) {
+      const ArmSpec& a = arms[i];
+      results[i] = run_arm(a.name, a.description, a.model, a.options, serialised, a.finished);
+      results[i].baseline = a.baseline;
+    }
+  };
+  const std::size_t threads = std::min<std::size_t>(arms.size(), std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<std::thread> pool;
+  for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (std::thread& t : pool) t.join();
+  return results;
+}
+
+ExperimentReport new_report(std::string name, std::string question, int seeds) {
+  ExperimentReport report;
+  report.name = std::move(name);
+  report.question = std::move(question);
+  report.seeds = seeds;
+  return report;
+}
+
+void add_arms(ExperimentReport& report, const std::vector<ArmSpec>& arms, const ArmProgress& progress) {
+  for (ArmResult& arm : run_arms(arms, progress)) report.arms.push_back(std::move(arm));
+}
+
 // The data source's floor (asked of the source, not of a model built for it) and the FLOPs every
 // run reached.
 void finish_report(ExperimentReport& report, const TrainOptions& options) {
@@ -67,18 +107,19 @@ ExperimentReport run_dense_vs_moe(const ModelConfig& moe, const TrainOptions& op
   ModelConfig dense = dense_counterpart(moe);
   ModelConfig moe_arm = moe;
   moe_arm.ffn_intermediate_size = dense.ffn_intermediate_size;
-  ExperimentReport report;
-  report.name = "dense-vs-moe";
-  report.question = "At equal activated parameters and equal tokens, does DeepSeekMoE reach a lower loss than a dense FFN?";
-  report.seeds = seeds;
+  ExperimentReport report = new_report(
+      "dense-vs-moe",
+      "At equal activated parameters and equal tokens, does DeepSeekMoE reach a lower loss than a dense FFN?", seeds);
+  std::vector<ArmSpec> arms;
   for (int seed = 0; seed < seeds; ++seed) {
     const TrainOptions o = with_seed(options, seed);
-    report.arms.push_back(run_arm("dense", fmt::format("SwiGLU FFN of width {}", dense.ffn_intermediate_size), dense, o, progress));
-    report.arms.push_back(run_arm("moe",
-                                  fmt::format("{} shared + {} routed experts of width {}, top-{}", moe.moe.shared_experts,
-                                              moe.moe.routed_experts, moe.moe.expert_intermediate_size, moe.moe.top_k),
-                                  moe_arm, o, progress));
+    arms.push_back({"dense", fmt::format("SwiGLU FFN of width {}", dense.ffn_intermediate_size), dense, o, {}, ""});
+    arms.push_back({"moe",
+                    fmt::format("{} shared + {} routed experts of width {}, top-{}", moe.moe.shared_experts, moe.moe.routed_experts,
+                                moe.moe.expert_intermediate_size, moe.moe.top_k),
+                    moe_arm, o, {}, ""});
   }
+  add_arms(report, arms, progress);
   finish_report(report, options);
   return report;
 }
@@ -91,85 +132,59 @@ ExperimentReport run_dense_vs_moe(const ModelConfig& moe, const TrainOptions& op
 // drops no token (unless the options set a capacity factor, which only the auxiliary-loss arm
 // uses); only the balancing differs: the bias (γ, with V3's small sequence-wise loss), the
 // batch-wise auxiliary loss (α = options.router.aux_loss_alpha), or nothing.
-static void run_balancing_arms(ExperimentReport& report, const ModelConfig& moe, const TrainOptions& options,
-                               const ArmProgress& progress) {
+static void add_balancing_arms(std::vector<ArmSpec>& arms, const ModelConfig& moe, const TrainOptions& options) {
   TrainOptions aux_free = options;
   aux_free.router.balancing = Balancing::aux_free;
   aux_free.router.capacity_factor = 0;
-  report.arms.push_back(run_arm("aux-loss-free",
-                                fmt::format("{} gate, bias γ = {}, sequence-wise α = {}, no dropping", to_string(moe.moe.score_func),
-                                            aux_free.router.bias_update_speed, aux_free.router.sequence_balance_alpha),
-                                moe, aux_free, progress));
+  arms.push_back({"aux-loss-free",
+                  fmt::format("{} gate, bias γ = {}, sequence-wise α = {}, no dropping", to_string(moe.moe.score_func),
+                              aux_free.router.bias_update_speed, aux_free.router.sequence_balance_alpha),
+                  moe, aux_free, {}, ""});
 
   TrainOptions aux_loss = options;  // a capacity factor set in the options applies here (Switch §2.2)
   aux_loss.router.balancing = Balancing::aux_loss;
-  report.arms.push_back(run_arm("aux-loss",
-                                fmt::format("{} gate, batch-wise auxiliary loss α = {}, {}", to_string(moe.moe.score_func),
-                                            aux_loss.router.aux_loss_alpha,
-                                            aux_loss.router.capacity_factor > 0
-                                                ? fmt::format("capacity factor {} with dropping", aux_loss.router.capacity_factor)
-                                                : std::string("no dropping")),
-                                moe, aux_loss, progress));
+  arms.push_back({"aux-loss",
+                  fmt::format("{} gate, batch-wise auxiliary loss α = {}, {}", to_string(moe.moe.score_func),
+                              aux_loss.router.aux_loss_alpha,
+                              aux_loss.router.capacity_factor > 0
+                                  ? fmt::format("capacity factor {} with dropping", aux_loss.router.capacity_factor)
+                                  : std::string("no dropping")),
+                  moe, aux_loss, {}, ""});
 
   TrainOptions none = options;
   none.router.balancing = Balancing::none;
   none.router.capacity_factor = 0;
-  report.arms.push_back(run_arm("unbalanced", fmt::format("{} gate, no balancing at all", to_string(moe.moe.score_func)), moe, none, progress));
+  arms.push_back({"unbalanced", fmt::format("{} gate, no balancing at all", to_string(moe.moe.score_func)), moe, none, {}, ""});
 }
 
 ExperimentReport run_balancing(const ModelConfig& moe, const TrainOptions& options, int seeds, const ArmProgress& progress) {
   if (!moe.is_moe()) throw ConfigError("model.moe.routed_experts", "the balancing experiment needs an MoE model");
-  ExperimentReport report;
-  report.name = "balancing";
-  report.question = "Auxiliary-loss-free balancing against the auxiliary loss: expert load (MaxVio) and loss";
-  report.seeds = seeds;
-  for (int seed = 0; seed < seeds; ++seed) run_balancing_arms(report, moe, with_seed(options, seed), progress);
+  ExperimentReport report = new_report(
+      "balancing",
+      "Auxiliary-loss-free balancing against the auxiliary loss: expert load (MaxVio) and loss", seeds);
+  std::vector<ArmSpec> arms;
+  for (int seed = 0; seed < seeds; ++seed) add_balancing_arms(arms, moe, with_seed(options, seed));
+  add_arms(report, arms, progress);
   finish_report(report, options);
-  return report;
-}
-
-ExperimentReport run_fp8_vs_fp32(const ModelConfig& model, const TrainOptions& options, int seeds, const ArmProgress& progress) {
-  ExperimentReport report;
-  report.name = "fp8";
-  report.question = "Does training with DeepSeek-V3's FP8 recipe reach the loss of FP32 training?";
-  report.seeds = seeds;
-  for (int seed = 0; seed < seeds; ++seed) {
-    TrainOptions fp32 = with_seed(options, seed);
-    fp32.precision = PrecisionOptions{};
-    fp32.adamw.bf16_moments = false;
-    TrainOptions fp8 = fp32;
-    fp8.precision.fp8_linear = true;
-    fp8.adamw.bf16_moments = true;
-    report.arms.push_back(run_arm("fp32", "FP32 GEMMs, FP32 AdamW moments", model, fp32, progress));
-    report.arms.push_back(run_arm("fp8", "E4M3 Linear GEMMs (fwd, dgrad, wgrad), 1×128 / 128×128 online scales, BF16 AdamW moments",
-                                  model, fp8, progress));
-  }
-  finish_report(report, options);
-  double mean = 0, std = 0;
-  const std::vector<double> gaps = fp8_relative_loss_gaps(report);
-  mean_and_std(gaps, mean, std);
-  report.footer = fmt::format("relative loss gap (L_fp8 − L_fp32) / L_fp32 of the final held-out loss: {:+.3f}%{} "
-                              "(V3 report §3.3: below 0.25% at 16B–230B parameters)\n",
-                              100 * mean, seeds > 1 ? fmt::format(" ± {:.3f}%", 100 * std) : std::string());
   return report;
 }
 
 ExperimentReport run_mtp(const ModelConfig& model, const TrainOptions& options, int seeds, const ArmProgress& progress) {
   if (model.mtp_depth < 1) throw ConfigError("model.mtp_depth", "the MTP experiment needs at least one MTP module");
-  ExperimentReport report;
-  report.name = "mtp";
-  report.question = "At equal training tokens, does Multi-Token Prediction help the main model, and how often does its draft hold?";
-  report.seeds = seeds;
+  ExperimentReport report = new_report(
+      "mtp",
+      "At equal training tokens, does Multi-Token Prediction help the main model, and how often does its draft hold?", seeds);
   const double weight = options.mtp_weight > 0 ? options.mtp_weight : 0.3;
-  std::vector<double> acceptance, tokens_per_pass;
+  std::vector<double> acceptance(static_cast<std::size_t>(seeds)), tokens_per_pass(acceptance.size());
+  std::vector<ArmSpec> arms;
   for (int seed = 0; seed < seeds; ++seed) {
     TrainOptions without = with_seed(options, seed);
     without.mtp_weight = 0;
     TrainOptions with = without;
     with.mtp_weight = weight;
-    report.arms.push_back(run_arm("no-mtp", "next-token loss only", model, without, progress));
+    arms.push_back({"no-mtp", "next-token loss only", model, without, {}, ""});
     // Speculative decoding of 32 tokens after 16-token held-out prompts, drafted by MTP module 1.
-    auto decode = [&](Trainer& trainer) {
+    auto decode = [&acceptance, &tokens_per_pass, with, seed](Trainer& trainer) {
       std::int64_t drafted = 0, accepted = 0, generated = 0, passes = 0;
       for (int p = 0; p < 8; ++p) {
         Rng rng(with.seed, (3ull << 32) + static_cast<std::uint64_t>(p));
@@ -180,11 +195,13 @@ ExperimentReport run_mtp(const ModelConfig& model, const TrainOptions& options, 
         generated += d.generated;
         passes += d.main_forward_passes;
       }
-      acceptance.push_back(drafted ? static_cast<double>(accepted) / static_cast<double>(drafted) : 0.0);
-      tokens_per_pass.push_back(static_cast<double>(generated) / static_cast<double>(passes));
+      const auto s = static_cast<std::size_t>(seed);
+      acceptance[s] = drafted ? static_cast<double>(accepted) / static_cast<double>(drafted) : 0.0;
+      tokens_per_pass[s] = static_cast<double>(generated) / static_cast<double>(passes);
     };
-    report.arms.push_back(run_arm("mtp", fmt::format("+ {} MTP module(s), λ = {:g}", model.mtp_depth, weight), model, with, progress, decode));
+    arms.push_back({"mtp", fmt::format("+ {} MTP module(s), λ = {:g}", model.mtp_depth, weight), model, with, decode, ""});
   }
+  add_arms(report, arms, progress);
   finish_report(report, options);
   double a = 0, a_std = 0, t = 0, t_std = 0;
   mean_and_std(acceptance, a, a_std);

@@ -1,7 +1,12 @@
 // FP8 GEMM emulation (fp8_gemm.hpp).
 #include "frugal/core/fp8_gemm.hpp"
 
+#include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstdint>
+#include <limits>
+#include <vector>
 
 #include "frugal/core/random.hpp"
 
@@ -10,6 +15,15 @@ namespace frugal::core {
 void fp8_gemm(Matrix<float>& out, const Matrix<float>& a, const Matrix<float>& b, const Fp8GemmOptions& o, bool accumulate) {
   const Matrix<float> aq = quantize_dequantize(a, {o.format, o.a_tile, o.scale_format});
   const Matrix<float> bq = quantize_dequantize(b, {o.format, o.b_tile, o.scale_format});
+  if (!o.promotion) {
+    MatmulMeter& meter = matmul_meter();  // the same product, counted as gemm counts it
+    meter.flops += 2.0 * static_cast<double>(a.rows()) * static_cast<double>(a.cols()) * static_cast<double>(b.cols());
+    ++meter.calls;
+    const Matrix<float> c = limited_accumulation_gemm(aq, bq, AccumulatorModel{});
+    if (accumulate) out += c;
+    else out = c;
+    return;
+  }
   if (!accumulate) out.resize(a.rows(), b.cols());
   gemm(out, aq, bq, accumulate);
 }
@@ -48,6 +62,56 @@ Matrix<double> limited_precision_gemm(const Matrix<float>& a, const Matrix<float
   Matrix<double> c(a.rows(), b.cols());
   for (Index i = 0; i < a.rows(); ++i)
     for (Index j = 0; j < b.cols(); ++j) c(i, j) = limited_precision_dot(&a(i, 0), &b(0, j), a.cols(), b.cols(), m);
+  return c;
+}
+
+// The largest power of two ≤ |x| for a normal x: its exponent bits alone (0 for zero and subnormals).
+static float power_of_two_floor(float x) { return std::bit_cast<float>(std::bit_cast<std::uint32_t>(x) & 0x7f800000u); }
+// condition ? a : b as bit masks: float comparisons may trap, and the compiler keeps them as
+// branches, which would stop the loops below from vectorising.
+static std::uint32_t select(bool condition, std::uint32_t a, std::uint32_t b) {
+  const std::uint32_t mask = 0u - static_cast<std::uint32_t>(condition);
+  return (a & mask) | (b & ~mask);
+}
+// Toward zero: through int32 for |x| < 2^23 (exact); larger floats are integers already (NaN stays).
+static float truncate_float(float x) {
+  const std::uint32_t bits = std::bit_cast<std::uint32_t>(x);
+  const bool small = (bits & 0x7fffffffu) < 0x4b000000u;  // 2^23
+  const float in_range = std::bit_cast<float>(select(small, bits, 0u));  // no out-of-range conversion
+  return std::bit_cast<float>(select(small, std::bit_cast<std::uint32_t>(static_cast<float>(static_cast<std::int32_t>(in_range))), bits));
+}
+
+// One group of products a_i·b[i, :] (i < count) into one output row's registers, with restrict
+// pointers so that every loop over the row vectorises:
+//   e_max   = exponent of the largest |product| in the group, or of the register
+//   q       = 2^(e_max − fraction_bits); register and products truncated to multiples of q, summed
+//   register = the sum truncated to fraction_bits below its own leading one (FP22): a bit mask
+static void accumulate_group(float* __restrict reg, float* __restrict quantum, const float* __restrict a, const float* __restrict b,
+                             Index count, Index n, float below_leading, std::uint32_t keep_fraction) {
+  for (Index j = 0; j < n; ++j) quantum[j] = std::abs(reg[j]);
+  for (Index i = 0; i < count; ++i)
+    for (Index j = 0; j < n; ++j) quantum[j] = std::max(quantum[j], std::abs(a[i] * b[i * n + j]));
+  for (Index j = 0; j < n; ++j) {
+    const std::uint32_t q = std::bit_cast<std::uint32_t>(power_of_two_floor(quantum[j]) * below_leading);
+    quantum[j] = std::bit_cast<float>(select(q == 0, 1u, q));  // 1u: the smallest subnormal
+    reg[j] = truncate_float(reg[j] / quantum[j]) * quantum[j];
+  }
+  for (Index i = 0; i < count; ++i)
+    for (Index j = 0; j < n; ++j) reg[j] += truncate_float(a[i] * b[i * n + j] / quantum[j]) * quantum[j];
+  for (Index j = 0; j < n; ++j) reg[j] = std::bit_cast<float>(std::bit_cast<std::uint32_t>(reg[j]) & keep_fraction);
+}
+
+// limited_precision_dot's register (promotion_interval 0) for every output of one row of A at once.
+Matrix<float> limited_accumulation_gemm(const Matrix<float>& a, const Matrix<float>& b, const AccumulatorModel& m) {
+  const Index k = a.cols(), n = b.cols();
+  const float below_leading = std::ldexp(1.0f, -m.fraction_bits);
+  const std::uint32_t keep_fraction = ~((1u << (23 - m.fraction_bits)) - 1u);
+  Matrix<float> c = Matrix<float>::Zero(a.rows(), n);
+  std::vector<float> quantum(static_cast<std::size_t>(n));
+  for (Index r = 0; r < a.rows(); ++r)
+    for (Index start = 0; start < k; start += m.group)
+      accumulate_group(&c(r, 0), quantum.data(), &a(r, start), &b(start, 0), std::min<Index>(m.group, k - start), n, below_leading,
+                       keep_fraction);
   return c;
 }
 

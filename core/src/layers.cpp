@@ -48,16 +48,46 @@ void rmsnorm_backward(Matrix<T>& dx, MatrixMap<T> dgain, const Matrix<T>& dout, 
   dx = ((dnormalized.array() - cache.normalized.array().colwise() * mean_dot).colwise() * inv).matrix();
 }
 
+// The scales one GEMM of a Linear layer quantises its operands with (V3 §3.3.2, Figure 7a), or one
+// per operand when the recipe says per_tensor.
+static Fp8GemmOptions with_tiles(Fp8GemmOptions o, TileShape a, TileShape b) {
+  o.a_tile = o.per_tensor ? kPerTensor : a;
+  o.b_tile = o.per_tensor ? kPerTensor : b;
+  return o;
+}
+
 template <class T>
 void linear_forward(Matrix<T>& y, const Matrix<T>& x, ConstMatrixMap<T> w, const Fp8GemmOptions* fp8) {
   if constexpr (std::is_same_v<T, float>) {
-    if (fp8) {
-      fp8_gemm(y, x, Matrix<float>(w), *fp8);
+    if (fp8 && fp8->forward) {
+      // fprop: activations in 1×128 tiles along the input channels, weights in 128×128 blocks.
+      fp8_gemm(y, x, Matrix<float>(w), with_tiles(*fp8, kTile1x128, kBlock128x128));
       return;
     }
   }
   y.resize(x.rows(), w.cols());
   gemm(y, x, w);
+}
+
+// The backward GEMMs of an FP8 recipe: each in FP8 or FP32 as the recipe says.
+static void fp8_linear_backward(Matrix<float>* dx, MatrixMap<float> dw, const Matrix<float>& dy, const Matrix<float>& x,
+                                ConstMatrixMap<float> w, bool accumulate_dx, const Fp8GemmOptions& fp8) {
+  if (fp8.wgrad) {
+    // wgrad: both operands are activations (gradients): tiles along the token dimension, K.
+    Matrix<float> dw_step;
+    fp8_gemm(dw_step, Matrix<float>(x.transpose()), dy, with_tiles(fp8, kTile1x128, kTile128x1));
+    dw += dw_step;
+  } else {
+    gemm(dw, x.transpose(), dy, /*accumulate=*/true);
+  }
+  if (dx == nullptr) return;
+  if (fp8.dgrad) {
+    // dgrad: output gradients in 1×128 tiles, the transposed weight in 128×128 blocks.
+    fp8_gemm(*dx, dy, Matrix<float>(w.transpose()), with_tiles(fp8, kTile1x128, kBlock128x128), accumulate_dx);
+    return;
+  }
+  if (!accumulate_dx) dx->resize(dy.rows(), w.rows());
+  gemm(*dx, dy, w.transpose(), accumulate_dx);
 }
 
 // y = x·W  ⇒  dW = xᵀ·dy,  dx = dy·Wᵀ
@@ -66,18 +96,7 @@ void linear_backward(Matrix<T>* dx, MatrixMap<T> dw, const Matrix<T>& dy, const 
                      bool accumulate_dx, const Fp8GemmOptions* fp8) {
   if constexpr (std::is_same_v<T, float>) {
     if (fp8) {
-      // wgrad: both operands are activations (gradients): tiles along the token dimension, K.
-      Fp8GemmOptions wgrad = *fp8;
-      wgrad.a_tile = kTile1x128;
-      wgrad.b_tile = kTile128x1;
-      Matrix<float> dw_step;
-      fp8_gemm(dw_step, Matrix<float>(x.transpose()), dy, wgrad);
-      dw += dw_step;
-      if (dx == nullptr) return;
-      Fp8GemmOptions dgrad = *fp8;
-      dgrad.a_tile = kTile1x128;
-      dgrad.b_tile = kBlock128x128;
-      fp8_gemm(*dx, dy, Matrix<float>(w.transpose()), dgrad, accumulate_dx);
+      fp8_linear_backward(dx, dw, dy, x, w, accumulate_dx, *fp8);
       return;
     }
   }

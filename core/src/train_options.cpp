@@ -72,8 +72,14 @@ TrainOptions parse_train_options(const nlohmann::json& section, const std::strin
   if (const nlohmann::json* precision = r.object("precision")) {
     JsonObjectReader pr(*precision, r.path_of("precision"));
     o.precision.fp8_linear = pr.choice<bool>("linear", {{"fp32", false}, {"fp8", true}}, false);
-    o.precision.scale_format =
+    Fp8GemmOptions& recipe = o.precision.recipe;
+    recipe.scale_format =
         pr.choice<ScaleFormat>("scale_format", {{"fp32", ScaleFormat::fp32}, {"ue8m0", ScaleFormat::ue8m0}}, ScaleFormat::fp32);
+    const int gemms = pr.choice<int>("fp8_gemms", {{"forward", 1}, {"forward+dgrad", 2}, {"all", 3}}, 3);
+    recipe.dgrad = gemms >= 2;
+    recipe.wgrad = gemms >= 3;
+    recipe.per_tensor = pr.choice<bool>("scales", {{"tile_wise", false}, {"per_tensor", true}}, false);
+    recipe.promotion = pr.choice<bool>("accumulation", {{"promoted", true}, {"register_only", false}}, true);
     o.adamw.bf16_moments = pr.choice<bool>("optimizer_moments", {{"fp32", false}, {"bf16", true}}, false);
     pr.finish();
   }

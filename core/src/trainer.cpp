@@ -43,6 +43,8 @@ Trainer::Trainer(const ModelConfig& model, const TrainOptions& options, std::sha
     throw ConfigError("model.vocab_size", fmt::format("{} is smaller than the data's {} token values ({})", model.vocab_size,
                                                       source_->vocabulary_needed(), source_->describe()));
   model_->init(options.seed, options.init_std);
+  if (options.init_nudge != 0)
+    for (float& w : model_->params().values()) w *= static_cast<float>(1.0 + options.init_nudge);
   if (parallel_) parallel_->distribute_experts(*model_);
   if (options.distillation.kind != DistillationOptions::Kind::none) set_up_teacher(std::move(teacher));
 }

@@ -62,12 +62,21 @@ Experiment experiment_named(const std::string& name) {
   if (name == "dense-vs-moe") return core::run_dense_vs_moe;
   if (name == "balancing") return core::run_balancing;
   if (name == "fp8") return core::run_fp8_vs_fp32;
+  // The CLI's defaults (frugal-train experiment fp8-ablation | fp8-width).
+  if (name == "fp8-ablation")
+    return [](const ModelConfig& m, const core::TrainOptions& o, int seeds, const core::ArmProgress& p) {
+      return core::run_fp8_ablation(core::scaled_to_width(m, 32), o, seeds, p);
+    };
+  if (name == "fp8-width")
+    return [](const ModelConfig& m, const core::TrainOptions& o, int seeds, const core::ArmProgress& p) {
+      return core::run_fp8_width(m, o, {16, 32, 64}, seeds, p);
+    };
   if (name == "mtp") return core::run_mtp;
   if (name == "distillation")
     return [](const ModelConfig& m, const core::TrainOptions& o, int seeds, const core::ArmProgress& p) {
       return core::run_distillation(m, o, seeds, p);
     };
-  throw ConfigError("experiment", "unknown experiment '" + name + "' (known: dense-vs-moe, balancing, fp8, mtp, distillation)");
+  throw ConfigError("experiment", "unknown experiment '" + name + "' (known: dense-vs-moe, balancing, fp8, fp8-ablation, fp8-width, mtp, distillation)");
 }
 
 }  // namespace
@@ -129,7 +138,7 @@ void bind_cpu(py::module_& m) {
         return out;
       },
       py::arg("name"), py::arg("config") = kTinyConfig, py::arg("seeds") = 1,
-      "Runs one of the chapters' experiments (dense-vs-moe, balancing, fp8, mtp, distillation; core/experiments.hpp) "
+      "Runs one of the chapters' experiments (dense-vs-moe, balancing, fp8, fp8-ablation, fp8-width, mtp, distillation; core/experiments.hpp) "
       "and returns its report (as `frugal-train experiment NAME --json`) plus every arm's history as numpy arrays and "
       "the printed table. Keyword options override cpu_training, e.g. steps=200.");
 }

@@ -65,6 +65,13 @@ TEST(Chapters, Fp8TrainingShowsTheRecipesNumbers) {
   const ExperimentReport report = run_fp8_vs_fp32(setup.model, setup.options, 1);
   expect_final_losses_printed(report, r.out);
   EXPECT_NE(r.out.find(report.footer), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(fp8_gap_conclusion(report)), std::string::npos) << r.out;
+  // The ablation at the narrowest width and the width sweep, each with its computed conclusion.
+  const ExperimentReport ablation = run_fp8_ablation(scaled_to_width(setup.model, 32), setup.options, 1);
+  expect_final_losses_printed(ablation, r.out);
+  EXPECT_NE(r.out.find(ablation.footer), std::string::npos) << r.out;
+  const ExperimentReport widths = run_fp8_width(setup.model, setup.options, {16, 32, 64}, 1);
+  EXPECT_NE(r.out.find(widths.footer), std::string::npos) << r.out;
   EXPECT_NE(unwrapped(r.out).find("faster, not 2×"), std::string::npos) << r.out;
 }
 

@@ -4,8 +4,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <tuple>
 
+#include "frugal/config/config_error.hpp"
 #include "frugal/core/experiments.hpp"
+#include "frugal/core/layers.hpp"
+#include "frugal/core/random.hpp"
 #include "tiny_models.hpp"
 
 namespace frugal::core {
@@ -88,17 +92,33 @@ TEST(Experiments, Fp8TrainingTracksFp32) {
   TrainOptions o = short_run();
   o.eval_every = 0;
   const ExperimentReport r = run_fp8_vs_fp32(test_moe_model(), o);
-  ASSERT_EQ(r.arms.size(), 2u);
+  ASSERT_EQ(r.arms.size(), 3u);
   EXPECT_FALSE(r.arms[0].options.precision.fp8_linear);
-  EXPECT_TRUE(r.arms[1].options.precision.fp8_linear);
-  EXPECT_TRUE(r.arms[1].options.adamw.bf16_moments);
-  const double fp32 = r.arms[0].final_eval_loss(), fp8 = r.arms[1].final_eval_loss();
-  EXPECT_NE(fp32, fp8);  // FP8 really changed the arithmetic…
+  EXPECT_EQ(r.arms[1].name, "fp32-twin");
+  EXPECT_FALSE(r.arms[1].options.precision.fp8_linear);
+  EXPECT_TRUE(r.arms[2].options.precision.fp8_linear);
+  EXPECT_TRUE(r.arms[2].options.adamw.bf16_moments);
+  const double fp32 = r.arms[0].final_eval_loss(), twin = r.arms[1].final_eval_loss(), fp8 = r.arms[2].final_eval_loss();
+  EXPECT_NE(fp32, fp8);   // FP8 really changed the arithmetic…
+  EXPECT_NE(fp32, twin);  // …and so did the twin's nudge
   const auto gaps = fp8_relative_loss_gaps(r);
   ASSERT_EQ(gaps.size(), 1u);
   EXPECT_DOUBLE_EQ(gaps[0], (fp8 - fp32) / fp32);
   EXPECT_LT(std::abs(gaps[0]), 0.02);  // …and training still follows FP32 closely
   EXPECT_NE(format_report(r).find("relative loss gap"), std::string::npos);
+  EXPECT_NE(r.footer.find("fp32-twin"), std::string::npos);
+}
+
+// The twin's nudge is the one it says: every initial weight × (1 + 2^-20), nothing else.
+TEST(Experiments, InitNudgeScalesEveryInitialWeight) {
+  TrainOptions o = test_options(1);
+  TrainOptions nudged = o;
+  nudged.init_nudge = std::ldexp(1.0, -20);
+  const Trainer a(test_moe_model(), o), b(test_moe_model(), nudged);
+  const auto& x = a.model().params().values();
+  const auto& y = b.model().params().values();
+  ASSERT_EQ(x.size(), y.size());
+  for (std::size_t i = 0; i < x.size(); ++i) ASSERT_EQ(y[i], x[i] * static_cast<float>(1.0 + std::ldexp(1.0, -20))) << i;
 }
 
 TEST(Experiments, Fp8TrainingIsDeterministic) {
@@ -109,6 +129,198 @@ TEST(Experiments, Fp8TrainingIsDeterministic) {
   while (!a.finished()) a.step();
   while (!b.finished()) b.step();
   EXPECT_EQ(a.model().params().values(), b.model().params().values());
+}
+
+// Each part of the FP8 recipe switches its own GEMM and no other: with FP8 in forward only, the
+// backward GEMMs equal FP32's bit for bit; + dgrad changes dx but not dW; + wgrad changes dW.
+TEST(Fp8Recipe, EachPartSwitchesItsOwnGemm) {
+  Rng rng(3);
+  Matrix<float> x(16, 160), w(160, 24), dy(16, 24);
+  fill_normal(x, rng, 1.0);
+  fill_normal(w, rng, 0.1);
+  fill_normal(dy, rng, 1.0);
+  auto run = [&](const Fp8GemmOptions* fp8, Matrix<float>& y, Matrix<float>& dx, Matrix<float>& dw) {
+    dw = Matrix<float>::Zero(w.rows(), w.cols());
+    linear_forward<float>(y, x, ConstMatrixMap<float>(w.data(), w.rows(), w.cols()), fp8);
+    linear_backward<float>(&dx, MatrixMap<float>(dw.data(), dw.rows(), dw.cols()), dy, x,
+                           ConstMatrixMap<float>(w.data(), w.rows(), w.cols()), false, fp8);
+  };
+  Matrix<float> y32, dx32, dw32, y, dx, dw;
+  run(nullptr, y32, dx32, dw32);
+  Fp8GemmOptions o;
+  o.dgrad = o.wgrad = false;
+  run(&o, y, dx, dw);
+  EXPECT_NE(y, y32);
+  EXPECT_EQ(dx, dx32);
+  EXPECT_EQ(dw, dw32);
+  o.dgrad = true;
+  run(&o, y, dx, dw);
+  EXPECT_NE(dx, dx32);
+  EXPECT_EQ(dw, dw32);
+  o.wgrad = true;
+  run(&o, y, dx, dw);
+  EXPECT_NE(dw, dw32);
+  // Per-tensor scales differ from 160 = 128 + 32 columns in two tiles…
+  Matrix<float> y_tensor, dx_tensor, dw_tensor;
+  Fp8GemmOptions per_tensor;
+  per_tensor.per_tensor = true;
+  run(&per_tensor, y_tensor, dx_tensor, dw_tensor);
+  EXPECT_NE(y_tensor, y);
+  // …and equal an explicit per-tensor GEMM.
+  Fp8GemmOptions explicit_tensor;
+  explicit_tensor.a_tile = explicit_tensor.b_tile = kPerTensor;
+  Matrix<float> y_explicit;
+  fp8_gemm(y_explicit, x, w, explicit_tensor);
+  EXPECT_EQ(y_tensor, y_explicit);
+}
+
+TEST(Fp8Recipe, TheConfigFileNamesEachPart) {
+  const TrainOptions o = parse_train_options(
+      nlohmann::json::parse(R"({"precision": {"linear": "fp8", "fp8_gemms": "forward+dgrad", "scales": "per_tensor",
+                                              "scale_format": "ue8m0", "accumulation": "register_only"}})"),
+      "cpu_training");
+  const Fp8GemmOptions r = *o.precision.gemm();
+  EXPECT_TRUE(r.forward && r.dgrad && !r.wgrad && r.per_tensor && !r.promotion);
+  EXPECT_EQ(r.scale_format, ScaleFormat::ue8m0);
+  const TrainOptions v3 = parse_train_options(nlohmann::json::parse(R"({"precision": {"linear": "fp8"}})"), "cpu_training");
+  const Fp8GemmOptions all = *v3.precision.gemm();
+  EXPECT_TRUE(all.forward && all.dgrad && all.wgrad && !all.per_tensor && all.promotion);
+  try {
+    parse_train_options(nlohmann::json::parse(R"({"precision": {"fp8_gemms": "wgrad"}})"), "cpu_training");
+    FAIL() << "accepted fp8_gemms: wgrad";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("cpu_training.precision.fp8_gemms"), std::string::npos) << e.what();
+  }
+}
+
+// Arms trained two at a time give what one at a time gives, in the order asked.
+TEST(Experiments, ArmsRunTogetherEqualArmsRunOneByOne) {
+  TrainOptions o = test_options(6);
+  TrainOptions other = o;
+  other.seed = 9;
+  const std::vector<ArmSpec> specs = {{"a", "", test_moe_model(), o, {}, ""}, {"b", "", test_moe_model(), other, {}, "a"}};
+  const std::vector<ArmResult> together = run_arms(specs, {});
+  ASSERT_EQ(together.size(), 2u);
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    const ArmResult alone = run_arm(specs[i].name, "", specs[i].model, specs[i].options, {});
+    EXPECT_EQ(together[i].name, specs[i].name);
+    ASSERT_EQ(together[i].history.size(), alone.history.size());
+    for (std::size_t s = 0; s < alone.history.size(); ++s) EXPECT_EQ(together[i].history[s].loss, alone.history[s].loss);
+  }
+  EXPECT_EQ(together[1].baseline, "a");
+}
+
+// The ablation: FP32 and seven FP8 arms per seed, each gap taken against the FP32 arm of its own
+// seed (by hand here), the recipe's parts as the arms' names say.
+TEST(Experiments, Fp8AblationTakesEachArmAgainstFp32OfItsSeed) {
+  TrainOptions o = test_options(4);
+  o.eval_every = 4;
+  const ExperimentReport r = run_fp8_ablation(test_moe_model(), o, 2);
+  ASSERT_EQ(r.arms.size(), 18u);
+  const std::vector<std::string> names = {"fp32",       "fp32-twin", "forward",     "+dgrad", "+wgrad",
+                                          "v3-recipe",  "per-tensor", "ue8m0",      "no-promotion"};
+  for (std::size_t i = 0; i < r.arms.size(); ++i) EXPECT_EQ(r.arms[i].name, names[i % 9]);
+  const ArmResult& forward = r.arms[11];  // seed 2
+  EXPECT_EQ(forward.options.seed, 2u);
+  EXPECT_TRUE(forward.options.precision.fp8_linear && !forward.options.precision.recipe.dgrad);
+  EXPECT_FALSE(forward.options.adamw.bf16_moments);
+  EXPECT_TRUE(r.arms[5].options.adamw.bf16_moments);
+  EXPECT_TRUE(r.arms[6].options.precision.recipe.per_tensor);
+  EXPECT_EQ(r.arms[7].options.precision.recipe.scale_format, ScaleFormat::ue8m0);
+  EXPECT_FALSE(r.arms[8].options.precision.recipe.promotion);
+  EXPECT_DOUBLE_EQ(relative_loss_gap(r, forward), (forward.final_eval_loss() - r.arms[9].final_eval_loss()) / r.arms[9].final_eval_loss());
+  EXPECT_TRUE(std::isnan(relative_loss_gap(r, r.arms[0])));
+  for (const ArmResult& a : r.arms) EXPECT_DOUBLE_EQ(a.flops(), r.arms[0].flops()) << a.name;  // the same products, counted alike
+  const auto j = report_json(r);
+  EXPECT_EQ(j["arms"][11]["name"], "forward");
+  EXPECT_DOUBLE_EQ(j["arms"][11]["relative_loss_gap"].get<double>(), relative_loss_gap(r, forward));
+  EXPECT_TRUE(j["summary"][0]["relative_loss_gap"].is_null());
+  EXPECT_NE(format_report(r).find("no-promotion"), std::string::npos);
+}
+
+TEST(Experiments, Fp8WidthScalesEveryWidthAndReportsAGapPerWidth) {
+  const ModelConfig wide = scaled_to_width(test_moe_model(), 64);
+  EXPECT_EQ(wide.hidden_size, 64);
+  EXPECT_EQ(wide.attention.q_lora_rank, 32);
+  EXPECT_EQ(wide.attention.qk_rope_head_dim, 8);
+  EXPECT_EQ(wide.ffn_intermediate_size, 128);
+  EXPECT_EQ(wide.moe.expert_intermediate_size, 32);
+  EXPECT_EQ(wide.moe.routed_experts, test_moe_model().moe.routed_experts);
+  EXPECT_THROW(scaled_to_width(test_moe_model(), 4), ConfigError);
+  TrainOptions o = test_options(3);
+  o.eval_every = 3;
+  const ExperimentReport r = run_fp8_width(test_moe_model(), o, {16, 32});
+  ASSERT_EQ(r.arms.size(), 6u);
+  EXPECT_EQ(r.arms[3].name, "fp32 h32");
+  EXPECT_EQ(r.arms[3].model.hidden_size, 32);
+  EXPECT_EQ(r.arms[0].model.hidden_size, 16);
+  EXPECT_EQ(r.arms[4].name, "twin h32");
+  EXPECT_EQ(r.arms[5].baseline, "fp32 h32");
+  const auto rows = report_json(r)["widths"];
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0]["hidden"], 16);
+  EXPECT_DOUBLE_EQ(rows[1]["relative_loss_gap"].get<double>(), relative_loss_gap(r, r.arms[5]));
+  EXPECT_DOUBLE_EQ(rows[1]["twin_relative_loss_gap"].get<double>(), relative_loss_gap(r, r.arms[4]));
+}
+
+// A report built by hand: one arm per (name, seed) with the given final held-out loss.
+ExperimentReport report_of(const std::vector<std::tuple<std::string, int, double>>& arms) {
+  ExperimentReport r;
+  for (const auto& [name, seed, loss] : arms) {
+    ArmResult a;
+    a.name = name;
+    a.options.seed = static_cast<std::uint64_t>(seed);
+    a.baseline = name == "fp32" ? "" : "fp32";
+    StepMetrics m;
+    m.eval_loss = loss;
+    a.history = {m};
+    r.arms.push_back(a);
+  }
+  return r;
+}
+
+// The chapter's sentences follow the numbers: flip them and the sentence flips.
+TEST(Experiments, Fp8ConclusionsFollowTheNumbers) {
+  // Two seeds; the twin ends 0.1% away. FP8 2% away on both seeds stands out; 0.1% ± 0.1% does not.
+  auto gap_report = [](double fp8) {
+    return report_of({{"fp32", 1, 1.0}, {"fp32-twin", 1, 1.001}, {"fp8", 1, fp8}, {"fp32", 2, 1.0}, {"fp32-twin", 2, 0.999}, {"fp8", 2, fp8}});
+  };
+  EXPECT_NE(fp8_gap_conclusion(gap_report(1.02)).find("+2.00% ± 0.00%"), std::string::npos) << fp8_gap_conclusion(gap_report(1.02));
+  EXPECT_NE(fp8_gap_conclusion(gap_report(1.02)).find("stands out"), std::string::npos) << fp8_gap_conclusion(gap_report(1.02));
+  EXPECT_NE(fp8_gap_conclusion(gap_report(1.0005)).find("within the noise"), std::string::npos);
+  // One seed has no spread: no verdict either way.
+  const std::string one_seed = fp8_gap_conclusion(report_of({{"fp32", 1, 1.0}, {"fp32-twin", 1, 1.001}, {"fp8", 1, 1.02}}));
+  EXPECT_NE(one_seed.find("one seed has no spread"), std::string::npos) << one_seed;
+
+  // The ablation names the step with the largest increment: here dgrad (+3%), then wgrad.
+  auto ablation = [](double dgrad, double wgrad) {
+    std::vector<std::tuple<std::string, int, double>> arms;
+    for (int seed : {1, 2})
+      for (const auto& [name, loss] : std::vector<std::pair<std::string, double>>{{"fp32", 1.0}, {"fp32-twin", seed == 1 ? 1.001 : 0.999},
+                                                                                  {"forward", 1.005}, {"+dgrad", dgrad}, {"+wgrad", wgrad},
+                                                                                  {"v3-recipe", wgrad}, {"per-tensor", wgrad + 0.05},
+                                                                                  {"ue8m0", wgrad}, {"no-promotion", wgrad}})
+        arms.emplace_back(name, seed, loss);
+    return report_of(arms);
+  };
+  const std::string dgrad_first = fp8_ablation_conclusion(ablation(1.035, 1.04));
+  EXPECT_NE(dgrad_first.find("largest step of it is FP8 in dgrad (+3.00%)"), std::string::npos) << dgrad_first;
+  EXPECT_NE(dgrad_first.find("per-tensor scales add +5.00%"), std::string::npos) << dgrad_first;
+  const std::string wgrad_first = fp8_ablation_conclusion(ablation(1.01, 1.06));
+  EXPECT_NE(wgrad_first.find("largest step of it is FP8 in wgrad (+5.00%)"), std::string::npos) << wgrad_first;
+
+  // Width: falling gaps say so; one that rises does not.
+  auto width = [](double middle) {
+    ExperimentReport r;
+    r.details["widths"] = nlohmann::json::array();
+    for (const auto& [hidden, gap] : std::vector<std::pair<int, double>>{{16, 0.04}, {32, middle}, {64, 0.01}})
+      r.details["widths"].push_back({{"hidden", hidden}, {"relative_loss_gap", gap}, {"relative_loss_gap_std", 0.001},
+                                     {"twin_relative_loss_gap", 0.0}, {"twin_relative_loss_gap_std", 0.001}, {"seeds", 3}});
+    return r;
+  };
+  EXPECT_NE(fp8_width_conclusion(width(0.02)).find("falls at every step"), std::string::npos);
+  EXPECT_EQ(fp8_width_conclusion(width(0.02)).find("within the noise"), std::string::npos);  // 1–4% against ±0.1%
+  EXPECT_NE(fp8_width_conclusion(width(0.05)).find("does not fall steadily"), std::string::npos);
 }
 
 TEST(Experiments, EvalLossAtFlopsInterpolatesBetweenEvaluations) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "frugal/core/fp8_gemm.hpp"
+#include "frugal/core/random.hpp"
 
 namespace frugal::core {
 namespace {
@@ -100,6 +101,46 @@ TEST(AccumulationStudy, PositiveInputsErrorGrowsWithK) {
     EXPECT_LT(e, 3.0 * previous) << "K = " << k;
     previous = e;
   }
+}
+
+// The fast register that training uses without promotion (limited_accumulation_gemm: whole rows in
+// float, truncation as bit masks) against the scalar reference in double, on E4M3 inputs with
+// power-of-two scales (each product exact in float): equal output for output, both distributions,
+// K not a multiple of the group. Positive inputs make every group's truncation matter.
+TEST(AccumulatorTruncation, TheFastRegisterEqualsTheReferenceOutputForOutput) {
+  for (const bool positive : {false, true}) {
+    Rng rng(positive ? 5 : 6);
+    Matrix<float> a(7, 300), b(300, 9);
+    for (Matrix<float>* m : {&a, &b}) {
+      if (positive)
+        for (Index i = 0; i < m->size(); ++i) m->data()[i] = static_cast<float>(rng.uniform());
+      else
+        fill_normal(*m, rng, 1.0);
+      *m = quantize_dequantize(*m, {kE4M3, kPerTensor, ScaleFormat::ue8m0});
+    }
+    const Matrix<double> reference = limited_precision_gemm(a, b, kNoPromotion);
+    const Matrix<float> fast = limited_accumulation_gemm(a, b, kNoPromotion);
+    for (Index i = 0; i < reference.size(); ++i) ASSERT_EQ(static_cast<double>(fast.data()[i]), reference.data()[i]) << i;
+    // …and it did truncate: the exact product differs.
+    if (positive) {
+      EXPECT_GT(((a.cast<double>() * b.cast<double>()) - reference).cwiseAbs().maxCoeff(), 0.0);
+    }
+  }
+}
+
+// fp8_gemm without promotion is that register: the hand-computed sum of copies (10928 for 8192
+// copies of 1.5, above) comes out of the GEMM a training step calls.
+TEST(AccumulatorTruncation, Fp8GemmWithoutPromotionUsesTheRegister) {
+  const Matrix<float> a = Matrix<float>::Constant(1, 8192, 1.5f), b = Matrix<float>::Constant(8192, 1, 1.0f);
+  Fp8GemmOptions o;
+  o.a_tile = o.b_tile = kPerTensor;
+  o.scale_format = ScaleFormat::ue8m0;
+  Matrix<float> c;
+  fp8_gemm(c, a, b, o);
+  EXPECT_EQ(c(0, 0), 12288.0f);  // promoted (FP32 accumulation)
+  o.promotion = false;
+  fp8_gemm(c, a, b, o);
+  EXPECT_EQ(c(0, 0), 10928.0f);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 
 #include "frugal/core/fp8_gemm.hpp"
 #include "frugal/core/layers.hpp"
@@ -31,6 +32,9 @@ TEST(Fp8RoundFast, EqualsTheExactEncoderForEveryKindOfFloat) {
       if (std::isfinite(next)) probes.push_back(static_cast<float>((v + next) / 2));  // ties
     }
     probes.push_back(1e30f);
+    probes.push_back(std::numeric_limits<float>::infinity());
+    EXPECT_TRUE(std::isnan(fp8_round_fast(std::numeric_limits<float>::quiet_NaN(), f)));
+    EXPECT_TRUE(std::isnan(fp8_round_fast(-std::numeric_limits<float>::quiet_NaN(), f)));
     for (float x : probes) {
       EXPECT_EQ(fp8_round_fast(x, f), static_cast<float>(fp8_round(x, f))) << f.name << " " << x;
       EXPECT_EQ(fp8_round_fast(-x, f), static_cast<float>(fp8_round(-x, f))) << f.name << " " << -x;

@@ -149,8 +149,29 @@ TEST(TrainCli, ExperimentPrintsItsTable) {
   ASSERT_EQ(r.status, 0) << r.err;
   for (const char* needle : {"aux-loss-free", "aux-loss", "unbalanced", "MaxVio", "eval@equal"})
     EXPECT_NE(r.out.find(needle), std::string::npos) << needle;
-  EXPECT_EQ(nlohmann::json::parse(slurp(json))["arms"].size(), 3u);
+  const auto report = nlohmann::json::parse(slurp(json));
+  EXPECT_EQ(report["seeds"], 3);  // the default: three seeds, mean ± spread
+  EXPECT_EQ(report["arms"].size(), 9u);
   expect_refused(frugal_train("experiment sideways"), "sideways");
+}
+
+// The FP8 experiments from the command line: the ablation at --hidden, the sweep over --widths, the
+// interface the issue asked for (arms with name and relative_loss_gap; width rows with hidden).
+TEST(TrainCli, Fp8AblationAndWidthTakeTheirWidths) {
+  const std::string json = temp_path(".fp8.json");
+  ProgramRun r = frugal_train("experiment fp8-ablation --config " + small_config() + " --steps 3 --seeds 1 --hidden 16 --json " + json);
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto report = nlohmann::json::parse(slurp(json));
+  ASSERT_EQ(report["arms"].size(), 9u);
+  EXPECT_EQ(report["arms"][8]["name"], "no-promotion");
+  EXPECT_TRUE(report["arms"][8]["relative_loss_gap"].is_number());
+  r = frugal_train("experiment fp8-width --config " + small_config() + " --steps 3 --seeds 1 --widths 16 32 --json " + json);
+  ASSERT_EQ(r.status, 0) << r.err;
+  report = nlohmann::json::parse(slurp(json));
+  ASSERT_EQ(report["widths"].size(), 2u);
+  EXPECT_EQ(report["widths"][1]["hidden"], 32);
+  EXPECT_TRUE(report["widths"][1]["relative_loss_gap"].is_number());
+  expect_refused(frugal_train("experiment fp8-width --config " + small_config() + " --widths 4"), "--widths");
 }
 
 // A dense student of the small config's vocabulary, as its own config file.

@@ -4,8 +4,12 @@
 //   balancing    — auxiliary-loss-free balancing (V3 §2.1.2) against a batch-wise auxiliary loss
 //                  on the same sigmoid, group-limited router, and against no balancing at all, no
 //                  token dropped in any: MaxVio and loss of each (the V3 report's ablation, §4.5.3).
+//   fp8, fp8-ablation, fp8-width — V3's FP8 recipe against FP32: whole, one part at a time, and
+//                  at several widths (experiment_fp8.cpp).
+// Arms are independent: run_arms trains as many at once as the machine has cores.
 #pragma once
 
+#include <cmath>
 #include <functional>
 #include <string>
 #include <vector>
@@ -23,6 +27,7 @@ struct ArmResult {
   Index activated_parameters = 0;
   std::vector<StepMetrics> history;
   double seconds = 0;
+  std::string baseline;  // the arm of the same seed its relative_loss_gap is taken against ("": none)
 
   double final_eval_loss() const;
   double flops() const;
@@ -56,6 +61,8 @@ struct ArmSummary {
   double final_eval_loss = 0, final_eval_loss_std = 0;
   double max_violation = 0, max_violation_std = 0;
   double dropped_fraction = 0;
+  // (L − L_baseline) / L_baseline of final held-out losses, seed by seed; NaN without a baseline.
+  double relative_loss_gap = std::nan(""), relative_loss_gap_std = std::nan("");
 };
 std::vector<ArmSummary> summarize(const ExperimentReport& report);
 
@@ -77,6 +84,30 @@ ExperimentReport run_fp8_vs_fp32(const ModelConfig& model, const TrainOptions& o
                                  const ArmProgress& progress = {});
 // (L_fp8 − L_fp32) / L_fp32 of final held-out losses, one per seed, from a run_fp8_vs_fp32 report.
 std::vector<double> fp8_relative_loss_gaps(const ExperimentReport& report);
+// An arm's relative_loss_gap against its baseline arm of the same seed (NaN without one).
+double relative_loss_gap(const ExperimentReport& report, const ArmResult& arm);
+
+// The FP8 recipe one part at a time, each arm's relative_loss_gap against FP32 at equal tokens:
+// FP8 in forward only; + dgrad; + wgrad; + BF16 moments (V3's whole recipe); then the recipe with
+// per-tensor scales, with power-of-two (UE8M0) scales, and without promotion to FP32.
+ExperimentReport run_fp8_ablation(const ModelConfig& model, const TrainOptions& options, int seeds = 1,
+                                  const ArmProgress& progress = {});
+// The whole recipe against FP32 at each hidden width (the model scaled by scaled_to_width); arms
+// "fp32 h<width>" and "fp8 h<width>". The footer gives the gap per width.
+ExperimentReport run_fp8_width(const ModelConfig& model, const TrainOptions& options, const std::vector<Index>& widths,
+                               int seeds = 1, const ArmProgress& progress = {});
+// The sentences the chapter prints, computed from the report's own numbers (mean gaps over seeds):
+// whether FP8's gap stands out (|gap| > |FP32 twin's gap| + 2 × the larger standard error);
+// which step of the recipe adds the most to the ablation's gap (forward, dgrad, wgrad, BF16
+// moments) and what per-tensor scales, UE8M0 and no promotion add on top; whether the gap falls
+// with width (every wider width's gap below the narrower's).
+std::string fp8_gap_conclusion(const ExperimentReport& report);
+std::string fp8_ablation_conclusion(const ExperimentReport& report);
+std::string fp8_width_conclusion(const ExperimentReport& report);
+
+// The model with every width (hidden, attention ranks and head dims, FFN and expert widths) scaled
+// by hidden / model.hidden_size; layers, heads, experts and routing kept.
+ModelConfig scaled_to_width(const ModelConfig& model, Index hidden);
 
 // Multi-Token Prediction (V3 §2.2; Table 4 ablation) at equal training tokens: the main model's
 // held-out loss without and with MTP (λ = options.mtp_weight, or 0.3 when unset), and, for the MTP
@@ -94,6 +125,19 @@ ExperimentReport run_mtp(const ModelConfig& model, const TrainOptions& options, 
 ModelConfig distillation_student(const ModelConfig& teacher);
 ExperimentReport run_distillation(const ModelConfig& teacher, const TrainOptions& options, int seeds = 1,
                                   const ArmProgress& progress = {}, double teacher_step_factor = 2.0);
+
+// One arm to train: what run_arm takes. `finished` sees the trained model (from the arm's thread).
+struct ArmSpec {
+  std::string name, description;
+  ModelConfig model;
+  TrainOptions options;
+  std::function<void(Trainer&)> finished;
+  std::string baseline;
+};
+// Trains every arm, as many at once as the machine has cores (each arm is single-threaded and shares
+// nothing with the others, so results are those of running them one by one); in the order given.
+// Progress calls are serialised.
+std::vector<ArmResult> run_arms(const std::vector<ArmSpec>& arms, const ArmProgress& progress);
 
 // Trains one arm to the end; `finished` sees the trained model.
 ArmResult run_arm(const std::string& name, const std::string& description, const ModelConfig& model,

@@ -23,9 +23,19 @@ struct Fp8GemmOptions {
   TileShape a_tile = kTile1x128;      // A is M×K: tiles along K
   TileShape b_tile = kBlock128x128;   // B is K×N
   ScaleFormat scale_format = ScaleFormat::fp32;
+  // The recipe's parts, so that an ablation can take them one at a time (experiment fp8-ablation).
+  // Which of a Linear layer's three GEMMs run in FP8 (V3 §3.3.1: "all three GEMMs associated with
+  // the Linear operator, namely Fprop, Dgrad and Wgrad, are executed in FP8"); the others in FP32.
+  bool forward = true, dgrad = true, wgrad = true;
+  bool per_tensor = false;  // one scale per operand instead of V3's 1×128 tiles and 128×128 blocks
+  // true: products accumulate in FP32, which stands for V3's promotion every N_C = 128 (the
+  // register's error within 128 products is ~2^-13, against E4M3's 2^-4). false: the tensor core's
+  // 13-fraction-bit register accumulates all of K (AccumulatorModel with promotion_interval 0).
+  bool promotion = true;
 };
 
-// out = quantize(A)·quantize(B) (or += with accumulate), FP32 accumulation.
+// out = quantize(A)·quantize(B) (or += with accumulate): FP32 accumulation, or, without promotion,
+// limited_accumulation_gemm.
 void fp8_gemm(Matrix<float>& out, const Matrix<float>& a, const Matrix<float>& b, const Fp8GemmOptions& options,
               bool accumulate = false);
 
@@ -39,6 +49,12 @@ struct AccumulatorModel {
 // every product is exact in double; the only errors are the modelled truncations and FP32 adds.
 double limited_precision_dot(const float* a, const float* b, Index k, Index b_stride, const AccumulatorModel& model);
 Matrix<double> limited_precision_gemm(const Matrix<float>& a, const Matrix<float>& b, const AccumulatorModel& model);
+// The same register without promotion (promotion_interval 0), fast enough to train with: whole
+// M×N planes at a time, in float (exact: products of FP8 values with power-of-two scales have ≤ 8
+// significant bits, and a group's aligned sum ≤ 21), truncation as bit masks. Equal to
+// limited_precision_gemm for such inputs (a test holds it); with FP32 scales a product's own
+// rounding to float may move a truncation by one quantum.
+Matrix<float> limited_accumulation_gemm(const Matrix<float>& a, const Matrix<float>& b, const AccumulatorModel& model);
 
 // The random inputs of the accumulation study. The V3 report (§3.3.2) measured "two random
 // matrices" without naming their distribution, and the distribution decides the error:

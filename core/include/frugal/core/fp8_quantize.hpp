@@ -57,33 +57,42 @@ Matrix<float> dequantize(const Fp8Matrix& q);
 Matrix<float> quantize_dequantize(const Matrix<float>& x, const QuantizeOptions& options);
 
 // Rounds floats to the nearest value of a format (ties to even), saturating at ±max (±Inf too);
-// NaN stays NaN. Branch-free bit arithmetic with the format's constants computed once, so that
-// loops over it vectorise; equal to fp8_round for every float (tested).
+// NaN stays NaN. Branch-free bit arithmetic on |x|'s bits with the format's constants computed once,
+// so that loops over it vectorise (the choices are integer masks); equal to fp8_round for every float (tested).
 //   normal range: keep the top M mantissa bits, rounding the dropped 23 − M to nearest even (a
 //                 carry into the exponent is the correct next binade);
 //   below 2^(1 − bias): round to a multiple of the smallest subnormal q by adding and subtracting
 //                 1.5·2^23·q — FP32's own round-to-nearest-even does the rounding (IEEE
-//                 arithmetic: without -ffast-math the compiler may not fold (a + m) − m to a).
+//                 arithmetic: without -ffast-math the compiler may not fold (a + m) − m to a);
+//   above max (Inf too): max. Non-negative floats order as their bits do.
 class Fp8Rounder {
  public:
   explicit Fp8Rounder(const Fp8Format& f)
       : drop_(23 - f.mantissa_bits),
         magic_(12582912.0f * static_cast<float>(f.min_subnormal())),
-        min_normal_(static_cast<float>(f.min_normal())),
-        max_(static_cast<float>(f.max_finite)) {}
+        min_normal_bits_(std::bit_cast<std::uint32_t>(static_cast<float>(f.min_normal()))),
+        max_bits_(std::bit_cast<std::uint32_t>(static_cast<float>(f.max_finite))) {}
   float operator()(float x) const {
-    const float a = std::fabs(x);
-    std::uint32_t bits = std::bit_cast<std::uint32_t>(a);
-    bits += ((1u << (drop_ - 1)) - 1u) + ((bits >> drop_) & 1u);
-    const float normal = std::bit_cast<float>(bits & ~((1u << drop_) - 1u));
-    const float subnormal = (a + magic_) - magic_;
-    const float r = a > max_ ? max_ : (a < min_normal_ ? subnormal : normal);
-    return std::copysign(r, x);
+    constexpr std::uint32_t kInfinity = 0x7f800000u;
+    const std::uint32_t bits = std::bit_cast<std::uint32_t>(x);
+    const std::uint32_t sign = bits & 0x80000000u, a = bits & 0x7fffffffu;
+    const std::uint32_t normal = (a + ((1u << (drop_ - 1)) - 1u) + ((a >> drop_) & 1u)) & ~((1u << drop_) - 1u);
+    const std::uint32_t subnormal = std::bit_cast<std::uint32_t>((std::bit_cast<float>(a) + magic_) - magic_);
+    std::uint32_t r = select(a < min_normal_bits_, subnormal, normal);
+    r = select(a > max_bits_, max_bits_, r);
+    r = select(a > kInfinity, a, r);  // NaN
+    return std::bit_cast<float>(r | sign);
   }
 
  private:
-  int drop_;
-  float magic_, min_normal_, max_;
+  // condition ? a : b as masks (a ?: the compiler keeps as a branch would stop vectorisation).
+  static std::uint32_t select(bool condition, std::uint32_t a, std::uint32_t b) {
+    const std::uint32_t mask = 0u - static_cast<std::uint32_t>(condition);
+    return (a & mask) | (b & ~mask);
+  }
+  std::uint32_t drop_;
+  float magic_;
+  std::uint32_t min_normal_bits_, max_bits_;
 };
 inline float fp8_round_fast(float x, const Fp8Format& format) { return Fp8Rounder(format)(x); }
 

@@ -25,14 +25,15 @@ struct DataOptions {
 
 // Numeric precision of training (V3 report §3.3): "linear": "fp8" runs every Linear layer's three
 // GEMMs in emulated FP8 (E4M3, 1×128 activation tiles, 128×128 weight blocks, online scales).
+// The recipe's parts can be taken away one at a time (experiment fp8-ablation): "fp8_gemms"
+// ("forward", "forward+dgrad", "all"), "scales" ("tile_wise", "per_tensor"), "scale_format"
+// ("fp32", "ue8m0") and "accumulation" ("promoted", or "register_only": no promotion to FP32).
 struct PrecisionOptions {
   bool fp8_linear = false;
-  ScaleFormat scale_format = ScaleFormat::fp32;
+  Fp8GemmOptions recipe;  // default: all of V3's
   std::optional<Fp8GemmOptions> gemm() const {
     if (!fp8_linear) return std::nullopt;
-    Fp8GemmOptions o;
-    o.scale_format = scale_format;
-    return o;
+    return recipe;
   }
 };
 
@@ -59,6 +60,10 @@ struct TrainOptions {
   std::int64_t warmup_steps = 20;
   double grad_clip = 1.0;  // V3 report §4.2
   double init_std = 0.02;
+  // Every initial weight × (1 + init_nudge): a change far below any rounding FP8 makes, for measuring
+  // how far two runs drift apart from rounding alone (the FP8 experiments' fp32-twin arm). Not read
+  // from config files.
+  double init_nudge = 0;
   double mtp_weight = 0.0;  // λ of the MTP loss; > 0 builds the config's mtp_depth modules (V3 §4.2: 0.3)
   AdamWOptions adamw;
   RouterOptions router;
