@@ -51,18 +51,49 @@ static void add_fp32_arms(std::vector<ArmSpec>& arms, const ModelConfig& model, 
 
 static const char* kRecipeDescription = "E4M3 Linear GEMMs (fwd, dgrad, wgrad), 1×128 / 128×128 online scales, BF16 AdamW moments";
 
-// "(V3 report §3.3: below 0.25% ...)" lines: mean ± spread of each arm's gap.
-static std::string gap_text(const std::vector<double>& gaps) {
-  double mean = 0, std = 0;
-  mean_and_std(gaps, mean, std);
-  return fmt::format("{:+.3f}%{}", 100 * mean, gaps.size() > 1 ? fmt::format(" ± {:.3f}%", 100 * std) : std::string());
-}
-
 static std::vector<double> gaps_of(const ExperimentReport& report, const std::string& arm) {
   std::vector<double> gaps;
   for (const ArmResult& a : report.arms)
     if (a.name == arm) gaps.push_back(relative_loss_gap(report, a));
   return gaps;
+}
+
+// Mean, spread and standard error of one arm's gaps over seeds.
+struct Gap {
+  double mean = 0, spread = 0, standard_error = 0;
+  std::size_t seeds = 0;
+};
+static Gap gap_statistics(const std::vector<double>& gaps) {
+  Gap g;
+  mean_and_std(gaps, g.mean, g.spread);
+  g.standard_error = g.spread / std::sqrt(static_cast<double>(std::max<std::size_t>(1, gaps.size())));
+  g.seeds = gaps.size();
+  return g;
+}
+static Gap gap_of(const ExperimentReport& report, const std::string& arm) { return gap_statistics(gaps_of(report, arm)); }
+// gap(arm) − gap(minus), seed by seed (paired: both arms saw the seed's weights and batches).
+static Gap gap_difference(const ExperimentReport& report, const std::string& arm, const std::string& minus) {
+  std::vector<double> a = gaps_of(report, arm);
+  const std::vector<double> b = gaps_of(report, minus);
+  for (std::size_t i = 0; i < a.size() && i < b.size(); ++i) a[i] -= b[i];
+  return gap_statistics(a);
+}
+
+// A gap stands out when its mean is further from zero than the FP32 twin's by more than twice its
+// standard error over seeds (the twin: how far any change of low bits moves a run; the standard
+// error: how far the seeds themselves scatter the mean).
+// With one seed there is no spread to judge by, and nothing stands out.
+static bool stands_out(const Gap& gap, const Gap& twin) {
+  return gap.seeds > 1 && std::abs(gap.mean) > std::abs(twin.mean) + 2 * std::max(gap.standard_error, twin.standard_error);
+}
+static std::string noise_verdict(const Gap& gap, const Gap& twin, const std::string& stands, const std::string& within) {
+  if (gap.seeds < 2) return "one seed has no spread to judge it by (run --seeds 3)";
+  return stands_out(gap, twin) ? stands : within;
+}
+
+// "+1.120% ± 4.323%" (no spread with one seed): the footers' per-arm lines.
+static std::string gap_text(const Gap& g) {
+  return fmt::format("{:+.3f}%{}", 100 * g.mean, g.seeds > 1 ? fmt::format(" ± {:.3f}%", 100 * g.spread) : std::string());
 }
 
 ExperimentReport run_fp8_vs_fp32(const ModelConfig& model, const TrainOptions& options, int seeds, const ArmProgress& progress) {
@@ -80,7 +111,7 @@ ExperimentReport run_fp8_vs_fp32(const ModelConfig& model, const TrainOptions& o
   report.footer = fmt::format("relative loss gap (L_fp8 − L_fp32) / L_fp32 of the final held-out loss: {} "
                               "(V3 report §3.3: below 0.25% at 16B–230B parameters)\n"
                               "the same for FP32 with its initial weights nudged by 2^-20 (fp32-twin): {}\n",
-                              gap_text(fp8_relative_loss_gaps(report)), gap_text(gaps_of(report, "fp32-twin")));
+                              gap_text(gap_of(report, "fp8")), gap_text(gap_of(report, "fp32-twin")));
   report.footer += fp8_gap_conclusion(report) + "\n";
   return report;
 }
@@ -124,7 +155,7 @@ ExperimentReport run_fp8_ablation(const ModelConfig& model, const TrainOptions& 
   finish_report(report, options);
   report.footer = "relative loss gap (L − L_fp32) / L_fp32 of the final held-out loss, arm by arm (V3 report §3.3: below 0.25%):\n";
   for (const ArmSummary& s : summarize(report))
-    if (s.name != "fp32") report.footer += fmt::format("  {:<13} {}\n", s.name, gap_text(gaps_of(report, s.name)));
+    if (s.name != "fp32") report.footer += fmt::format("  {:<13} {}\n", s.name, gap_text(gap_of(report, s.name)));
   report.footer += fp8_ablation_conclusion(report) + "\n";
   return report;
 }
@@ -171,60 +202,18 @@ ExperimentReport run_fp8_width(const ModelConfig& model, const TrainOptions& opt
                   "for the FP8 recipe and for FP32 with its initial weights nudged by 2^-20:\n";
   nlohmann::json rows = nlohmann::json::array();
   for (const Index hidden : widths) {
-    const std::vector<double> gaps = gaps_of(report, fmt::format("fp8 h{}", hidden));
-    double mean = 0, std = 0;
-    mean_and_std(gaps, mean, std);
-    const std::vector<double> twin = gaps_of(report, fmt::format("twin h{}", hidden));
-    double twin_mean = 0, twin_std = 0;
-    mean_and_std(twin, twin_mean, twin_std);
-    report.footer += fmt::format("  hidden {:>4}  FP8 {:<22} FP32 twin {}\n", hidden, gap_text(gaps), gap_text(twin));
+    const Gap fp8 = gap_of(report, fmt::format("fp8 h{}", hidden)), twin = gap_of(report, fmt::format("twin h{}", hidden));
+    report.footer += fmt::format("  hidden {:>4}  FP8 {:<22} FP32 twin {}\n", hidden, gap_text(fp8), gap_text(twin));
     rows.push_back({{"hidden", hidden},
-                    {"relative_loss_gap", mean},
-                    {"relative_loss_gap_std", std},
-                    {"twin_relative_loss_gap", twin_mean},
-                    {"twin_relative_loss_gap_std", twin_std},
-                    {"seeds", gaps.size()}});
+                    {"relative_loss_gap", fp8.mean},
+                    {"relative_loss_gap_std", fp8.spread},
+                    {"twin_relative_loss_gap", twin.mean},
+                    {"twin_relative_loss_gap_std", twin.spread},
+                    {"seeds", fp8.seeds}});
   }
   report.details["widths"] = rows;
   report.footer += fp8_width_conclusion(report) + "\n";
   return report;
-}
-
-}  // namespace frugal::core
-
-namespace frugal::core {
-
-// Mean, spread and standard error of one arm's gaps over seeds.
-struct Gap {
-  double mean = 0, spread = 0, standard_error = 0;
-  std::size_t seeds = 0;
-};
-static Gap gap_statistics(const std::vector<double>& gaps) {
-  Gap g;
-  mean_and_std(gaps, g.mean, g.spread);
-  g.standard_error = g.spread / std::sqrt(static_cast<double>(std::max<std::size_t>(1, gaps.size())));
-  g.seeds = gaps.size();
-  return g;
-}
-static Gap gap_of(const ExperimentReport& report, const std::string& arm) { return gap_statistics(gaps_of(report, arm)); }
-// gap(arm) − gap(minus), seed by seed (paired: both arms saw the seed's weights and batches).
-static Gap gap_difference(const ExperimentReport& report, const std::string& arm, const std::string& minus) {
-  std::vector<double> a = gaps_of(report, arm);
-  const std::vector<double> b = gaps_of(report, minus);
-  for (std::size_t i = 0; i < a.size() && i < b.size(); ++i) a[i] -= b[i];
-  return gap_statistics(a);
-}
-
-// A gap stands out when its mean is further from zero than the FP32 twin's by more than twice its
-// standard error over seeds (the twin: how far any change of low bits moves a run; the standard
-// error: how far the seeds themselves scatter the mean).
-// With one seed there is no spread to judge by, and nothing stands out.
-static bool stands_out(const Gap& gap, const Gap& twin) {
-  return gap.seeds > 1 && std::abs(gap.mean) > std::abs(twin.mean) + 2 * std::max(gap.standard_error, twin.standard_error);
-}
-static std::string noise_verdict(const Gap& gap, const Gap& twin, const std::string& stands, const std::string& within) {
-  if (gap.seeds < 2) return "one seed has no spread to judge it by (run --seeds 3)";
-  return stands_out(gap, twin) ? stands : within;
 }
 
 std::string fp8_gap_conclusion(const ExperimentReport& report) {
@@ -276,8 +265,8 @@ std::string fp8_width_conclusion(const ExperimentReport& report) {
     falls = falls && rows[i]["relative_loss_gap"].get<double>() < rows[i - 1]["relative_loss_gap"].get<double>();
   bool noise = true;  // every width's gap within the noise
   for (const auto& row : rows) {
-    const double n = std::sqrt(std::max(1.0, row.value("seeds", 1.0)));
-    const auto seeds = static_cast<std::size_t>(row.value("seeds", 1.0));
+    const auto seeds = row.value("seeds", std::size_t{1});
+    const double n = std::sqrt(static_cast<double>(std::max<std::size_t>(1, seeds)));
     noise = noise && seeds > 1 &&
             !stands_out({row["relative_loss_gap"].get<double>(), 0, row["relative_loss_gap_std"].get<double>() / n, seeds},
                         {row["twin_relative_loss_gap"].get<double>(), 0, row["twin_relative_loss_gap_std"].get<double>() / n, seeds});

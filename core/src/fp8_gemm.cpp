@@ -67,18 +67,12 @@ Matrix<double> limited_precision_gemm(const Matrix<float>& a, const Matrix<float
 
 // The largest power of two ≤ |x| for a normal x: its exponent bits alone (0 for zero and subnormals).
 static float power_of_two_floor(float x) { return std::bit_cast<float>(std::bit_cast<std::uint32_t>(x) & 0x7f800000u); }
-// condition ? a : b as bit masks: float comparisons may trap, and the compiler keeps them as
-// branches, which would stop the loops below from vectorising.
-static std::uint32_t select(bool condition, std::uint32_t a, std::uint32_t b) {
-  const std::uint32_t mask = 0u - static_cast<std::uint32_t>(condition);
-  return (a & mask) | (b & ~mask);
-}
 // Toward zero: through int32 for |x| < 2^23 (exact); larger floats are integers already (NaN stays).
 static float truncate_float(float x) {
   const std::uint32_t bits = std::bit_cast<std::uint32_t>(x);
   const bool small = (bits & 0x7fffffffu) < 0x4b000000u;  // 2^23
-  const float in_range = std::bit_cast<float>(select(small, bits, 0u));  // no out-of-range conversion
-  return std::bit_cast<float>(select(small, std::bit_cast<std::uint32_t>(static_cast<float>(static_cast<std::int32_t>(in_range))), bits));
+  const float in_range = std::bit_cast<float>(select_bits(small, bits, 0u));  // no out-of-range conversion
+  return std::bit_cast<float>(select_bits(small, std::bit_cast<std::uint32_t>(static_cast<float>(static_cast<std::int32_t>(in_range))), bits));
 }
 
 // One group of products a_i·b[i, :] (i < count) into one output row's registers, with restrict
@@ -93,7 +87,7 @@ static void accumulate_group(float* __restrict reg, float* __restrict quantum, c
     for (Index j = 0; j < n; ++j) quantum[j] = std::max(quantum[j], std::abs(a[i] * b[i * n + j]));
   for (Index j = 0; j < n; ++j) {
     const std::uint32_t q = std::bit_cast<std::uint32_t>(power_of_two_floor(quantum[j]) * below_leading);
-    quantum[j] = std::bit_cast<float>(select(q == 0, 1u, q));  // 1u: the smallest subnormal
+    quantum[j] = std::bit_cast<float>(select_bits(q == 0, 1u, q));  // 1u: the smallest subnormal
     reg[j] = truncate_float(reg[j] / quantum[j]) * quantum[j];
   }
   for (Index i = 0; i < count; ++i)

@@ -65,6 +65,13 @@ Matrix<float> quantize_dequantize(const Matrix<float>& x, const QuantizeOptions&
 //                 1.5·2^23·q — FP32's own round-to-nearest-even does the rounding (IEEE
 //                 arithmetic: without -ffast-math the compiler may not fold (a + m) − m to a);
 //   above max (Inf too): max. Non-negative floats order as their bits do.
+// condition ? a : b as bit masks. Float comparisons may trap, so the compiler keeps a float ?: as a
+// branch, and a branch stops a loop from vectorising; masks on the bits do not.
+inline std::uint32_t select_bits(bool condition, std::uint32_t a, std::uint32_t b) {
+  const std::uint32_t mask = 0u - static_cast<std::uint32_t>(condition);
+  return (a & mask) | (b & ~mask);
+}
+
 class Fp8Rounder {
  public:
   explicit Fp8Rounder(const Fp8Format& f)
@@ -78,18 +85,13 @@ class Fp8Rounder {
     const std::uint32_t sign = bits & 0x80000000u, a = bits & 0x7fffffffu;
     const std::uint32_t normal = (a + ((1u << (drop_ - 1)) - 1u) + ((a >> drop_) & 1u)) & ~((1u << drop_) - 1u);
     const std::uint32_t subnormal = std::bit_cast<std::uint32_t>((std::bit_cast<float>(a) + magic_) - magic_);
-    std::uint32_t r = select(a < min_normal_bits_, subnormal, normal);
-    r = select(a > max_bits_, max_bits_, r);
-    r = select(a > kInfinity, a, r);  // NaN
+    std::uint32_t r = select_bits(a < min_normal_bits_, subnormal, normal);
+    r = select_bits(a > max_bits_, max_bits_, r);
+    r = select_bits(a > kInfinity, a, r);  // NaN
     return std::bit_cast<float>(r | sign);
   }
 
  private:
-  // condition ? a : b as masks (a ?: the compiler keeps as a branch would stop vectorisation).
-  static std::uint32_t select(bool condition, std::uint32_t a, std::uint32_t b) {
-    const std::uint32_t mask = 0u - static_cast<std::uint32_t>(condition);
-    return (a & mask) | (b & ~mask);
-  }
   std::uint32_t drop_;
   float magic_;
   std::uint32_t min_normal_bits_, max_bits_;
