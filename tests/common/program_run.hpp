@@ -56,4 +56,12 @@ inline void expect_refused(const ProgramRun& r, const std::string& expected) {
   EXPECT_TRUE(r.out.empty()) << r.out;
 }
 
+// The programs under test, where the test target names them (tests/CMakeLists.txt).
+#ifdef FRUGAL_SIM_EXE
+inline ProgramRun frugal_sim(const std::string& args) { return run_program(FRUGAL_SIM_EXE, args); }
+#endif
+#ifdef FRUGAL_TRAIN_EXE
+inline ProgramRun frugal_train(const std::string& args) { return run_program(FRUGAL_TRAIN_EXE, args); }
+#endif
+
 }  // namespace frugal::testing

@@ -12,12 +12,12 @@
 
 namespace {
 using frugal::testing::expect_refused;
+using frugal::testing::frugal_train;
 using frugal::testing::ProgramRun;
 using frugal::testing::slurp;
 using frugal::testing::temp_path;
 using frugal::testing::write_temp;
 
-ProgramRun frugal_train(const std::string& args) { return frugal::testing::run_program(FRUGAL_TRAIN_EXE, args); }
 
 // A small model and run in the config-file format frugal-sim also reads.
 std::string small_config(const std::string& extra_training = "") {

@@ -15,12 +15,12 @@
 namespace {
 
 using frugal::testing::expect_refused;
+using frugal::testing::frugal_sim;
 using frugal::testing::ProgramRun;
 using frugal::testing::slurp;
 using frugal::testing::temp_path;
 using frugal::testing::write_temp;
 
-ProgramRun frugal_sim(const std::string& args) { return frugal::testing::run_program(FRUGAL_SIM_EXE, args); }
 
 std::string hf(const std::string& name) { return std::string(FRUGAL_TEST_DATA_DIR) + "/hf/" + name + ".json"; }
 

@@ -21,9 +21,9 @@ namespace {
 
 using namespace frugal::sim;
 using frugal::testing::expect_refused;
+using frugal::testing::frugal_sim;
 using frugal::testing::ProgramRun;
 
-ProgramRun frugal_sim(const std::string& args) { return frugal::testing::run_program(FRUGAL_SIM_EXE, args); }
 
 DistillationJob small_job() {
   DistillationJob j;

@@ -20,9 +20,9 @@ namespace {
 
 using namespace frugal::sim;
 using frugal::testing::expect_refused;
+using frugal::testing::frugal_sim;
 using frugal::testing::ProgramRun;
 
-ProgramRun frugal_sim(const std::string& args) { return frugal::testing::run_program(FRUGAL_SIM_EXE, args); }
 
 // LLaMA-7B and LLaMA-65B as the shipped corpus describes them (with their sources there).
 frugal::ModelConfig corpus_model(const std::string& name) {
