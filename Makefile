@@ -19,11 +19,18 @@ test: setup
 setup:
 	@bash scripts/setup-debian.sh
 
-# Regenerates the README's screenshot of frugal-gui (needs xvfb-run; make test installs it).
+# Regenerates the README's screenshots of frugal-gui, one per tab, in docs/ (needs xvfb-run; make
+# test installs it). The sweep tab shows the heat map of cost over routed experts and GPU count.
+GUI_SHOT = xvfb-run -a -s '-screen 0 1280x800x24' ./build/dev/sim/frugal-gui --screenshot
 screenshot: setup
 	@test -f build/dev/build.ninja || cmake --preset dev
 	cmake --build --preset dev --target frugal-gui
-	xvfb-run -a -s '-screen 0 1280x800x24' ./build/dev/sim/frugal-gui --screenshot docs/frugal-gui.png
+	$(GUI_SHOT) docs/gui-training.png --tab training
+	$(GUI_SHOT) docs/gui-sweep.png --tab sweep --sweep "routed experts" --sweep-2 "GPU count"
+	$(GUI_SHOT) docs/gui-validation.png --tab validation
+	$(GUI_SHOT) docs/gui-serving.png --tab serving
+	$(GUI_SHOT) docs/gui-advice.png --tab advice
+	$(GUI_SHOT) docs/gui-projector.png --tab serving --high-contrast --font-scale 1.5
 
 # Opens the notebooks in Jupyter with the frugal module that `make run` builds (build/dev/python).
 notebooks: setup

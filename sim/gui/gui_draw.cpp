@@ -1,11 +1,15 @@
 #include "gui_draw.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include <fmt/format.h>
 
-#include "frugal/sim/format.hpp"
+#include "chart_draw.hpp"
 #include "frugal/config/presets.hpp"
+#include "frugal/sim/format.hpp"
+#include "frugal/sim/model_accountant.hpp"
+#include "gui_charts.hpp"
 
 namespace frugal::sim::gui {
 
@@ -117,25 +121,69 @@ void inputs_panel(GuiState& s, DrawContext& ctx) {
   changed |= training_inputs(s, ctx);
   if (changed) s.recompute();
   file_buttons(s, ctx);
+  if (ImGui::CollapsingHeader("Presenting", ImGuiTreeNodeFlags_DefaultOpen)) {
+    ImGui::SliderFloat("text size (Ctrl +/-)", &ctx.font_scale, 0.75f, 2.5f, "%.2f");
+    ImGui::Checkbox("high contrast (projector)", &ctx.high_contrast);
+  }
+}
+
+// Dear ImGui's dark style, or white on black with bright borders for a projector.
+void apply_style(bool high_contrast) {
+  ImGui::StyleColorsDark();
+  if (!high_contrast) return;
+  ImVec4* c = ImGui::GetStyle().Colors;
+  c[ImGuiCol_Text] = {1, 1, 1, 1};
+  c[ImGuiCol_WindowBg] = c[ImGuiCol_ChildBg] = c[ImGuiCol_PopupBg] = {0, 0, 0, 1};
+  c[ImGuiCol_Border] = {1, 1, 1, 0.8f};
+  c[ImGuiCol_FrameBg] = {0.2f, 0.2f, 0.2f, 1};
+  c[ImGuiCol_TableRowBgAlt] = {0.15f, 0.15f, 0.15f, 1};
+  c[ImGuiCol_Tab] = {0.25f, 0.25f, 0.25f, 1};
+  c[ImGuiCol_TabActive] = c[ImGuiCol_Header] = c[ImGuiCol_Button] = {0.0f, 0.45f, 0.7f, 1};
 }
 
 // --- results (right) ------------------------------------------------------------------------
 
-void cost_table(const TrainingEstimate& e) {
-  if (!ImGui::BeginTable("cost", 7, ImGuiTableFlags_Borders | ImGuiTableFlags_RowBg)) return;
-  for (const char* h : {"stage", "GPU-hours", "cost", "days", "MFU bf16", "MFU fp8", "fits"}) ImGui::TableSetupColumn(h);
+constexpr ImGuiTableFlags kTableFlags =
+    ImGuiTableFlags_Borders | ImGuiTableFlags_RowBg | ImGuiTableFlags_Resizable | ImGuiTableFlags_SizingStretchProp;
+constexpr float kChartHeight = 240;
+
+// A table cell: text that does not fit its column shows whole in a tooltip instead of being lost.
+void cell(const std::string& s, const ImVec4* colour = nullptr) {
+  ImGui::TableNextColumn();
+  const float room = ImGui::GetContentRegionAvail().x;
+  if (colour) ImGui::TextColored(*colour, "%s", s.c_str());
+  else text(s);
+  if (ImGui::IsItemHovered() && ImGui::CalcTextSize(s.c_str()).x > room) ImGui::SetTooltip("%s", s.c_str());
+}
+
+// Column headers with relative widths (stretch weights): long names and sources get the room.
+void setup_columns(std::initializer_list<std::pair<const char*, float>> columns) {
+  for (const auto& [name, weight] : columns) ImGui::TableSetupColumn(name, ImGuiTableColumnFlags_WidthStretch, weight);
   ImGui::TableHeadersRow();
+}
+
+// Two charts side by side, each half the width.
+void side_by_side(const char* id, const Chart& left, const Chart& right, const Palette& p, DrawContext& ctx) {
+  if (!ImGui::BeginTable(id, 2, ImGuiTableFlags_SizingStretchSame)) return;
+  ImGui::TableNextColumn();
+  draw_chart(left, kChartHeight, p, ctx.charts);
+  ImGui::TableNextColumn();
+  draw_chart(right, kChartHeight, p, ctx.charts);
+  ImGui::EndTable();
+}
+
+void cost_table(const TrainingEstimate& e) {
+  if (!ImGui::BeginTable("cost", 7, kTableFlags)) return;
+  setup_columns({{"stage", 2.5f}, {"GPU-hours", 1}, {"cost", 1}, {"days", 0.7f}, {"MFU bf16", 1}, {"MFU fp8", 1}, {"fits", 0.6f}});
   auto row = [](const std::string& name, double hours, double cost, double days, double mfu, double mfu8, bool fits) {
     ImGui::TableNextRow();
-    ImGui::TableNextColumn(); text(name);
-    ImGui::TableNextColumn(); text(format_count(hours));
-    ImGui::TableNextColumn(); text(fmt::format("${}", format_count(cost)));
-    ImGui::TableNextColumn(); text(fmt::format("{:.1f}", days));
-    ImGui::TableNextColumn(); text(fmt::format("{:.1f}%", 100 * mfu));
-    ImGui::TableNextColumn(); text(fmt::format("{:.1f}%", 100 * mfu8));
-    ImGui::TableNextColumn();
-    if (fits) text("yes");
-    else ImGui::TextColored(kRed, "NO");
+    cell(name);
+    cell(format_count(hours));
+    cell(fmt::format("${}", format_count(cost)));
+    cell(fmt::format("{:.1f}", days));
+    cell(fmt::format("{:.1f}%", 100 * mfu));
+    cell(fmt::format("{:.1f}%", 100 * mfu8));
+    cell(fits ? "yes" : "NO", fits ? nullptr : &kRed);
   };
   for (const StageEstimate& s : e.stages)
     row(s.stage.name, s.gpu_hours, s.cost_usd, s.days, s.mfu_bf16, s.mfu_fp8, s.memory.fits());
@@ -143,111 +191,89 @@ void cost_table(const TrainingEstimate& e) {
   ImGui::EndTable();
 }
 
-// A stacked bar: computation, exposed communication, bubble, optimizer.
-void step_bar(const StepBreakdown& b) {
-  const double parts[] = {b.compute_s, b.exposed_comm_s, b.bubble_s, b.optimizer_s};
-  const ImU32 colours[] = {IM_COL32(80, 160, 230, 255), IM_COL32(230, 150, 60, 255), IM_COL32(200, 80, 80, 255),
-                           IM_COL32(120, 200, 120, 255)};
-  const char* names[] = {"compute", "exposed communication", "bubble", "optimizer"};
-  ImDrawList* draw = ImGui::GetWindowDrawList();
-  const ImVec2 origin = ImGui::GetCursorScreenPos();
-  const float width = ImGui::GetContentRegionAvail().x, height = 22;
-  float x = origin.x;
-  for (int i = 0; i < 4; ++i) {
-    const float w = static_cast<float>(parts[i] / b.step_s) * width;
-    draw->AddRectFilled({x, origin.y}, {x + w, origin.y + height}, colours[i]);
-    x += w;
-  }
-  ImGui::Dummy({width, height});
-  for (int i = 0; i < 4; ++i) {
-    ImGui::ColorButton(names[i], ImGui::ColorConvertU32ToFloat4(colours[i]), ImGuiColorEditFlags_NoTooltip, {10, 10});
-    ImGui::SameLine();
-    text(fmt::format("{} {:.2f} s", names[i], parts[i]));
-    if (i < 3) ImGui::SameLine();
-  }
-}
-
-void training_tab(GuiState& s) {
+void training_tab(GuiState& s, DrawContext& ctx, const Palette& p) {
   if (!s.error.empty()) {
     ImGui::TextColored(kRed, "%s", s.error.c_str());
     return;
   }
   const TrainingEstimate& e = *s.estimate;
-  text(describe_run(e));
+  ImGui::TextWrapped("%s", describe_run(e).c_str());
   cost_table(e);
-  const StageEstimate& first = e.stages.front();
-  text(fmt::format("Step time, {}: {:.2f} s", first.stage.name, first.step.step_s));
-  step_bar(first.step);
-  ImGui::Separator();
-  for (const StageEstimate& st : e.stages) {
-    const MemoryBreakdown& m = st.memory;
-    const std::string overlay = fmt::format("{}: {:.1f} of {:.0f} GB{}", st.stage.name, m.total / 1e9, m.capacity / 1e9,
-                                            m.fits() ? "" : fmt::format(", {:.1f} GB short", m.shortfall() / 1e9));
-    if (!m.fits()) ImGui::PushStyleColor(ImGuiCol_PlotHistogram, kRed);
-    ImGui::ProgressBar(static_cast<float>(std::min(1.0, m.total / m.capacity)), {-1, 0}, overlay.c_str());
-    if (!m.fits()) ImGui::PopStyleColor();
+  const std::string& gpu = known_gpus()[static_cast<std::size_t>(s.inputs.gpu)].name;
+  side_by_side("step and memory", step_time_chart(e), memory_chart(e, gpu), p, ctx);
+  side_by_side("moe vs dense", moe_vs_dense_chart(s, false), moe_vs_dense_chart(s, true), p, ctx);
+  draw_chart(mfu_chart(s), kChartHeight, p, ctx.charts);
+}
+
+// One input: cost as a line, invalid points as crosses with the reason on hover. Two: a heat map.
+void sweep_tab(GuiState& s, DrawContext& ctx, const Palette& p) {
+  const auto& axes = sweep_axes();
+  const int count = static_cast<int>(axes.size());
+  ImGui::Combo("input", &s.inputs.sweep_axis, [](void* data, int i, const char** out) {
+    *out = static_cast<const std::vector<std::string>*>(data)->at(static_cast<std::size_t>(i)).c_str();
+    return true;
+  }, const_cast<std::vector<std::string>*>(&axes), count);
+  int second = s.inputs.sweep_axis_2 + 1;  // 0: none
+  if (ImGui::Combo("second input (heat map)", &second, [](void* data, int i, const char** out) {
+        *out = i == 0 ? "(none)" : static_cast<const std::vector<std::string>*>(data)->at(static_cast<std::size_t>(i - 1)).c_str();
+        return true;
+      }, const_cast<std::vector<std::string>*>(&axes), count + 1))
+    s.inputs.sweep_axis_2 = second - 1;
+  if (ImGui::Button(s.sweep_running() ? "running..." : "Run sweep") && !s.sweep_running()) s.start_sweep();
+  ImGui::ProgressBar(static_cast<float>(s.sweep_progress()), {-1, 0});
+  if (s.sweep_running() || s.sweep_points().empty()) return;
+  if (const auto heat = sweep_heat_map(s)) {
+    draw_heat_map(*heat, 1.6f * kChartHeight, p, ctx.charts);
+    return;
   }
-  ImGui::Separator();
-  text("MoE vs dense: the same cluster, stages and recipe");
-  if (ImGui::BeginTable("baselines", 5, ImGuiTableFlags_Borders)) {
-    for (const char* h : {"model", "activated", "GPU-hours", "cost", "x this run"}) ImGui::TableSetupColumn(h);
-    ImGui::TableHeadersRow();
-    for (const Baseline& b : s.baselines) {
+  draw_chart(sweep_chart(s), 1.4f * kChartHeight, p, ctx.charts);
+  const std::string& axis = axes[static_cast<std::size_t>(s.inputs.sweep_axis)];
+  for (const auto& pt : s.sweep_points()) {
+    if (pt.error.empty()) text(fmt::format("{} = {:g}: ${}", axis, pt.value, format_count(pt.cost_usd)));
+    else ImGui::TextColored(kRed, "%s = %g: %s", axis.c_str(), pt.value, pt.error.c_str());
+  }
+}
+
+void validation_tab(const GuiState& s, DrawContext& ctx, const Palette& p) {
+  draw_chart(validation_chart(s), 1.6f * kChartHeight, p, ctx.charts);
+  text("Published runs (frugal-sim validate)");
+  if (ImGui::BeginTable("validation", 5, kTableFlags)) {
+    setup_columns({{"published run", 3}, {"published", 1.4f}, {"predicted", 1.4f}, {"error", 0.8f}, {"source", 4}});
+    for (const ValidationRow& r : s.validation) {
       ImGui::TableNextRow();
-      ImGui::TableNextColumn(); text(b.label);
-      ImGui::TableNextColumn(); text(format_count(account_model(b.model).active_params));
-      ImGui::TableNextColumn(); text(format_count(b.estimate.gpu_hours));
-      ImGui::TableNextColumn(); text(fmt::format("${}", format_count(b.estimate.cost_usd)));
-      ImGui::TableNextColumn(); text(fmt::format("{:.2f}", b.estimate.gpu_hours / e.gpu_hours));
+      cell(r.run.name);
+      cell(format_metric(r.run.metric, r.run.published));
+      cell(format_metric(r.run.metric, r.predicted));
+      cell(format_percent(r.rel_error), std::abs(r.rel_error) > 0.15 ? &kRed : nullptr);
+      cell(r.run.source, &kDim);
+    }
+    ImGui::EndTable();
+  }
+  text("The corpus (frugal-sim validate --corpus)");
+  if (ImGui::BeginTable("corpus", 6, kTableFlags)) {
+    setup_columns({{"row", 3}, {"class", 1}, {"published", 1.4f}, {"predicted", 1.4f}, {"error", 0.8f}, {"source", 3}});
+    for (const GuiState::CorpusPrediction& cp : s.corpus) {
+      const CorpusRow& r = *cp.row;
+      ImGui::TableNextRow();
+      cell(r.name);
+      cell(r.row_class);
+      cell(format_metric(r.metric, r.published));
+      if (!cp.error.empty()) {
+        cell(cp.error, &kRed);
+        cell("");
+      } else {
+        const double err = cp.predicted / r.published - 1;
+        cell(format_metric(r.metric, cp.predicted));
+        cell(format_percent(err), std::abs(err) > 0.15 ? &kRed : nullptr);
+      }
+      cell(r.source, &kDim);
     }
     ImGui::EndTable();
   }
 }
 
-void sweep_tab(GuiState& s) {
-  const auto& axes = sweep_axes();
-  ImGui::Combo("input", &s.inputs.sweep_axis, [](void* data, int i, const char** out) {
-    *out = static_cast<const std::vector<std::string>*>(data)->at(static_cast<std::size_t>(i)).c_str();
-    return true;
-  }, const_cast<std::vector<std::string>*>(&axes), static_cast<int>(axes.size()));
-  if (ImGui::Button(s.sweep_running() ? "running..." : "Run sweep") && !s.sweep_running()) s.start_sweep();
-  ImGui::ProgressBar(static_cast<float>(s.sweep_progress()), {-1, 0});
-  const auto points = s.sweep_points();
-  if (points.empty()) return;
-  std::vector<float> dollars;
-  for (const auto& p : points)
-    if (p.error.empty()) dollars.push_back(static_cast<float>(p.cost_usd / 1e6));
-  ImGui::PlotLines("##cost", dollars.data(), static_cast<int>(dollars.size()), 0, "cost ($M), priced points", 0.0f,
-                   FLT_MAX, {ImGui::GetContentRegionAvail().x, 200});
-  const std::string& axis = axes[static_cast<std::size_t>(s.inputs.sweep_axis)];
-  for (const auto& p : points) {
-    if (p.error.empty()) text(fmt::format("{} = {:g}: ${}", axis, p.value, format_count(p.cost_usd)));
-    else ImGui::TextColored(kRed, "%s = %g: %s", axis.c_str(), p.value, p.error.c_str());
-  }
-}
-
-void validation_tab(const GuiState& s) {
-  if (!ImGui::BeginTable("validation", 5, ImGuiTableFlags_Borders | ImGuiTableFlags_RowBg)) return;
-  for (const char* h : {"published run", "published", "predicted", "error", "source"}) ImGui::TableSetupColumn(h);
-  ImGui::TableHeadersRow();
-  for (const ValidationRow& r : s.validation) {
-    const bool mfu = r.run.metric == "mfu_bf16";
-    auto value = [&](double v) { return mfu ? fmt::format("{:.2f}%", 100 * v) : format_count(v); };
-    ImGui::TableNextRow();
-    ImGui::TableNextColumn(); text(r.run.name);
-    ImGui::TableNextColumn(); text(value(r.run.published));
-    ImGui::TableNextColumn(); text(value(r.predicted));
-    ImGui::TableNextColumn();
-    const std::string err = format_percent(r.rel_error);
-    if (std::abs(r.rel_error) > 0.15) ImGui::TextColored(kRed, "%s", err.c_str());
-    else text(err);
-    ImGui::TableNextColumn(); ImGui::TextColored(kDim, "%s", r.run.source.c_str());
-  }
-  ImGui::EndTable();
-}
-
 // The planner: the cheapest deployments that meet the SLOs at the requests/s above.
-void plan_panel(GuiState& s) {
+void plan_panel(GuiState& s, DrawContext& ctx, const Palette& p) {
   GuiInputs& in = s.inputs;
   ImGui::Separator();
   text("Plan a deployment");
@@ -258,21 +284,22 @@ void plan_panel(GuiState& s) {
     ImGui::TextColored(kRed, "%s", s.plan_error.c_str());
     return;
   }
-  if (!s.serving_plan || !ImGui::BeginTable("plan", 5, ImGuiTableFlags_Borders)) return;
-  for (const char* h : {"deployment", "GPUs", "TTFT p95", "TPOT p95", "$ per 1k requests"}) ImGui::TableSetupColumn(h);
-  ImGui::TableHeadersRow();
+  if (!s.serving_plan) return;
+  draw_chart(plan_chart(*s.serving_plan), kChartHeight, p, ctx.charts);
+  if (!ImGui::BeginTable("plan", 5, kTableFlags)) return;
+  setup_columns({{"deployment", 5}, {"GPUs", 0.8f}, {"TTFT p95", 1}, {"TPOT p95", 1}, {"$ per 1k requests", 1.4f}});
   for (const PlanCandidate& c : s.serving_plan->best) {
     ImGui::TableNextRow();
-    ImGui::TableNextColumn(); text(c.layout);
-    ImGui::TableNextColumn(); text(fmt::format("{}", c.deployment.total_gpus()));
-    ImGui::TableNextColumn(); text(fmt::format("{:.2f} s", c.simulated.ttft_s.p95));
-    ImGui::TableNextColumn(); text(fmt::format("{:.1f} ms", 1000 * c.simulated.tpot_s.p95));
-    ImGui::TableNextColumn(); text(fmt::format("{:.3f}", c.simulated.cost_per_1k_requests_usd));
+    cell(c.layout);
+    cell(fmt::format("{}", c.deployment.total_gpus()));
+    cell(fmt::format("{:.2f} s", c.simulated.ttft_s.p95));
+    cell(fmt::format("{:.1f} ms", 1000 * c.simulated.tpot_s.p95));
+    cell(fmt::format("{:.3f}", c.simulated.cost_per_1k_requests_usd));
   }
   ImGui::EndTable();
 }
 
-void serving_tab(GuiState& s) {
+void serving_tab(GuiState& s, DrawContext& ctx, const Palette& p) {
   GuiInputs& in = s.inputs;
   bool changed = ImGui::SliderFloat("requests/s", &in.rate, 0.1f, 50.0f, "%.1f");
   changed |= ImGui::InputInt("prompt tokens", &in.prompt_tokens, 100, 1000);
@@ -284,29 +311,23 @@ void serving_tab(GuiState& s) {
     ImGui::TextColored(kRed, "%s", s.serving_error.c_str());
     return;
   }
-  std::vector<float> p50, p95;
-  for (const auto& [rate, r] : s.serving_by_load) {
-    p50.push_back(static_cast<float>(r.e2e_s.p50));
-    p95.push_back(static_cast<float>(r.e2e_s.p95));
+  side_by_side("latency", ttft_chart(s), tpot_chart(s), p, ctx);
+  draw_chart(serving_cost_chart(s), kChartHeight, p, ctx.charts);
+  if (ImGui::BeginTable("serving", 6, kTableFlags)) {
+    for (const char* h : {"requests/s", "TTFT p50", "TPOT p50", "e2e p50", "e2e p95", "$ per 1k requests"}) ImGui::TableSetupColumn(h);
+    ImGui::TableHeadersRow();
+    for (const auto& [rate, r] : s.serving_by_load) {
+      ImGui::TableNextRow();
+      cell(fmt::format("{:.2f}", rate));
+      cell(fmt::format("{:.1f} ms", 1000 * r.ttft_s.p50));
+      cell(fmt::format("{:.1f} ms", 1000 * r.tpot_s.p50));
+      cell(fmt::format("{:.2f} s", r.e2e_s.p50));
+      cell(fmt::format("{:.2f} s", r.e2e_s.p95));
+      cell(fmt::format("{:.3f}", r.cost_per_1k_requests_usd));
+    }
+    ImGui::EndTable();
   }
-  ImGui::PlotLines("##p50", p50.data(), static_cast<int>(p50.size()), 0, "end-to-end p50 (s) against load", 0.0f, FLT_MAX,
-                   {ImGui::GetContentRegionAvail().x, 90});
-  ImGui::PlotLines("##p95", p95.data(), static_cast<int>(p95.size()), 0, "end-to-end p95 (s) against load", 0.0f, FLT_MAX,
-                   {ImGui::GetContentRegionAvail().x, 90});
-  if (!ImGui::BeginTable("serving", 6, ImGuiTableFlags_Borders)) return;
-  for (const char* h : {"requests/s", "TTFT p50", "TPOT p50", "e2e p50", "e2e p95", "$ per 1k requests"}) ImGui::TableSetupColumn(h);
-  ImGui::TableHeadersRow();
-  for (const auto& [rate, r] : s.serving_by_load) {
-    ImGui::TableNextRow();
-    ImGui::TableNextColumn(); text(fmt::format("{:.2f}", rate));
-    ImGui::TableNextColumn(); text(fmt::format("{:.1f} ms", 1000 * r.ttft_s.p50));
-    ImGui::TableNextColumn(); text(fmt::format("{:.1f} ms", 1000 * r.tpot_s.p50));
-    ImGui::TableNextColumn(); text(fmt::format("{:.2f} s", r.e2e_s.p50));
-    ImGui::TableNextColumn(); text(fmt::format("{:.2f} s", r.e2e_s.p95));
-    ImGui::TableNextColumn(); text(fmt::format("{:.3f}", r.cost_per_1k_requests_usd));
-  }
-  ImGui::EndTable();
-  plan_panel(s);
+  plan_panel(s, ctx, p);
 }
 
 // The article's advice on the model above: fine-tune it (full, LoRA, QLoRA) on the GPU above, or
@@ -358,20 +379,24 @@ bool tab(const char* label, const char* key, const DrawContext& ctx) {
 }  // namespace
 
 void draw(GuiState& s, DrawContext& ctx) {
+  ctx.charts.clear();
+  ImGui::GetIO().FontGlobalScale = ctx.font_scale;
+  apply_style(ctx.high_contrast);
+  const Palette p = palette(ctx.high_contrast);
   const ImGuiViewport* vp = ImGui::GetMainViewport();
   ImGui::SetNextWindowPos(vp->Pos);
   ImGui::SetNextWindowSize(vp->Size);
   ImGui::Begin("FrugalLM", nullptr, ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove);
-  ImGui::BeginChild("inputs", {400, 0}, true);
+  ImGui::BeginChild("inputs", {400 * std::min(ctx.font_scale, 1.5f), 0}, true);
   inputs_panel(s, ctx);
   ImGui::EndChild();
   ImGui::SameLine();
   ImGui::BeginChild("results", {0, 0}, true);
   if (ImGui::BeginTabBar("tabs")) {
-    if (tab("Training cost", "training", ctx)) { training_tab(s); ImGui::EndTabItem(); }
-    if (tab("Sweep", "sweep", ctx)) { sweep_tab(s); ImGui::EndTabItem(); }
-    if (tab("Validation", "validation", ctx)) { validation_tab(s); ImGui::EndTabItem(); }
-    if (tab("Serving", "serving", ctx)) { serving_tab(s); ImGui::EndTabItem(); }
+    if (tab("Training cost", "training", ctx)) { training_tab(s, ctx, p); ImGui::EndTabItem(); }
+    if (tab("Sweep", "sweep", ctx)) { sweep_tab(s, ctx, p); ImGui::EndTabItem(); }
+    if (tab("Validation", "validation", ctx)) { validation_tab(s, ctx, p); ImGui::EndTabItem(); }
+    if (tab("Serving", "serving", ctx)) { serving_tab(s, ctx, p); ImGui::EndTabItem(); }
     if (tab("Fine-tune & distill", "advice", ctx)) { advice_tab(s); ImGui::EndTabItem(); }
     ImGui::EndTabBar();
   }

@@ -1,8 +1,11 @@
 // frugal-gui: the interactive cost simulator. Interactive by default; headless with --screenshot:
 //   xvfb-run -a frugal-gui --screenshot out.png [--preset NAME | --config F] [--tab NAME] [--frames N]
-//            [--state-json FILE] [--drag-price FRACTION]
-// --state-json writes the numbers the window shows (for tests); --drag-price moves the price
-// slider with scripted mouse input to that fraction of its width.
+//            [--state-json FILE] [--drag-price FRACTION] [--sweep INPUT [--sweep-2 INPUT]]
+//            [--font-scale S] [--high-contrast]
+// --state-json writes the numbers the window shows and every chart drawn (for tests);
+// --drag-price moves the price slider with scripted mouse input to that fraction of its width.
+// Ctrl + and Ctrl - change the text size, for a projector.
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -32,8 +35,9 @@ bool write_png(const std::string& file, int width, int height) {
   return stbi_write_png(file.c_str(), width, height, 3, pixels.data(), width * 3) != 0;
 }
 
-nlohmann::json state_json(const frugal::sim::gui::GuiState& s, const std::string& tab) {
-  nlohmann::json j = {{"tab", tab}, {"preset", s.inputs.preset}, {"price", s.inputs.price}, {"error", s.error}};
+nlohmann::json state_json(const frugal::sim::gui::GuiState& s, const frugal::sim::gui::DrawContext& ctx, const std::string& tab) {
+  nlohmann::json j = {{"tab", tab}, {"preset", s.inputs.preset}, {"price", s.inputs.price}, {"error", s.error},
+                      {"font_scale", ctx.font_scale}, {"high_contrast", ctx.high_contrast}, {"charts", ctx.charts}};
   if (s.estimate) {
     j["gpu_hours"] = s.estimate->gpu_hours;
     j["cost_usd"] = s.estimate->cost_usd;
@@ -53,6 +57,9 @@ int main(int argc, char** argv) {
   std::string screenshot, preset = "deepseek-v3", config, tab = "training", state_file;
   int frames = 4;
   double drag_price = -1;
+  std::string sweep_input = "GPU count", sweep_input_2;
+  float font_scale = 1.0f;
+  bool high_contrast = false;
   app.add_option("--screenshot", screenshot, "render headless and write this PNG, then exit");
   app.add_option("--preset", preset, "model preset to open")->capture_default_str();
   app.add_option("--config", config, "config file to open (the JSON frugal-sim reads)");
@@ -61,6 +68,10 @@ int main(int argc, char** argv) {
   app.add_option("--state-json", state_file, "write the numbers the window shows to this file");
   app.add_option("--drag-price", drag_price, "scripted input: drag the price slider to this fraction of its width")
       ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--sweep", sweep_input, "the sweep tab's input")->check(CLI::IsMember(frugal::sim::gui::sweep_axes()))->capture_default_str();
+  app.add_option("--sweep-2", sweep_input_2, "a second sweep input: a heat map over both")->check(CLI::IsMember(frugal::sim::gui::sweep_axes()));
+  app.add_option("--font-scale", font_scale, "text size (Ctrl + and Ctrl - in the window)")->check(CLI::Range(0.75, 2.5))->capture_default_str();
+  app.add_flag("--high-contrast", high_contrast, "white on black with strong colours, for a projector");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -78,7 +89,12 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "frugal-gui: error: {}\n", e.what());
     return 2;
   }
+  const auto& axes = frugal::sim::gui::sweep_axes();
+  state.inputs.sweep_axis = static_cast<int>(std::find(axes.begin(), axes.end(), sweep_input) - axes.begin());
+  if (!sweep_input_2.empty())
+    state.inputs.sweep_axis_2 = static_cast<int>(std::find(axes.begin(), axes.end(), sweep_input_2) - axes.begin());
   if (tab == "sweep") state.start_sweep();
+  if (tab == "serving") state.plan_serving();  // as after pressing "Plan": its chart is in --state-json
   if (tab == "advice") {  // the screenshot shows both answers, as after pressing the two buttons
     state.price_finetune();
     state.price_distillation();
@@ -109,6 +125,8 @@ int main(int argc, char** argv) {
   ImGui_ImplOpenGL3_Init("#version 330 core");
 
   frugal::sim::gui::DrawContext ctx;
+  ctx.font_scale = font_scale;
+  ctx.high_contrast = high_contrast;
   int status = 0;
   for (int frame = 0; !glfwWindowShouldClose(window); ++frame) {
     glfwPollEvents();
@@ -129,6 +147,10 @@ int main(int argc, char** argv) {
     }
     ctx.select_tab = frame == 0 ? tab : "";
     ImGui::NewFrame();
+    if (io.KeyCtrl && (ImGui::IsKeyPressed(GLFW_KEY_EQUAL) || ImGui::IsKeyPressed(GLFW_KEY_KP_ADD)))
+      ctx.font_scale = std::min(2.5f, ctx.font_scale + 0.125f);
+    if (io.KeyCtrl && (ImGui::IsKeyPressed(GLFW_KEY_MINUS) || ImGui::IsKeyPressed(GLFW_KEY_KP_SUBTRACT)))
+      ctx.font_scale = std::max(0.75f, ctx.font_scale - 0.125f);
     frugal::sim::gui::draw(state, ctx);
     ImGui::Render();
     int width = 0, height = 0;
@@ -147,7 +169,7 @@ int main(int argc, char** argv) {
     }
     glfwSwapBuffers(window);
   }
-  if (!state_file.empty()) std::ofstream(state_file) << state_json(state, tab).dump(2) << "\n";
+  if (!state_file.empty()) std::ofstream(state_file) << state_json(state, ctx, tab).dump(2) << "\n";
   ImGui_ImplOpenGL3_Shutdown();
   ImGui_ImplGlfw_Shutdown();
   ImGui::DestroyContext();

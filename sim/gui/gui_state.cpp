@@ -103,6 +103,13 @@ void plan_stages(TrainingRun& run, std::map<std::string, Parallelism>* cache) {
 
 GuiState::GuiState() {
   validation = validate_published_runs();
+  for (const CorpusRow& row : embedded_training_corpus().rows) {
+    try {
+      corpus.push_back({&row, predict_corpus_row(row), {}});
+    } catch (const ConfigError& e) {
+      corpus.push_back({&row, 0, e.what()});
+    }
+  }
   load_preset("deepseek-v3");
 }
 
@@ -317,15 +324,38 @@ void GuiState::price_distillation() {
   }
 }
 
+std::vector<double> GuiState::sweep_values(int axis) {
+  switch (axis) {
+    case 0: return {256, 512, 1024, 2048, 4096, 8192, 16384};
+    case 1: return {1, 1.5, 2, 2.5, 3, 4, 5};
+    case 2: return {0.5, 1, 2, 4, 8, 14.8, 20};
+    default: return {16, 32, 64, 128, 256, 512};
+  }
+}
+
+namespace {
+
+void set_sweep_input(GuiInputs& x, int axis, double v) {
+  switch (axis) {
+    case 0: x.gpus = static_cast<int>(v); break;
+    case 1: x.price = static_cast<float>(v); break;
+    case 2: x.preset_stages = false; x.tokens_t = static_cast<float>(v); break;
+    default: x.experts = static_cast<int>(v); break;
+  }
+}
+
+}  // namespace
+
 void GuiState::start_sweep() {
   if (sweep_running_) return;
   if (sweep_thread_.joinable()) sweep_thread_.join();
-  std::vector<double> values;
-  switch (inputs.sweep_axis) {
-    case 0: values = {256, 512, 1024, 2048, 4096, 8192, 16384}; break;
-    case 1: values = {1, 1.5, 2, 2.5, 3, 4, 5}; break;
-    case 2: values = {0.5, 1, 2, 4, 8, 14.8, 20}; break;
-    default: values = {16, 32, 64, 128, 256, 512}; break;
+  // One input, or every pair of two (the second varying fastest).
+  const int axis = inputs.sweep_axis, axis_2 = inputs.sweep_axis_2 == axis ? -1 : inputs.sweep_axis_2;
+  std::vector<std::pair<double, double>> values;
+  for (double v : sweep_values(axis)) {
+    if (axis_2 < 0) values.emplace_back(v, 0.0);
+    else
+      for (double w : sweep_values(axis_2)) values.emplace_back(v, w);
   }
   {
     std::lock_guard<std::mutex> lock(sweep_mutex_);
@@ -334,25 +364,21 @@ void GuiState::start_sweep() {
   sweep_total_ = static_cast<int>(values.size());
   sweep_done_ = 0;
   sweep_running_ = true;
-  sweep_thread_ = std::thread([this, values, doc = document_, in = inputs] {
-    for (double v : values) {
+  sweep_thread_ = std::thread([this, values, axis, axis_2, doc = document_, in = inputs] {
+    for (const auto& [v, w] : values) {
       GuiInputs x = in;
-      switch (x.sweep_axis) {
-        case 0: x.gpus = static_cast<int>(v); break;
-        case 1: x.price = static_cast<float>(v); break;
-        case 2: x.preset_stages = false; x.tokens_t = static_cast<float>(v); break;
-        default: x.experts = static_cast<int>(v); break;
-      }
+      set_sweep_input(x, axis, v);
+      if (axis_2 >= 0) set_sweep_input(x, axis_2, w);
       try {
         TrainingRun run = build_run(doc, x);
         plan_stages(run, nullptr);
         if (run.parallel.automatic) run.parallel = run.stages.front().parallel.value();
         const double cost = simulate_training(run).cost_usd;
         std::lock_guard<std::mutex> lock(sweep_mutex_);
-        sweep_points_.push_back({v, cost, {}});
+        sweep_points_.push_back({v, w, cost, {}});
       } catch (const ConfigError& e) {
         std::lock_guard<std::mutex> lock(sweep_mutex_);
-        sweep_points_.push_back({v, 0, e.what()});
+        sweep_points_.push_back({v, w, 0, e.what()});
       }
       ++sweep_done_;
     }

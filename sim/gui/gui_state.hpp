@@ -18,6 +18,7 @@
 #include "frugal/sim/finetune.hpp"
 #include "frugal/sim/serving.hpp"
 #include "frugal/sim/serving_planner.hpp"
+#include "frugal/sim/training_corpus.hpp"
 #include "frugal/sim/training_report.hpp"
 #include "frugal/sim/validation.hpp"
 
@@ -47,7 +48,8 @@ struct GuiInputs {
   float mtp_acceptance = 0.0f, prefix_hit_rate = 0.0f;
   float ttft_p95_s = 3.0f, tpot_p95_ms = 50.0f;  // the planner's SLOs
   // sweep
-  int sweep_axis = 0;  // see sweep_axes()
+  int sweep_axis = 0;     // see sweep_axes()
+  int sweep_axis_2 = -1;  // a second input (a heat map over both), or -1 for none
   // fine-tuning the current model on the GPU above
   int ft_method = 1;  // 0 full, 1 LoRA, 2 QLoRA
   int ft_rank = 16, ft_tokens = 512, ft_gpus = 1;
@@ -81,6 +83,8 @@ class GuiState {
   // `serve --plan` on the serving inputs and SLOs, over every known GPU at the price input.
   void plan_serving();
   void start_sweep();  // in a background thread; sweep_progress() runs 0..1
+  // The values a sweep takes along axis `axis` (an index into sweep_axes()).
+  static std::vector<double> sweep_values(int axis);
   // `frugal-sim finetune` and `frugal-sim distill` on the current model and the inputs above.
   void price_finetune();
   void price_distillation();
@@ -90,6 +94,13 @@ class GuiState {
   std::optional<TrainingEstimate> estimate;
   std::vector<Baseline> baselines;
   std::vector<ValidationRow> validation;
+  // The validation corpus (sim/data/training_corpus.json) with the simulator's prediction of each row.
+  struct CorpusPrediction {
+    const CorpusRow* row = nullptr;
+    double predicted = 0;
+    std::string error;  // when the row cannot be predicted
+  };
+  std::vector<CorpusPrediction> corpus;
   std::string serving_error;
   std::vector<std::pair<double, ServingResult>> serving_by_load;  // (arrival rate, result)
   std::optional<ServingPlan> serving_plan;
@@ -103,6 +114,7 @@ class GuiState {
   bool sweep_running() const { return sweep_running_.load(); }
   struct SweepPoint {
     double value = 0;
+    double value_2 = 0;  // the second input's value, in a two-input sweep
     double cost_usd = 0;
     std::string error;  // why the point is impossible; empty when it was priced
   };

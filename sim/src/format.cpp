@@ -25,8 +25,10 @@ std::string scaled(double v, const char* const* suffixes, int count, const char*
 }  // namespace
 
 std::string format_count(double n) {
-  static const char* const suffixes[] = {"", "K", "M", "B", "T", "Q"};
-  return scaled(n, suffixes, 6, "");
+  // Beyond trillions, e-notation: "Q" reads as nothing to most people (GPT-3's 3.14e+23 FLOPs).
+  if (std::fabs(n) >= 999.95e12) return fmt::format("{:.3g}", n);
+  static const char* const suffixes[] = {"", "K", "M", "B", "T"};
+  return scaled(n, suffixes, 5, "");
 }
 
 std::string format_flops(double flops) {

@@ -10,6 +10,8 @@ TEST(Format, CountsFlopsAndBytes) {
   EXPECT_EQ(format_count(671.0264e9), "671.0B");
   EXPECT_EQ(format_count(8.0303e9), "8.03B");
   EXPECT_EQ(format_count(950), "950");
+  EXPECT_EQ(format_count(14.8e12), "14.8T");
+  EXPECT_EQ(format_count(3.14e23), "3.14e+23");  // not "314000000.0Q"
   EXPECT_EQ(format_flops(250.46e9), "250.5 GFLOP");
   EXPECT_EQ(format_flops(2473.2e9), "2.47 TFLOP");
   EXPECT_EQ(format_bytes(70272), "70,272 B (68.6 KiB)");

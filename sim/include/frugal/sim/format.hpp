@@ -6,7 +6,7 @@
 
 namespace frugal::sim {
 
-std::string format_count(double n);      // 671.0B, 36.6B, 12.3M, 950 (parameters, tokens)
+std::string format_count(double n);      // 671.0B, 36.6B, 12.3M, 950 (parameters, tokens); 3.14e+23 past T
 std::string format_flops(double flops);  // 250.4 GFLOP, 3.7 YFLOP
 std::string format_bytes(double bytes);  // 70,272 B (68.6 KiB)
 std::string format_percent(double fraction, int decimals = 1);  // +1.2%
