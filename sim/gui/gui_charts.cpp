@@ -142,9 +142,10 @@ Chart mfu_chart(const GuiState& s) {
 }
 
 Chart sweep_chart(const GuiState& s) {
-  const std::string& axis = sweep_axes()[static_cast<std::size_t>(s.inputs.sweep_axis)];
+  const int swept = s.swept_axes().first;
+  const std::string& axis = sweep_axes()[static_cast<std::size_t>(swept)];
   Chart c = chart(fmt::format("Training cost against {}", axis), axis, "cost ($)");
-  c.x_log = s.inputs.sweep_axis != 1;  // GPUs, tokens and experts double along the sweep; the price does not
+  c.x_log = swept != 1;  // GPUs, tokens and experts double along the sweep; the price does not
   Series line = series("cost", SeriesKind::line, 0);
   for (const GuiState::SweepPoint& p : s.sweep_points()) {
     line.x.push_back(p.value);
@@ -157,8 +158,8 @@ Chart sweep_chart(const GuiState& s) {
 }
 
 std::optional<HeatMap> sweep_heat_map(const GuiState& s) {
-  const int a = s.inputs.sweep_axis, b = s.inputs.sweep_axis_2;
-  if (b < 0 || b == a) return std::nullopt;
+  const auto [a, b] = s.swept_axes();
+  if (b < 0) return std::nullopt;
   const std::string& y_axis = sweep_axes()[static_cast<std::size_t>(a)];
   const std::string& x_axis = sweep_axes()[static_cast<std::size_t>(b)];
   HeatMap h;

@@ -227,7 +227,7 @@ void sweep_tab(GuiState& s, DrawContext& ctx, const Palette& p) {
     return;
   }
   draw_chart(sweep_chart(s), 1.4f * kChartHeight, p, ctx.charts);
-  const std::string& axis = axes[static_cast<std::size_t>(s.inputs.sweep_axis)];
+  const std::string& axis = axes[static_cast<std::size_t>(s.swept_axes().first)];
   for (const auto& pt : s.sweep_points()) {
     if (pt.error.empty()) text(fmt::format("{} = {:g}: ${}", axis, pt.value, format_count(pt.cost_usd)));
     else ImGui::TextColored(kRed, "%s = %g: %s", axis.c_str(), pt.value, pt.error.c_str());

@@ -360,6 +360,7 @@ void GuiState::start_sweep() {
   {
     std::lock_guard<std::mutex> lock(sweep_mutex_);
     sweep_points_.clear();
+    swept_axes_ = {axis, axis_2};
   }
   sweep_total_ = static_cast<int>(values.size());
   sweep_done_ = 0;
@@ -384,6 +385,11 @@ void GuiState::start_sweep() {
     }
     sweep_running_ = false;
   });
+}
+
+std::pair<int, int> GuiState::swept_axes() const {
+  std::lock_guard<std::mutex> lock(sweep_mutex_);
+  return swept_axes_;
 }
 
 std::vector<GuiState::SweepPoint> GuiState::sweep_points() const {

@@ -119,6 +119,9 @@ class GuiState {
     std::string error;  // why the point is impossible; empty when it was priced
   };
   std::vector<SweepPoint> sweep_points() const;
+  // The inputs the last sweep ran over (indices into sweep_axes(); the second -1 for none): the
+  // charts label its points with these, whatever the combos show now.
+  std::pair<int, int> swept_axes() const;
 
  private:
   TrainingEstimate simulate_cached(TrainingRun run);
@@ -127,6 +130,7 @@ class GuiState {
   std::map<std::string, Parallelism> plans_;
   mutable std::mutex sweep_mutex_;
   std::vector<SweepPoint> sweep_points_;
+  std::pair<int, int> swept_axes_{0, -1};
   std::atomic<int> sweep_done_{0}, sweep_total_{0};
   std::atomic<bool> sweep_running_{false};
   std::thread sweep_thread_;

@@ -2,8 +2,10 @@
 // the axes a chart needs, and what --state-json reports of it.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
 #include <limits>
+#include <thread>
 
 #include "chart.hpp"
 #include "gui_charts.hpp"
@@ -186,12 +188,22 @@ TEST(GuiTabCharts, MoeVsDenseHasThisRunThenEachBaseline) {
     EXPECT_DOUBLE_EQ(dollars.series[0].y[i + 1], s.baselines[i].estimate.cost_usd);
 }
 
-TEST(GuiTabCharts, OneSweepInputHasNoHeatMap) {
+// The sweep's charts follow the inputs it ran over, not the combos as they are now.
+TEST(GuiTabCharts, SweepChartsFollowTheInputsTheSweepRanOver) {
   GuiState s;
-  s.inputs.sweep_axis = 3;
-  s.inputs.sweep_axis_2 = -1;
+  s.inputs.sweep_axis = 1;  // price per GPU-hour
+  s.inputs.sweep_axis_2 = 1;  // the same input twice is still one input
+  s.start_sweep();
+  while (s.sweep_running()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   EXPECT_FALSE(sweep_heat_map(s).has_value());
-  s.inputs.sweep_axis_2 = 3;  // the same input twice is still one input
+  s.inputs.sweep_axis = 3;  // changed after the run: the chart still shows the price sweep
+  s.inputs.sweep_axis_2 = 0;
+  const Chart c = sweep_chart(s);
+  EXPECT_EQ(c.x_label, "price per GPU-hour");
+  EXPECT_FALSE(c.x_log);
+  ASSERT_EQ(c.series[0].x, GuiState::sweep_values(1));
+  // Cost is GPU-hours x price: the $4 point is twice the $2 point.
+  EXPECT_NEAR(c.series[0].y[5] / c.series[0].y[2], 2.0, 1e-9);
   EXPECT_FALSE(sweep_heat_map(s).has_value());
 }
 
