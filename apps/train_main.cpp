@@ -3,7 +3,7 @@
 //   frugal-train --preset deepseek-v3-tiny --steps 200
 //   frugal-train --config FILE --resume run.ckpt
 //   frugal-train --config student.json --distill logit --teacher-config t.json --teacher-checkpoint t.ckpt
-//   frugal-train experiment dense-vs-moe | balancing | fp8 | fp8-ablation | fp8-width | mtp | distillation
+//   frugal-train experiment dense-vs-moe | balancing | balancing-gamma | fp8 | fp8-ablation | fp8-width | mtp | distillation | sequence-kd
 //                [--seeds N] [--steps N] [--json FILE]
 //   mpirun -np 4 frugal-train --ep 4      expert parallelism over 4 ranks (with MPI)
 // Bad input: one line naming what is wrong on stderr, exit status 2, nothing written.
@@ -40,8 +40,8 @@ struct Flags {
   std::string config_file, preset, resume, text;
   std::optional<std::int64_t> stop_after;
   std::optional<std::int64_t> steps, seed, batch_size, log_every, eval_every, checkpoint_every;
-  std::optional<double> learning_rate, mtp_weight, kd_temperature, kd_alpha, sample_temperature;
-  std::optional<std::int64_t> kd_samples;
+  std::optional<double> learning_rate, mtp_weight, kd_temperature, kd_alpha, sample_temperature, kd_mix;
+  std::optional<std::int64_t> kd_samples, train_sequences;
   std::optional<std::string> balancing, precision, checkpoint, metrics_csv, metrics_json;
   std::optional<std::string> distill, teacher_config, teacher_checkpoint;
   bool quiet = false;
@@ -105,7 +105,8 @@ Run load_run(const Flags& f) {
   if (f.kd_alpha) overrides["distillation"]["alpha"] = *f.kd_alpha;
   if (f.kd_samples) overrides["distillation"]["samples"] = *f.kd_samples;
   if (f.sample_temperature) overrides["distillation"]["sample_temperature"] = *f.sample_temperature;
-  if (!overrides.empty()) {
+  if (f.kd_mix) overrides["distillation"]["mix"] = *f.kd_mix;
+  if (!overrides.empty() || f.train_sequences) {
     // Merge into the file's section, so that the same checks apply and errors name the flag's field.
     nlohmann::json section = doc.is_object() && doc.contains("cpu_training") ? doc["cpu_training"] : nlohmann::json::object();
     for (const char* nested : {"router", "precision", "distillation"})
@@ -115,6 +116,7 @@ Run load_run(const Flags& f) {
       }
     if (overrides.contains("data")) section.erase("data");
     section.update(overrides);
+    if (f.train_sequences) section["data"]["train_sequences"] = *f.train_sequences;
     run.options = parse_train_options(section, "cpu_training");
   }
   return run;
@@ -136,13 +138,16 @@ void print_header(const Trainer& t, const ModelConfig& model) {
     fmt::print("teacher {} ({} parameters, {} activated) from {}\n", teacher->config().name, teacher->parameter_count(),
                teacher->activated_parameter_count(), d.teacher_checkpoint.empty() ? "memory" : d.teacher_checkpoint);
     if (t.teacher_corpus_size() > 0)
-      fmt::print("        sequence-level distillation: training on {} sequences it samples at τ = {:g}\n",
-                 t.teacher_corpus_size(), d.sample_temperature);
+      fmt::print("        sequence-level distillation: training on {} sequences it samples at τ = {:g}, {} of each batch's {}\n",
+                 t.teacher_corpus_size(), d.sample_temperature, t.teacher_rows(), t.options().batch_size);
     else
       fmt::print("        logit distillation: α = {:g} of T² · KL to its softmax at T = {:g}, 1 − α of the hard labels\n", d.alpha,
                  d.temperature);
   }
   fmt::print("data    {}\n", t.source().describe());
+  if (const std::int64_t pool = t.options().data.train_sequences; pool > 0)
+    fmt::print("        training on a fixed set of {} sequences, read in order, {:.1f} passes\n", pool,
+               static_cast<double>(t.options().steps * (t.options().batch_size - t.teacher_rows())) / static_cast<double>(pool));
   const double floor = t.loss_floor();
   if (!std::isnan(floor)) fmt::print("floor   {:.4f} nats/token: no model can average below this on this source\n", floor);
   const auto& o = t.options();
@@ -268,7 +273,8 @@ int train_with(const Flags& flags, const Run& run, const Ranks& ranks, TrainingP
 }
 
 int experiment(const Flags& flags, const std::string& name, const std::string& json_path, int seeds,
-               const std::vector<Index>& widths, Index ablation_hidden) {
+               const std::vector<Index>& widths, Index ablation_hidden, const std::vector<double>& gammas,
+               const std::vector<std::int64_t>& real_sequences) {
   if (seeds < 1) throw ConfigError("--seeds", "must be at least 1, got " + std::to_string(seeds));
   const Run run = load_run(flags);
   const bool terminal = isatty(fileno(stderr)) != 0;
@@ -287,6 +293,11 @@ int experiment(const Flags& flags, const std::string& name, const std::string& j
   else if (name == "fp8-width") report = run_fp8_width(run.model, run.options, widths, seeds, progress);
   else if (name == "mtp") report = run_mtp(run.model, run.options, seeds, progress);
   else if (name == "distillation") report = run_distillation(run.model, run.options, seeds, progress);
+  else if (name == "sequence-kd") {
+    SequenceKdSweep sweep;
+    if (!real_sequences.empty()) sweep.real_sequences = real_sequences;
+    report = run_sequence_kd(run.model, run.options, sweep, seeds, progress);
+  } else if (name == "balancing-gamma") report = run_balancing_gamma(run.model, run.options, gammas, seeds, progress);
   else report = run_balancing(run.model, run.options, seeds, progress);
   fmt::print("{}", format_report(report));
   if (!json_path.empty()) write_file_atomically(json_path, report_json(report).dump(1) + "\n");
@@ -311,6 +322,8 @@ void add_run_flags(CLI::App& app, Flags& f) {
   app.add_option("--kd-alpha", f.kd_alpha, "logit distillation: weight α of the soft targets (default 0.5)");
   app.add_option("--kd-samples", f.kd_samples, "sequence distillation: sequences the teacher writes (default steps × batch size)");
   app.add_option("--sample-temperature", f.sample_temperature, "sequence distillation: the teacher's sampling temperature τ (0: greedy)");
+  app.add_option("--kd-mix", f.kd_mix, "sequence distillation: the share of each batch the teacher wrote, the rest real (default 1)");
+  app.add_option("--train-sequences", f.train_sequences, "train on a fixed set of this many real sequences, read in order (default: fresh every step)");
   app.add_option("--log-every", f.log_every, "steps between progress lines when not on a terminal");
   app.add_option("--eval-every", f.eval_every, "steps between held-out evaluations");
   app.add_flag("--quiet", f.quiet, "print only the final summary");
@@ -337,14 +350,20 @@ int main(int argc, char** argv) {
   std::string experiment_name, json_path;
   int seeds = 3;
   std::vector<frugal::core::Index> widths = {16, 32, 64};
+  std::vector<double> gammas = {0.0003, 0.001, 0.003, 0.01};
+  std::vector<std::int64_t> real_sequences;
   frugal::core::Index ablation_hidden = 32;
   CLI::App* experiment_app = app.add_subcommand("experiment", "run a chapter's experiment and print its table");
-  experiment_app->add_option("name", experiment_name, "dense-vs-moe, balancing, fp8, fp8-ablation, fp8-width, mtp or distillation")
+  experiment_app->add_option("name", experiment_name, "dense-vs-moe, balancing, balancing-gamma, fp8, fp8-ablation, fp8-width, mtp, distillation or sequence-kd")
       ->required()
-      ->check(CLI::IsMember({"dense-vs-moe", "balancing", "fp8", "fp8-ablation", "fp8-width", "mtp", "distillation"}));
+      ->check(CLI::IsMember({"dense-vs-moe", "balancing", "balancing-gamma", "fp8", "fp8-ablation", "fp8-width", "mtp", "distillation", "sequence-kd"}));
   add_run_flags(*experiment_app, experiment_flags);
   experiment_app->add_option("--json", json_path, "also write the results here as JSON");
   experiment_app->add_option("--seeds", seeds, "run every arm with this many seeds and report mean ± standard deviation (default 3)");
+  experiment_app->add_option("--gammas", gammas, "balancing-gamma: the bias update speeds (default 0.0003 0.001 0.003 0.01)")
+      ->check(CLI::Range(1e-6, 1.0));
+  experiment_app->add_option("--real-sequences", real_sequences, "sequence-kd: the amounts of real data, in sequences, 0 for unlimited (default 64 512 0)")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{100000}));
   experiment_app->add_option("--widths", widths, "fp8-width: the hidden widths to train at (default 16 32 64)")->check(CLI::Range(8, 4096));
   experiment_app->add_option("--hidden", ablation_hidden, "fp8-ablation: the hidden width to train at (default 32: at 16 the model learns too little in 600 steps to lose anything)")
       ->check(CLI::Range(8, 4096));
@@ -374,7 +393,7 @@ int main(int argc, char** argv) {
   try {
     if (experiment_app->parsed()) {
       if (ranks.world > 1) throw frugal::ConfigError("experiment", "experiments run in one process: start them without mpirun");
-      return experiment(experiment_flags, experiment_name, json_path, seeds, widths, ablation_hidden);
+      return experiment(experiment_flags, experiment_name, json_path, seeds, widths, ablation_hidden, gammas, real_sequences);
     }
     return train(flags, ranks);
   } catch (const frugal::ConfigError& e) {

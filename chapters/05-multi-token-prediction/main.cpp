@@ -77,16 +77,28 @@ int main(int argc, char** argv) {
         "through the hidden state, which is the point: the model is pushed to plan a token further ahead.");
   n.show(shifted_targets(setup));
 
-  n.step(fmt::format("Train with and without MTP ({} steps × {} sequences)", setup.options.steps, setup.options.batch_size));
+  const int seeds = chapter_seeds(options.quick);
+  n.step(fmt::format("Train with and without MTP ({} steps × {} sequences, {} seed{})", setup.options.steps,
+                     setup.options.batch_size, seeds, seeds == 1 ? "" : "s"));
+  if (seeds > 1) n.say("Each arm trains with 3 seeds, two runs at a time: about a minute and a half on 2 cores.");
   std::shared_ptr<Transformer<float>> trained;
-  const ExperimentReport report = run_mtp(setup.model, setup.options, 1, [&](const std::string& arm, const Trainer& trainer) {
-    if (arm == "mtp" && trainer.finished()) trained = trainer.shared_model();
+  const ExperimentReport report = run_mtp(setup.model, setup.options, seeds, [&](const std::string& arm, const Trainer& trainer) {
+    // The first seed's model (arms finish in any order when they train at once).
+    if (arm == "mtp" && trainer.finished() && trainer.options().seed == setup.options.seed) trained = trainer.shared_model();
   });
   n.show(format_report(report));
-  n.say("Both arms see the same batches; the MTP arm spends extra FLOPs on its module (the FLOPs column) and the "
-        "held-out loss is the main model's alone. Over 600 steps and 3 seeds (core/README.md) MTP gives 1.264 ± "
-        "0.021 against 1.278 ± 0.018: a small gain inside the seeds' spread, in the direction of the V3 report's "
-        "ablation (Table 4), measured there at 16B–228B parameters.");
+  const std::vector<ArmSummary> summary = summarize(report);
+  const ArmSummary &with = summary_of(summary, "mtp"), &without = summary_of(summary, "no-mtp");
+  n.say(fmt::format("Both arms see the same batches; the MTP arm spends extra FLOPs on its module (the FLOPs column) and "
+                    "the held-out loss is the main model's alone. Over {} seed{} MTP ends at {} against {} "
+                    "without: {} it{}. The V3 report's ablation (Table 4) finds MTP helping at "
+                    "16B–228B parameters.",
+                    seeds, seeds == 1 ? "" : "s", with_spread(with.final_eval_loss, with.final_eval_loss_std, seeds),
+                    with_spread(without.final_eval_loss, without.final_eval_loss_std, seeds),
+                    compared_with(with.final_eval_loss, with.final_eval_loss_std, without.final_eval_loss,
+                                  without.final_eval_loss_std, seeds, 0.02),
+                    seeds == 1 ? " (one seed: only a difference over 2% counts)"
+                               : " (a difference counts beyond twice its standard error over seeds)"));
 
   n.step("The module as a drafter: speculative decoding");
   n.say("At inference the MTP module can be thrown away — or kept as a drafter (V3 §5.4.3). Each main-model pass "

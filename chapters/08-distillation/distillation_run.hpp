@@ -16,4 +16,16 @@ inline TinyRun distillation_setup(bool quick) {
   return run;
 }
 
+// The sequence-KD sweep (core's run_sequence_kd) at the chapter's size: the quick run's 120
+// training sequences against 16 real ones and unlimited; the full run's 9,600 against 64 and 512
+// (each read 150 and 19 times) and unlimited.
+inline core::SequenceKdSweep sequence_kd_sweep(bool quick) {
+  core::SequenceKdSweep sweep;
+  if (quick) {
+    sweep.real_sequences = {16, 0};
+    sweep.few_samples = 16;
+  }
+  return sweep;
+}
+
 }  // namespace frugal::chapters

@@ -102,9 +102,17 @@ int main(int argc, char** argv) {
     if (arm == "teacher" && t.finished()) teacher = t.shared_model();
   });
   n.show(format_report(report));
-  n.say("Over 600 student steps and 3 seeds (`frugal-train experiment distillation --seeds 3`, core/README.md): hard "
-        "labels 1.379 ± 0.066, logit KD 1.253 ± 0.044, sequence KD 1.444 ± 0.069, against a teacher at 1.194 — "
-        "logit KD closes 45% of the student's gap to the source's entropy floor at equal student compute.");
+  const std::vector<ArmSummary> summary = summarize(report);
+  const ArmSummary &hard = summary_of(summary, "hard-labels"), &logit = summary_of(summary, "logit-kd");
+  const double floor = report.loss_floor, closed = (hard.final_eval_loss - logit.final_eval_loss) / (hard.final_eval_loss - floor);
+  n.say(fmt::format("Logit distillation ends {} hard labels ({:.4f} vs {:.4f}){}. One seed here, to keep the chapter "
+                    "to minutes: `frugal-train experiment distillation` runs 3 (13 minutes) and gives the spread.",
+                    compared_with(logit.final_eval_loss, 0, hard.final_eval_loss, 0, 1, 0.02), logit.final_eval_loss,
+                    hard.final_eval_loss,
+                    std::isnan(floor) || !(closed > 0) ? ""
+                                                       : fmt::format(": {:.0f}% of the student's gap to the source's "
+                                                                     "entropy floor closed at equal student compute",
+                                                                     100 * closed)));
 
   n.step("What a soft target holds");
   n.say("A hard label says which token came next. The teacher's distribution says which tokens could have — and "
@@ -115,15 +123,43 @@ int main(int argc, char** argv) {
 
   n.step("Learning from samples");
   const auto& impossible = report.details.at("impossible_transition_fraction");
+  const double hard_loss = hard.final_eval_loss, samples_loss = summary_of(summary, "sequence-kd").final_eval_loss;
   n.say(fmt::format("Sequence-level distillation never sees a logit: the teacher writes text and the student trains on "
                     "it. DeepSeek-R1's distilled models are made that way — supervised fine-tuning of Qwen and Llama "
-                    "models on 800K samples R1 curated (R1 §2.4) — because it needs only the teacher's outputs. In the "
-                    "600-step run it does worse than hard labels: the real source is unlimited and exact, while the "
-                    "teacher's samples carry its errors, and the student learns them too — {:.2f}% of the transitions "
-                    "this run's teacher wrote are ones the source never makes (3.10% for the fully trained teacher). "
-                    "It also cost the teacher more compute than the student's own training (the footer), as this CPU "
-                    "reference has no KV cache.",
+                    "models on 800K samples R1 curated (R1 §2.4) — because it needs only the teacher's outputs. In this "
+                    "run its loss is {} hard labels' ({:.4f} vs {:.4f}), and the hard-label student had something the R1 "
+                    "students did not: an unlimited supply of exact real data. The teacher's samples carry its errors, "
+                    "and the student learns them too — {:.2f}% of the transitions this run's teacher wrote are ones the "
+                    "source never makes. Writing them also cost the teacher more compute than the student's own "
+                    "training (the footer), as this CPU reference has no KV cache.",
+                    compared_with(samples_loss, 0, hard_loss, 0, 1, 0.02), samples_loss, hard_loss,
                     impossible.empty() ? 0.0 : 100 * impossible.front().get<double>()));
+
+  n.step("When samples beat real data");
+  const SequenceKdSweep sweep = sequence_kd_sweep(options.quick);
+  std::string amounts;  // the limited amounts: "64 or 512"
+  for (std::int64_t r : sweep.real_sequences)
+    if (r > 0) amounts += (amounts.empty() ? "" : " or ") + std::to_string(r);
+  n.say(fmt::format("So take the real data away. The same student, the same {} steps of {} sequences, now with its own "
+                    "real data cut to {} sequences (read over and over), and unlimited as before; beside it the student "
+                    "trained on the teacher's samples only, and on batches half samples, half its own data. Then three "
+                    "changes to the samples: sample colder (τ = {:g}), fewer samples reread ({}), and a teacher trained "
+                    "{:g}× as long instead of {:g}× (Kim & Rush 2016 §3 distil on beam-search output, the mode of the "
+                    "teacher; R1 §2.4 on samples curated from a teacher much stronger than its students).{}",
+                    setup.options.steps, setup.options.batch_size, amounts, sweep.cold_temperature, sweep.few_samples,
+                    sweep.long_teacher_step_factor, sweep.teacher_step_factor,
+                    options.quick ? "" : " One seed, about 9 minutes on 2 cores; `frugal-train experiment sequence-kd` "
+                                         "runs 3."));
+  const ExperimentReport crossover = run_sequence_kd(setup.model, setup.options, sweep, 1);
+  n.show(format_report(crossover));  // its footer ends with the sentence the numbers support (sequence_kd_conclusion)
+  n.say("Whether colder samples help depends on what is scored. Held-out loss scores the student's whole "
+        "distribution: a colder teacher writes fewer of its mistakes but also fewer of the source's plausible "
+        "continuations, and a student trained on them learns to be surer than the data allows. Kim & Rush score "
+        "translations by BLEU, which rewards the mode — what beam search finds.");
+  n.say("That is the article's advice with its condition attached: \"use the larger model to generate training data "
+        "for the smaller one\" pays when the teacher's text is more, or better, data than the student would otherwise "
+        "have — R1's reasoning traces exist nowhere else — and costs the student when real data is plentiful and the "
+        "teacher is still wrong where the data is right.");
 
   n.step("What a real pipeline costs");
   const sim::DistillationEstimate priced = price_r1_style_pipeline();
@@ -152,9 +188,9 @@ int main(int argc, char** argv) {
   n.exercises({"`frugal-train experiment distillation --kd-temperature 1` and `--kd-temperature 4`: which T helps "
                "this student most?",
                "Sample the teacher colder: `--sample-temperature 0.5`. The impossible transitions drop — does the "
-               "sequence-KD student improve, and what does it lose?",
-               "Why do R1's samples help a small model when ours hurt? (Hint: where else could the student get "
-               "those reasoning traces?)",
+               "sequence-KD student improve, and what does it lose? (Compare samples-cold in the sweep.)",
+               "`frugal-train experiment sequence-kd --real-sequences 16 32 64 128`: between which amounts of real "
+               "data does the crossover fall, and does it move with a longer-trained teacher?",
                "`frugal-sim distill --mode logit --teacher llama-3.1-70b --student llama-3.1-8b`: what does storing "
                "the top-64 logits cost, and when is it cheaper than generating samples?"});
   return 0;

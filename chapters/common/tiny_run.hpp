@@ -3,6 +3,10 @@
 // under the sanitizers, where the chapters' tests run them too).
 #pragma once
 
+#include <fmt/format.h>
+
+#include <string>
+
 #include "frugal/config/config_file.hpp"
 #include "frugal/config/presets.hpp"
 #include "frugal/core/train_options.hpp"
@@ -28,6 +32,14 @@ inline TinyRun tiny_run(bool quick) {
     run.options.eval_every = 15;
   }
   return run;
+}
+
+// The seeds of a chapter's experiment: 3 in full mode, so that its sentences can tell a difference
+// from the noise between seeds (mean ± standard deviation); 1 in the quick run.
+inline int chapter_seeds(bool quick) { return quick ? 1 : 3; }
+// "1.305 ± 0.032" over several seeds, "1.305" for one.
+inline std::string with_spread(double mean, double std, int seeds) {
+  return seeds > 1 ? fmt::format("{:.3f} ± {:.3f}", mean, std) : fmt::format("{:.3f}", mean);
 }
 
 }  // namespace frugal::chapters

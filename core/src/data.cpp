@@ -96,6 +96,20 @@ std::vector<double> MarkovSource::next_distribution(int context) const {
 
 // Each sequence starts from a context drawn from π (so every position is stationary) and then
 // follows the chain. Training and held-out batches differ only by their random stream.
+Batch cyclic_batch(const std::vector<int>& sequences, std::int64_t count, std::int64_t seq_len, std::int64_t step,
+                   std::int64_t batch_size) {
+  Batch out;
+  out.inputs.reserve(static_cast<std::size_t>(batch_size * seq_len));
+  out.targets.reserve(out.inputs.capacity());
+  for (std::int64_t b = 0; b < batch_size; ++b) {
+    const std::int64_t index = (step * batch_size + b) % count;
+    const auto first = sequences.begin() + index * (seq_len + 1);
+    out.inputs.insert(out.inputs.end(), first, first + seq_len);
+    out.targets.insert(out.targets.end(), first + 1, first + seq_len + 1);
+  }
+  return out;
+}
+
 Batch MarkovSource::sample(Rng& rng, std::int64_t batch, std::int64_t seq_len, bool) const {
   Batch out;
   std::vector<int> sequence(static_cast<std::size_t>(seq_len + 1));

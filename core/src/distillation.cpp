@@ -96,17 +96,18 @@ TeacherCorpus::TeacherCorpus(Transformer<float>& teacher, const TokenSource& dat
   meter = saved;  // the teacher's work is not the student's training compute
 }
 
-Batch TeacherCorpus::batch(std::int64_t step, std::int64_t batch_size) const {
-  Batch out;
-  out.inputs.reserve(static_cast<std::size_t>(batch_size * seq_len_));
-  out.targets.reserve(out.inputs.capacity());
-  for (std::int64_t b = 0; b < batch_size; ++b) {
-    const std::int64_t index = (step * batch_size + b) % count_;
-    const auto first = tokens_.begin() + index * (seq_len_ + 1);
-    out.inputs.insert(out.inputs.end(), first, first + seq_len_);
-    out.targets.insert(out.targets.end(), first + 1, first + seq_len_ + 1);
-  }
+TeacherCorpus TeacherCorpus::first(std::int64_t n) const {
+  if (n <= 0 || n > count_) throw std::invalid_argument(fmt::format("cannot take {} of {} sequences", n, count_));
+  TeacherCorpus out;
+  out.count_ = n;
+  out.seq_len_ = seq_len_;
+  out.tokens_.assign(tokens_.begin(), tokens_.begin() + n * (seq_len_ + 1));
+  out.flops_ = flops_ * static_cast<double>(n) / static_cast<double>(count_);
   return out;
+}
+
+Batch TeacherCorpus::batch(std::int64_t step, std::int64_t batch_size) const {
+  return cyclic_batch(tokens_, count_, seq_len_, step, batch_size);
 }
 
 double impossible_transition_fraction(const TeacherCorpus& corpus, const TokenSource& data) {

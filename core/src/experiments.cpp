@@ -29,8 +29,9 @@ ModelConfig dense_counterpart(const ModelConfig& moe) {
 
 ArmResult run_arm(const std::string& name, const std::string& description, const ModelConfig& model,
                   const TrainOptions& options, const ArmProgress& progress, const std::function<void(Trainer&)>& finished,
-                  std::shared_ptr<Transformer<float>> teacher) {
+                  std::shared_ptr<Transformer<float>> teacher, std::shared_ptr<const TeacherCorpus> corpus) {
   Trainer trainer(model, options, std::move(teacher));
+  if (corpus) trainer.use_teacher_corpus(std::move(corpus));
   ArmResult arm;
   arm.name = name;
   arm.description = description;
@@ -63,7 +64,7 @@ std::vector<ArmResult> run_arms(const std::vector<ArmSpec>& arms, const ArmProgr
   auto worker = [&] {
     for (std::size_t i = next++; i < arms.size(); i = next++) {
       const ArmSpec& a = arms[i];
-      results[i] = run_arm(a.name, a.description, a.model, a.options, serialised, a.finished);
+      results[i] = run_arm(a.name, a.description, a.model, a.options, serialised, a.finished, a.teacher, a.corpus);
       results[i].baseline = a.baseline;
     }
   };
@@ -95,6 +96,24 @@ void finish_report(ExperimentReport& report, const TrainOptions& options) {
   for (const auto& arm : report.arms) report.common_flops = std::min(report.common_flops, arm.flops());
 }
 
+const ArmSummary& summary_of(const std::vector<ArmSummary>& summary, const std::string& name) {
+  const auto it = std::find_if(summary.begin(), summary.end(), [&](const ArmSummary& s) { return s.name == name; });
+  if (it == summary.end()) throw ConfigError("experiment", "the report has no arm " + name);
+  return *it;
+}
+
+bool above_beyond_noise(double a, double a_std, double b, double b_std, int seeds, double one_seed_margin) {
+  if (seeds < 2) return a > (1 + one_seed_margin) * b;
+  const double se = std::sqrt((a_std * a_std + b_std * b_std) / static_cast<double>(seeds));
+  return a - b > 2 * se;
+}
+
+std::string compared_with(double a, double a_std, double b, double b_std, int seeds, double one_seed_margin) {
+  if (above_beyond_noise(b, b_std, a, a_std, seeds, one_seed_margin)) return "lower than";
+  if (above_beyond_noise(a, a_std, b, b_std, seeds, one_seed_margin)) return "higher than";
+  return "within the noise of";
+}
+
 TrainOptions with_seed(TrainOptions o, int index) {
   o.seed += static_cast<std::uint64_t>(index);
   return o;
@@ -119,51 +138,6 @@ ExperimentReport run_dense_vs_moe(const ModelConfig& moe, const TrainOptions& op
                                 moe.moe.expert_intermediate_size, moe.moe.top_k),
                     moe_arm, o, {}, ""});
   }
-  add_arms(report, arms, progress);
-  finish_report(report, options);
-  return report;
-}
-
-// The three arms of the balancing experiment for one seed, as the V3 report's ablation (§4.5.3):
-// "Both of the baseline models purely use auxiliary losses to encourage load balance, and use the
-// sigmoid gating function with top-K affinity normalization ... keeping the training data and the
-// other architectures the same, we remove all auxiliary losses and introduce the
-// auxiliary-loss-free balancing strategy". So every arm keeps the model's gate and group limits and
-// drops no token (unless the options set a capacity factor, which only the auxiliary-loss arm
-// uses); only the balancing differs: the bias (γ, with V3's small sequence-wise loss), the
-// batch-wise auxiliary loss (α = options.router.aux_loss_alpha), or nothing.
-static void add_balancing_arms(std::vector<ArmSpec>& arms, const ModelConfig& moe, const TrainOptions& options) {
-  TrainOptions aux_free = options;
-  aux_free.router.balancing = Balancing::aux_free;
-  aux_free.router.capacity_factor = 0;
-  arms.push_back({"aux-loss-free",
-                  fmt::format("{} gate, bias γ = {}, sequence-wise α = {}, no dropping", to_string(moe.moe.score_func),
-                              aux_free.router.bias_update_speed, aux_free.router.sequence_balance_alpha),
-                  moe, aux_free, {}, ""});
-
-  TrainOptions aux_loss = options;  // a capacity factor set in the options applies here (Switch §2.2)
-  aux_loss.router.balancing = Balancing::aux_loss;
-  arms.push_back({"aux-loss",
-                  fmt::format("{} gate, batch-wise auxiliary loss α = {}, {}", to_string(moe.moe.score_func),
-                              aux_loss.router.aux_loss_alpha,
-                              aux_loss.router.capacity_factor > 0
-                                  ? fmt::format("capacity factor {} with dropping", aux_loss.router.capacity_factor)
-                                  : std::string("no dropping")),
-                  moe, aux_loss, {}, ""});
-
-  TrainOptions none = options;
-  none.router.balancing = Balancing::none;
-  none.router.capacity_factor = 0;
-  arms.push_back({"unbalanced", fmt::format("{} gate, no balancing at all", to_string(moe.moe.score_func)), moe, none, {}, ""});
-}
-
-ExperimentReport run_balancing(const ModelConfig& moe, const TrainOptions& options, int seeds, const ArmProgress& progress) {
-  if (!moe.is_moe()) throw ConfigError("model.moe.routed_experts", "the balancing experiment needs an MoE model");
-  ExperimentReport report = new_report(
-      "balancing",
-      "Auxiliary-loss-free balancing against the auxiliary loss: expert load (MaxVio) and loss", seeds);
-  std::vector<ArmSpec> arms;
-  for (int seed = 0; seed < seeds; ++seed) add_balancing_arms(arms, moe, with_seed(options, seed));
   add_arms(report, arms, progress);
   finish_report(report, options);
   return report;

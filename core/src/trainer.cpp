@@ -18,6 +18,7 @@ namespace {
 constexpr std::uint64_t kTrainStream = 1ull << 32;
 constexpr std::uint64_t kEvalStream = 2ull << 32;
 constexpr std::uint64_t kTeacherSampleStream = 4ull << 32;
+constexpr std::uint64_t kTrainPoolStream = 5ull << 32;
 }  // namespace
 
 TrainingDiverged::TrainingDiverged(std::int64_t at, const std::string& what)
@@ -42,6 +43,17 @@ Trainer::Trainer(const ModelConfig& model, const TrainOptions& options, std::sha
   if (source_->vocabulary_needed() > model.vocab_size)
     throw ConfigError("model.vocab_size", fmt::format("{} is smaller than the data's {} token values ({})", model.vocab_size,
                                                       source_->vocabulary_needed(), source_->describe()));
+  if (const std::int64_t count = options.data.train_sequences; count > 0) {
+    // The fixed pool: sequence i is the inputs of row i and its last target.
+    Rng rng(options.seed, kTrainPoolStream);
+    const Batch pool = source_->sample(rng, count, options.seq_len, false);
+    train_pool_.reserve(static_cast<std::size_t>(count * (options.seq_len + 1)));
+    for (std::int64_t i = 0; i < count; ++i) {
+      const auto row = pool.inputs.begin() + i * options.seq_len;
+      train_pool_.insert(train_pool_.end(), row, row + options.seq_len);
+      train_pool_.push_back(pool.targets[static_cast<std::size_t>((i + 1) * options.seq_len - 1)]);
+    }
+  }
   model_->init(options.seed, options.init_std);
   if (options.init_nudge != 0)
     for (float& w : model_->params().values()) w *= static_cast<float>(1.0 + options.init_nudge);
@@ -116,25 +128,59 @@ void Trainer::set_up_teacher(std::shared_ptr<Transformer<float>> teacher) {
                       fmt::format("the teacher reads at most {} tokens, the student trains on {}", t.max_seq_len, options_.seq_len));
 }
 
-std::int64_t Trainer::teacher_corpus_size() const {
+std::int64_t Trainer::teacher_rows() const {
   const DistillationOptions& d = options_.distillation;
   if (d.kind != DistillationOptions::Kind::sequence) return 0;
-  return d.samples > 0 ? d.samples : options_.steps * options_.batch_size;
+  const std::int64_t rows = std::llround(d.mix * static_cast<double>(options_.batch_size));
+  return std::clamp<std::int64_t>(rows, 1, options_.batch_size);
+}
+
+std::int64_t Trainer::teacher_corpus_size() const {
+  if (teacher_rows() == 0) return 0;
+  const std::int64_t samples = options_.distillation.samples;
+  return samples > 0 ? samples : options_.steps * teacher_rows();
+}
+
+// The step's batch: teacher_rows() sequences of the teacher's corpus, then the rest real — from the
+// fixed pool when data.train_sequences is set, else fresh from the source.
+Batch Trainer::training_batch() const {
+  const std::int64_t from_teacher = corpus_ ? teacher_rows() : 0, real = options_.batch_size - from_teacher;
+  Batch batch = from_teacher > 0 ? corpus_->batch(step_, from_teacher) : Batch{};
+  if (real == 0) return batch;
+  Batch rest;
+  if (!train_pool_.empty()) {
+    rest = cyclic_batch(train_pool_, options_.data.train_sequences, options_.seq_len, step_, real);
+  } else {
+    Rng rng(options_.seed, kTrainStream + static_cast<std::uint64_t>(step_));
+    rest = source_->sample(rng, real, options_.seq_len, false);
+  }
+  batch.inputs.insert(batch.inputs.end(), rest.inputs.begin(), rest.inputs.end());
+  batch.targets.insert(batch.targets.end(), rest.targets.begin(), rest.targets.end());
+  return batch;
 }
 
 void Trainer::write_teacher_corpus() {
   if (corpus_ || teacher_corpus_size() == 0) return;
-  corpus_ = std::make_unique<TeacherCorpus>(*teacher_, *source_, teacher_corpus_size(), options_.seq_len,
+  corpus_ = std::make_shared<const TeacherCorpus>(*teacher_, *source_, teacher_corpus_size(), options_.seq_len,
                                             options_.distillation.sample_temperature,
                                             Rng(options_.seed, kTeacherSampleStream).next());
   teacher_flops_ = corpus_->generation_flops();  // the same corpus, so the same figure, after a resume
 }
 
+void Trainer::use_teacher_corpus(std::shared_ptr<const TeacherCorpus> corpus) {
+  const std::int64_t needed = teacher_corpus_size();
+  if (needed == 0) throw std::invalid_argument("a teacher's corpus is only for sequence-level distillation");
+  if (corpus->seq_len() != options_.seq_len)
+    throw std::invalid_argument(fmt::format("the corpus holds sequences of {} tokens, the run trains on {}", corpus->seq_len(), options_.seq_len));
+  if (corpus->size() < needed)
+    throw std::invalid_argument(fmt::format("the corpus holds {} sequences, the run needs {}", corpus->size(), needed));
+  corpus_ = corpus->size() == needed ? std::move(corpus) : std::make_shared<const TeacherCorpus>(corpus->first(needed));
+  teacher_flops_ = corpus_->generation_flops();
+}
+
 const StepMetrics& Trainer::step() {
   write_teacher_corpus();
-  Rng rng(options_.seed, kTrainStream + static_cast<std::uint64_t>(step_));
-  const Batch batch = local_part(corpus_ ? corpus_->batch(step_, options_.batch_size)
-                                         : source_->sample(rng, options_.batch_size, options_.seq_len, false));
+  const Batch batch = local_part(training_batch());
   const Index local_batch = options_.batch_size / world();
 
   MatmulMeter& meter = matmul_meter();
@@ -276,6 +322,7 @@ nlohmann::json Trainer::describe() const {
           {"parameters", model_->parameter_count()},
           {"activated_parameters", model_->activated_parameter_count()},
           {"data", source_->describe()},
+          {"train_sequences", options_.data.train_sequences},
           {"loss_floor", std::isnan(floor) ? nlohmann::json(nullptr) : nlohmann::json(floor)},
           {"steps", options_.steps},
           {"batch_size", options_.batch_size},
@@ -295,6 +342,7 @@ nlohmann::json Trainer::describe_distillation() const {
   if (corpus_) {
     j["samples"] = corpus_->size();
     j["sample_temperature"] = d.sample_temperature;
+    j["mix"] = d.mix;
     j["generation_flops"] = corpus_->generation_flops();
   } else {
     j["temperature"] = d.temperature;

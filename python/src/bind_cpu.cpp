@@ -61,6 +61,10 @@ using Experiment = core::ExperimentReport (*)(const ModelConfig&, const core::Tr
 Experiment experiment_named(const std::string& name) {
   if (name == "dense-vs-moe") return core::run_dense_vs_moe;
   if (name == "balancing") return core::run_balancing;
+  if (name == "balancing-gamma")  // the CLI's default γs (frugal-train experiment balancing-gamma)
+    return [](const ModelConfig& m, const core::TrainOptions& o, int seeds, const core::ArmProgress& p) {
+      return core::run_balancing_gamma(m, o, {0.0003, 0.001, 0.003, 0.01}, seeds, p);
+    };
   if (name == "fp8") return core::run_fp8_vs_fp32;
   // The CLI's defaults (frugal-train experiment fp8-ablation | fp8-width).
   if (name == "fp8-ablation")
@@ -76,7 +80,11 @@ Experiment experiment_named(const std::string& name) {
     return [](const ModelConfig& m, const core::TrainOptions& o, int seeds, const core::ArmProgress& p) {
       return core::run_distillation(m, o, seeds, p);
     };
-  throw ConfigError("experiment", "unknown experiment '" + name + "' (known: dense-vs-moe, balancing, fp8, fp8-ablation, fp8-width, mtp, distillation)");
+  if (name == "sequence-kd")  // the CLI's default sweep (frugal-train experiment sequence-kd)
+    return [](const ModelConfig& m, const core::TrainOptions& o, int seeds, const core::ArmProgress& p) {
+      return core::run_sequence_kd(m, o, core::SequenceKdSweep{}, seeds, p);
+    };
+  throw ConfigError("experiment", "unknown experiment '" + name + "' (known: dense-vs-moe, balancing, balancing-gamma, fp8, fp8-ablation, fp8-width, mtp, distillation, sequence-kd)");
 }
 
 }  // namespace
@@ -138,7 +146,7 @@ void bind_cpu(py::module_& m) {
         return out;
       },
       py::arg("name"), py::arg("config") = kTinyConfig, py::arg("seeds") = 1,
-      "Runs one of the chapters' experiments (dense-vs-moe, balancing, fp8, fp8-ablation, fp8-width, mtp, distillation; core/experiments.hpp) "
+      "Runs one of the chapters' experiments (dense-vs-moe, balancing, balancing-gamma, fp8, fp8-ablation, fp8-width, mtp, distillation, sequence-kd; core/experiments.hpp) "
       "and returns its report (as `frugal-train experiment NAME --json`) plus every arm's history as numpy arrays and "
       "the printed table. Keyword options override cpu_training, e.g. steps=200.");
 }

@@ -34,18 +34,23 @@ TEST(Chapters, MoeRoutingPrintsTheRoutersChoices) {
   EXPECT_EQ(r.out.find("[Enter to continue]"), std::string::npos);  // --no-pause
 }
 
-// The quick runs are deterministic: the chapter's MaxVio rows are the experiment's.
+// The quick runs are deterministic: the chapter's γ sweep, the γ it then trains with and its MaxVio
+// rows are the experiments'.
 TEST(Chapters, LoadBalancingPrintsTheExperimentsMaxVio) {
   const auto r = run_program(chapter("chapter-03-load-balancing"), "--quick --no-pause");
   ASSERT_EQ(r.status, 0) << r.err;
-  const auto setup = frugal::chapters::balancing_setup(true);
+  const auto base = frugal::chapters::tiny_run(true);
+  const auto sweep = frugal::core::run_balancing_gamma(base.model, base.options, frugal::chapters::chapter_gammas(true), 1);
+  EXPECT_NE(r.out.find(frugal::core::balancing_gamma_conclusion(sweep)), std::string::npos) << r.out;
+  const double gamma = frugal::chapters::best_gamma(sweep);
+  const auto setup = frugal::chapters::balancing_setup(true, gamma);
+  EXPECT_EQ(setup.options.router.aux_loss_alpha, 0.001);  // the loss-free paper's baseline (§4.1)
   const auto report = frugal::core::run_balancing(setup.model, setup.options, 1);
   ASSERT_EQ(report.arms.size(), 3u);
   for (const auto& arm : report.arms)
     EXPECT_NE(r.out.find(fmt::format("{:>9.3f}\n", arm.history.back().max_violation)), std::string::npos) << arm.name << "\n" << r.out;
-  EXPECT_NE(r.out.find("MaxVio"), std::string::npos);
-  // The conclusion is computed from the run it prints: the late MaxVio of each arm, and which is
-  // lower decides the sentence.
+  // The conclusions are computed from the runs printed: the late MaxVio of each arm, and the
+  // comparison sentence with its noise rule.
   std::string flat = r.out;
   std::replace(flat.begin(), flat.end(), '\n', ' ');
   const double free = report.arms[0].late_max_violation(), aux = report.arms[1].late_max_violation();
@@ -53,6 +58,8 @@ TEST(Chapters, LoadBalancingPrintsTheExperimentsMaxVio) {
             std::string::npos) << r.out;
   EXPECT_NE(flat.find(free < aux ? "the bias balances better than the loss" : "the bias balances worse than the loss"),
             std::string::npos) << r.out;
+  EXPECT_NE(flat.find(frugal::core::balancing_conclusion(report)), std::string::npos) << r.out;
+  EXPECT_NE(flat.find(fmt::format("(γ = {:g})", gamma)), std::string::npos) << r.out;
 }
 
 TEST(Chapters, MoeVsDensePrintsTheExperimentsLosses) {
@@ -66,6 +73,13 @@ TEST(Chapters, MoeVsDensePrintsTheExperimentsLosses) {
               std::string::npos)
         << arm.name << "\n" << r.out;
   }
+  // The sentence comes from the same numbers (compared_with: flip them and it flips; test_experiments).
+  const auto summary = frugal::core::summarize(report);
+  const auto &moe = frugal::core::summary_of(summary, "moe"), &dense = frugal::core::summary_of(summary, "dense");
+  EXPECT_NE(frugal::testing::unwrapped(r.out).find("the MoE loss is " + frugal::core::compared_with(moe.loss_at_common_flops, 0, dense.loss_at_common_flops,
+                                                                                   0, 1, 0.02)),
+            std::string::npos)
+      << r.out;
 }
 
 TEST(Chapters, Fp8FormatsPrintsTheLibrarysCodes) {

@@ -38,6 +38,13 @@ TEST(Chapters, MultiTokenPredictionDecodesLikeGreedy) {
   const ExperimentReport report = run_mtp(setup.model, setup.options, 1);
   expect_final_losses_printed(report, r.out);
   EXPECT_NE(r.out.find(report.footer), std::string::npos) << report.footer << "\n" << r.out;
+  const auto summary = summarize(report);
+  const ArmSummary &with = summary_of(summary, "mtp"), &without = summary_of(summary, "no-mtp");
+  EXPECT_NE(unwrapped(r.out).find(fmt::format("MTP ends at {:.3f} against {:.3f} without: {} it", with.final_eval_loss,
+                                              without.final_eval_loss,
+                                              compared_with(with.final_eval_loss, 0, without.final_eval_loss, 0, 1, 0.02))),
+            std::string::npos)
+      << r.out;
   // Speculative decoding emits the main model's greedy tokens: every prompt says so, with fewer passes.
   EXPECT_NE(unwrapped(r.out).find("identical to greedy decoding: yes"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find(" NO\n"), std::string::npos) << r.out;
@@ -82,6 +89,12 @@ TEST(Chapters, DistillationShowsTheTeachersDistribution) {
   const ExperimentReport report = run_distillation(setup.model, setup.options, 1);
   expect_final_losses_printed(report, r.out);
   EXPECT_NE(r.out.find(report.footer), std::string::npos) << report.footer << "\n" << r.out;
+  const auto summary = summarize(report);
+  const double hard = summary_of(summary, "hard-labels").final_eval_loss, logit = summary_of(summary, "logit-kd").final_eval_loss;
+  EXPECT_NE(unwrapped(r.out).find(fmt::format("Logit distillation ends {} hard labels ({:.4f} vs {:.4f})",
+                                              compared_with(logit, 0, hard, 0, 1, 0.02), logit, hard)),
+            std::string::npos)
+      << r.out;
   // The soft-target table: probabilities, T = 2 flatter than T = 1 at the teacher's top token.
   std::smatch m;
   ASSERT_TRUE(std::regex_search(r.out, m, std::regex(R"(teacher, T = 2\n\s+\d+\s+([0-9.]+)\s+([0-9.]+)\s+([0-9.]+)\n)"))) << r.out;
@@ -90,6 +103,10 @@ TEST(Chapters, DistillationShowsTheTeachersDistribution) {
   EXPECT_LE(truth, 1.0);
   EXPECT_GT(t1, t2);
   EXPECT_LE(t1, 1.0);
+  // The sweep's table and the sentence computed from it (the same run: the same numbers).
+  const ExperimentReport sweep = run_sequence_kd(setup.model, setup.options, frugal::chapters::sequence_kd_sweep(true), 1);
+  expect_final_losses_printed(sweep, r.out);
+  EXPECT_NE(unwrapped(r.out).find(sequence_kd_conclusion(sweep)), std::string::npos) << sequence_kd_conclusion(sweep);
   // It ends by pricing R1's recipe at full scale with frugal-sim distill's engine: the same job
   // gives the same table, and the conclusion names the part that costs more.
   frugal::sim::DistillationJob job;

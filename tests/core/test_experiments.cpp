@@ -65,6 +65,80 @@ TEST(Experiments, BalancingComparesMaxVioAndLoss) {
   EXPECT_EQ(j["arms"][0]["eval_curve"].size(), 3u);  // evaluated at steps 10, 20, 30
 }
 
+TEST(Experiments, BalancingGammaTrainsOneAuxFreeArmPerGamma) {
+  const ExperimentReport r = run_balancing_gamma(test_moe_model(), short_run(), {0.001, 0.01});
+  ASSERT_EQ(r.arms.size(), 2u);
+  EXPECT_EQ(r.arms[0].name, "γ = 0.001");
+  EXPECT_EQ(r.arms[1].options.router.bias_update_speed, 0.01);
+  for (const ArmResult& a : r.arms) EXPECT_EQ(a.options.router.balancing, Balancing::aux_free);
+  const nlohmann::json& rows = r.details.at("gammas");
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[1]["gamma"].get<double>(), 0.01);
+  EXPECT_DOUBLE_EQ(rows[0]["late_max_violation"].get<double>(), r.arms[0].late_max_violation());
+  EXPECT_GE(rows[0]["late_max_violation_swing"].get<double>(), 0.0);
+  EXPECT_NE(r.footer.find("balances best"), std::string::npos);
+  EXPECT_THROW(run_balancing_gamma(test_moe_model(), short_run(), {}), ConfigError);
+  EXPECT_THROW(run_balancing_gamma(test_moe_model(), short_run(), {-0.001}), ConfigError);
+}
+
+// The γ sentence is computed from the rows: change the numbers and it changes.
+TEST(Experiments, BalancingGammaConclusionFollowsTheNumbers) {
+  auto sweep = [](double slow_maxvio, double fast_maxvio) {
+    ExperimentReport r;
+    r.seeds = 3;
+    r.details["gammas"] = nlohmann::json::array();
+    for (const auto& [gamma, maxvio] : std::vector<std::pair<double, double>>{{0.0003, slow_maxvio}, {0.003, 0.135}, {0.01, fast_maxvio}})
+      r.details["gammas"].push_back({{"gamma", gamma}, {"late_max_violation", maxvio}, {"late_max_violation_std", 0.005}});
+    return r;
+  };
+  // Standard error of a difference: sqrt(2 x 0.005^2 / 3) = 0.0041, so 2 SE = 0.0082.
+  const std::string both = balancing_gamma_conclusion(sweep(0.706, 0.159));
+  EXPECT_NE(both.find("γ = 0.003 balances best"), std::string::npos) << both;
+  EXPECT_NE(both.find("Too small: γ = 0.0003 (0.706) is still balancing"), std::string::npos) << both;
+  EXPECT_NE(both.find("too large: γ = 0.01 (0.159) balances worse late"), std::string::npos) << both;
+  const std::string neither = balancing_gamma_conclusion(sweep(0.140, 0.141));  // both within 2 SE of 0.135
+  EXPECT_NE(neither.find("No smaller γ is still balancing"), std::string::npos) << neither;
+  EXPECT_NE(neither.find("no larger γ balances worse"), std::string::npos) << neither;
+  EXPECT_NE(balancing_gamma_conclusion(sweep(0.10, 0.2)).find("γ = 0.0003 balances best"), std::string::npos);
+}
+
+// The balancing sentence: lower, higher or a tie, from the arms' numbers over seeds.
+TEST(Experiments, BalancingConclusionFollowsTheNumbers) {
+  auto report = [](double free_loss, double aux_loss) {
+    ExperimentReport r;
+    r.seeds = 2;
+    for (int seed = 0; seed < 2; ++seed)
+      for (const auto& [name, loss, maxvio] : std::vector<std::tuple<const char*, double, double>>{
+               {"aux-loss-free", free_loss + 0.001 * seed, 0.135}, {"aux-loss", aux_loss + 0.001 * seed, 0.46}}) {
+        ArmResult a;
+        a.name = name;
+        StepMetrics m;
+        m.eval_loss = loss;
+        m.max_violation = maxvio;
+        a.history = {m, m};
+        r.arms.push_back(a);
+      }
+    return r;
+  };
+  const std::string lower = balancing_conclusion(report(1.20, 1.30));
+  EXPECT_NE(lower.find("is lower than the auxiliary loss's"), std::string::npos) << lower;
+  EXPECT_NE(lower.find("MaxVio 0.135 is lower than its 0.460"), std::string::npos) << lower;
+  EXPECT_NE(balancing_conclusion(report(1.30, 1.20)).find("is higher than the auxiliary loss's"), std::string::npos);
+  EXPECT_NE(balancing_conclusion(report(1.2500, 1.2504)).find("ties with the auxiliary loss's"), std::string::npos);
+}
+
+// The rule every printed conclusion uses: beyond twice the standard error of the difference over
+// seeds, or beyond a margin with one seed. Hand-computed: SE = sqrt((0.03² + 0.04²) / 3) = 0.0289.
+TEST(Experiments, ComparedWithCountsOnlyDifferencesBeyondTheNoise) {
+  EXPECT_EQ(compared_with(1.20, 0.03, 1.30, 0.04, 3, 0.02), "lower than");     // 0.10 > 2 SE = 0.0577
+  EXPECT_EQ(compared_with(1.30, 0.04, 1.20, 0.03, 3, 0.02), "higher than");
+  EXPECT_EQ(compared_with(1.25, 0.03, 1.30, 0.04, 3, 0.02), "within the noise of");  // 0.05 < 0.0577
+  EXPECT_EQ(compared_with(1.25, 0, 1.30, 0, 1, 0.02), "lower than");             // one seed: 3.8% > 2%
+  EXPECT_EQ(compared_with(1.29, 0, 1.30, 0, 1, 0.02), "within the noise of");    // 0.8%
+  EXPECT_TRUE(above_beyond_noise(1.30, 0.04, 1.20, 0.03, 3, 0.02));
+  EXPECT_FALSE(above_beyond_noise(1.30, 0.04, 1.20, 0.03, 1, 0.1));  // one seed, margin 10%: 8.3% is not enough
+}
+
 TEST(Experiments, SeveralSeedsAreSummarisedAsMeanAndSpread) {
   TrainOptions o = short_run();
   o.steps = 10;

@@ -22,6 +22,11 @@ struct Batch {
   std::vector<int> targets;
 };
 
+// A fixed set of `count` sequences of seq_len + 1 tokens each (sequence-major), read in order:
+// step s's batch of B is sequences s·B, s·B + 1, … (mod count), so each is seen once per pass.
+Batch cyclic_batch(const std::vector<int>& sequences, std::int64_t count, std::int64_t seq_len, std::int64_t step,
+                   std::int64_t batch_size);
+
 class TokenSource {
  public:
   virtual ~TokenSource() = default;

@@ -42,7 +42,9 @@ class TeacherCorpus {
  public:
   TeacherCorpus(Transformer<float>& teacher, const TokenSource& data, std::int64_t count, std::int64_t seq_len,
                 double temperature, std::uint64_t seed);
-  // Step s's batch: sequences s·B, s·B + 1, … (mod count): in order, each once per pass.
+  // The first n sequences (n ≤ size()), with the share of the generation FLOPs that wrote them.
+  TeacherCorpus first(std::int64_t n) const;
+  // Step s's batch: sequences s·B, s·B + 1, … (mod count): in order, each once per pass (cyclic_batch).
   Batch batch(std::int64_t step, std::int64_t batch_size) const;
   std::int64_t size() const { return count_; }
   std::int64_t seq_len() const { return seq_len_; }
@@ -50,7 +52,8 @@ class TeacherCorpus {
   double generation_flops() const { return flops_; }          // the teacher's matmul FLOPs to write it
 
  private:
-  std::int64_t count_, seq_len_;
+  TeacherCorpus() = default;
+  std::int64_t count_ = 0, seq_len_ = 0;
   std::vector<int> tokens_;
   double flops_ = 0;
 };

@@ -4,6 +4,9 @@
 //   balancing    — auxiliary-loss-free balancing (V3 §2.1.2) against a batch-wise auxiliary loss
 //                  on the same sigmoid, group-limited router, and against no balancing at all, no
 //                  token dropped in any: MaxVio and loss of each (the V3 report's ablation, §4.5.3).
+//   balancing-gamma — the bias update speed γ swept: too slow to balance, or swinging
+//                  (experiment_balancing.cpp).
+//   sequence-kd — when a teacher's samples beat the student's own data (experiment_sequence_kd.cpp).
 //   fp8, fp8-ablation, fp8-width — V3's FP8 recipe against FP32: whole, one part at a time, and
 //                  at several widths (experiment_fp8.cpp).
 // Arms are independent: run_arms trains as many at once as the machine has cores.
@@ -65,6 +68,14 @@ struct ArmSummary {
   double relative_loss_gap = std::nan(""), relative_loss_gap_std = std::nan("");
 };
 std::vector<ArmSummary> summarize(const ExperimentReport& report);
+// The summary of the arm called `name` (ConfigError naming it when the report has none).
+const ArmSummary& summary_of(const std::vector<ArmSummary>& summary, const std::string& name);
+// Whether `a` sits above `b` beyond the noise: by more than twice the standard error of the
+// difference over seeds, or, with one seed (no spread to judge by), by more than one_seed_margin · b.
+// Every conclusion sentence the experiments and chapters print is decided by it.
+bool above_beyond_noise(double a, double a_std, double b, double b_std, int seeds, double one_seed_margin);
+// "lower than", "higher than" or "within the noise of": `a` against `b` by that rule.
+std::string compared_with(double a, double a_std, double b, double b_std, int seeds, double one_seed_margin);
 
 using ArmProgress = std::function<void(const std::string& arm, const Trainer& trainer)>;
 
@@ -76,6 +87,18 @@ ExperimentReport run_dense_vs_moe(const ModelConfig& moe, const TrainOptions& op
                                   const ArmProgress& progress = {});
 ExperimentReport run_balancing(const ModelConfig& moe, const TrainOptions& options, int seeds = 1,
                                const ArmProgress& progress = {});
+// The bias update speed γ swept: one aux-loss-free arm per γ and seed (experiment_balancing.cpp).
+// details["gammas"]: rows {gamma, final_eval_loss(_std), late_max_violation(_std),
+// late_max_violation_swing (the step-to-step standard deviation of MaxVio over the second half), seeds}.
+ExperimentReport run_balancing_gamma(const ModelConfig& moe, const TrainOptions& options, const std::vector<double>& gammas,
+                                     int seeds = 1, const ArmProgress& progress = {});
+// The sentence the sweep's numbers support: the γ that balances best, smaller ones still balancing
+// at the end and larger ones balancing worse late, each beyond twice the standard error over seeds.
+std::string balancing_gamma_conclusion(const ExperimentReport& report);
+// The balancing experiment read off its numbers: the bias's loss and MaxVio against the auxiliary
+// loss's, each lower, higher or a tie by the same noise rule.
+std::string balancing_conclusion(const ExperimentReport& report);
+std::string gamma_arm_name(double gamma);
 
 // FP8 training (V3 report §3.3) against FP32 on the same seeds: E4M3 Linear GEMMs with 1×128 /
 // 128×128 online scales and BF16 optimizer moments. The footer gives the relative loss gap
@@ -126,6 +149,28 @@ ModelConfig distillation_student(const ModelConfig& teacher);
 ExperimentReport run_distillation(const ModelConfig& teacher, const TrainOptions& options, int seeds = 1,
                                   const ArmProgress& progress = {}, double teacher_step_factor = 2.0);
 
+// When sequence-level distillation helps (Kim & Rush 2016 §3; DeepSeek-R1 §2.4 distils by SFT on
+// the teacher's samples): the student trained on a teacher's samples against on its own real data
+// as that data runs short (data.train_sequences, read in order), and on both mixed
+// (distillation.mix); then samples at a lower temperature, fewer samples reread, and samples of a
+// longer-trained teacher (experiment_sequence_kd.cpp). Equal student steps and batches in every arm.
+struct SequenceKdSweep {
+  std::vector<std::int64_t> real_sequences{64, 512, 0};  // 0: fresh real data every step
+  double mix = 0.5;                                      // the teacher's share of a mixed batch
+  double cold_temperature = 0.5;
+  std::int64_t few_samples = 512;
+  double teacher_step_factor = 2, long_teacher_step_factor = 4;  // × options.steps
+};
+// details: "teachers" {name, steps, final_eval_loss, impossible_transition_fraction}, "crossover"
+// rows {real_sequences, real(_std), mixed(_std), samples(_std)}, "cold_temperature".
+ExperimentReport run_sequence_kd(const ModelConfig& teacher, const TrainOptions& options, const SequenceKdSweep& sweep,
+                                 int seeds = 1, const ArmProgress& progress = {});
+// The sentence the numbers support: where samples beat real data and where real data wins, whether
+// mixing helps, and each variant against samples at τ = 1, by twice the standard error over seeds.
+std::string sequence_kd_conclusion(const ExperimentReport& report);
+// "real/64", "mixed/all": the arm trained on `kind` data with that many real sequences.
+std::string real_data_arm_name(const char* kind, std::int64_t real_sequences);
+
 // One arm to train: what run_arm takes. `finished` sees the trained model (from the arm's thread).
 struct ArmSpec {
   std::string name, description;
@@ -133,17 +178,23 @@ struct ArmSpec {
   TrainOptions options;
   std::function<void(Trainer&)> finished;
   std::string baseline;
+  // Sequence-level distillation from a transfer set written beforehand (the teacher is then only
+  // checked, never run, so arms can train at once).
+  std::shared_ptr<Transformer<float>> teacher = nullptr;
+  std::shared_ptr<const TeacherCorpus> corpus = nullptr;
 };
 // Trains every arm, as many at once as the machine has cores (each arm is single-threaded and shares
 // nothing with the others, so results are those of running them one by one); in the order given.
 // Progress calls are serialised.
 std::vector<ArmResult> run_arms(const std::vector<ArmSpec>& arms, const ArmProgress& progress);
 
-// Trains one arm to the end; `finished` sees the trained model.
+// Trains one arm to the end; `finished` sees the trained model. With `corpus`, sequence-level
+// distillation trains on it (Trainer::use_teacher_corpus) instead of a transfer set of its own.
 ArmResult run_arm(const std::string& name, const std::string& description, const ModelConfig& model,
                   const TrainOptions& options, const ArmProgress& progress,
                   const std::function<void(Trainer&)>& finished = {},
-                  std::shared_ptr<Transformer<float>> teacher = nullptr);
+                  std::shared_ptr<Transformer<float>> teacher = nullptr,
+                  std::shared_ptr<const TeacherCorpus> corpus = nullptr);
 
 // A table of the arms, for terminals and chapters.
 std::string format_report(const ExperimentReport& report);

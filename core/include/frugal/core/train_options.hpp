@@ -21,6 +21,9 @@ struct DataOptions {
   Kind kind = Kind::markov;
   MarkovOptions markov;
   std::string text_path;  // kind == text
+  // The real training data as a fixed set of this many sequences, drawn once and read in order
+  // (each once per pass): a student with little data of its own. 0: a fresh batch every step.
+  std::int64_t train_sequences = 0;
 };
 
 // Numeric precision of training (V3 report §3.3): "linear": "fp8" runs every Linear layer's three
@@ -46,8 +49,9 @@ struct DistillationOptions {
   std::string teacher_checkpoint;  // its checkpoint
   double temperature = 2.0;        // logit: T of both softmaxes (Hinton et al. 2015 §2)
   double alpha = 0.5;              // logit: weight of the soft-target loss; 1 − α on the hard labels
-  std::int64_t samples = 0;        // sequence: sequences the teacher writes; 0: steps × batch_size (each used once)
+  std::int64_t samples = 0;        // sequence: sequences the teacher writes; 0: one per teacher-written batch row of every step
   double sample_temperature = 1.0; // sequence: the teacher samples softmax(z / τ); 0 takes the argmax
+  double mix = 1.0;                // sequence: the share of each batch's sequences the teacher wrote; the rest real
 };
 
 struct TrainOptions {

@@ -56,7 +56,15 @@ class Trainer {
   // Sequence-level distillation: the teacher writes the transfer set (teacher_corpus_size()
   // sequences) on the first step, or now. Its FLOPs are the teacher's, not training's.
   void write_teacher_corpus();
+  // Or trains on a transfer set written beforehand, shared between runs: its first
+  // teacher_corpus_size() sequences (std::invalid_argument when it holds fewer, or sequences of
+  // another length).
+  void use_teacher_corpus(std::shared_ptr<const TeacherCorpus> corpus);
   std::int64_t teacher_corpus_size() const;        // 0 unless distilling sequences
+  std::int64_t teacher_rows() const;               // of each batch, from the corpus (distillation.mix)
+  // The whole batch the next step() trains on: teacher_rows() of the transfer set (once written),
+  // then real sequences, from the data.train_sequences pool or fresh.
+  Batch training_batch() const;
   const TeacherCorpus* teacher_corpus() const { return corpus_.get(); }  // null until written
   double teacher_flops() const { return teacher_flops_; }
   // Expert parallelism: the all-to-all counters of every training step so far, summed over ranks
@@ -82,7 +90,8 @@ class Trainer {
   std::unique_ptr<TokenSource> source_;    // the real data: training batches (unless distilling
                                            // sequences), held-out batches, the loss floor
   std::shared_ptr<Transformer<float>> teacher_;
-  std::unique_ptr<TeacherCorpus> corpus_;  // sequence-level distillation's training batches
+  std::shared_ptr<const TeacherCorpus> corpus_;  // sequence-level distillation's training batches
+  std::vector<int> train_pool_;            // data.train_sequences > 0: the real training sequences
   Matrix<float> teacher_logits_;
   double teacher_flops_ = 0;
   TrainingParallelism* parallel_ = nullptr;
