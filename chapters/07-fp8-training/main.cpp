@@ -110,7 +110,7 @@ int main(int argc, char** argv) {
         "exponent, and the bits cut off are lost in the same direction every time. The report does not say which "
         "random matrices it used; its \"nearly 2%\" lies between this model's two columns at K = 4096.");
 
-  const int seeds = options.quick ? 1 : 3;
+  const int seeds = chapter_seeds(options.quick);
   n.step(fmt::format("Train in FP8 and in FP32 ({} steps × {} sequences, {} seed{})", setup.options.steps,
                      setup.options.batch_size, seeds, seeds > 1 ? "s" : ""));
   n.say("The same tiny model, seeds and batches three ways: all GEMMs in FP32; FP32 again with every initial weight "
