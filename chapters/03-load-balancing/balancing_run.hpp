@@ -17,15 +17,6 @@ inline std::vector<double> chapter_gammas(bool quick) {
   return quick ? std::vector<double>{0.001, 0.01} : std::vector<double>{0.0003, 0.001, 0.003, 0.01};
 }
 
-// The γ of the sweep's row with the lowest MaxVio over the second half of training.
-inline double best_gamma(const core::ExperimentReport& sweep) {
-  const nlohmann::json& rows = sweep.details.at("gammas");
-  double best = rows.at(0)["gamma"], lowest = rows.at(0)["late_max_violation"];
-  for (const auto& r : rows)
-    if (r["late_max_violation"].get<double>() < lowest) lowest = r["late_max_violation"], best = r["gamma"];
-  return best;
-}
-
 // The comparison's settings: the bias at the γ the sweep balanced best with; the auxiliary loss
 // at α = 0.001, the baseline of the loss-free balancing paper (Wang et al. 2024, arXiv 2408.15664,
 // §4.1: "we set the auxiliary loss coefficient α to 0.001 to achieve a reasonable trade-off between

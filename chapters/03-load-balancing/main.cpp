@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
                     options.quick ? " (a few seconds)" : " (about 5 minutes on 2 cores)"));
   const core::ExperimentReport sweep = core::run_balancing_gamma(base.model, base.options, gammas, seeds);
   n.show(sweep.footer);
-  const double gamma = best_gamma(sweep);
+  const double gamma = core::best_gamma_row(sweep).at("gamma").get<double>();
 
   n.step(fmt::format("Train three routers ({} steps × {} sequences, {} seed{})", base.options.steps, base.options.batch_size,
                      seeds, seeds == 1 ? "" : "s"));

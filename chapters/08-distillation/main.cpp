@@ -123,7 +123,7 @@ int main(int argc, char** argv) {
 
   n.step("Learning from samples");
   const auto& impossible = report.details.at("impossible_transition_fraction");
-  const double hard_loss = hard.final_eval_loss, samples_loss = summary_of(summary, "sequence-kd").final_eval_loss;
+  const double samples_loss = summary_of(summary, "sequence-kd").final_eval_loss;
   n.say(fmt::format("Sequence-level distillation never sees a logit: the teacher writes text and the student trains on "
                     "it. DeepSeek-R1's distilled models are made that way — supervised fine-tuning of Qwen and Llama "
                     "models on 800K samples R1 curated (R1 §2.4) — because it needs only the teacher's outputs. In this "
@@ -132,7 +132,7 @@ int main(int argc, char** argv) {
                     "and the student learns them too — {:.2f}% of the transitions this run's teacher wrote are ones the "
                     "source never makes. Writing them also cost the teacher more compute than the student's own "
                     "training (the footer), as this CPU reference has no KV cache.",
-                    compared_with(samples_loss, 0, hard_loss, 0, 1, 0.02), samples_loss, hard_loss,
+                    compared_with(samples_loss, 0, hard.final_eval_loss, 0, 1, 0.02), samples_loss, hard.final_eval_loss,
                     impossible.empty() ? 0.0 : 100 * impossible.front().get<double>()));
 
   n.step("When samples beat real data");

@@ -94,8 +94,6 @@ std::vector<double> MarkovSource::next_distribution(int context) const {
   return row;
 }
 
-// Each sequence starts from a context drawn from π (so every position is stationary) and then
-// follows the chain. Training and held-out batches differ only by their random stream.
 Batch cyclic_batch(const std::vector<int>& sequences, std::int64_t count, std::int64_t seq_len, std::int64_t step,
                    std::int64_t batch_size) {
   Batch out;
@@ -110,6 +108,8 @@ Batch cyclic_batch(const std::vector<int>& sequences, std::int64_t count, std::i
   return out;
 }
 
+// Each sequence starts from a context drawn from π (so every position is stationary) and then
+// follows the chain. Training and held-out batches differ only by their random stream.
 Batch MarkovSource::sample(Rng& rng, std::int64_t batch, std::int64_t seq_len, bool) const {
   Batch out;
   std::vector<int> sequence(static_cast<std::size_t>(seq_len + 1));

@@ -1,6 +1,5 @@
 // The balancing experiments (experiments.hpp): the V3 report's ablation of auxiliary-loss-free
 // balancing against the auxiliary loss, and the sweep of the bias update speed γ.
-#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -102,20 +101,28 @@ ExperimentReport run_balancing_gamma(const ModelConfig& moe, const TrainOptions&
       if (a.name == gamma_arm_name(gamma)) swings.push_back(late_max_violation_swing(a));
     double swing = 0, swing_std = 0;
     mean_and_std(swings, swing, swing_std);
-    const auto s = std::find_if(summary.begin(), summary.end(), [&](const ArmSummary& x) { return x.name == gamma_arm_name(gamma); });
+    const ArmSummary& s = summary_of(summary, gamma_arm_name(gamma));
     rows.push_back({{"gamma", gamma},
-                    {"final_eval_loss", s->final_eval_loss},
-                    {"final_eval_loss_std", s->final_eval_loss_std},
-                    {"late_max_violation", s->max_violation},
-                    {"late_max_violation_std", s->max_violation_std},
+                    {"final_eval_loss", s.final_eval_loss},
+                    {"final_eval_loss_std", s.final_eval_loss_std},
+                    {"late_max_violation", s.max_violation},
+                    {"late_max_violation_std", s.max_violation_std},
                     {"late_max_violation_swing", swing},
-                    {"seeds", s->runs}});
+                    {"seeds", s.runs}});
     report.footer += fmt::format("  γ = {:<8g} MaxVio {:.3f} ± {:.3f}   swing ±{:.3f}   held-out loss {:.4f} ± {:.4f}\n", gamma,
-                                 s->max_violation, s->max_violation_std, swing, s->final_eval_loss, s->final_eval_loss_std);
+                                 s.max_violation, s.max_violation_std, swing, s.final_eval_loss, s.final_eval_loss_std);
   }
   report.details["gammas"] = rows;
   report.footer += balancing_gamma_conclusion(report) + "\n";
   return report;
+}
+
+const nlohmann::json& best_gamma_row(const ExperimentReport& report) {
+  const nlohmann::json& rows = report.details.at("gammas");
+  const nlohmann::json* best = &rows.at(0);
+  for (const auto& r : rows)
+    if (r.at("late_max_violation").get<double>() < best->at("late_max_violation").get<double>()) best = &r;
+  return *best;
 }
 
 // A one-seed difference in MaxVio counts beyond 10%.
@@ -130,15 +137,13 @@ std::string balancing_gamma_conclusion(const ExperimentReport& report) {
   const nlohmann::json& rows = report.details.at("gammas");
   if (rows.empty()) return "";
   auto value = [](const nlohmann::json& r, const char* key) { return r.contains(key) ? r[key].get<double>() : 0.0; };
-  const nlohmann::json* best = &rows[0];
-  for (const auto& r : rows)
-    if (value(r, "late_max_violation") < value(*best, "late_max_violation")) best = &r;
-  const double best_gamma = value(*best, "gamma"), best_maxvio = value(*best, "late_max_violation");
+  const nlohmann::json& best = best_gamma_row(report);
+  const double best_gamma = value(best, "gamma"), best_maxvio = value(best, "late_max_violation");
   std::vector<std::string> slow, fast;
   for (const auto& r : rows) {
     const double g = value(r, "gamma");
     if (g == best_gamma || !above_beyond_noise(value(r, "late_max_violation"), value(r, "late_max_violation_std"), best_maxvio,
-                                               value(*best, "late_max_violation_std"), report.seeds, kOneSeedMargin))
+                                               value(best, "late_max_violation_std"), report.seeds, kOneSeedMargin))
       continue;
     (g < best_gamma ? slow : fast).push_back(fmt::format("{:g} ({:.3f})", g, value(r, "late_max_violation")));
   }

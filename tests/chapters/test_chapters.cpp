@@ -42,7 +42,7 @@ TEST(Chapters, LoadBalancingPrintsTheExperimentsMaxVio) {
   const auto base = frugal::chapters::tiny_run(true);
   const auto sweep = frugal::core::run_balancing_gamma(base.model, base.options, frugal::chapters::chapter_gammas(true), 1);
   EXPECT_NE(r.out.find(frugal::core::balancing_gamma_conclusion(sweep)), std::string::npos) << r.out;
-  const double gamma = frugal::chapters::best_gamma(sweep);
+  const double gamma = frugal::core::best_gamma_row(sweep).at("gamma").get<double>();
   const auto setup = frugal::chapters::balancing_setup(true, gamma);
   EXPECT_EQ(setup.options.router.aux_loss_alpha, 0.001);  // the loss-free paper's baseline (§4.1)
   const auto report = frugal::core::run_balancing(setup.model, setup.options, 1);

@@ -95,6 +95,8 @@ ExperimentReport run_balancing_gamma(const ModelConfig& moe, const TrainOptions&
 // The sentence the sweep's numbers support: the γ that balances best, smaller ones still balancing
 // at the end and larger ones balancing worse late, each beyond twice the standard error over seeds.
 std::string balancing_gamma_conclusion(const ExperimentReport& report);
+// The sweep's row with the lowest late MaxVio: the γ that balances best.
+const nlohmann::json& best_gamma_row(const ExperimentReport& report);
 // The balancing experiment read off its numbers: the bias's loss and MaxVio against the auxiliary
 // loss's, each lower, higher or a tie by the same noise rule.
 std::string balancing_conclusion(const ExperimentReport& report);
