@@ -12,6 +12,7 @@
 #include "commands.hpp"
 #include "frugal/sim/format.hpp"
 #include "frugal/sim/text_table.hpp"
+#include "frugal/sim/corpus_fit.hpp"
 #include "frugal/sim/training_corpus.hpp"
 #include "frugal/sim/validation.hpp"
 
@@ -33,8 +34,10 @@ std::string format_corpus_value(const std::string& metric, double v) {
   return format_count(v);  // gpu_hours
 }
 
-constexpr const char* kNothingFitted =
-    "No constant is fitted on this corpus: out-of-sample errors equal in-sample errors";
+constexpr const char* kFittedNote =
+    "In sample: the default constants, whose fitted ones (fitted_constants) are the fit on the shipped corpus's step "
+    "rows. Out of sample: those constants refitted on the step rows of every other series (corpus_fit.hpp); "
+    "nothing else is fitted";
 
 std::string join(const std::vector<std::string>& parts, const char* separator) {
   std::string out;
@@ -62,7 +65,7 @@ std::vector<const CorpusPrediction*> rows_of_class(const std::vector<CorpusPredi
 }
 
 int print_corpus(const TrainingCorpus& corpus, bool leave_one_out, const std::string& format) {
-  const std::vector<CorpusPrediction> predictions = predict_training_corpus(corpus);
+  const std::vector<CorpusPrediction> predictions = predict_training_corpus(corpus, leave_one_out);
   const char* classes[] = {"step", "whole_run", "finetune"};
   const auto errors = [](const std::vector<const CorpusPrediction*>& rows, bool out_of_sample) {
     std::vector<double> e;
@@ -72,7 +75,9 @@ int print_corpus(const TrainingCorpus& corpus, bool leave_one_out, const std::st
   if (format == "json") {
     nlohmann::json out = {{"rows", nlohmann::json::array()}, {"summary", nlohmann::json::object()},
                           {"not_included", nlohmann::json::array()}, {"fitted_constants", nlohmann::json::array()},
-                          {"note", kNothingFitted}};
+                          {"note", kFittedNote}};
+    for (const FittedConstant& f : fitted_constants())
+      out["fitted_constants"].push_back({{"name", f.name}, {"value", default_efficiency().*f.field}, {"start", f.start}});
     for (const char* c : classes) {
       const auto rows = rows_of_class(predictions, c);
       for (const CorpusPrediction* p : rows)
@@ -80,8 +85,8 @@ int print_corpus(const TrainingCorpus& corpus, bool leave_one_out, const std::st
                                {"published", p->row->published}, {"predicted", p->predicted},
                                {"rel_error", p->rel_error}, {"out_of_sample_rel_error", p->out_of_sample_rel_error},
                                {"series", p->row->series}, {"source", p->row->source}, {"lacks", p->row->lacks}});
-      out["summary"][c] = {{"in_sample", summary_json(summarize_errors(errors(rows, false)))},
-                           {"out_of_sample", summary_json(summarize_errors(errors(rows, true)))}};
+      out["summary"][c] = {{"in_sample", summary_json(summarize_errors(errors(rows, false)))}};
+      if (leave_one_out) out["summary"][c]["out_of_sample"] = summary_json(summarize_errors(errors(rows, true)));
     }
     for (const ExcludedMeasurement& e : corpus.not_included)
       out["not_included"].push_back({{"name", e.name}, {"reason", e.reason}, {"source", e.source}});
@@ -124,7 +129,12 @@ int print_corpus(const TrainingCorpus& corpus, bool leave_one_out, const std::st
     }
     std::cout << "\n";
   }
-  if (leave_one_out) std::cout << "  " << kNothingFitted << ".\n";
+  if (leave_one_out) {
+    std::cout << "  " << kFittedNote << ".\n  Fitted:";
+    for (const FittedConstant& f : fitted_constants())
+      std::cout << fmt::format(" {} = {:g}", f.name, default_efficiency().*f.field);
+    std::cout << "\n";
+  }
   if (!corpus.not_included.empty()) {
     std::cout << "  Not included (" << corpus.not_included.size() << "):\n";
     for (const ExcludedMeasurement& e : corpus.not_included) std::cout << "    " << e.name << ": " << e.reason << "\n";

@@ -61,12 +61,17 @@ std::optional<GpuSpec> gpu_from_device_name(const std::string& device) {
 
 Calibration calibrate(const GpuMeasurements& m, const GpuSpec& gpu, const EfficiencyConstants& defaults) {
   Calibration c{gpu.name, defaults, {}};
-  // gemm_time's efficiency is base × wave utilisation × K/(K + k0): solve for the base that gives
-  // the measured rate on the measured shape.
+  // gemm_time is 2mnk x groups / (peak x base x wave utilisation x K/(K + k0)), plus the grouped
+  // GEMM's fixed time per expert: solve for the base that gives the measured rate on the measured
+  // shape. (Where the fixed time would take most of the measured time, it is left out of the solve.)
   auto base_efficiency = [&](const GemmShape& shape, GemmPrecision precision, double measured, double peak) {
     EfficiencyConstants unit = defaults;
     unit.gemm_bf16 = unit.gemm_fp8 = 1.0;
-    return measured / (peak * gemm_efficiency(shape, precision, gpu, unit));
+    const double flops = 2.0 * shape.m * shape.n * shape.k * shape.groups;
+    const double measured_s = flops / measured;
+    const double fixed_s = shape.groups > 1 ? shape.groups * defaults.grouped_gemm_per_expert_s : 0.0;
+    const double compute_s = fixed_s < 0.5 * measured_s ? measured_s - fixed_s : measured_s;
+    return flops / compute_s / (peak * gemm_efficiency(shape, precision, gpu, unit));
   };
   if (m.gemm_bf16_flops) {
     c.constants.gemm_bf16 = base_efficiency(m.gemm_shape, GemmPrecision::bf16, *m.gemm_bf16_flops, gpu.bf16_flops);

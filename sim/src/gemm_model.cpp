@@ -20,7 +20,9 @@ double gemm_time(const GemmShape& s, GemmPrecision p, const GpuSpec& gpu, const 
   if (s.m <= 0 || s.n <= 0 || s.k <= 0) return 0.0;
   const double peak = p == GemmPrecision::fp8 ? gpu.fp8_flops : gpu.bf16_flops;
   const double flops = 2.0 * s.m * s.n * s.k * s.groups;
-  const double compute = flops / (peak * gemm_efficiency(s, p, gpu, c));
+  // A grouped GEMM's fixed cost per expert (efficiency.hpp, grouped_gemm_per_expert_s).
+  const double per_expert = s.groups > 1 ? s.groups * c.grouped_gemm_per_expert_s : 0.0;
+  const double compute = flops / (peak * gemm_efficiency(s, p, gpu, c)) + per_expert;
   const double in_bytes = p == GemmPrecision::fp8 ? 1.0 : 2.0;
   const double bytes = s.groups * ((s.m * s.k + s.k * s.n) * in_bytes + s.m * s.n * 2.0);
   const double memory = bytes / (gpu.hbm_bandwidth * c.hbm);

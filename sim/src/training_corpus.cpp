@@ -1,7 +1,10 @@
 #include "frugal/sim/training_corpus.hpp"
 
+#include "frugal/sim/corpus_fit.hpp"
+
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "frugal/config/json_reader.hpp"
 #include "frugal/config/presets.hpp"
@@ -183,20 +186,31 @@ Predicted predict_with_memory(const CorpusRow& row, const EfficiencyConstants& c
 
 double predict_corpus_row(const CorpusRow& row, const EfficiencyConstants& c) { return predict_with_memory(row, c).value; }
 
-std::vector<CorpusPrediction> predict_training_corpus(const TrainingCorpus& corpus) {
+std::vector<CorpusPrediction> predict_training_corpus(const TrainingCorpus& corpus, bool out_of_sample) {
   std::vector<CorpusPrediction> out;
   for (const CorpusRow& row : corpus.rows) {
     const Predicted p = predict_with_memory(row, default_efficiency());
     out.push_back({&row, p.value, (p.value - row.published) / row.published, 0.0, p.fits});
+    out.back().time_rel_error = time_rel_error(row.metric, p.value, row.published);
+    out.back().out_of_sample_rel_error = out.back().out_of_sample_time_rel_error = std::nan("");
   }
-  // Nothing in efficiency.hpp is fitted on the corpus: the "fit" returns the documented constants
-  // whatever rows it is given. A fitted constant plugs in here.
-  const auto fit = [](const std::vector<const CorpusRow*>&) { return default_efficiency(); };
+  if (!out_of_sample) return out;
+  // The constants corpus_fit.hpp names are refitted on the other series' step rows. A series
+  // without step rows leaves them all in: one fit serves every such series.
+  std::size_t step_rows = 0;
+  for (const CorpusRow& row : corpus.rows) step_rows += row.row_class == "step" ? 1 : 0;
+  std::optional<EfficiencyConstants> fit_on_all;
+  const auto fit = [&](const std::vector<const CorpusRow*>& others) {
+    std::size_t kept = 0;
+    for (const CorpusRow* row : others) kept += row->row_class == "step" ? 1 : 0;
+    if (kept < step_rows) return fit_constants(others);
+    if (!fit_on_all) fit_on_all = fit_constants(others);
+    return *fit_on_all;
+  };
   const std::vector<double> held_out = leave_one_series_out(corpus.rows, fit, predict_corpus_row);
   for (std::size_t i = 0; i < out.size(); ++i) {
     const CorpusRow& row = corpus.rows[i];
     out[i].out_of_sample_rel_error = (held_out[i] - row.published) / row.published;
-    out[i].time_rel_error = time_rel_error(row.metric, out[i].predicted, row.published);
     out[i].out_of_sample_time_rel_error = time_rel_error(row.metric, held_out[i], row.published);
   }
   return out;

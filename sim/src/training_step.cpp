@@ -36,6 +36,7 @@ struct MicroBatchWork {
   double tp_fwd = 0, tp_bwd = 0;      // exposed (all of it without tp_comm_overlap)
   double tp_before_overlap = 0;        // forward and backward, for the report
   double cp_fwd = 0, cp_bwd = 0;  // ring-attention K/V traffic, overlapped with the attention
+  double moe_fixed = 0;  // MoE layers' fixed cost, forward (the backward pays it again)
 };
 
 class WorkCounter {
@@ -210,6 +211,7 @@ class WorkCounter {
     w_.memory_fwd += memory_time(act + 3.0 * static_cast<double>(e.routed_experts) + 5.0 * top_k * d(), local_tokens);
     if (run_.recompute == Recompute::selective) w_.recompute += memory_time(act, local_tokens);
     add_all_to_all(local_tokens);
+    w_.moe_fixed += c_.moe_layer_fixed_s;
   }
 
   // Dispatch and combine forward; their gradients backward (V3 report §3.3.3: dispatch in FP8,
@@ -237,7 +239,8 @@ class WorkCounter {
                        &MicroBatchWork::attention_fwd, &MicroBatchWork::attention_bwd, &MicroBatchWork::memory_fwd,
                        &MicroBatchWork::quantize_fwd, &MicroBatchWork::quantize_bwd, &MicroBatchWork::recompute,
                        &MicroBatchWork::ep_fwd, &MicroBatchWork::ep_bwd, &MicroBatchWork::tp_fwd, &MicroBatchWork::tp_bwd,
-                       &MicroBatchWork::tp_before_overlap, &MicroBatchWork::cp_fwd, &MicroBatchWork::cp_bwd})
+                       &MicroBatchWork::tp_before_overlap, &MicroBatchWork::cp_fwd, &MicroBatchWork::cp_bwd,
+                       &MicroBatchWork::moe_fixed})
       w_.*field = before.*field + n * (w_.*field - before.*field);
   }
 
@@ -270,8 +273,8 @@ class WorkCounter {
     const bool in_node = p.tp * p.cp <= gpu_.gpus_per_node;
     const double link = in_node ? gpu_.nvlink_bandwidth * c_.nvlink : gpu_.scaleout_bandwidth * c_.scaleout;
     const double one_pass = tokens_ * kv_elements * 2.0 * static_cast<double>(p.cp - 1) / link;
-    w_.cp_fwd += std::max(0.0, one_pass - attention_fwd);
-    w_.cp_bwd += std::max(0.0, 2.0 * one_pass - attention_bwd);
+    w_.cp_fwd += exposed_with_contention(one_pass, std::max(0.0, one_pass - attention_fwd));
+    w_.cp_bwd += exposed_with_contention(2.0 * one_pass, std::max(0.0, 2.0 * one_pass - attention_bwd));
   }
 
   // Megatron-style TP with sequence parallelism: per layer, two all-gathers and two
@@ -289,8 +292,14 @@ class WorkCounter {
       w_.tp_bwd += t;
       return;
     }
-    w_.tp_fwd += pipelined_exposed_time(t, layer_gemm_fwd, tp);
-    w_.tp_bwd += pipelined_exposed_time(t, layer_gemm_bwd, tp);
+    w_.tp_fwd += exposed_with_contention(t, pipelined_exposed_time(t, layer_gemm_fwd, tp));
+    w_.tp_bwd += exposed_with_contention(t, pipelined_exposed_time(t, layer_gemm_bwd, tp));
+  }
+
+  // What overlapped communication costs the step: the part not hidden, plus the slowdown of the
+  // computation it hides behind (overlap_shortfall x the hidden part).
+  double exposed_with_contention(double comm, double exposed) const {
+    return exposed + c_.overlap_shortfall * (comm - exposed);
   }
 
   // Output head (BF16, V3 report §3.3.1) and the cross-entropy over the vocabulary shard.
@@ -360,8 +369,8 @@ StepBreakdown step_time(const TrainingRun& run, const TrainingStage& stage, cons
   const double m = static_cast<double>(s.micro_batches);
 
   // One micro-batch on one stage: the model's work divided evenly among PP stages.
-  const double fwd_compute = (w.gemm_fwd + w.attention_fwd + w.memory_fwd + w.quantize_fwd) / pp;
-  const double bwd_compute = (w.gemm_bwd + w.attention_bwd + 2.0 * w.memory_fwd + w.quantize_bwd + w.recompute) / pp;
+  const double fwd_compute = (w.gemm_fwd + w.attention_fwd + w.memory_fwd + w.quantize_fwd + w.moe_fixed) / pp;
+  const double bwd_compute = (w.gemm_bwd + w.attention_bwd + 2.0 * w.memory_fwd + w.quantize_bwd + w.recompute + w.moe_fixed) / pp;
   const double wgrad = w.gemm_wgrad / pp;
   // Activations to the next stage forward, gradients back, across nodes once the cluster spans them.
   const bool multi_node = run.gpus > gpu.gpus_per_node;
@@ -423,12 +432,14 @@ StepBreakdown step_time(const TrainingRun& run, const TrainingStage& stage, cons
     // reduce-scatters its gradients; each layer's gather is prefetched behind the previous
     // layer's computation, so per micro-batch only what outlasts its forward and backward shows.
     s.dp_comm_s = m * (2.0 * gather_pass + trained_pass);
-    dp_exposed = m * overlapped_exposed_time(2.0 * gather_pass + trained_pass, f + b);
+    const double per_micro_batch = 2.0 * gather_pass + trained_pass;
+    dp_exposed = m * (overlapped_exposed_time(per_micro_batch, f + b) +
+                      c.overlap_shortfall * std::min(per_micro_batch, f + b));
   } else {
     // ZeRO-0/1/2: one gradient reduce-scatter and one parameter all-gather per step, behind the
     // last micro-batch's backward and the next step's first forward.
     s.dp_comm_s = 2.0 * trained_pass;
-    dp_exposed = overlapped_exposed_time(s.dp_comm_s, f + b);
+    dp_exposed = overlapped_exposed_time(s.dp_comm_s, f + b) + c.overlap_shortfall * std::min(s.dp_comm_s, f + b);
   }
 
   // AdamW touches, per parameter: master weight (r+w 8 B), two moments (r+w), gradient (4 B read)

@@ -154,8 +154,7 @@ TEST(TrainingCorpus, ShippedCorpusLoadsAndEveryRowIsPredicted) {
   ASSERT_EQ(predictions.size(), corpus.rows.size());
   for (const frugal::sim::CorpusPrediction& p : predictions) {
     EXPECT_TRUE(std::isfinite(p.predicted) && p.predicted > 0) << p.row->name;
-    // Nothing is fitted on the corpus: out of sample equals in sample.
-    EXPECT_DOUBLE_EQ(p.out_of_sample_rel_error, p.rel_error) << p.row->name;
+    EXPECT_TRUE(std::isfinite(p.out_of_sample_rel_error)) << p.row->name;
   }
 }
 

@@ -13,11 +13,18 @@ struct EfficiencyConstants {
   // same README puts DeepGEMM 1.1-1.2x ahead of the CUTLASS-3.6 kernels DeepSeek trained with on
   // training shapes: 0.75 / 1.2 = 0.625 is what the validated runs had.
   double gemm_fp8 = 0.625;
-  // BF16: assumed 0.80 (cuBLAS on Hopper reaches about 750-800 of 989 TFLOPS on large shapes);
-  // to be measured on a real GPU by the CUDA-kernel benchmarks.
-  double gemm_bf16 = 0.80;
+  // BF16: FITTED on the corpus (corpus_fit.hpp): 0.71. Before the fit it was assumed 0.80; a
+  // user's measurement replaces it (frugal-sim calibrate). 0.71 of an H100's 989 is 702 TFLOP/s.
+  double gemm_bf16 = 0.71;
   int gemm_tile = 128;           // output tile edge of Hopper GEMM kernels (DeepGEMM, CUTLASS)
   double gemm_k_overhead = 1024; // K elements' worth of prologue/epilogue: efficiency x K/(K + 1024)
+  // A grouped (expert) GEMM pays a fixed time per expert on top of its FLOPs: each expert is a
+  // problem of its own to schedule (Transformer Engine's GroupedLinear runs "a per-expert loop of
+  // cuBLASLt GEMMs across multiple CUDA streams", NVIDIA/TransformerEngine PR #3134). FITTED on the
+  // corpus (corpus_fit.hpp): 32 us. An independent check of its size, in the same PR's table: 8
+  // experts x 128 tokens, N = K = 2048, take 0.267 ms through that loop on a B200 (33 us an expert)
+  // and 0.069 ms in one CUTLASS launch.
+  double grouped_gemm_per_expert_s = 32e-6;
   // --- attention core (FlashAttention-style kernels, BF16) ---------------------------------
   // FlashAttention-2, the kernel of the 2023-24 runs validated here, "achieves only 35%
   // utilization on H100" (FlashAttention-3, arXiv 2407.08608, abstract); its backward is assumed
@@ -38,6 +45,13 @@ struct EfficiencyConstants {
   double nvlink = 0.78;
   double scaleout = 0.90;
   double collective_latency_s = 10e-6;  // per all-to-all or collective launch (ISCA25 Table 5: 3-4 us links)
+  // Overlap hides less than the schedule allows: NCCL's kernels hold SMs and HBM bandwidth while
+  // they run, so the computation they overlap slows, and dependencies serialise part of the rest.
+  // Charged as this share of the communication an overlap could hide (TP with comm overlap,
+  // FSDP/ZeRO gathers and reductions, ring attention; DualPipe gives communication SMs of its
+  // own, dualpipe_comm_sms, and is not charged). FITTED on the corpus (corpus_fit.hpp): 0.575 --
+  // large for contention alone; it also carries what the model lacks about overlap.
+  double overlap_shortfall = 0.575;
   // --- overlap and scheduling ---------------------------------------------------------------
   // DualPipe overlaps all-to-all and PP traffic with computation but gives communication 20 of
   // the H800's 132 SMs (V3 report §3.2.2): computation runs on the rest.
@@ -45,6 +59,11 @@ struct EfficiencyConstants {
   // Expert-load imbalance: the busiest GPU's routed tokens over the mean. Assumed 1.2 (a batch
   // MaxVio of 0.2) with DeepSeek-style balancing; the whole step waits for the busiest GPU.
   double moe_load_imbalance = 1.20;
+  // Fixed cost of one MoE layer's forward and backward per micro-batch beyond its kernels' work:
+  // a dropless dispatcher copies the tokens-per-expert counts to the host to size the all-to-all
+  // and waits for them, so the GPU idles while the host launches what follows; permutation and
+  // router kernels too short to fill the GPU. FITTED on the corpus (corpus_fit.hpp): 1.1 ms.
+  double moe_layer_fixed_s = 1.1e-3;
   // --- serving (serving.hpp) ------------------------------------------------------------------
   // Streaming weights and KV cache in decode: FlashMLA reaches 3000 GB/s of the H800's 3350
   // (deepseek-ai/FlashMLA README) = 0.89.

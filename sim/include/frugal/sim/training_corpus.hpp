@@ -99,9 +99,11 @@ struct CorpusPrediction {
 // (tokens/s/GPU x GPUs), so the ratio of step times is the inverse ratio of throughputs.
 double time_rel_error(const std::string& metric, double predicted, double published);
 
-// Every row predicted with the default constants. Nothing in efficiency.hpp is fitted on this
-// corpus, so the leave-one-series-out predictions equal the in-sample ones.
-std::vector<CorpusPrediction> predict_training_corpus(const TrainingCorpus& corpus);
+// Every row predicted with the default constants (in sample: efficiency.hpp's fitted constants are
+// the fit on the shipped corpus) and with the constants of corpus_fit.hpp refitted on the step
+// rows of the other series (out of sample). Without `out_of_sample` (the refits take seconds) the
+// out-of-sample fields are NaN.
+std::vector<CorpusPrediction> predict_training_corpus(const TrainingCorpus& corpus, bool out_of_sample = true);
 
 // Summary of |error| over some predictions.
 struct ErrorSummary {
