@@ -10,9 +10,9 @@
 
 #include "cli_common.hpp"
 #include "commands.hpp"
+#include "frugal/sim/corpus_fit.hpp"
 #include "frugal/sim/format.hpp"
 #include "frugal/sim/text_table.hpp"
-#include "frugal/sim/corpus_fit.hpp"
 #include "frugal/sim/training_corpus.hpp"
 #include "frugal/sim/validation.hpp"
 

@@ -124,6 +124,7 @@ EfficiencyConstants fit_constants(const std::vector<const CorpusRow*>& rows, con
       const long here = std::lround((before - f.low) / f.step);
       double best = before, best_objective = fit_objective(step_rows, c);
       for (long i = std::max(0L, here - kWindow); i <= std::min(points, here + kWindow); ++i) {
+        if (i == here) continue;  // best_objective already holds it
         c.*f.field = f.low + f.step * static_cast<double>(i);
         const double o = fit_objective(step_rows, c);
         if (o < best_objective - 1e-12) {

@@ -1,13 +1,12 @@
 #include "frugal/sim/training_corpus.hpp"
 
-#include "frugal/sim/corpus_fit.hpp"
-
 #include <algorithm>
 #include <cmath>
 #include <optional>
 
 #include "frugal/config/json_reader.hpp"
 #include "frugal/config/presets.hpp"
+#include "frugal/sim/corpus_fit.hpp"
 #include "frugal/sim/embedded_data.hpp"
 #include "frugal/sim/training_sim.hpp"
 

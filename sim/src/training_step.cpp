@@ -273,8 +273,8 @@ class WorkCounter {
     const bool in_node = p.tp * p.cp <= gpu_.gpus_per_node;
     const double link = in_node ? gpu_.nvlink_bandwidth * c_.nvlink : gpu_.scaleout_bandwidth * c_.scaleout;
     const double one_pass = tokens_ * kv_elements * 2.0 * static_cast<double>(p.cp - 1) / link;
-    w_.cp_fwd += exposed_with_contention(one_pass, std::max(0.0, one_pass - attention_fwd));
-    w_.cp_bwd += exposed_with_contention(2.0 * one_pass, std::max(0.0, 2.0 * one_pass - attention_bwd));
+    w_.cp_fwd += overlap_cost(one_pass, overlapped_exposed_time(one_pass, attention_fwd), c_.overlap_shortfall);
+    w_.cp_bwd += overlap_cost(2.0 * one_pass, overlapped_exposed_time(2.0 * one_pass, attention_bwd), c_.overlap_shortfall);
   }
 
   // Megatron-style TP with sequence parallelism: per layer, two all-gathers and two
@@ -292,14 +292,8 @@ class WorkCounter {
       w_.tp_bwd += t;
       return;
     }
-    w_.tp_fwd += exposed_with_contention(t, pipelined_exposed_time(t, layer_gemm_fwd, tp));
-    w_.tp_bwd += exposed_with_contention(t, pipelined_exposed_time(t, layer_gemm_bwd, tp));
-  }
-
-  // What overlapped communication costs the step: the part not hidden, plus the slowdown of the
-  // computation it hides behind (overlap_shortfall x the hidden part).
-  double exposed_with_contention(double comm, double exposed) const {
-    return exposed + c_.overlap_shortfall * (comm - exposed);
+    w_.tp_fwd += overlap_cost(t, pipelined_exposed_time(t, layer_gemm_fwd, tp), c_.overlap_shortfall);
+    w_.tp_bwd += overlap_cost(t, pipelined_exposed_time(t, layer_gemm_bwd, tp), c_.overlap_shortfall);
   }
 
   // Output head (BF16, V3 report §3.3.1) and the cross-entropy over the vocabulary shard.
@@ -433,13 +427,12 @@ StepBreakdown step_time(const TrainingRun& run, const TrainingStage& stage, cons
     // layer's computation, so per micro-batch only what outlasts its forward and backward shows.
     s.dp_comm_s = m * (2.0 * gather_pass + trained_pass);
     const double per_micro_batch = 2.0 * gather_pass + trained_pass;
-    dp_exposed = m * (overlapped_exposed_time(per_micro_batch, f + b) +
-                      c.overlap_shortfall * std::min(per_micro_batch, f + b));
+    dp_exposed = m * overlap_cost(per_micro_batch, overlapped_exposed_time(per_micro_batch, f + b), c.overlap_shortfall);
   } else {
     // ZeRO-0/1/2: one gradient reduce-scatter and one parameter all-gather per step, behind the
     // last micro-batch's backward and the next step's first forward.
     s.dp_comm_s = 2.0 * trained_pass;
-    dp_exposed = overlapped_exposed_time(s.dp_comm_s, f + b) + c.overlap_shortfall * std::min(s.dp_comm_s, f + b);
+    dp_exposed = overlap_cost(s.dp_comm_s, overlapped_exposed_time(s.dp_comm_s, f + b), c.overlap_shortfall);
   }
 
   // AdamW touches, per parameter: master weight (r+w 8 B), two moments (r+w), gradient (4 B read)

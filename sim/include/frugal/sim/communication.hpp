@@ -56,4 +56,9 @@ double pipelined_exposed_time(double comm, double compute, std::int64_t chunks);
 // parameters while this one computes): only what outlasts the computation is exposed.
 inline double overlapped_exposed_time(double comm, double compute) { return comm > compute ? comm - compute : 0.0; }
 
+// What overlapped communication of `comm` seconds costs the step when `exposed` of it is not
+// hidden: that part, plus the overlap's shortfall (efficiency.hpp, overlap_shortfall) times the
+// part hidden.
+inline double overlap_cost(double comm, double exposed, double shortfall) { return exposed + shortfall * (comm - exposed); }
+
 }  // namespace frugal::sim
