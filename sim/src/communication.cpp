@@ -38,12 +38,19 @@ double expected_nodes_per_token(const ModelConfig& m, std::int64_t ep, int gpus_
 }
 
 AllToAllBytes all_to_all_bytes_per_token(const ModelConfig& m, std::int64_t ep, int gpus_per_node,
-                                         double bytes_per_element) {
+                                         double bytes_per_element, TokenDispatcher dispatcher) {
   AllToAllBytes out;
   if (!m.is_moe() || ep <= 1) return out;
   const double token_bytes = static_cast<double>(m.hidden_size) * bytes_per_element;
   const std::int64_t nodes = nodes_spanned(ep, gpus_per_node);
   const double gpus_in_node = static_cast<double>(std::min<std::int64_t>(ep, gpus_per_node));
+  if (dispatcher == TokenDispatcher::all_to_all) {
+    const double k = static_cast<double>(m.moe.top_k);
+    const double ranks = static_cast<double>(ep);
+    out.scaleout = all_to_all_pass_bytes(1.0, k * (1.0 - gpus_in_node / ranks), m.hidden_size, bytes_per_element);
+    out.nvlink = all_to_all_pass_bytes(1.0, k * (gpus_in_node - 1.0) / ranks, m.hidden_size, bytes_per_element);
+    return out;
+  }
   if (nodes > 1) {
     const double touched = expected_nodes_per_token(m, ep, gpus_per_node);
     out.scaleout = (touched - touched / static_cast<double>(nodes)) * token_bytes;

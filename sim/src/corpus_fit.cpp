@@ -9,7 +9,7 @@ namespace frugal::sim {
 const std::vector<FittedConstant>& fitted_constants() {
   static const std::vector<FittedConstant> constants = {
       // name, field, grid low, high, step, where the search starts
-      {"gemm_bf16", &EfficiencyConstants::gemm_bf16, 0.50, 0.90, 0.01, 0.80},
+      {"gemm_bf16", &EfficiencyConstants::gemm_bf16, 0.50, 1.00, 0.01, 0.80},
       {"grouped_gemm_per_expert_s", &EfficiencyConstants::grouped_gemm_per_expert_s, 0.0, 80e-6, 1e-6, 0.0},
       {"moe_layer_fixed_s", &EfficiencyConstants::moe_layer_fixed_s, 0.0, 3e-3, 0.05e-3, 0.0},
       {"overlap_shortfall", &EfficiencyConstants::overlap_shortfall, 0.0, 1.0, 0.025, 0.0},

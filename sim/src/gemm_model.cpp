@@ -5,6 +5,13 @@
 
 namespace frugal::sim {
 
+double gemm_base_efficiency(GemmPrecision p, const GpuSpec& gpu, const EfficiencyConstants& c) {
+  if (p == GemmPrecision::fp8) return c.gemm_fp8;
+  const double achievable =
+      gpu.bf16_matmul_flops > 0 ? gpu.bf16_matmul_flops / gpu.bf16_flops : c.bf16_matmul_fraction_unmeasured;
+  return c.gemm_bf16 * achievable;
+}
+
 double gemm_efficiency(const GemmShape& s, GemmPrecision p, const GpuSpec& gpu, const EfficiencyConstants& c) {
   const double tile = static_cast<double>(c.gemm_tile);
   const double tiles = std::ceil(s.m / tile) * std::ceil(s.n / tile) * s.groups;
@@ -12,8 +19,7 @@ double gemm_efficiency(const GemmShape& s, GemmPrecision p, const GpuSpec& gpu, 
   const double waves = std::ceil(tiles / sms);
   const double wave_utilisation = tiles / (waves * sms);
   const double k_factor = s.k / (s.k + c.gemm_k_overhead);
-  const double base = p == GemmPrecision::fp8 ? c.gemm_fp8 : c.gemm_bf16;
-  return base * wave_utilisation * k_factor;
+  return gemm_base_efficiency(p, gpu, c) * wave_utilisation * k_factor;
 }
 
 double gemm_time(const GemmShape& s, GemmPrecision p, const GpuSpec& gpu, const EfficiencyConstants& c) {

@@ -51,6 +51,10 @@ GpuSpec gpu_from_json(const nlohmann::json& j, const std::string& path) {
   GpuSpec g;
   g.name = r.string("name");
   g.bf16_flops = positive(r, "bf16_tflops", 1e12);
+  g.bf16_matmul_flops = optional_positive(r, "bf16_matmul_tflops", 1e12);
+  if (g.bf16_matmul_flops > g.bf16_flops)
+    throw ConfigError(r.path_of("bf16_matmul_tflops"), "must not exceed bf16_tflops (the dense peak), got " +
+                                                          std::to_string(g.bf16_matmul_flops / 1e12));
   g.fp8_flops = optional_positive(r, "fp8_tflops", 1e12);
   g.fp4_flops = optional_positive(r, "fp4_tflops", 1e12);
   g.hbm_bytes = positive(r, "hbm_gb", 1e9);

@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "frugal/sim/communication.hpp"
+#include "frugal/sim/gemm_model.hpp"
 #include "frugal/sim/serving.hpp"
 
 namespace frugal::sim {
@@ -100,7 +101,8 @@ IterationBreakdown IterationModel::breakdown(std::int64_t gpus, const IterationL
   }
   const bool fp8 = d.fp8_weights && d.gpu.fp8_flops > 0;
   const double weight_bytes = fp8 ? 1.0 : 2.0;
-  const double gemm_flops = fp8 ? d.gpu.fp8_flops * c.gemm_fp8 : d.gpu.bf16_flops * c.gemm_bf16;
+  const double gemm_flops = fp8 ? d.gpu.fp8_flops * gemm_base_efficiency(GemmPrecision::fp8, d.gpu, c)
+                                : d.gpu.bf16_flops * gemm_base_efficiency(GemmPrecision::bf16, d.gpu, c);
   const double hbm = d.gpu.hbm_bandwidth * c.decode_hbm;
   // A matmul of `rows` tokens against `weights` parameters (TP-sharded where they are replicated).
   auto matmul = [&](double rows, double weights) {

@@ -35,6 +35,26 @@ const char* to_string(PipelineSchedule s) {
   return "?";
 }
 
+const char* to_string(TokenDispatcher d) {
+  switch (d) {
+    case TokenDispatcher::deepep: return "deepep";
+    case TokenDispatcher::all_to_all: return "alltoall";
+  }
+  return "?";
+}
+
+const char* to_string(ExpertRouting r) {
+  switch (r) {
+    case ExpertRouting::learned: return "learned";
+    case ExpertRouting::forced_balance: return "forced-balance";
+  }
+  return "?";
+}
+
+double expert_load_imbalance(const TrainingRun& run, double moe_load_imbalance) {
+  return run.expert_routing == ExpertRouting::forced_balance ? 1.0 : moe_load_imbalance;
+}
+
 const char* to_string(FinetuneMethod m) {
   switch (m) {
     case FinetuneMethod::full: return "full";
@@ -120,6 +140,8 @@ Parallelism parallelism_from_json(const nlohmann::json& j, const std::string& pa
   par.zero_stage = static_cast<int>(r.integer("zero_stage", 1));
   if (par.zero_stage < 0 || par.zero_stage > 3) throw ConfigError(r.path_of("zero_stage"), "must be 0, 1, 2 or 3");
   par.tp_comm_overlap = r.boolean("tp_comm_overlap", false);
+  par.ep_dispatcher = r.choice<TokenDispatcher>(
+      "ep_dispatcher", {{"deepep", TokenDispatcher::deepep}, {"alltoall", TokenDispatcher::all_to_all}}, TokenDispatcher::deepep);
   par.schedule = schedule_of(r, "schedule", PipelineSchedule::one_f_one_b);
   r.finish();
   return par;
@@ -198,6 +220,9 @@ TrainingRun training_run_from_document(const nlohmann::json& doc, const std::vec
         "attention_kernel",
         {{"flash-attention-2", AttentionKernel::flash_attention_2}, {"hopper-fused", AttentionKernel::hopper_fused}},
         AttentionKernel::flash_attention_2);
+    run.expert_routing = r.choice<ExpertRouting>(
+        "expert_routing", {{"learned", ExpertRouting::learned}, {"forced-balance", ExpertRouting::forced_balance}},
+        ExpertRouting::learned);
     if (r.has("mfu")) run.pinned_mfu = r.number("mfu");
     if (const nlohmann::json* f = r.value("finetune")) run.adapters = adapters_from_json(*f, r.path_of("finetune"));
     if (const nlohmann::json* list = r.array("stages")) {

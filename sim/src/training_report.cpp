@@ -38,7 +38,7 @@ std::vector<Baseline> dense_baselines(const TrainingRun& run, const std::string&
 nlohmann::json parallelism_json(const Parallelism& p) {
   return {{"dp", p.dp}, {"tp", p.tp}, {"pp", p.pp}, {"cp", p.cp}, {"ep", p.ep}, {"micro_batch", p.micro_batch},
           {"schedule", to_string(p.schedule)}, {"virtual_stages", p.virtual_stages}, {"zero_stage", p.zero_stage},
-          {"tp_comm_overlap", p.tp_comm_overlap}};
+          {"tp_comm_overlap", p.tp_comm_overlap}, {"ep_dispatcher", to_string(p.ep_dispatcher)}};
 }
 
 namespace {
@@ -127,6 +127,7 @@ std::string describe_run(const TrainingEstimate& e) {
                               to_string(r.optimizer_states), to_string(r.recompute));
   if (r.attention_kernel != AttentionKernel::flash_attention_2)
     s += fmt::format(", {} attention", to_string(r.attention_kernel));
+  if (r.model.is_moe() && r.expert_routing == ExpertRouting::forced_balance) s += ", routing forced to balance";
   if (r.overhead > 0) s += fmt::format(", +{:.0f}% wall time for failures and restarts", 100 * r.overhead);
   return s;
 }

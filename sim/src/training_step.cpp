@@ -189,10 +189,10 @@ class WorkCounter {
     const double top_k = static_cast<double>(e.top_k);
     const double up = m_.ffn_activation == FfnActivation::swiglu ? 2.0 * i : i;
     // Routed experts: E/EP local experts, each receiving the EP group's tokens x top_k / E on
-    // average; the busiest GPU sets the pace (moe_load_imbalance).
+    // average; the busiest GPU sets the pace (expert_load_imbalance).
     const double local_experts = static_cast<double>(e.routed_experts / p.ep);
     const double per_expert = local_tokens * static_cast<double>(p.ep) * top_k /
-                              static_cast<double>(e.routed_experts) * c_.moe_load_imbalance;
+                              static_cast<double>(e.routed_experts) * expert_load_imbalance(run_, c_.moe_load_imbalance);
     add_gemm(per_expert, up, d(), local_experts, linear_);
     add_gemm(per_expert, d(), i, local_experts, linear_);
     if (e.shared_experts > 0) {
@@ -206,7 +206,7 @@ class WorkCounter {
     add_gemm(local_tokens, static_cast<double>(e.routed_experts), d(), 1, GemmPrecision::bf16);
     // Element-wise: activations of top-k + shared experts, gate scores, permute and unpermute of
     // the top-k copies, and the weighted combine.
-    const double act = activation_elements(i) * top_k * c_.moe_load_imbalance +
+    const double act = activation_elements(i) * top_k * expert_load_imbalance(run_, c_.moe_load_imbalance) +
                        activation_elements(static_cast<double>(shared_expert_width(m_))) * static_cast<double>(e.shared_experts);
     w_.memory_fwd += memory_time(act + 3.0 * static_cast<double>(e.routed_experts) + 5.0 * top_k * d(), local_tokens);
     if (run_.recompute == Recompute::selective) w_.recompute += memory_time(act, local_tokens);
@@ -220,7 +220,7 @@ class WorkCounter {
     const Parallelism& p = run_.parallel;
     if (p.ep <= 1) return;
     const double dispatch_bytes = run_.precision == PrecisionRecipe::fp8 ? 1.0 + 4.0 / 128.0 : 2.0;  // + 1x128 scales
-    const AllToAllBytes one = all_to_all_bytes_per_token(m_, p.ep, gpu_.gpus_per_node, 1.0);
+    const AllToAllBytes one = all_to_all_bytes_per_token(m_, p.ep, gpu_.gpus_per_node, 1.0, p.ep_dispatcher);
     auto pass = [&](double bytes_per_element) {
       const double scaleout = local_tokens * one.scaleout * bytes_per_element / (gpu_.scaleout_bandwidth * c_.scaleout);
       const double nvlink = local_tokens * one.nvlink * bytes_per_element / (gpu_.nvlink_bandwidth * c_.nvlink);

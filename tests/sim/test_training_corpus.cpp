@@ -62,6 +62,10 @@ TEST(TrainingCorpus, RowWithoutLayoutIsRefused) {
   row["run"]["parallelism"].erase("micro_batch");
   expect_refused(frugal_sim("validate --corpus " + corpus_file_with(row)),
                  "rows[0] (Tiny row).run.parallelism.micro_batch: missing");
+  row = tiny_row();
+  row["run"]["parallelism"]["ep_dispatcher"] = "nccl";
+  expect_refused(frugal_sim("validate --corpus " + corpus_file_with(row)),
+                 "rows[0] (Tiny row).run: parallelism.ep_dispatcher: unknown value \"nccl\" (known: deepep, alltoall)");
 }
 
 TEST(TrainingCorpus, RowWithoutMeasuredFigureIsRefused) {
@@ -132,12 +136,17 @@ TEST(ErrorSummary, ThroughputErrorsTurnIntoStepTimeErrors) {
 TEST(TrainingCorpus, ShippedCorpusLoadsAndEveryRowIsPredicted) {
   const frugal::sim::TrainingCorpus& corpus = frugal::sim::embedded_training_corpus();
   std::size_t step = 0, moe_step = 0, whole = 0, finetune = 0;
+  std::int64_t fewest_gpus = 1 << 30, most_gpus = 0;
+  std::set<std::string> step_gpus;
   for (const frugal::sim::CorpusRow& r : corpus.rows) {
     EXPECT_FALSE(r.source.empty()) << r.name;
     EXPECT_FALSE(r.quote.empty()) << r.name;
     if (r.row_class == "step") {
       ++step;
       if (r.is_moe) ++moe_step;
+      fewest_gpus = std::min(fewest_gpus, r.run.gpus);
+      most_gpus = std::max(most_gpus, r.run.gpus);
+      step_gpus.insert(r.run.gpu.name);
     } else if (r.row_class == "finetune") {
       ++finetune;
       EXPECT_TRUE(r.run.adapters.method != frugal::sim::FinetuneMethod::full || r.name.find("full") != std::string::npos) << r.name;
@@ -150,6 +159,10 @@ TEST(TrainingCorpus, ShippedCorpusLoadsAndEveryRowIsPredicted) {
   EXPECT_GE(step, 30u);
   EXPECT_GE(moe_step, 10u);
   EXPECT_GE(whole, 1u);
+  // ... from 8 to 16K GPUs (Llama 3 Table 4's 16,384 H100s), A100 and H100 among them.
+  EXPECT_LE(fewest_gpus, 8);
+  EXPECT_GE(most_gpus, 16384);
+  EXPECT_TRUE(step_gpus.count("A100") && step_gpus.count("H100"));
   const std::vector<frugal::sim::CorpusPrediction> predictions = frugal::sim::predict_training_corpus(corpus);
   ASSERT_EQ(predictions.size(), corpus.rows.size());
   for (const frugal::sim::CorpusPrediction& p : predictions) {
@@ -200,5 +213,5 @@ TEST(TrainingCorpus, ModelsAgreeWithTheirPublishedConfigs) {
     EXPECT_DOUBLE_EQ(a.train_flops_per_token, b.train_flops_per_token) << row.name;
     ++checked;
   }
-  EXPECT_EQ(checked, 17);
+  EXPECT_EQ(checked, 22);  // 17 Megatron-Bridge rows and the 5 Megatron-MoE-ModelZoo Qwen3-235B layouts
 }

@@ -63,6 +63,26 @@ TEST(AllToAll, IntraNodeExpertParallelismUsesNoScaleOut) {
   EXPECT_EQ(all_to_all_bytes_per_token(v2, 1, 8, 2.0).nvlink, 0.0);
 }
 
+// Megatron-Core's "alltoall" dispatcher sends each of the k copies to its expert's GPU: V3 with EP 64
+// on 8-GPU nodes sends 8 x 56/64 = 7 copies over IB (the expert sits in another node) and
+// 8 x 7/64 = 0.875 over NVLink, where DeepEP sends 3.15 over IB and forwards 7 inside the node.
+TEST(AllToAll, PlainAllToAllSendsEveryRemoteCopyOverTheScaleOutNetwork) {
+  const ModelConfig v3 = preset_model("deepseek-v3");
+  const AllToAllBytes plain = all_to_all_bytes_per_token(v3, 64, 8, 1.0, TokenDispatcher::all_to_all);
+  EXPECT_NEAR(plain.scaleout, 7.0 * 7168, 1e-9);
+  EXPECT_NEAR(plain.nvlink, 0.875 * 7168, 1e-9);
+  const AllToAllBytes deepep = all_to_all_bytes_per_token(v3, 64, 8, 1.0, TokenDispatcher::deepep);
+  EXPECT_NEAR(plain.scaleout / deepep.scaleout, 7.0 / (3.5995 * 7.0 / 8.0), 1e-3);
+  // Inside one node both send the same bytes.
+  const ModelConfig v2 = preset_model("deepseek-v2");
+  for (const std::int64_t ep : {2, 4, 8}) {
+    const AllToAllBytes x = all_to_all_bytes_per_token(v2, ep, 8, 2.0, TokenDispatcher::all_to_all);
+    const AllToAllBytes y = all_to_all_bytes_per_token(v2, ep, 8, 2.0, TokenDispatcher::deepep);
+    EXPECT_EQ(x.scaleout, 0.0);
+    EXPECT_NEAR(x.nvlink, y.nvlink, 1e-9) << ep;
+  }
+}
+
 TEST(Collectives, RingTimes) {
   // 8 GB over 4 ranks at 1 GB/s: each rank sends 3/4 of it.
   EXPECT_DOUBLE_EQ(ring_reduce_scatter_time(8e9, 4, 1e9), 6.0);
@@ -100,7 +120,36 @@ TEST(GemmModel, EfficiencyFromWavesAndK) {
   EXPECT_NEAR(gemm_efficiency({4096, 7168, 16384, 1}, GemmPrecision::fp8, h800, c), c.gemm_fp8 * waves * k, 1e-12);
   // 133 tiles need a second, almost empty wave.
   EXPECT_NEAR(gemm_efficiency({128, 133 * 128, 1e9, 1}, GemmPrecision::bf16, h800, c),
-              c.gemm_bf16 * 133.0 / 264.0 * (1e9 / (1e9 + c.gemm_k_overhead)), 1e-9);
+              c.gemm_bf16 * c.bf16_matmul_fraction_unmeasured * 133.0 / 264.0 * (1e9 / (1e9 + c.gemm_k_overhead)), 1e-9);
+}
+
+// A BF16 GEMM reaches gemm_bf16 of the chip's own maximum achievable matmul rate: 271.2 of 312
+// TFLOP/s on an A100 SXM, 794.5 of 989 on an H100 SXM (gpus.json, from stas00/ml-engineering's
+// MAMF table); a GPU with none published takes bf16_matmul_fraction_unmeasured. FP8 is unchanged.
+TEST(GemmModel, BaseEfficiencyIsAShareOfTheChipsAchievableMatmulRate) {
+  const EfficiencyConstants c;
+  EXPECT_NEAR(gemm_base_efficiency(GemmPrecision::bf16, find_gpu("A100", "gpu"), c), c.gemm_bf16 * 271.2 / 312.0, 1e-12);
+  EXPECT_NEAR(gemm_base_efficiency(GemmPrecision::bf16, find_gpu("H100", "gpu"), c), c.gemm_bf16 * 794.5 / 989.5, 1e-12);
+  EXPECT_NEAR(gemm_base_efficiency(GemmPrecision::bf16, find_gpu("B200", "gpu"), c),
+              c.gemm_bf16 * c.bf16_matmul_fraction_unmeasured, 1e-12);
+  EXPECT_EQ(gemm_base_efficiency(GemmPrecision::fp8, find_gpu("H100", "gpu"), c), c.gemm_fp8);
+  // The A100's GEMMs run 86.9% / 80.3% = 1.08x closer to their peak than the H100's.
+  const GemmShape big{8192, 8192, 8192, 1};
+  const double a100 = gemm_time(big, GemmPrecision::bf16, find_gpu("A100", "gpu"), c) * 312e12;
+  const double h100 = gemm_time(big, GemmPrecision::bf16, find_gpu("H100", "gpu"), c) * 989.5e12;
+  EXPECT_GT(h100 / a100, 1.0);
+}
+
+TEST(Hardware, AMeasuredMatmulRateAbovePeakIsRefused) {
+  const nlohmann::json g = nlohmann::json::parse(R"({"name": "X", "bf16_tflops": 100, "bf16_matmul_tflops": 120,
+      "hbm_gb": 10, "hbm_tb_per_s": 1, "nvlink_gb_per_s": 1, "scaleout_gb_per_s": 1, "tdp_watts": 100})");
+  try {
+    (void)gpu_from_json(g, "gpu.json");
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("bf16_matmul_tflops"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("must not exceed"), std::string::npos) << e.what();
+  }
 }
 
 TEST(GemmModel, SmallMIsMemoryBound) {

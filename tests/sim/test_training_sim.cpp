@@ -149,6 +149,32 @@ TEST(TrainingSim, HopperAttentionRunsAtItsMeasuredEfficiency) {
   EXPECT_NEAR(ratio, (1 / 0.53 + 2 / 0.51) / (1 / 0.35 + 2 / 0.25), 1e-12);
 }
 
+// A benchmark that forces the router to balance (Megatron-Bridge's MoE rows) is priced with no
+// load imbalance: exactly the learned-routing run with moe_load_imbalance = 1.
+TEST(TrainingSim, ForcedBalancedRoutingIsLearnedRoutingWithoutImbalance) {
+  TrainingRun run = preset_run("deepseek-v3");
+  EfficiencyConstants even;
+  even.moe_load_imbalance = 1.0;
+  const TrainingEstimate learned_even = simulate_training(run, even);
+  const TrainingEstimate learned = simulate_training(run);
+  run.expert_routing = ExpertRouting::forced_balance;
+  const TrainingEstimate forced = simulate_training(run);
+  EXPECT_DOUBLE_EQ(forced.stages.front().step.step_s, learned_even.stages.front().step.step_s);
+  EXPECT_DOUBLE_EQ(forced.stages.front().memory.total, learned_even.stages.front().memory.total);
+  EXPECT_LT(forced.stages.front().step.gemm_s, learned.stages.front().step.gemm_s);
+}
+
+// V3's EP 64 over 8 nodes: a plain all-to-all sends 7 of a token's 8 copies over InfiniBand where
+// DeepEP sends 3.15 (communication.hpp), so its expert traffic, InfiniBand-bound, costs more.
+TEST(TrainingSim, PlainAllToAllAcrossNodesCostsMoreThanDeepEp) {
+  TrainingRun run = preset_run("deepseek-v3");
+  run.parallel.schedule = PipelineSchedule::one_f_one_b;
+  const double deepep = simulate_training(run).stages.front().step.ep_comm_s;
+  run.parallel.ep_dispatcher = TokenDispatcher::all_to_all;
+  const double plain = simulate_training(run).stages.front().step.ep_comm_s;
+  EXPECT_GT(plain, 1.5 * deepep);
+}
+
 TEST(TrainingSim, Zero3GathersTheParametersForEveryMicroBatch) {
   // ZeRO-1: one reduce-scatter and one all-gather per step. ZeRO-3: per micro-batch an all-gather
   // forward, another backward and a reduce-scatter: 3 m passes against 2.

@@ -8,6 +8,13 @@
 
 namespace frugal::sim {
 
+// How an expert-parallel layer moves its tokens (communication.hpp, all_to_all_bytes_per_token):
+// deepep sends one copy of a token to each remote node it is routed to and forwards it inside the
+// node over NVLink (DeepEP, DeepSeek-V3 report §3.2.2; Megatron-Core's "flex" dispatcher);
+// all_to_all sends each of a token's top-k copies to its expert's GPU directly, one NCCL
+// all-to-all (Megatron-Core's "alltoall" dispatcher).
+enum class TokenDispatcher { deepep, all_to_all };
+
 // Expected number of distinct nodes one token's top-k routed experts live on, when EP spans
 // ceil(ep / gpus_per_node) nodes. Group-limited routing (V3 report §2.1.2: groups = nodes,
 // "each token is sent to at most M nodes") caps the choice to the n nodes of the kept groups
@@ -15,16 +22,20 @@ namespace frugal::sim {
 // holds several); within them, k experts chosen at random land on n(1 - (1 - 1/n)^k) nodes.
 double expected_nodes_per_token(const ModelConfig& m, std::int64_t ep, int gpus_per_node);
 
-// Bytes one GPU sends per token for one dispatch (or one combine) of one MoE layer.
-//  scaleout: one copy per remote node (DeepEP forwards inside the node over NVLink), i.e.
-//            (nodes - nodes / ep_nodes) x d x bytes;
-//  nvlink:   the top-k copies that land on another GPU of a node, k x (1 - 1/ep_gpus_in_node) x d x bytes.
+// Bytes one GPU sends per token for one dispatch (or one combine) of one MoE layer, its k routed
+// copies spread uniformly over ep GPUs, g = min(ep, GPUs per node) of them in each node.
+//  deepep:     scaleout: one copy per remote node the token reaches, forwarded inside that node
+//              over NVLink: (touched - touched / nodes) x d x bytes (touched: expected_nodes_per_token);
+//              nvlink:   every copy that lands on another GPU of a node, k x (1 - 1/g) x d x bytes.
+//  all_to_all: each copy travels to its GPU on its own: scaleout k x (1 - g/ep) x d x bytes (the
+//              copies whose expert is in another node), nvlink k x (g - 1)/ep x d x bytes.
+// Inside one node (ep <= g) the two send the same bytes.
 struct AllToAllBytes {
   double scaleout = 0;
   double nvlink = 0;
 };
 AllToAllBytes all_to_all_bytes_per_token(const ModelConfig& m, std::int64_t ep, int gpus_per_node,
-                                         double bytes_per_element);
+                                         double bytes_per_element, TokenDispatcher dispatcher = TokenDispatcher::deepep);
 
 // The rule both terms above follow, for one dispatch (or one combine) pass of one MoE layer: every
 // routed copy that leaves its GPU is one hidden-size row. `remote_copies_per_token` is

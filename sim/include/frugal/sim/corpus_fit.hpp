@@ -2,7 +2,7 @@
 //
 // Four constants of efficiency.hpp have no primary source that pins them down; they are fitted on
 // the step rows of the corpus (sim/data/training_corpus.json) and nothing else is:
-//   gemm_bf16                  the fraction of peak a large BF16 GEMM reaches
+//   gemm_bf16                  the share of the chip's maximum achievable matmul rate a large BF16 GEMM reaches
 //   grouped_gemm_per_expert_s  a grouped GEMM's fixed time per expert
 //   moe_layer_fixed_s          an MoE layer's fixed time per micro-batch, forward and backward
 //   overlap_shortfall          the share of overlappable communication that overlap fails to hide

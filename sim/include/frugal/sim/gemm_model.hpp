@@ -16,6 +16,11 @@ struct GemmShape {
   double groups = 1;  // independent GEMMs of this shape launched together (grouped GEMM, experts)
 };
 
+// Fraction of the dense peak a large, well-shaped GEMM reaches before wave and K effects. FP8:
+// gemm_fp8. BF16: gemm_bf16 x the chip's maximum achievable share of its peak (MAMF / peak from
+// gpus.json, or bf16_matmul_fraction_unmeasured where none is published).
+double gemm_base_efficiency(GemmPrecision p, const GpuSpec& gpu, const EfficiencyConstants& c);
+
 // Fraction of the peak reached: base efficiency x wave utilisation x K / (K + k0), where wave
 // utilisation = tiles / (waves x SMs) with 128 x 128 output tiles (the last wave runs part-empty).
 double gemm_efficiency(const GemmShape& s, GemmPrecision p, const GpuSpec& gpu, const EfficiencyConstants& c);

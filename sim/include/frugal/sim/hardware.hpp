@@ -12,6 +12,9 @@ namespace frugal::sim {
 struct GpuSpec {
   std::string name;
   double bf16_flops = 0;  // dense peak, FLOP/s
+  // The highest BF16 matmul rate measured on the chip at its best shape (maximum achievable matmul
+  // FLOPS, MAMF), FLOP/s; 0 where none is published (efficiency.hpp, bf16_matmul_fraction_unmeasured).
+  double bf16_matmul_flops = 0;
   double fp8_flops = 0;   // 0 when the GPU has no FP8 Tensor Cores
   double fp4_flops = 0;
   double hbm_bytes = 0;

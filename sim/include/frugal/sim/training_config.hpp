@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "frugal/config/model_config.hpp"
+#include "frugal/sim/communication.hpp"
 #include "frugal/sim/hardware.hpp"
 
 namespace frugal::sim {
@@ -30,6 +31,10 @@ enum class Recompute { none, selective, full };
 // kernels (cuDNN fused attention, which Transformer Engine runs on Hopper, or FlashAttention-3).
 enum class AttentionKernel { flash_attention_2, hopper_fused };
 enum class PipelineSchedule { one_f_one_b, interleaved, zero_bubble, dualpipe };
+// How tokens reach the experts. learned: the router's own choice, the busiest GPU carrying
+// moe_load_imbalance times the mean (efficiency.hpp). forced_balance: benchmarks that override the
+// router to spread tokens evenly (Megatron-Core's --moe-router-force-load-balancing), imbalance 1.
+enum class ExpertRouting { learned, forced_balance };
 
 // What a run trains. full: every weight (pre-training, full fine-tuning). lora: low-rank adapters
 // W + BA on frozen BF16 weights (Hu et al. 2021, "LoRA", §4.1). qlora: the same adapters on a base
@@ -53,6 +58,8 @@ const char* to_string(OptimizerStates o);
 const char* to_string(Recompute r);
 const char* to_string(AttentionKernel k);
 const char* to_string(PipelineSchedule s);
+const char* to_string(ExpertRouting r);
+const char* to_string(TokenDispatcher d);
 const char* to_string(FinetuneMethod m);
 const char* to_string(AdapterTargets t);
 
@@ -68,6 +75,7 @@ struct Parallelism {
   // Tensor-parallel all-gathers and reduce-scatters pipelined with the layer's GEMMs in tp chunks
   // (Transformer Engine userbuffers, Megatron's tp_comm_overlap); off: each collective waits.
   bool tp_comm_overlap = false;
+  TokenDispatcher ep_dispatcher = TokenDispatcher::deepep;
   PipelineSchedule schedule = PipelineSchedule::one_f_one_b;
   bool automatic = false;  // let the planner choose (see planner.hpp)
 };
@@ -92,11 +100,16 @@ struct TrainingRun {
   OptimizerStates optimizer_states = OptimizerStates::fp32;
   Recompute recompute = Recompute::selective;
   AttentionKernel attention_kernel = AttentionKernel::flash_attention_2;
+  ExpertRouting expert_routing = ExpertRouting::learned;
   Parallelism parallel;
   Adapters adapters;  // full: every weight trains
   std::vector<TrainingStage> stages;
   std::optional<double> pinned_mfu;  // assume this BF16 MFU instead of predicting it
 };
+
+// The busiest GPU's routed tokens over the mean: 1 when the run forces balanced routing, else
+// moe_load_imbalance.
+double expert_load_imbalance(const TrainingRun& run, double moe_load_imbalance);
 
 // Parses "14.8T", "500B", "62.9e9" or a plain number of tokens. Throws ConfigError(field, ...).
 double parse_token_count(const std::string& text, const std::string& field);
