@@ -159,10 +159,10 @@ TEST(TrainingCorpus, ShippedCorpusLoadsAndEveryRowIsPredicted) {
   EXPECT_GE(step, 30u);
   EXPECT_GE(moe_step, 10u);
   EXPECT_GE(whole, 1u);
-  // ... from 8 to 16K GPUs (Llama 3 Table 4's 16,384 H100s), A100 and H100 among them.
+  // ... from 8 to 16K GPUs (Llama 3 Table 4's 16,384 H100s), on A100, H100 and H800.
   EXPECT_LE(fewest_gpus, 8);
   EXPECT_GE(most_gpus, 16384);
-  EXPECT_TRUE(step_gpus.count("A100") && step_gpus.count("H100"));
+  EXPECT_TRUE(step_gpus.count("A100") && step_gpus.count("H100") && step_gpus.count("H800"));
   const std::vector<frugal::sim::CorpusPrediction> predictions = frugal::sim::predict_training_corpus(corpus);
   ASSERT_EQ(predictions.size(), corpus.rows.size());
   for (const frugal::sim::CorpusPrediction& p : predictions) {

@@ -251,6 +251,20 @@ TEST(Validation, TargetsHold) {
   }
 }
 
+// A published run states its own layout where the preset's differs: Llama 3.1 405B's Table 4 runs
+// without recomputation, with FSDP as ZeRO-2 and V = 8 (published_runs.json).
+TEST(Validation, PublishedRunsCarryTheirOwnLayout) {
+  const TrainingRun run = published_run_config(find_published_run("Llama 3.1 405B MFU (16,384 GPUs)"));
+  EXPECT_EQ(run.recompute, Recompute::none);
+  EXPECT_EQ(run.parallel.zero_stage, 2);
+  EXPECT_EQ(run.parallel.virtual_stages, 8);
+  const TrainingRun preset = preset_run("llama-3.1-405b");
+  EXPECT_EQ(preset.recompute, Recompute::selective);
+  EXPECT_THROW(overrides_from_json(nlohmann::json::parse(R"({"zero_stage": 4})"), "config"), ConfigError);
+  EXPECT_THROW(overrides_from_json(nlohmann::json::parse(R"({"recompute": "some"})"), "config"), ConfigError);
+  EXPECT_THROW(overrides_from_json(nlohmann::json::parse(R"({"virtual_stages": 0})"), "config"), ConfigError);
+}
+
 TEST(Validation, EveryRequiredRunIsListed) {
   std::vector<std::string> names;
   for (const PublishedRun& r : published_runs()) names.push_back(r.name);
