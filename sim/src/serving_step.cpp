@@ -177,10 +177,14 @@ IterationBreakdown IterationModel::breakdown(std::int64_t gpus, const IterationL
     b.dense_s = parts_before.dense_s + count * (b.dense_s - parts_before.dense_s);
     comm = comm_before + count * layer_comm;
     compute += count * work;
-    // Two micro-batches: one's dispatch and combine run beside the other's computation; a
+    // Two micro-batches: one's dispatch and combine run beside the other's computation, and, as
+    // in training, the overlap hides less than the schedule allows: of the part it could hide,
+    // overlap_shortfall still costs the iteration (efficiency.hpp; LMSYS's decode profile shows
+    // DeepEP's kernels busy-waiting, and its prefill profile slower kernels under overlap). A
     // single sequence per rank cannot be split and waits for its own.
     const bool two_micro_batches = layer_tokens / dp_ranks >= 2.0;
-    exposed += count * (two_micro_batches ? std::max(0.0, layer_comm - work) : layer_comm);
+    exposed += count * (two_micro_batches ? overlap_cost(layer_comm, std::max(0.0, layer_comm - work), c.overlap_shortfall)
+                                          : layer_comm);
   };
   // Local layers (sliding window or chunk of W) read at most W keys per query and keep at most W
   // per sequence; only the totals are known here, so a batch's keys are capped at W per sequence

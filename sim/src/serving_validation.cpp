@@ -3,6 +3,7 @@
 // throughput the model predicts for the published deployments, daily cost, revenue, margin, and
 // the per-node prefill and decode throughputs themselves; then public reproductions of the same
 // deployment (RTP-LLM), each with its setup.
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,8 @@ struct Measurement {
   std::string name, source, phase;
   PhaseDeployment deployment;
   double sequences = 0, prompt = 0, output = 0, prompts_per_gpu = 0, acceptance = 0;
+  double context = 0;  // KV tokens per decoding sequence; 0: prompt + half the output
+  std::optional<GpuSpec> gpu;  // absent: the Day6 deployment's GPU
   double published_per_gpu = 0;
   std::vector<std::string> lacks;
 };
@@ -58,10 +61,12 @@ Measurement measurement_from_json(const nlohmann::json& j, const std::string& pa
   r.ignore({"quote", "mtp_acceptance_source"});
   m.phase = r.choice<std::string>("phase", {{"prefill", "prefill"}, {"decode", "decode"}});
   m.deployment = phase_from_json(r);
+  if (r.has("gpu")) m.gpu = find_gpu(r.string("gpu"), r.path_of("gpu"));
   m.prompt = r.number("prompt_tokens");
   if (m.phase == "decode") {
     m.sequences = r.number("sequences");
-    m.output = r.number("output_tokens");
+    m.context = r.number("context_tokens", 0.0);
+    m.output = m.context > 0 ? r.number("output_tokens", 0.0) : r.number("output_tokens");
     m.acceptance = r.number("mtp_acceptance", 0.0);
   } else {
     m.prompts_per_gpu = r.number("prompts_per_gpu");
@@ -195,9 +200,10 @@ std::vector<ServingCheck> validate_published_serving(const EfficiencyConstants& 
             "capacity at the published output speed; the published figure is a day's average, below capacity", day.source),
   };
   for (const Measurement& m : day.measurements) {
-    const ServingDeployment d = deployment_of(day.gpu, m.deployment, m.acceptance);
+    const GpuSpec& gpu = m.gpu ? *m.gpu : day.gpu;
+    const ServingDeployment d = deployment_of(gpu, m.deployment, m.acceptance);
     if (m.phase == "decode") {
-      const double context = m.prompt + m.output / 2;
+      const double context = m.context > 0 ? m.context : m.prompt + m.output / 2;
       const DecodeCapacity r = decode_capacity(v3, d, m.sequences / static_cast<double>(m.deployment.gpus), context, 0, c);
       out.push_back(check(m.name + ": output tokens/s per GPU", m.published_per_gpu, r.tokens_per_s_per_gpu,
                           fmt::format("{:.1f} sequences per GPU at {:.0f} KV tokens: step {:.1f} ms (attention {:.1f}, experts "
@@ -210,7 +216,7 @@ std::vector<ServingCheck> validate_published_serving(const EfficiencyConstants& 
       ServingDeployment p = d;
       p.token_budget = static_cast<std::int64_t>(m.prompts_per_gpu * m.prompt);
       const PrefillCapacity r = prefill_capacity(v3, p, m.prompt, 0, c);
-      const double per_gpu = r.computed_tokens_per_s_per_node / per_node;
+      const double per_gpu = r.computed_tokens_per_s_per_node / static_cast<double>(gpu.gpus_per_node);
       out.push_back(check(m.name + ": prompt tokens/s per GPU", m.published_per_gpu, per_gpu,
                           fmt::format("{:.0f} prompt tokens per GPU per iteration: {:.2f} s; {}", m.prompts_per_gpu * m.prompt,
                                       r.step.total_s, joined(m.lacks)),

@@ -221,7 +221,7 @@ TEST(CliServe, ValidateReproducesTheServingDay) {
   const ProgramRun r = frugal_sim("serve --validate --format json");
   ASSERT_EQ(r.status, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
-  ASSERT_EQ(j.size(), 9u);
+  ASSERT_EQ(j.size(), 13u);
   for (const auto& row : j)
     for (const char* key : {"name", "published", "predicted", "rel_error", "source"}) EXPECT_TRUE(row.contains(key)) << key;
 }

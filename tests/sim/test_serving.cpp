@@ -239,6 +239,19 @@ TEST(Serving, TwoMicroBatchesHideTheAllToAllBehindComputation) {
   EXPECT_LT(b.exposed_comm_s, b.comm_s);
   EXPECT_GE(b.exposed_comm_s, b.comm_s - compute - 1e-12);
   EXPECT_NEAR(b.total_s, compute + b.exposed_comm_s + b.overhead_s, 1e-12);
+  // The overlap hides less than the schedule allows, as in training: with a shortfall s, every
+  // layer pays what outlasts its computation plus s of the part hidden (communication.hpp,
+  // overlap_cost). With s = 0 only what outlasts the computation shows; with s = 0.5, half of
+  // what that perfect overlap hid comes back.
+  EfficiencyConstants perfect, half;
+  perfect.overlap_shortfall = 0.0;
+  half.overlap_shortfall = 0.5;
+  const IterationBreakdown p = IterationModel(v3, d, perfect).breakdown(144, {64 * 144, 64 * 144 * 4000.0, 0, 0});
+  const IterationBreakdown h = IterationModel(v3, d, half).breakdown(144, {64 * 144, 64 * 144 * 4000.0, 0, 0});
+  EXPECT_GE(p.exposed_comm_s, p.comm_s - compute - 1e-12);
+  EXPECT_LT(p.exposed_comm_s, p.comm_s);
+  EXPECT_NEAR(h.comm_s, p.comm_s, 1e-15);
+  EXPECT_NEAR(h.exposed_comm_s, p.exposed_comm_s + 0.5 * (p.comm_s - p.exposed_comm_s), 1e-12);
 }
 
 TEST(Serving, PrefillUsesNodeLimitedNormalKernels) {
@@ -378,7 +391,7 @@ namespace {
 
 TEST(ServingValidation, DeepSeekServingDayIsReproducedWhereTheModelCan) {
   const std::vector<ServingCheck> checks = validate_published_serving();
-  ASSERT_EQ(checks.size(), 9u);  // 7 from the Day6 post, 2 RTP-LLM measurements
+  ASSERT_EQ(checks.size(), 13u);  // 7 from the Day6 post, 2 RTP-LLM measurements, 4 from LMSYS's SGLang blog
   for (const ServingCheck& c : checks) {
     EXPECT_GT(c.predicted, 0.0) << c.name;
     EXPECT_FALSE(c.how.empty()) << c.name;
