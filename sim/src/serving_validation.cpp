@@ -38,6 +38,7 @@ struct Measurement {
   PhaseDeployment deployment;
   double sequences = 0, prompt = 0, output = 0, prompts_per_gpu = 0, acceptance = 0;
   double context = 0;  // KV tokens per decoding sequence; 0: prompt + half the output
+  double iteration_overhead_s = -1;  // the fixed cost per iteration the source measured; < 0: the model's
   std::optional<GpuSpec> gpu;  // absent: the Day6 deployment's GPU
   double published_per_gpu = 0;
   std::vector<std::string> lacks;
@@ -62,6 +63,11 @@ Measurement measurement_from_json(const nlohmann::json& j, const std::string& pa
   m.phase = r.choice<std::string>("phase", {{"prefill", "prefill"}, {"decode", "decode"}});
   m.deployment = phase_from_json(r);
   if (r.has("gpu")) m.gpu = find_gpu(r.string("gpu"), r.path_of("gpu"));
+  if (r.has("iteration_overhead_s")) {
+    m.iteration_overhead_s = r.number("iteration_overhead_s");
+    if (!(m.iteration_overhead_s >= 0 && m.iteration_overhead_s < 1))
+      throw ConfigError(r.path_of("iteration_overhead_s"), "must be in [0, 1) seconds");
+  }
   m.prompt = r.number("prompt_tokens");
   if (m.phase == "decode") {
     m.sequences = r.number("sequences");
@@ -201,10 +207,12 @@ std::vector<ServingCheck> validate_published_serving(const EfficiencyConstants& 
   };
   for (const Measurement& m : day.measurements) {
     const GpuSpec& gpu = m.gpu ? *m.gpu : day.gpu;
+    EfficiencyConstants c_run = c;  // a source that measured its own fixed cost per iteration is priced with it
+    if (m.iteration_overhead_s >= 0) c_run.serving_iteration_overhead_s = m.iteration_overhead_s;
     const ServingDeployment d = deployment_of(gpu, m.deployment, m.acceptance);
     if (m.phase == "decode") {
       const double context = m.context > 0 ? m.context : m.prompt + m.output / 2;
-      const DecodeCapacity r = decode_capacity(v3, d, m.sequences / static_cast<double>(m.deployment.gpus), context, 0, c);
+      const DecodeCapacity r = decode_capacity(v3, d, m.sequences / static_cast<double>(m.deployment.gpus), context, 0, c_run);
       out.push_back(check(m.name + ": output tokens/s per GPU", m.published_per_gpu, r.tokens_per_s_per_gpu,
                           fmt::format("{:.1f} sequences per GPU at {:.0f} KV tokens: step {:.1f} ms (attention {:.1f}, experts "
                                       "{:.1f}, dense {:.1f}, dispatch+combine {:.1f} of which {:.1f} exposed); {}",
@@ -215,7 +223,7 @@ std::vector<ServingCheck> validate_published_serving(const EfficiencyConstants& 
     } else {
       ServingDeployment p = d;
       p.token_budget = static_cast<std::int64_t>(m.prompts_per_gpu * m.prompt);
-      const PrefillCapacity r = prefill_capacity(v3, p, m.prompt, 0, c);
+      const PrefillCapacity r = prefill_capacity(v3, p, m.prompt, 0, c_run);
       const double per_gpu = r.computed_tokens_per_s_per_node / static_cast<double>(gpu.gpus_per_node);
       out.push_back(check(m.name + ": prompt tokens/s per GPU", m.published_per_gpu, per_gpu,
                           fmt::format("{:.0f} prompt tokens per GPU per iteration: {:.2f} s; {}", m.prompts_per_gpu * m.prompt,

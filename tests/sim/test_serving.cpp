@@ -403,6 +403,23 @@ TEST(ServingValidation, DeepSeekServingDayIsReproducedWhereTheModelCan) {
   EXPECT_NEAR(checks[1].predicted, checks[0].predicted * 8 * 24 * 2, 1e-6);
 }
 
+// A measurement that states its own fixed cost per iteration (RTP-LLM: 3.5 ms) keeps it when the
+// model's assumed one changes; the others follow the model's.
+TEST(ServingValidation, AMeasuredFixedCostPerIterationReplacesTheAssumedOne) {
+  EfficiencyConstants slower;
+  slower.serving_iteration_overhead_s = 0.010;
+  const std::vector<ServingCheck> base = validate_published_serving(), changed = validate_published_serving(slower);
+  ASSERT_EQ(base.size(), changed.size());
+  for (std::size_t i = 0; i < base.size(); ++i) {
+    if (base[i].name.rfind("RTP-LLM", 0) == 0) {
+      EXPECT_DOUBLE_EQ(changed[i].predicted, base[i].predicted) << base[i].name;
+    }
+    if (base[i].name.rfind("SGLang decode", 0) == 0) {
+      EXPECT_LT(changed[i].predicted, base[i].predicted) << base[i].name;
+    }
+  }
+}
+
 TEST(ServingComparisons, EveryVariantRuns) {
   const ModelConfig v3 = preset_model("deepseek-v3");
   ServingDeployment d = default_deployment(v3, find_gpu("H800", "gpu"), true);
