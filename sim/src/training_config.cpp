@@ -140,6 +140,7 @@ Parallelism parallelism_from_json(const nlohmann::json& j, const std::string& pa
   par.zero_stage = static_cast<int>(r.integer("zero_stage", 1));
   if (par.zero_stage < 0 || par.zero_stage > 3) throw ConfigError(r.path_of("zero_stage"), "must be 0, 1, 2 or 3");
   par.tp_comm_overlap = r.boolean("tp_comm_overlap", false);
+  par.ep_comm_overlap = r.boolean("ep_comm_overlap", false);
   par.ep_dispatcher = r.choice<TokenDispatcher>(
       "ep_dispatcher", {{"deepep", TokenDispatcher::deepep}, {"alltoall", TokenDispatcher::all_to_all}}, TokenDispatcher::deepep);
   par.schedule = schedule_of(r, "schedule", PipelineSchedule::one_f_one_b);

@@ -382,6 +382,15 @@ StepBreakdown step_time(const TrainingRun& run, const TrainingStage& stage, cons
     f = fwd_compute * slow + std::max(0.0, ep_fwd + pp_one - fwd_compute * slow) + tp_fwd;
     b = bwd_compute * slow + std::max(0.0, ep_bwd + pp_one - bwd_compute * slow) + tp_bwd;
     wg = wgrad * slow;
+  } else if (p.ep_comm_overlap && ep_fwd + ep_bwd > 0) {
+    // One micro-batch's forward runs beside another's backward: the all-to-all of each hides
+    // behind the other's computation; what outlasts it shows, and the overlap's shortfall of the
+    // rest (efficiency.hpp), as for the other overlaps.
+    const double ep = ep_fwd + ep_bwd, compute = fwd_compute + bwd_compute;
+    const double ep_cost = overlap_cost(ep, overlapped_exposed_time(ep, compute), c.overlap_shortfall);
+    f = fwd_compute + ep_cost * ep_fwd / ep + tp_fwd + pp_one;
+    b = bwd_compute + ep_cost * ep_bwd / ep + tp_bwd + pp_one;
+    wg = wgrad;
   } else {
     f = fwd_compute + ep_fwd + tp_fwd + pp_one;
     b = bwd_compute + ep_bwd + tp_bwd + pp_one;

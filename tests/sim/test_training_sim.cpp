@@ -175,6 +175,25 @@ TEST(TrainingSim, PlainAllToAllAcrossNodesCostsMoreThanDeepEp) {
   EXPECT_GT(plain, 1.5 * deepep);
 }
 
+// Megatron-Core's 1F1B expert-parallel overlap: one micro-batch's all-to-all runs beside another's
+// computation. With no shortfall, and all-to-all shorter than the computation, a micro-batch's
+// forward and backward lose exactly their all-to-all; with a shortfall of 1 the overlap saves nothing.
+TEST(TrainingSim, EpOverlapHidesTheAllToAllBehindTheOtherMicroBatch) {
+  TrainingRun run = preset_run("deepseek-v3");
+  run.parallel.schedule = PipelineSchedule::one_f_one_b;
+  EfficiencyConstants none, full;
+  none.overlap_shortfall = 0.0;
+  full.overlap_shortfall = 1.0;
+  const StepBreakdown off = simulate_training(run, none).stages.front().step;
+  run.parallel.ep_comm_overlap = true;
+  const StepBreakdown on = simulate_training(run, none).stages.front().step;
+  const StepBreakdown charged = simulate_training(run, full).stages.front().step;
+  const double ep_one = off.ep_comm_s / static_cast<double>(off.micro_batches);
+  ASSERT_GT(ep_one, 0.0);
+  EXPECT_NEAR((off.forward_s + off.backward_s) - (on.forward_s + on.backward_s), ep_one, 1e-9 * off.step_s);
+  EXPECT_NEAR(charged.forward_s + charged.backward_s, off.forward_s + off.backward_s, 1e-9 * off.step_s);
+}
+
 TEST(TrainingSim, Zero3GathersTheParametersForEveryMicroBatch) {
   // ZeRO-1: one reduce-scatter and one all-gather per step. ZeRO-3: per micro-batch an all-gather
   // forward, another backward and a reduce-scatter: 3 m passes against 2.

@@ -76,6 +76,9 @@ struct Parallelism {
   // (Transformer Engine userbuffers, Megatron's tp_comm_overlap); off: each collective waits.
   bool tp_comm_overlap = false;
   TokenDispatcher ep_dispatcher = TokenDispatcher::deepep;
+  // Expert all-to-all of one micro-batch hidden behind another's computation in the 1F1B steady
+  // state (Megatron-Core's overlap_moe_expert_parallel_comm); off: each all-to-all waits.
+  bool ep_comm_overlap = false;
   PipelineSchedule schedule = PipelineSchedule::one_f_one_b;
   bool automatic = false;  // let the planner choose (see planner.hpp)
 };
