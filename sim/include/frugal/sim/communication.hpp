@@ -8,7 +8,7 @@
 
 namespace frugal::sim {
 
-// How an expert-parallel layer moves its tokens (communication.hpp, all_to_all_bytes_per_token):
+// How an expert-parallel layer moves its tokens (all_to_all_bytes_per_token below):
 // deepep sends one copy of a token to each remote node it is routed to and forwards it inside the
 // node over NVLink (DeepEP, DeepSeek-V3 report §3.2.2; Megatron-Core's "flex" dispatcher);
 // all_to_all sends each of a token's top-k copies to its expert's GPU directly, one NCCL
