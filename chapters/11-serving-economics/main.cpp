@@ -1,6 +1,9 @@
 // Chapter 11 · Serving economics: DeepSeek-V3 served by frugal-sim's discrete-event simulation —
 // cost per 1,000 requests and latency percentiles as load grows, MLA's KV cache against GQA's,
 // MTP speculative decoding, and DeepSeek's published serving day reproduced.
+#include <algorithm>
+#include <cmath>
+
 #include <fmt/format.h>
 
 #include "../common/chat_workload.hpp"
@@ -115,10 +118,12 @@ int main(int argc, char** argv) {
         "GPUs, EP144 with 32 redundant experts, MTP — at the published average context (4,989 KV tokens) and the "
         "largest batch that still gives each user 20 tokens/s (`frugal-sim serve --capacity`):");
   n.show(capacity_table(v3, decode, capacity, prefill_capacity(v3, decode, 4096, 0)));
-  n.say(fmt::format("Decode is bound by the dispatch and combine: {:.0f} of {:.0f} ms go to moving tokens between GPUs "
-                    "before the overlap hides most of it. Attention is the largest computation: with MLA it is "
-                    "compute-bound (FlashMLA's 660 TFLOPS), not a read of the cache.",
-                    1e3 * capacity.step.comm_s, 1e3 * capacity.step.total_s));
+  n.say(fmt::format("Decode is bound by the dispatch and combine: {:.0f} ms of tokens moving between GPUs against a "
+                    "{:.0f} ms step, of which the two micro-batches' overlap hides {:.0f}% (it hides less than the "
+                    "schedule allows, as in training: efficiency.hpp, overlap_shortfall). Attention is the largest "
+                    "computation: with MLA it is compute-bound (FlashMLA's 660 TFLOPS), not a read of the cache.",
+                    1e3 * capacity.step.comm_s, 1e3 * capacity.step.total_s,
+                    100 * (1 - capacity.step.exposed_comm_s / capacity.step.comm_s)));
 
   n.step("DeepSeek's published serving day");
   n.say("On 2025-02-28 DeepSeek published a day of V3/R1 serving (Day 6 post, open-infra-index): average nodes, "
@@ -126,14 +131,24 @@ int main(int argc, char** argv) {
         "throughput per node on the published prefill and decode deployments:");
   const std::vector<ServingCheck> checks = validate_published_serving();
   n.show(serving_checks_table(checks));
-  n.say(fmt::format("The token counts and prices reproduce the revenue and the cache-hit rate. The throughputs do not, "
-                    "and that is reported, not tuned away: the model composes the published kernel rates (FlashMLA, "
-                    "DeepEP, DeepGEMM) with perfect overlap, and predicts about twice what DeepSeek's day averaged and "
-                    "what RTP-LLM measured at its 20 tokens/s limit, for prefill and decode alike — so {} {:.0f} "
-                    "against the published {:.2f} ({}). Part of the gap is known (DeepSeek provisions for the peak, 278 "
-                    "nodes; RTP-LLM measures 3.5 ms of host and launch overhead per step); most is not "
-                    "(sim/README.md, \"serve --validate\").",
-                    checks.front().name, checks.front().predicted, checks.front().published, format_percent(checks.front().rel_error)));
+  // The largest |error| among the throughput rows whose name starts with `prefix`.
+  auto worst = [&checks](const std::string& prefix) {
+    double w = 0;
+    for (const ServingCheck& c : checks)
+      if (c.name.rfind(prefix, 0) == 0 && std::abs(c.rel_error) > std::abs(w)) w = c.rel_error;
+    return w;
+  };
+  const double sglang = std::max(std::abs(worst("SGLang")), std::abs(worst("DeepSeek profile")));
+  const double rtp = worst("RTP-LLM");
+  n.say(fmt::format("The token counts and prices reproduce the revenue and the cache-hit rate. The throughputs are "
+                    "reported, not tuned: the model composes the published kernel rates (FlashMLA, DeepEP, DeepGEMM) "
+                    "and the overlap's shortfall fitted on training runs. Against reproductions measured at capacity "
+                    "it is within {:.0f}% on LMSYS's SGLang runs and DeepSeek's profiled prefill, and off by up to {} "
+                    "on RTP-LLM's (RoCE, no CUDA graphs); DeepSeek's per-node figures are a day's averages, below "
+                    "capacity, so the model, which sizes for capacity, finds {} {:.0f} against the published {:.2f} "
+                    "({}) (sim/README.md, \"serve --validate\").",
+                    100 * sglang, format_percent(rtp), checks.front().name, checks.front().predicted, checks.front().published,
+                    format_percent(checks.front().rel_error)));
 
   n.step("Sizing a deployment");
   ServingWorkload busy;
@@ -147,8 +162,8 @@ int main(int argc, char** argv) {
         "disaggregated, from the capacity model, then confirms the cheapest in the event simulation:");
   n.show(serving_plan_table(plan_serving(v3, priced_alike(known_gpus(), d.price_per_gpu_hour), busy, {3.0, 0.050}, 0.85)));
   n.say("Every GPU is priced alike here ($2/GPU-hour), which flatters the newest: give each its own price with "
-        "`--plan-gpus H800:2,H100:2.5,B200:4` and compare. And the capacity behind these plans is the model's, about twice what "
-        "deployments measure (step 6): size for the measured, not the ideal.");
+        "`--plan-gpus H800:2,H100:2.5,B200:4` and compare. And the capacity behind these plans is the model's, which "
+        "step 6 compares with deployments that were measured: size with that margin in mind.");
 
   n.exercises({"`frugal-sim serve --rate 16 --prefix-hit-rate 0.56` (DeepSeek's published cache-hit rate): what does "
                "the prefix cache save, and in which latency?",
