@@ -65,17 +65,9 @@ RunOverrides overrides_from_json(const nlohmann::json& j, const std::string& pat
   if (r.has("seq_len")) o.seq_len = r.integer("seq_len");
   if (r.has("global_batch")) o.global_batch = r.integer("global_batch");
   if (r.has("plan")) o.plan_auto = r.string("plan") == "auto";
-  if (r.has("recompute"))
-    o.recompute = r.choice<Recompute>(
-        "recompute", {{"none", Recompute::none}, {"selective", Recompute::selective}, {"full", Recompute::full}});
-  if (r.has("zero_stage")) {
-    o.zero_stage = static_cast<int>(r.integer("zero_stage"));
-    if (*o.zero_stage < 0 || *o.zero_stage > 3) throw ConfigError(r.path_of("zero_stage"), "must be 0, 1, 2 or 3");
-  }
-  if (r.has("virtual_stages")) {
-    o.virtual_stages = r.integer("virtual_stages");
-    if (*o.virtual_stages < 1) throw ConfigError(r.path_of("virtual_stages"), "must be at least 1");
-  }
+  if (r.has("recompute")) o.recompute = recompute_of(r, "recompute", Recompute::selective);
+  if (r.has("zero_stage")) o.zero_stage = zero_stage_of(r, "zero_stage", 1);
+  if (r.has("virtual_stages")) o.virtual_stages = parallel_degree_of(r, "virtual_stages", 2);
   r.ignore({"preset"});
   r.finish();
   return o;

@@ -137,8 +137,7 @@ Parallelism parallelism_from_json(const nlohmann::json& j, const std::string& pa
   par.ep = positive_integer(r, "ep", 1);
   par.micro_batch = positive_integer(r, "micro_batch", 1);
   par.virtual_stages = positive_integer(r, "virtual_stages", 2);
-  par.zero_stage = static_cast<int>(r.integer("zero_stage", 1));
-  if (par.zero_stage < 0 || par.zero_stage > 3) throw ConfigError(r.path_of("zero_stage"), "must be 0, 1, 2 or 3");
+  par.zero_stage = zero_stage_of(r, "zero_stage", 1);
   par.tp_comm_overlap = r.boolean("tp_comm_overlap", false);
   par.ep_comm_overlap = r.boolean("ep_comm_overlap", false);
   par.ep_dispatcher = r.choice<TokenDispatcher>(
@@ -180,6 +179,21 @@ TrainingStage stage_from_json(const nlohmann::json& j, const std::string& path) 
 
 }  // namespace
 
+Recompute recompute_of(JsonObjectReader& r, const char* key, Recompute fallback) {
+  return r.choice<Recompute>(key, {{"none", Recompute::none}, {"selective", Recompute::selective}, {"full", Recompute::full}},
+                             fallback);
+}
+
+int zero_stage_of(JsonObjectReader& r, const char* key, int fallback) {
+  const std::int64_t stage = r.integer(key, fallback);
+  if (stage < 0 || stage > 3) throw ConfigError(r.path_of(key), "must be 0, 1, 2 or 3");
+  return static_cast<int>(stage);
+}
+
+std::int64_t parallel_degree_of(JsonObjectReader& r, const char* key, std::int64_t fallback) {
+  return positive_integer(r, key, fallback);
+}
+
 TrainingRun training_run_from_document(const nlohmann::json& doc, const std::vector<GpuSpec>& extra_gpus) {
   TrainingRun run;
   run.model = model_from_document(doc);
@@ -214,9 +228,7 @@ TrainingRun training_run_from_document(const nlohmann::json& doc, const std::vec
                                               PrecisionRecipe::bf16);
     run.optimizer_states = r.choice<OptimizerStates>(
         "optimizer_states", {{"fp32", OptimizerStates::fp32}, {"bf16", OptimizerStates::bf16}}, OptimizerStates::fp32);
-    run.recompute = r.choice<Recompute>(
-        "recompute", {{"none", Recompute::none}, {"selective", Recompute::selective}, {"full", Recompute::full}},
-        Recompute::selective);
+    run.recompute = recompute_of(r, "recompute", Recompute::selective);
     run.attention_kernel = r.choice<AttentionKernel>(
         "attention_kernel",
         {{"flash-attention-2", AttentionKernel::flash_attention_2}, {"hopper-fused", AttentionKernel::hopper_fused}},

@@ -58,6 +58,7 @@ ActivationElements layer_activations(const ModelConfig& m, bool moe, Recompute r
 MemoryBreakdown memory_per_gpu(const TrainingRun& run, const TrainingStage& stage, const EfficiencyConstants& c) {
   const Parallelism& p = run.parallel;
   const ModelConfig& m = run.model;
+  const double imbalance = expert_load_imbalance(run, c.moe_load_imbalance);
   const double dp = static_cast<double>(gradient_group(p, run.gpus));
   const double expert_dp = static_cast<double>(expert_gradient_group(p, run.gpus));
   const ParametersPerGpu per_gpu = parameters_per_gpu(run);
@@ -90,11 +91,11 @@ MemoryBreakdown memory_per_gpu(const TrainingRun& run, const TrainingStage& stag
   double per_token = 0;
   const double moe_layers = static_cast<double>(m.moe_layer_count());
   for (const auto& [moe, count] : {std::pair{false, static_cast<double>(m.num_layers) - moe_layers}, std::pair{true, moe_layers}}) {
-    const ActivationElements e = layer_activations(m, moe, run.recompute, expert_load_imbalance(run, c.moe_load_imbalance));
+    const ActivationElements e = layer_activations(m, moe, run.recompute, imbalance);
     per_token += count * (e.gemm_inputs * gemm_bytes + e.other * 2.0);
   }
   for (std::int64_t k = 0; k < m.mtp_depth; ++k) {
-    const ActivationElements e = layer_activations(m, m.is_moe(), run.recompute, expert_load_imbalance(run, c.moe_load_imbalance));
+    const ActivationElements e = layer_activations(m, m.is_moe(), run.recompute, imbalance);
     per_token += e.gemm_inputs * gemm_bytes + e.other * 2.0 + 2.0 * static_cast<double>(m.hidden_size) * 2.0;
   }
   const double in_flight = activations_in_flight(p.schedule, p.pp, p.virtual_stages);
@@ -102,7 +103,7 @@ MemoryBreakdown memory_per_gpu(const TrainingRun& run, const TrainingStage& stag
   // The last stage also holds one micro-batch's BF16 logits.
   mem.activations += tokens * static_cast<double>(m.vocab_size) * 2.0;
   if (m.is_moe() && p.ep > 1)  // send and receive buffers for the top-k copies of a micro-batch
-    mem.moe_buffers = 2.0 * tokens * static_cast<double>(m.moe.top_k) * expert_load_imbalance(run, c.moe_load_imbalance) *
+    mem.moe_buffers = 2.0 * tokens * static_cast<double>(m.moe.top_k) * imbalance *
                       static_cast<double>(m.hidden_size) * 2.0;
   mem.capacity = run.gpu.hbm_bytes;
   mem.reserve = c.memory_reserve_fraction * mem.capacity;

@@ -190,9 +190,9 @@ class WorkCounter {
     const double up = m_.ffn_activation == FfnActivation::swiglu ? 2.0 * i : i;
     // Routed experts: E/EP local experts, each receiving the EP group's tokens x top_k / E on
     // average; the busiest GPU sets the pace (expert_load_imbalance).
+    const double imbalance = expert_load_imbalance(run_, c_.moe_load_imbalance);
     const double local_experts = static_cast<double>(e.routed_experts / p.ep);
-    const double per_expert = local_tokens * static_cast<double>(p.ep) * top_k /
-                              static_cast<double>(e.routed_experts) * expert_load_imbalance(run_, c_.moe_load_imbalance);
+    const double per_expert = local_tokens * static_cast<double>(p.ep) * top_k / static_cast<double>(e.routed_experts) * imbalance;
     add_gemm(per_expert, up, d(), local_experts, linear_);
     add_gemm(per_expert, d(), i, local_experts, linear_);
     if (e.shared_experts > 0) {
@@ -206,7 +206,7 @@ class WorkCounter {
     add_gemm(local_tokens, static_cast<double>(e.routed_experts), d(), 1, GemmPrecision::bf16);
     // Element-wise: activations of top-k + shared experts, gate scores, permute and unpermute of
     // the top-k copies, and the weighted combine.
-    const double act = activation_elements(i) * top_k * expert_load_imbalance(run_, c_.moe_load_imbalance) +
+    const double act = activation_elements(i) * top_k * imbalance +
                        activation_elements(static_cast<double>(shared_expert_width(m_))) * static_cast<double>(e.shared_experts);
     w_.memory_fwd += memory_time(act + 3.0 * static_cast<double>(e.routed_experts) + 5.0 * top_k * d(), local_tokens);
     if (run_.recompute == Recompute::selective) w_.recompute += memory_time(act, local_tokens);
@@ -434,8 +434,8 @@ StepBreakdown step_time(const TrainingRun& run, const TrainingStage& stage, cons
     // FSDP / ZeRO-3: every micro-batch gathers the parameters forward and again backward and
     // reduce-scatters its gradients; each layer's gather is prefetched behind the previous
     // layer's computation, so per micro-batch only what outlasts its forward and backward shows.
-    s.dp_comm_s = m * (2.0 * gather_pass + trained_pass);
     const double per_micro_batch = 2.0 * gather_pass + trained_pass;
+    s.dp_comm_s = m * per_micro_batch;
     dp_exposed = m * overlap_cost(per_micro_batch, overlapped_exposed_time(per_micro_batch, f + b), c.overlap_shortfall);
   } else {
     // ZeRO-0/1/2: one gradient reduce-scatter and one parameter all-gather per step, behind the

@@ -14,6 +14,10 @@
 #include "frugal/sim/communication.hpp"
 #include "frugal/sim/hardware.hpp"
 
+namespace frugal {
+class JsonObjectReader;
+}
+
 namespace frugal::sim {
 
 // bf16: every GEMM in BF16. fp8: DeepSeek-V3's recipe (V3 report §3.3): Linear-layer GEMMs (Fprop,
@@ -113,6 +117,13 @@ struct TrainingRun {
 // The busiest GPU's routed tokens over the mean: 1 when the run forces balanced routing, else
 // moe_load_imbalance.
 double expert_load_imbalance(const TrainingRun& run, double moe_load_imbalance);
+
+// Readers a training document and a published run's overrides share (`key` in `r`, `fallback`
+// when absent; a bad value is refused naming its path): the recomputation, the ZeRO stage (0-3),
+// and a parallel degree (a positive integer within bounds::parallel_degree).
+Recompute recompute_of(JsonObjectReader& r, const char* key, Recompute fallback);
+int zero_stage_of(JsonObjectReader& r, const char* key, int fallback);
+std::int64_t parallel_degree_of(JsonObjectReader& r, const char* key, std::int64_t fallback);
 
 // Parses "14.8T", "500B", "62.9e9" or a plain number of tokens. Throws ConfigError(field, ...).
 double parse_token_count(const std::string& text, const std::string& field);
