@@ -40,6 +40,8 @@ class ServeCommand : public Command {
     a.add_option("--prefill-gpus-per-instance", prefill_gpus_, "GPUs of a prefill instance (default: as decode)");
     a.add_option("--token-budget", d_.token_budget, "tokens per engine iteration")->capture_default_str();
     a.add_option("--max-batch", d_.max_batch, "running sequences per attention-data-parallel rank")->capture_default_str();
+    a.add_flag("--no-two-batch-overlap", no_two_batch_overlap_,
+               "run each layer's dispatch and combine without overlapping them with another micro-batch's computation");
     a.add_option("--mtp-acceptance", d_.mtp_acceptance, "MTP speculative decoding with this acceptance rate (V3: 0.85-0.9)");
     a.add_option("--rate", w_.arrival_rate, "Poisson arrivals per second")->capture_default_str();
     a.add_option("--trace", trace_, "trace file: 'arrival_s prompt_tokens output_tokens' per line, sorted");
@@ -104,6 +106,7 @@ class ServeCommand : public Command {
     d.token_budget = d_.token_budget;
     d.max_batch = d_.max_batch;
     d.mtp_acceptance = d_.mtp_acceptance;
+    d.two_batch_overlap = !no_two_batch_overlap_;
     ServingWorkload w = w_;
     w.prompt.distribution = prompt_dist_ == "fixed" ? LengthDistribution::fixed : LengthDistribution::exponential;
     w.output.distribution = output_dist_ == "fixed" ? LengthDistribution::fixed : LengthDistribution::exponential;
@@ -199,7 +202,7 @@ class ServeCommand : public Command {
   std::string gpu_ = "H800", weights_, kv_ = "bf16", trace_, prompt_dist_ = "exponential", output_dist_ = "exponential";
   std::string dense_ = "llama-3.1-405b", format_ = "table";
   std::int64_t prefill_gpus_ = 0;
-  bool no_compare_ = false, validate_ = false, capacity_ = false, plan_ = false;
+  bool no_compare_ = false, validate_ = false, capacity_ = false, plan_ = false, no_two_batch_overlap_ = false;
   double ttft_p95_s_ = 0, tpot_p95_ms_ = 0;
   std::vector<std::string> plan_gpus_, ladder_;
   double batch_per_gpu_ = 0, context_ = 4096, prompt_ = 4096, tpot_slo_ms_ = 0;

@@ -154,7 +154,10 @@ IterationBreakdown IterationModel::breakdown(std::int64_t gpus, const IterationL
         const AllToAllBytes normal = all_to_all_bytes_per_token(m, d.ep, d.gpu.gpus_per_node, pass_bytes);
         const double nl = prefill_share * std::max(normal.scaleout / (d.gpu.scaleout_bandwidth * c.scaleout),
                                                    normal.nvlink / (d.gpu.nvlink_bandwidth * c.nvlink));
-        comm += ll + nl + 2.0 * c.collective_latency_s;
+        // Every GPU waits for the busiest one to receive and return its copies: the transfer takes
+        // its share, expert_imbalance times the mean (LMSYS's decode profile: dispatch and
+        // combine 'busy-waiting for data'; as in training, training_step.cpp).
+        comm += expert_imbalance(gpus) * (ll + nl) + 2.0 * c.collective_latency_s;
       }
     }
     b.dense_s += dense;
@@ -181,8 +184,9 @@ IterationBreakdown IterationModel::breakdown(std::int64_t gpus, const IterationL
     // in training, the overlap hides less than the schedule allows: of the part it could hide,
     // overlap_shortfall still costs the iteration (efficiency.hpp; LMSYS's decode profile shows
     // DeepEP's kernels busy-waiting, and its prefill profile slower kernels under overlap). A
-    // single sequence per rank cannot be split and waits for its own.
-    const bool two_micro_batches = layer_tokens / dp_ranks >= 2.0;
+    // single sequence per rank cannot be split and waits for its own; without the overlap every
+    // layer waits for its own.
+    const bool two_micro_batches = d.two_batch_overlap && layer_tokens / dp_ranks >= 2.0;
     exposed += count * (two_micro_batches ? overlap_cost(layer_comm, std::max(0.0, layer_comm - work), c.overlap_shortfall)
                                           : layer_comm);
   };

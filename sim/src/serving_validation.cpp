@@ -39,6 +39,7 @@ struct Measurement {
   double sequences = 0, prompt = 0, output = 0, prompts_per_gpu = 0, acceptance = 0;
   double context = 0;  // KV tokens per decoding sequence; 0: prompt + half the output
   double iteration_overhead_s = -1;  // the fixed cost per iteration the source measured; < 0: the model's
+  bool two_batch_overlap = true;     // false: the source ran without the two-micro-batch overlap
   std::optional<GpuSpec> gpu;  // absent: the Day6 deployment's GPU
   double published_per_gpu = 0;
   std::vector<std::string> lacks;
@@ -68,6 +69,7 @@ Measurement measurement_from_json(const nlohmann::json& j, const std::string& pa
     if (!(m.iteration_overhead_s >= 0 && m.iteration_overhead_s < 1))
       throw ConfigError(r.path_of("iteration_overhead_s"), "must be in [0, 1) seconds");
   }
+  m.two_batch_overlap = r.boolean("two_batch_overlap", true);
   m.prompt = r.number("prompt_tokens");
   if (m.phase == "decode") {
     m.sequences = r.number("sequences");
@@ -209,7 +211,8 @@ std::vector<ServingCheck> validate_published_serving(const EfficiencyConstants& 
     const GpuSpec& gpu = m.gpu ? *m.gpu : day.gpu;
     EfficiencyConstants c_run = c;  // a source that measured its own fixed cost per iteration is priced with it
     if (m.iteration_overhead_s >= 0) c_run.serving_iteration_overhead_s = m.iteration_overhead_s;
-    const ServingDeployment d = deployment_of(gpu, m.deployment, m.acceptance);
+    ServingDeployment d = deployment_of(gpu, m.deployment, m.acceptance);
+    d.two_batch_overlap = m.two_batch_overlap;
     if (m.phase == "decode") {
       const double context = m.context > 0 ? m.context : m.prompt + m.output / 2;
       const DecodeCapacity r = decode_capacity(v3, d, m.sequences / static_cast<double>(m.deployment.gpus), context, 0, c_run);

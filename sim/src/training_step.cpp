@@ -210,7 +210,9 @@ class WorkCounter {
                        activation_elements(static_cast<double>(shared_expert_width(m_))) * static_cast<double>(e.shared_experts);
     w_.memory_fwd += memory_time(act + 3.0 * static_cast<double>(e.routed_experts) + 5.0 * top_k * d(), local_tokens);
     if (run_.recompute == Recompute::selective) w_.recompute += memory_time(act, local_tokens);
-    add_all_to_all(local_tokens);
+    // An all-to-all ends when its busiest GPU has received its copies (dispatch) and sent them
+    // back (combine): that GPU's share, imbalance times the mean, sets its length.
+    add_all_to_all(local_tokens * imbalance);
     w_.moe_fixed += c_.moe_layer_fixed_s;
   }
 

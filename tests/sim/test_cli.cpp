@@ -221,7 +221,7 @@ TEST(CliServe, ValidateReproducesTheServingDay) {
   const ProgramRun r = frugal_sim("serve --validate --format json");
   ASSERT_EQ(r.status, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
-  ASSERT_EQ(j.size(), 13u);
+  ASSERT_EQ(j.size(), 16u);
   for (const auto& row : j)
     for (const char* key : {"name", "published", "predicted", "rel_error", "source"}) EXPECT_TRUE(row.contains(key)) << key;
 }
@@ -237,6 +237,19 @@ TEST(CliServe, CapacityJsonHasTheDocumentedKeys) {
   for (const char* key : {"attention_s", "experts_s", "dense_s", "exposed_comm_s", "overhead_s"})
     EXPECT_TRUE(j["breakdown"].contains(key)) << key;
   EXPECT_LE(j["tpot_s"].get<double>(), 0.050);
+}
+
+// --no-two-batch-overlap leaves every layer's all-to-all exposed: at the same batch each decode step
+// takes longer and the instance decodes fewer tokens.
+TEST(CliServe, NoTwoBatchOverlapExposesTheAllToAll) {
+  const std::string base = "serve --capacity --gpus-per-instance 144 --ep 144 --redundant-experts 32 --batch-per-gpu 64 "
+                           "--context 4000 --format json";
+  const ProgramRun with = frugal_sim(base), without = frugal_sim(base + " --no-two-batch-overlap");
+  ASSERT_EQ(with.status, 0) << with.err;
+  ASSERT_EQ(without.status, 0) << without.err;
+  const auto a = nlohmann::json::parse(with.out), b = nlohmann::json::parse(without.out);
+  EXPECT_GT(b["breakdown"]["exposed_comm_s"].get<double>(), a["breakdown"]["exposed_comm_s"].get<double>());
+  EXPECT_LT(b["decode_tokens_per_s_per_gpu"].get<double>(), a["decode_tokens_per_s_per_gpu"].get<double>());
 }
 
 TEST(CliServe, ExpertSlotsMustDivideOverEp) {

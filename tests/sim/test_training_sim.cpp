@@ -164,6 +164,21 @@ TEST(TrainingSim, ForcedBalancedRoutingIsLearnedRoutingWithoutImbalance) {
   EXPECT_LT(forced.stages.front().step.gemm_s, learned.stages.front().step.gemm_s);
 }
 
+// An all-to-all lasts as long as its busiest GPU's share: with learned routing that GPU receives
+// moe_load_imbalance times the mean, so (launch latency aside) the expert traffic is that many
+// times the forced-balance run's.
+TEST(TrainingSim, AllToAllLastsAsLongAsTheBusiestGpusShare) {
+  TrainingRun run = preset_run("deepseek-v3");
+  run.parallel.schedule = PipelineSchedule::one_f_one_b;
+  EfficiencyConstants c;
+  c.collective_latency_s = 0.0;
+  const double learned = simulate_training(run, c).stages.front().step.ep_comm_s;
+  run.expert_routing = ExpertRouting::forced_balance;
+  const double forced = simulate_training(run, c).stages.front().step.ep_comm_s;
+  EXPECT_GT(forced, 0.0);
+  EXPECT_NEAR(learned / forced, c.moe_load_imbalance, 1e-12);
+}
+
 // V3's EP 64 over 8 nodes: a plain all-to-all sends 7 of a token's 8 copies over InfiniBand where
 // DeepEP sends 3.15 (communication.hpp), so its expert traffic, InfiniBand-bound, costs more.
 TEST(TrainingSim, PlainAllToAllAcrossNodesCostsMoreThanDeepEp) {

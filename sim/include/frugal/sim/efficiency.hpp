@@ -28,10 +28,10 @@ struct EfficiencyConstants {
   // A grouped (expert) GEMM pays a fixed time per expert on top of its FLOPs: each expert is a
   // problem of its own to schedule (Transformer Engine's GroupedLinear runs "a per-expert loop of
   // cuBLASLt GEMMs across multiple CUDA streams", NVIDIA/TransformerEngine PR #3134). FITTED on the
-  // corpus (corpus_fit.hpp): 44 us. An independent check of its size, in the same PR's table: 8
+  // corpus (corpus_fit.hpp): 41 us. An independent check of its size, in the same PR's table: 8
   // experts x 128 tokens, N = K = 2048, take 0.267 ms through that loop on a B200 (33 us an expert)
   // and 0.069 ms in one CUTLASS launch.
-  double grouped_gemm_per_expert_s = 44e-6;
+  double grouped_gemm_per_expert_s = 41e-6;
   // --- attention core (FlashAttention-style kernels, BF16) ---------------------------------
   // FlashAttention-2, the kernel of the 2023-24 runs validated here, "achieves only 35%
   // utilization on H100" (FlashAttention-3, arXiv 2407.08608, abstract); its backward is assumed

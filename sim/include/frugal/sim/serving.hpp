@@ -34,6 +34,10 @@ struct ServingDeployment {
   // Extra expert slots holding copies of the busiest experts (DeepSeek: 32, Day6 post; V3 report
   // §3.4): routed + redundant slots are spread over the EP GPUs, which must divide them.
   std::int64_t redundant_experts = 0;
+  // Two micro-batches per iteration, one's dispatch and combine beside the other's computation
+  // (V3 report §3.4; deepseek-ai/profile-data README). Off: each layer's all-to-all waits its turn
+  // (SGLang without --enable-two-batch-overlap, LMSYS's ablation).
+  bool two_batch_overlap = true;
 
   std::int64_t total_gpus() const {
     return instances * gpus_per_instance + (disaggregated ? prefill_instances * prefill_gpus_per_instance : 0);
