@@ -53,7 +53,7 @@ void RunOptions::add_options(CLI::App& command) {
       ->check(CLI::IsMember({"bf16", "fp8"}));
   command.add_option("--optimizer-states", optimizer_states, "AdamW moment precision")->check(CLI::IsMember({"fp32", "bf16"}));
   command.add_option("--recompute", recompute, "activation recomputation")
-      ->check(CLI::IsMember({"none", "selective", "full"}));
+      ->check(CLI::IsMember({"none", "selective", "full", "moe"}));
   command.add_option("--attention-kernel", attention_kernel,
                      "flash-attention-2, or hopper-fused (cuDNN / FlashAttention-3 class on Hopper)")
       ->check(CLI::IsMember({"flash-attention-2", "hopper-fused"}));
@@ -110,7 +110,10 @@ RunOverrides RunOptions::overrides() const {
   if (given(app, "--optimizer-states"))
     o.optimizer_states = optimizer_states == "bf16" ? OptimizerStates::bf16 : OptimizerStates::fp32;
   if (given(app, "--recompute"))
-    o.recompute = recompute == "none" ? Recompute::none : recompute == "full" ? Recompute::full : Recompute::selective;
+    o.recompute = recompute == "none"   ? Recompute::none
+                  : recompute == "full" ? Recompute::full
+                  : recompute == "moe"  ? Recompute::moe
+                                        : Recompute::selective;
   if (given(app, "--attention-kernel"))
     o.attention_kernel = attention_kernel == "hopper-fused" ? AttentionKernel::hopper_fused : AttentionKernel::flash_attention_2;
   if (given(app, "--tp-comm-overlap")) o.tp_comm_overlap = true;

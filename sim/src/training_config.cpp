@@ -15,6 +15,7 @@ const char* to_string(Recompute r) {
     case Recompute::none: return "none";
     case Recompute::selective: return "selective";
     case Recompute::full: return "full";
+    case Recompute::moe: return "moe";
   }
   return "?";
 }
@@ -180,7 +181,8 @@ TrainingStage stage_from_json(const nlohmann::json& j, const std::string& path) 
 }  // namespace
 
 Recompute recompute_of(JsonObjectReader& r, const char* key, Recompute fallback) {
-  return r.choice<Recompute>(key, {{"none", Recompute::none}, {"selective", Recompute::selective}, {"full", Recompute::full}},
+  return r.choice<Recompute>(key, {{"none", Recompute::none}, {"selective", Recompute::selective}, {"full", Recompute::full},
+                                  {"moe", Recompute::moe}},
                              fallback);
 }
 

@@ -38,6 +38,10 @@ ActivationElements layer_activations(const ModelConfig& m, bool moe, Recompute r
   // FFN: residual input, normed input, gate/up outputs (recomputed under selective), activation.
   const bool gated = m.ffn_activation == FfnActivation::swiglu;
   double width = static_cast<double>(m.ffn_intermediate_size);
+  if (moe && recompute == Recompute::moe) {  // the MoE block keeps only its input
+    e.other += d;
+    return e;
+  }
   if (moe) {
     const MoeConfig& x = m.moe;
     const double copies = static_cast<double>(x.top_k) * imbalance;

@@ -132,7 +132,7 @@ class WorkCounter {
   void add_attention(bool local) {
     const AttentionConfig& a = m_.attention;
     const double h = static_cast<double>(a.num_heads);
-    const bool selective = run_.recompute == Recompute::selective;
+    const bool selective = recomputes_selectively(run_.recompute);
     if (a.kind == AttentionKind::mla) {
       // V3 report §2.1.1; the up-projections are recomputed in backward under selective
       // recomputation (§3.2.3).
@@ -178,10 +178,11 @@ class WorkCounter {
     add_gemm(tokens_, d(), i / tp_, 1, linear_);
     const double act = memory_time(activation_elements(i) / tp_, tokens_);
     w_.memory_fwd += act;
-    if (run_.recompute == Recompute::selective) w_.recompute += act;
+    if (recomputes_selectively(run_.recompute)) w_.recompute += act;
   }
 
   void add_moe_ffn() {
+    const MicroBatchWork before = w_;
     const MoeConfig& e = m_.moe;
     const Parallelism& p = run_.parallel;
     const double i = static_cast<double>(e.expert_intermediate_size);
@@ -209,11 +210,19 @@ class WorkCounter {
     const double act = activation_elements(i) * top_k * imbalance +
                        activation_elements(static_cast<double>(shared_expert_width(m_))) * static_cast<double>(e.shared_experts);
     w_.memory_fwd += memory_time(act + 3.0 * static_cast<double>(e.routed_experts) + 5.0 * top_k * d(), local_tokens);
-    if (run_.recompute == Recompute::selective) w_.recompute += memory_time(act, local_tokens);
+    if (recomputes_selectively(run_.recompute)) w_.recompute += memory_time(act, local_tokens);
     // An all-to-all ends when its busiest GPU has received its copies (dispatch) and sent them
     // back (combine): that GPU's share, imbalance times the mean, sets its length.
     add_all_to_all(local_tokens * imbalance);
     w_.moe_fixed += c_.moe_layer_fixed_s;
+    if (run_.recompute == Recompute::moe) {
+      // The block is replayed in backward from its input: its forward GEMMs and element-wise work
+      // (the activations selective already counted are not counted twice), its dispatch and
+      // combine, and its fixed cost.
+      const double act_recomputed = memory_time(act, local_tokens);
+      w_.recompute += (w_.gemm_fwd - before.gemm_fwd) + (w_.memory_fwd - before.memory_fwd) - act_recomputed + c_.moe_layer_fixed_s;
+      w_.ep_bwd += w_.ep_fwd - before.ep_fwd;
+    }
   }
 
   // Dispatch and combine forward; their gradients backward (V3 report §3.3.3: dispatch in FP8,
@@ -250,7 +259,7 @@ class WorkCounter {
     // Two RMSNorms (read d, write d) and two residual adds (read 2d, write d), sequence-parallel.
     const double norms = memory_time(4.0 * d(), tokens_ / tp_);
     w_.memory_fwd += norms + memory_time(6.0 * d(), tokens_ / tp_);
-    if (run_.recompute == Recompute::selective) w_.recompute += norms;
+    if (recomputes_selectively(run_.recompute)) w_.recompute += norms;
     const MicroBatchWork before = w_;
     add_attention(local);
     if (moe) add_moe_ffn();

@@ -213,5 +213,5 @@ TEST(TrainingCorpus, ModelsAgreeWithTheirPublishedConfigs) {
     EXPECT_DOUBLE_EQ(a.train_flops_per_token, b.train_flops_per_token) << row.name;
     ++checked;
   }
-  EXPECT_EQ(checked, 22);  // 17 Megatron-Bridge rows and the 5 Megatron-MoE-ModelZoo Qwen3-235B layouts
+  EXPECT_EQ(checked, 30);  // 17 Megatron-Bridge rows, the 5 Megatron-MoE-ModelZoo Qwen3-235B layouts and its 8 long-context rows
 }

@@ -179,6 +179,27 @@ TEST(TrainingSim, AllToAllLastsAsLongAsTheBusiestGpusShare) {
   EXPECT_NEAR(learned / forced, c.moe_load_imbalance, 1e-12);
 }
 
+// Recomputing the MoE blocks (Megatron-Core's --recompute-modules layernorm moe) replays each
+// block's forward in backward: with BF16 dispatch the forward's two all-to-all passes run again
+// beside backward's two, so the expert traffic is 1.5 times selective recomputation's; the
+// recomputed work grows, and the blocks keep only their inputs, so activations shrink, though not
+// to full recomputation's (attention keeps its own).
+TEST(TrainingSim, RecomputingTheMoeBlocksReplaysTheirForwardAndAllToAll) {
+  TrainingRun run = preset_run("deepseek-v3");
+  run.parallel.schedule = PipelineSchedule::one_f_one_b;
+  run.precision = PrecisionRecipe::bf16;
+  auto with = [&](Recompute r) {
+    run.recompute = r;
+    return simulate_training(run).stages.front();
+  };
+  const auto selective = with(Recompute::selective), moe = with(Recompute::moe), full = with(Recompute::full);
+  EXPECT_NEAR(moe.step.ep_comm_s / selective.step.ep_comm_s, 1.5, 1e-12);
+  EXPECT_GT(moe.step.recompute_s, selective.step.recompute_s);
+  EXPECT_DOUBLE_EQ(moe.step.gemm_s, selective.step.gemm_s);
+  EXPECT_LT(moe.memory.activations, selective.memory.activations);
+  EXPECT_GT(moe.memory.activations, full.memory.activations);
+}
+
 // V3's EP 64 over 8 nodes: a plain all-to-all sends 7 of a token's 8 copies over InfiniBand where
 // DeepEP sends 3.15 (communication.hpp), so its expert traffic, InfiniBand-bound, costs more.
 TEST(TrainingSim, PlainAllToAllAcrossNodesCostsMoreThanDeepEp) {

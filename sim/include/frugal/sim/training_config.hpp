@@ -27,8 +27,12 @@ enum class PrecisionRecipe { bf16, fp8 };
 // AdamW moments in FP32, or in BF16 as V3 (§3.3.3). Master weights and gradients stay FP32.
 enum class OptimizerStates { fp32, bf16 };
 // none: keep every activation; selective: recompute norms, activations and MLA up-projections
-// (V3 report §3.2.3); full: keep only each layer's input and recompute the layer.
-enum class Recompute { none, selective, full };
+// (V3 report §3.2.3); full: keep only each layer's input and recompute the layer; moe: selective,
+// and each MoE block (router, dispatch, experts, combine) kept as its input and replayed in
+// backward (Megatron-Core's --recompute-modules layernorm moe).
+enum class Recompute { none, selective, full, moe };
+// Whether norms, activations and MLA up-projections are recomputed (selective, and moe on top of it).
+inline bool recomputes_selectively(Recompute r) { return r == Recompute::selective || r == Recompute::moe; }
 
 // The attention kernel family, which sets attention_fwd/bwd efficiency (efficiency.hpp):
 // FlashAttention-2 (the 2023-24 runs, DeepSeek-V3's validated default) or the Hopper-native
