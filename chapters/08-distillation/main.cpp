@@ -98,21 +98,24 @@ int main(int argc, char** argv) {
 
   n.step("Train the teacher, then three students");
   std::shared_ptr<Transformer<float>> teacher;
-  const ExperimentReport report = run_distillation(setup.model, setup.options, 1, [&](const std::string& arm, const Trainer& t) {
+  const int seeds = chapter_seeds(options.quick);
+  const ExperimentReport report = run_distillation(setup.model, setup.options, seeds, [&](const std::string& arm, const Trainer& t) {
     if (arm == "teacher" && t.finished()) teacher = t.shared_model();
   });
   n.show(format_report(report));
   const std::vector<ArmSummary> summary = summarize(report);
   const ArmSummary &hard = summary_of(summary, "hard-labels"), &logit = summary_of(summary, "logit-kd");
   const double floor = report.loss_floor, closed = (hard.final_eval_loss - logit.final_eval_loss) / (hard.final_eval_loss - floor);
-  n.say(fmt::format("Logit distillation ends {} hard labels ({:.4f} vs {:.4f}){}. One seed here, to keep the chapter "
-                    "to minutes: `frugal-train experiment distillation` runs 3 (13 minutes) and gives the spread.",
-                    compared_with(logit.final_eval_loss, 0, hard.final_eval_loss, 0, 1, 0.02), logit.final_eval_loss,
-                    hard.final_eval_loss,
+  n.say(fmt::format("Logit distillation ends {} hard labels ({:.4f} vs {:.4f}){}.{}",
+                    compared_with(logit.final_eval_loss, logit.final_eval_loss_std, hard.final_eval_loss,
+                                  hard.final_eval_loss_std, seeds, 0.02),
+                    logit.final_eval_loss, hard.final_eval_loss,
                     std::isnan(floor) || !(closed > 0) ? ""
                                                        : fmt::format(": {:.0f}% of the student's gap to the source's "
                                                                      "entropy floor closed at equal student compute",
-                                                                     100 * closed)));
+                                                                     100 * closed),
+                    seeds > 1 ? fmt::format(" Means over {} seeds, about 3 minutes on 2 cores.", seeds)
+                              : std::string(" One seed in the quick run: `frugal-train experiment distillation` runs 3.")));
 
   n.step("What a soft target holds");
   n.say("A hard label says which token came next. The teacher's distribution says which tokens could have — and "
@@ -123,17 +126,24 @@ int main(int argc, char** argv) {
 
   n.step("Learning from samples");
   const auto& impossible = report.details.at("impossible_transition_fraction");
-  const double samples_loss = summary_of(summary, "sequence-kd").final_eval_loss;
+  const ArmSummary& samples = summary_of(summary, "sequence-kd");
+  const double samples_loss = samples.final_eval_loss;
+  // The teacher's FLOPs to write the transfer set over the student's training FLOPs (first seed).
+  const double writing_over_training =
+      report.details.at("teacher_flops_sequence_kd").front().get<double>() / samples.flops;
   n.say(fmt::format("Sequence-level distillation never sees a logit: the teacher writes text and the student trains on "
                     "it. DeepSeek-R1's distilled models are made that way — supervised fine-tuning of Qwen and Llama "
                     "models on 800K samples R1 curated (R1 §2.4) — because it needs only the teacher's outputs. In this "
                     "run its loss is {} hard labels' ({:.4f} vs {:.4f}), and the hard-label student had something the R1 "
                     "students did not: an unlimited supply of exact real data. The teacher's samples carry its errors, "
                     "and the student learns them too — {:.2f}% of the transitions this run's teacher wrote are ones the "
-                    "source never makes. Writing them also cost the teacher more compute than the student's own "
-                    "training (the footer), as this CPU reference has no KV cache.",
-                    compared_with(samples_loss, 0, hard.final_eval_loss, 0, 1, 0.02), samples_loss, hard.final_eval_loss,
-                    impossible.empty() ? 0.0 : 100 * impossible.front().get<double>()));
+                    "source never makes. Writing them cost the teacher {:.2f}x the student's own training compute "
+                    "(the footer): one pass per token, with a KV cache (Transformer::decode_step); rerunning every "
+                    "prefix instead would cost about half the sequence length times as much.",
+                    compared_with(samples_loss, samples.final_eval_loss_std, hard.final_eval_loss, hard.final_eval_loss_std,
+                                  seeds, 0.02),
+                    samples_loss, hard.final_eval_loss,
+                    impossible.empty() ? 0.0 : 100 * impossible.front().get<double>(), writing_over_training));
 
   n.step("When samples beat real data");
   const SequenceKdSweep sweep = sequence_kd_sweep(options.quick);
@@ -148,9 +158,8 @@ int main(int argc, char** argv) {
                     "teacher; R1 §2.4 on samples curated from a teacher much stronger than its students).{}",
                     setup.options.steps, setup.options.batch_size, amounts, sweep.cold_temperature, sweep.few_samples,
                     sweep.long_teacher_step_factor, sweep.teacher_step_factor,
-                    options.quick ? "" : " One seed, about 9 minutes on 2 cores; `frugal-train experiment sequence-kd` "
-                                         "runs 3."));
-  const ExperimentReport crossover = run_sequence_kd(setup.model, setup.options, sweep, 1);
+                    options.quick ? "" : " Three seeds, about 4 minutes on 2 cores."));
+  const ExperimentReport crossover = run_sequence_kd(setup.model, setup.options, sweep, seeds);
   n.show(format_report(crossover));  // its footer ends with the sentence the numbers support (sequence_kd_conclusion)
   n.say("Whether colder samples help depends on what is scored. Held-out loss scores the student's whole "
         "distribution: a colder teacher writes fewer of its mistakes but also fewer of the source's plausible "

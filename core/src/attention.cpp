@@ -2,6 +2,8 @@
 #include "frugal/core/attention.hpp"
 
 #include <cmath>
+#include <stdexcept>
+#include <string>
 
 #include "frugal/core/random.hpp"
 
@@ -42,6 +44,7 @@ template <class T>
 RopeSlices AttentionBlock<T>::rope_slices(Index heads, Index stride, Index offset, Index dim) const {
   RopeSlices s;
   s.seq_len = shape_.seq_len;
+  s.first_position = first_position_;
   s.heads = heads;
   s.stride = stride;
   s.offset = offset;
@@ -70,8 +73,35 @@ void AttentionBlock<T>::forward(Matrix<T>& out, const Matrix<T>& x, Index batch,
   shape_.batch = batch;
   shape_.seq_len = seq_len;
   shape_.heads = config_.num_heads;
-  if (config_.kind == AttentionKind::mla) forward_mla(out, x, params);
-  else forward_mha(out, x, params);
+  first_position_ = 0;
+  if (config_.kind == AttentionKind::mla) project_mla(x, params);
+  else project_mha(x, params);
+  attention_forward(attn_out_, attn_cache_, q_, k_, v_, shape_);
+  linear_forward(out, attn_out_, params.value(w_o_), fp8());
+}
+
+template <class T>
+void AttentionBlock<T>::decode(Matrix<T>& out, const Matrix<T>& x, Index batch, Index position, KvCache<T>& cache,
+                               const Parameters<T>& params) {
+  if (position < 0 || position >= cache.max_len)
+    throw std::invalid_argument("decode: position " + std::to_string(position) + " outside the cache's " +
+                                std::to_string(cache.max_len));
+  shape_.batch = batch;
+  shape_.seq_len = 1;
+  shape_.heads = config_.num_heads;
+  first_position_ = position;
+  if (config_.kind == AttentionKind::mla) project_mla(x, params);
+  else project_mha(x, params);
+  if (position == 0) {
+    cache.k.resize(batch * cache.max_len, k_.cols());
+    cache.v.resize(batch * cache.max_len, v_.cols());
+  }
+  for (Index b = 0; b < batch; ++b) {
+    cache.k.row(b * cache.max_len + position) = k_.row(b);
+    cache.v.row(b * cache.max_len + position) = v_.row(b);
+  }
+  attention_decode(attn_out_, q_, cache.k, cache.v, shape_, position + 1, cache.max_len);
+  linear_forward(out, attn_out_, params.value(w_o_), fp8());
 }
 
 template <class T>
@@ -80,9 +110,9 @@ void AttentionBlock<T>::backward(Matrix<T>& dx, const Matrix<T>& dout, Parameter
   else backward_mha(dx, dout, params);
 }
 
-// q = RoPE(x·W_q), k = RoPE(x·W_k), v = x·W_v, out = Attention(q, k, v)·W_o
+// q = RoPE(x·W_q), k = RoPE(x·W_k), v = x·W_v (then out = Attention(q, k, v)·W_o)
 template <class T>
-void AttentionBlock<T>::forward_mha(Matrix<T>& out, const Matrix<T>& x, const Parameters<T>& params) {
+void AttentionBlock<T>::project_mha(const Matrix<T>& x, const Parameters<T>& params) {
   const Index d = config_.head_dim;
   shape_.kv_heads = config_.num_kv_heads;
   shape_.qk_dim = shape_.v_dim = d;
@@ -91,8 +121,6 @@ void AttentionBlock<T>::forward_mha(Matrix<T>& out, const Matrix<T>& x, const Pa
   linear_forward(v_, x, params.value(w_v_), fp8());
   rope_forward(q_, rope_slices(shape_.heads, d, 0, d));
   rope_forward(k_, rope_slices(shape_.kv_heads, d, 0, d));
-  attention_forward(attn_out_, attn_cache_, q_, k_, v_, shape_);
-  linear_forward(out, attn_out_, params.value(w_o_), fp8());
 }
 
 template <class T>
@@ -118,7 +146,7 @@ void AttentionBlock<T>::backward_mha(Matrix<T>& dx, const Matrix<T>& dout, Param
 // With YaRN (config_.yarn), as inference/model.py: RoPE's frequencies are corrected
 // (rope_inverse_frequencies) and the softmax scale is multiplied by mscale² (MLA.__init__).
 template <class T>
-void AttentionBlock<T>::forward_mla(Matrix<T>& out, const Matrix<T>& x, const Parameters<T>& params) {
+void AttentionBlock<T>::project_mla(const Matrix<T>& x, const Parameters<T>& params) {
   const Index H = config_.num_heads, dn = config_.qk_nope_head_dim, dr = config_.qk_rope_head_dim;
   const Index qk = dn + dr;
   shape_.kv_heads = H;
@@ -150,8 +178,6 @@ void AttentionBlock<T>::forward_mla(Matrix<T>& out, const Matrix<T>& x, const Pa
     k_.middleCols(h * qk, dn) = k_nope.middleCols(h * dn, dn);
     if (dr > 0) k_.middleCols(h * qk + dn, dr) = k_rope;
   }
-  attention_forward(attn_out_, attn_cache_, q_, k_, v_, shape_);
-  linear_forward(out, attn_out_, params.value(w_o_), fp8());
 }
 
 // The shared k^R receives the sum of every head's gradient; the rest is eq. 1–11 read backwards.

@@ -40,6 +40,20 @@ double DecoderBlock<T>::forward(Matrix<T>& x, Index batch, Index seq_len, const 
   return balance;
 }
 
+// The same block on one new token per sequence: norms and FFN/MoE act on each token alone, so only
+// attention needs the cache.
+template <class T>
+void DecoderBlock<T>::decode(Matrix<T>& x, Index batch, Index position, KvCache<T>& cache, const Parameters<T>& params) {
+  Matrix<T> normed, sublayer_out;
+  rmsnorm_forward(normed, attn_norm_cache_, x, params.value(attn_norm_));
+  attention_->decode(sublayer_out, normed, batch, position, cache, params);
+  x += sublayer_out;
+  rmsnorm_forward(normed, ffn_norm_cache_, x, params.value(ffn_norm_));
+  if (moe_) moe_->forward(sublayer_out, normed, batch, 1, params);
+  else dense_->forward(sublayer_out, normed, params);
+  x += sublayer_out;
+}
+
 // Each residual connection passes its gradient through unchanged and adds the sublayer's.
 template <class T>
 void DecoderBlock<T>::backward(Matrix<T>& dx, Parameters<T>& params) {

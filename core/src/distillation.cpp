@@ -37,9 +37,8 @@ std::shared_ptr<Transformer<float>> load_teacher(const std::string& config_path,
   return teacher;
 }
 
-// Draws an index from softmax(z / τ) by inverting its cumulative sum (in double), or takes the
-// argmax when τ = 0.
-static int sample_token(const RowVector<float>& logits, double temperature, Rng& rng) {
+// Inverts the cumulative sum of softmax(z / τ), in double.
+int sample_token(const RowVector<float>& logits, double temperature, Rng& rng) {
   Index best = 0;
   const double top = logits.maxCoeff(&best);
   if (temperature <= 0) return static_cast<int>(best);
@@ -58,14 +57,25 @@ std::vector<int> sample_sequences(Transformer<float>& model, const std::vector<i
     throw std::invalid_argument(fmt::format("cannot sample {} tokens: the model reads at most {}", length, model.config().max_seq_len));
   const auto count = static_cast<Index>(first_tokens.size());
   std::vector<int> out(static_cast<std::size_t>(count * length));
-  // Sequences advance together in chunks, one batched forward pass per new token.
+  // Sequences advance together in chunks, one batched pass per new token: over the new tokens alone
+  // with a KV cache, or, for a token-dropping router (whose drops depend on the whole batch), over
+  // every prefix again.
+  const bool cached = !model.drops_tokens();
   constexpr Index kChunk = 64;
   for (Index begin = 0; begin < count; begin += kChunk) {
     const Index rows = std::min(kChunk, count - begin);
     std::vector<std::vector<int>> sequences(static_cast<std::size_t>(rows));
     for (Index b = 0; b < rows; ++b) sequences[static_cast<std::size_t>(b)] = {first_tokens[static_cast<std::size_t>(begin + b)]};
+    std::vector<KvCache<float>> caches = model.new_kv_caches(cached ? length - 1 : 0);
     for (Index t = 1; t < length; ++t) {
       std::vector<int> inputs;
+      if (cached) {
+        for (const auto& s : sequences) inputs.push_back(s.back());
+        const Matrix<float>& logits = model.decode_step(inputs, t - 1, caches);
+        for (Index b = 0; b < rows; ++b)
+          sequences[static_cast<std::size_t>(b)].push_back(sample_token(logits.row(b), temperature, rng));
+        continue;
+      }
       inputs.reserve(static_cast<std::size_t>(rows * t));
       for (const auto& s : sequences) inputs.insert(inputs.end(), s.begin(), s.end());
       const Matrix<float>& logits = model.infer(inputs, rows, t);

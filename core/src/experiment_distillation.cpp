@@ -110,7 +110,7 @@ ExperimentReport run_distillation(const ModelConfig& teacher_model, const TrainO
   for (double f : costs.logit_flops) logit_g.push_back(f / 1e9);
   for (double f : costs.sequence_flops) sequence_g.push_back(f / 1e9);
   report.footer += fmt::format("teacher compute on top of the student's: logit-kd {} GFLOP (a forward pass per batch), "
-                               "sequence-kd {} GFLOP (writing the sequences token by token, no KV cache)\n",
+                               "sequence-kd {} GFLOP (writing the sequences token by token, one pass per token with a KV cache)\n",
                                mean_std_text(logit_g, 1), mean_std_text(sequence_g, 1));
   if (!costs.impossible.empty() && !std::isnan(costs.impossible.front()))
     report.footer += fmt::format("teacher-written transitions the true source never makes: {}%\n",

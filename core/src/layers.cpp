@@ -161,7 +161,7 @@ static void rope_rotate(Matrix<T>& x, const RopeSlices& s, double direction) {
   std::vector<T> cosines(static_cast<std::size_t>(s.seq_len * pairs)), sines(cosines.size());
   for (Index position = 0; position < s.seq_len; ++position)
     for (Index pair = 0; pair < pairs; ++pair) {
-      const double theta = static_cast<double>(position) * omega[static_cast<std::size_t>(pair)];
+      const double theta = static_cast<double>(s.first_position + position) * omega[static_cast<std::size_t>(pair)];
       cosines[static_cast<std::size_t>(position * pairs + pair)] = static_cast<T>(magnitude * std::cos(theta));
       sines[static_cast<std::size_t>(position * pairs + pair)] = static_cast<T>(magnitude * direction * std::sin(theta));
     }
@@ -218,6 +218,27 @@ void attention_forward(Matrix<T>& out, AttentionCache<T>& cache, const Matrix<T>
       }
       auto out_block = out.block(b * L, h * s.v_dim, L, s.v_dim);
       gemm(out_block, p, v.block(b * L, kvh * s.v_dim, L, s.v_dim));
+    }
+  }
+}
+
+// One query row per sequence: s = c · q·K[0, length)ᵀ, p = softmax(s), o = p·V[0, length) (nothing
+// to mask: the cache holds only the past and the new token).
+template <class T>
+void attention_decode(Matrix<T>& out, const Matrix<T>& q, const Matrix<T>& k_cache, const Matrix<T>& v_cache,
+                      const AttentionShape& s, Index length, Index max_len) {
+  const Index group = s.heads / s.kv_heads;
+  const T scale = softmax_scale<T>(s);
+  out.resize(s.batch, s.heads * s.v_dim);
+  RowVector<T> scores(length);
+  for (Index b = 0; b < s.batch; ++b) {
+    for (Index h = 0; h < s.heads; ++h) {
+      const Index kvh = h / group;
+      gemm(scores, q.block(b, h * s.qk_dim, 1, s.qk_dim), k_cache.block(b * max_len, kvh * s.qk_dim, length, s.qk_dim).transpose());
+      RowVector<T> p = ((scores.array() - scores.maxCoeff()) * scale).exp().matrix();
+      p /= p.sum();
+      auto out_block = out.block(b, h * s.v_dim, 1, s.v_dim);
+      gemm(out_block, p, v_cache.block(b * max_len, kvh * s.v_dim, length, s.v_dim));
     }
   }
 }
@@ -344,6 +365,8 @@ DistillationLoss distillation_loss(const Matrix<T>& student_logits, const Matrix
   template void rope_backward<T>(Matrix<T>&, const RopeSlices&);                                                      \
   template void attention_forward<T>(Matrix<T>&, AttentionCache<T>&, const Matrix<T>&, const Matrix<T>&,              \
                                      const Matrix<T>&, const AttentionShape&);                                        \
+  template void attention_decode<T>(Matrix<T>&, const Matrix<T>&, const Matrix<T>&, const Matrix<T>&,                  \
+                                    const AttentionShape&, Index, Index);                                             \
   template void attention_backward<T>(Matrix<T>&, Matrix<T>&, Matrix<T>&, const Matrix<T>&, const AttentionCache<T>&, \
                                       const Matrix<T>&, const Matrix<T>&, const Matrix<T>&, const AttentionShape&);   \
   template void swiglu_forward<T>(Matrix<T>&, SwigluCache<T>&, const Matrix<T>&, const SwigluWeights<T>&,            \

@@ -1,6 +1,8 @@
 // The tiny DeepSeek-style decoder (model.hpp).
 #include "frugal/core/model.hpp"
 
+#include <stdexcept>
+
 #include "frugal/config/config_error.hpp"
 
 namespace frugal::core {
@@ -74,13 +76,19 @@ double Transformer<T>::main_forward(Matrix<T>& x, const std::vector<int>& inputs
   double balance = 0;
   embedding_forward(x, inputs, params_.value(embedding_));
   for (auto& b : blocks_) balance += b.forward(x, batch, seq_len, params_);
+  head_forward(x);
+  return balance;
+}
+
+// logits = RMSNorm(x)·W_head (the embedding's transpose when tied).
+template <class T>
+void Transformer<T>::head_forward(const Matrix<T>& x) {
   rmsnorm_forward(final_normed_, final_norm_cache_, x, params_.value(final_norm_));
   if (head_ >= 0) linear_forward(logits_, final_normed_, params_.value(head_));
   else {
     logits_.resize(x.rows(), config_.vocab_size);
     gemm(logits_, final_normed_, params_.value(embedding_).transpose());
   }
-  return balance;
 }
 
 // The losses, and their gradients with respect to the logits (so backward need not redo the softmax).
@@ -194,6 +202,30 @@ template <class T>
 const Matrix<T>& Transformer<T>::infer(const std::vector<int>& inputs, Index batch, Index seq_len) {
   Matrix<T> hidden;
   main_forward(hidden, inputs, batch, seq_len);
+  return logits_;
+}
+
+template <class T>
+bool Transformer<T>::drops_tokens() const {
+  for (const MoeLayer<T>* m : moe_layers())
+    if (m->router().options().capacity_factor > 0) return true;
+  return false;
+}
+
+template <class T>
+std::vector<KvCache<T>> Transformer<T>::new_kv_caches(Index max_len) const {
+  return std::vector<KvCache<T>>(blocks_.size(), KvCache<T>{max_len, {}, {}});
+}
+
+template <class T>
+const Matrix<T>& Transformer<T>::decode_step(const std::vector<int>& tokens, Index position, std::vector<KvCache<T>>& caches) {
+  if (drops_tokens()) throw std::invalid_argument("decode_step: a token-dropping router (capacity_factor > 0) needs the whole batch: use infer");
+  if (caches.size() != blocks_.size()) throw std::invalid_argument("decode_step: one KV cache per layer (new_kv_caches)");
+  const auto batch = static_cast<Index>(tokens.size());
+  Matrix<T> x;
+  embedding_forward(x, tokens, params_.value(embedding_));
+  for (std::size_t i = 0; i < blocks_.size(); ++i) blocks_[i].decode(x, batch, position, caches[i], params_);
+  head_forward(x);
   return logits_;
 }
 

@@ -15,6 +15,17 @@
 
 namespace frugal::core {
 
+// Decoding's cache for one layer: each sequence's keys and values so far, RoPE applied (sequence
+// b's position p in row b·max_len + p). MLA keeps the per-head keys and values it computes from
+// c_KV, the numbers training's forward uses; inference/model.py keeps the latent c_KV and k^R
+// instead and absorbs W^UK, W^UV into the query and output, which saves memory, not arithmetic
+// this reference needs to show.
+template <class T>
+struct KvCache {
+  Index max_len = 0;
+  Matrix<T> k, v;
+};
+
 template <class T>
 class AttentionBlock {
  public:
@@ -27,11 +38,17 @@ class AttentionBlock {
   void forward(Matrix<T>& out, const Matrix<T>& x, Index batch, Index seq_len, const Parameters<T>& params);
   // Adds parameter gradients; writes dx.
   void backward(Matrix<T>& dx, const Matrix<T>& dout, Parameters<T>& params);
+  // Decoding (no backward): x holds one new token per sequence (batch rows) at `position`; its
+  // keys and values join `cache` (allocated at position 0 for cache.max_len positions), and its
+  // query attends over positions 0…position. Equals forward's row for that position.
+  void decode(Matrix<T>& out, const Matrix<T>& x, Index batch, Index position, KvCache<T>& cache,
+              const Parameters<T>& params);
 
  private:
-  void forward_mha(Matrix<T>& out, const Matrix<T>& x, const Parameters<T>& params);
+  // q_, k_, v_ of x's rows (RoPE at first_position_ + row mod seq_len), and shape_'s head sizes.
+  void project_mha(const Matrix<T>& x, const Parameters<T>& params);
+  void project_mla(const Matrix<T>& x, const Parameters<T>& params);
   void backward_mha(Matrix<T>& dx, const Matrix<T>& dout, Parameters<T>& params);
-  void forward_mla(Matrix<T>& out, const Matrix<T>& x, const Parameters<T>& params);
   void backward_mla(Matrix<T>& dx, const Matrix<T>& dout, Parameters<T>& params);
 
   const Fp8GemmOptions* fp8() const { return fp8_ ? &*fp8_ : nullptr; }
@@ -50,6 +67,7 @@ class AttentionBlock {
 
   // Saved by forward for backward.
   AttentionShape shape_;
+  Index first_position_ = 0;
   Matrix<T> x_, q_, k_, v_, attn_out_;
   AttentionCache<T> attn_cache_;
   Matrix<T> c_q_, c_q_normed_, c_kv_, c_kv_normed_;

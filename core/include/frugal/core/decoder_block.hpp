@@ -24,6 +24,8 @@ class DecoderBlock {
   double forward(Matrix<T>& x, Index batch, Index seq_len, const Parameters<T>& params);
   // dx: ∂L/∂(block output) in, ∂L/∂(block input) out.
   void backward(Matrix<T>& dx, Parameters<T>& params);
+  // Decoding: x holds one new token per sequence at `position`; attention reads and extends `cache`.
+  void decode(Matrix<T>& x, Index batch, Index position, KvCache<T>& cache, const Parameters<T>& params);
 
   MoeLayer<T>* moe() { return moe_.get(); }
   const MoeLayer<T>* moe() const { return moe_.get(); }

@@ -28,10 +28,15 @@ const char* to_string(DistillationOptions::Kind kind);
 // or CheckpointError naming the file.
 std::shared_ptr<Transformer<float>> load_teacher(const std::string& config_path, const std::string& checkpoint_path);
 
+// One token drawn from softmax(z / τ) of a row of logits (one uniform number from `rng`), or its
+// argmax when τ = 0.
+int sample_token(const RowVector<float>& logits, double temperature, Rng& rng);
+
 // Autoregressive sampling: for each first token, a sequence of `length` tokens (the first one
 // included) where token t+1 is drawn from softmax(z_t / τ) of the model's logits after tokens
-// 0…t, or is their argmax when τ = 0. Sequence-major. There is no KV cache in the CPU reference:
-// each new token reruns the prefix, Σ_t t ≈ length²/2 token-forwards per sequence.
+// 0…t, or is their argmax when τ = 0. Sequence-major. Each new token is one pass over the new
+// tokens with a KV cache (Transformer::decode_step): `length` token-forwards per sequence, not the
+// Σ_t t ≈ length²/2 of rerunning every prefix, which only a token-dropping router still needs.
 std::vector<int> sample_sequences(Transformer<float>& model, const std::vector<int>& first_tokens, std::int64_t length,
                                   double temperature, Rng& rng);
 

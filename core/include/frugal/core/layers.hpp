@@ -55,6 +55,7 @@ void linear_backward(Matrix<T>* dx, MatrixMap<T> dw, const Matrix<T>& dy, const 
 // frequencies are YaRN's (rope_inverse_frequencies) and cos/sin carry its rope_attention_factor.
 struct RopeSlices {
   Index seq_len = 0;
+  Index first_position = 0;  // row r sits at position first_position + r mod seq_len (decoding: the new token's)
   Index heads = 1;
   Index stride = 0;
   Index offset = 0;
@@ -93,6 +94,12 @@ void attention_forward(Matrix<T>& out, AttentionCache<T>& cache, const Matrix<T>
 template <class T>
 void attention_backward(Matrix<T>& dq, Matrix<T>& dk, Matrix<T>& dv, const Matrix<T>& dout, const AttentionCache<T>& cache,
                         const Matrix<T>& q, const Matrix<T>& k, const Matrix<T>& v, const AttentionShape& s);
+// Decoding: one new query per sequence (q: s.batch rows) against the first `length` positions of
+// its cached keys and values (sequence b's position p in row b·max_len + p of k_cache / v_cache),
+// the new token's own included. The same S, P and O as attention_forward's last row.
+template <class T>
+void attention_decode(Matrix<T>& out, const Matrix<T>& q, const Matrix<T>& k_cache, const Matrix<T>& v_cache,
+                      const AttentionShape& s, Index length, Index max_len);
 
 // ---- SwiGLU feed-forward (Shazeer 2020, eq. 6): y = (silu(x·W_gate) ⊙ x·W_up)·W_down ----------
 template <class T>

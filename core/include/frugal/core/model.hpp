@@ -59,6 +59,14 @@ class Transformer {
                     const SoftTargets<T>* soft = nullptr);
   // The main model's logits for batch·seq_len inputs (no loss, nothing kept for backward).
   const Matrix<T>& infer(const std::vector<int>& inputs, Index batch, Index seq_len);
+  // Decoding with a KV cache: the logits (batch rows) after one new token per sequence at
+  // `position`, every earlier position's keys and values read from `caches` (one per layer, from
+  // new_kv_caches) rather than recomputed. Position 0 first, then 1, 2, …: the rows equal infer's
+  // at those positions. Not for token-dropping routers (capacity_factor > 0), whose drops depend
+  // on every token of the batch at once: throws.
+  const Matrix<T>& decode_step(const std::vector<int>& tokens, Index position, std::vector<KvCache<T>>& caches);
+  std::vector<KvCache<T>> new_kv_caches(Index max_len) const;
+  bool drops_tokens() const;  // any MoE layer with a capacity factor
   // Gradients of forward's total loss, added into params().grads() (call zero_grad first).
   void backward();
 
@@ -99,6 +107,7 @@ class Transformer {
   std::vector<Matrix<T>> mtp_hidden_, mtp_dlogits_;
 
   double main_forward(Matrix<T>& x, const std::vector<int>& inputs, Index batch, Index seq_len);
+  void head_forward(const Matrix<T>& x);
 
   std::vector<int> inputs_;
   RmsNormCache<T> final_norm_cache_;
