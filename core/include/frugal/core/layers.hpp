@@ -50,18 +50,19 @@ void linear_backward(Matrix<T>* dx, MatrixMap<T> dw, const Matrix<T>& dy, const 
 
 // ---- rotary position embedding (Su et al. 2021, RoFormer eq. 34) ------------------------------
 // Rotates, in every row, `heads` slices of `dim` columns starting at column `offset + h·stride`;
-// the row's position is row % seq_len. Pairs are adjacent columns (2i, 2i+1), as in DeepSeek-V3's
-// inference/model.py (apply_rotary_emb views them as complex numbers). With `yarn`, the
-// frequencies are YaRN's (rope_inverse_frequencies) and cos/sin carry its rope_attention_factor.
+// the row's position is first_position + row % seq_len. Pairs are adjacent columns (2i, 2i+1),
+// as in DeepSeek-V3's inference/model.py (apply_rotary_emb views them as complex numbers). With
+// `yarn`, the frequencies are YaRN's (rope_inverse_frequencies) and cos/sin carry its
+// rope_attention_factor.
 struct RopeSlices {
   Index seq_len = 0;
-  Index first_position = 0;  // row r sits at position first_position + r mod seq_len (decoding: the new token's)
   Index heads = 1;
   Index stride = 0;
   Index offset = 0;
   Index dim = 0;
   double base = 10000.0;
   std::optional<YarnConfig> yarn = std::nullopt;
+  Index first_position = 0;  // row r sits at position first_position + r mod seq_len (decoding: the new token's)
 };
 // ω_i for the dim/2 pairs of a `dim`-wide RoPE slice: base^(−2i/dim), corrected by YaRN when given.
 std::vector<double> rope_inverse_frequencies(Index dim, double base, const std::optional<YarnConfig>& yarn);
