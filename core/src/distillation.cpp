@@ -66,21 +66,19 @@ std::vector<int> sample_sequences(Transformer<float>& model, const std::vector<i
     const Index rows = std::min(kChunk, count - begin);
     std::vector<std::vector<int>> sequences(static_cast<std::size_t>(rows));
     for (Index b = 0; b < rows; ++b) sequences[static_cast<std::size_t>(b)] = {first_tokens[static_cast<std::size_t>(begin + b)]};
-    std::vector<KvCache<float>> caches = model.new_kv_caches(cached ? length - 1 : 0);
+    std::vector<KvCache<float>> caches = cached ? model.new_kv_caches(length - 1) : std::vector<KvCache<float>>{};
     for (Index t = 1; t < length; ++t) {
+      // Sequence b's logits after its token t - 1: row b of the cached step, or row b·t + t − 1 of
+      // the pass over every prefix.
       std::vector<int> inputs;
-      if (cached) {
-        for (const auto& s : sequences) inputs.push_back(s.back());
-        const Matrix<float>& logits = model.decode_step(inputs, t - 1, caches);
-        for (Index b = 0; b < rows; ++b)
-          sequences[static_cast<std::size_t>(b)].push_back(sample_token(logits.row(b), temperature, rng));
-        continue;
+      for (const auto& s : sequences) {
+        if (cached) inputs.push_back(s.back());
+        else inputs.insert(inputs.end(), s.begin(), s.end());
       }
-      inputs.reserve(static_cast<std::size_t>(rows * t));
-      for (const auto& s : sequences) inputs.insert(inputs.end(), s.begin(), s.end());
-      const Matrix<float>& logits = model.infer(inputs, rows, t);
+      const Matrix<float>& logits = cached ? model.decode_step(inputs, t - 1, caches) : model.infer(inputs, rows, t);
+      const Index stride = cached ? 1 : t, last = cached ? 0 : t - 1;
       for (Index b = 0; b < rows; ++b)
-        sequences[static_cast<std::size_t>(b)].push_back(sample_token(logits.row(b * t + t - 1), temperature, rng));
+        sequences[static_cast<std::size_t>(b)].push_back(sample_token(logits.row(b * stride + last), temperature, rng));
     }
     for (Index b = 0; b < rows; ++b)
       std::copy(sequences[static_cast<std::size_t>(b)].begin(), sequences[static_cast<std::size_t>(b)].end(),

@@ -194,6 +194,13 @@ static T softmax_scale(const AttentionShape& s) {
   return static_cast<T>(s.softmax_scale_factor) / std::sqrt(static_cast<T>(s.qk_dim));
 }
 
+// p = softmax(c · s) over one row of scores (the max subtracted first), written into `p`.
+template <class Out, class In, class T>
+static void scaled_softmax(Out&& p, const In& s, T scale) {
+  p = ((s.array() - s.maxCoeff()) * scale).exp().matrix();
+  p /= p.sum();
+}
+
 // For each sequence and head (Vaswani et al. 2017, eq. 1, with a causal mask):
 //   S = c · Q·Kᵀ,  P = softmax_row(S with S_ij = −∞ for j > i),  O = P·V
 template <class T>
@@ -211,9 +218,7 @@ void attention_forward(Matrix<T>& out, AttentionCache<T>& cache, const Matrix<T>
       Matrix<T>& p = cache.probs[static_cast<std::size_t>(b * s.heads + h)];
       p.resize(L, L);
       for (Index i = 0; i < L; ++i) {
-        auto row = p.row(i).head(i + 1);
-        row = ((scores.row(i).head(i + 1).array() - scores.row(i).head(i + 1).maxCoeff()) * scale).exp().matrix();
-        row /= row.sum();
+        scaled_softmax(p.row(i).head(i + 1), scores.row(i).head(i + 1), scale);
         p.row(i).tail(L - i - 1).setZero();  // the future: masked
       }
       auto out_block = out.block(b * L, h * s.v_dim, L, s.v_dim);
@@ -235,8 +240,8 @@ void attention_decode(Matrix<T>& out, const Matrix<T>& q, const Matrix<T>& k_cac
     for (Index h = 0; h < s.heads; ++h) {
       const Index kvh = h / group;
       gemm(scores, q.block(b, h * s.qk_dim, 1, s.qk_dim), k_cache.block(b * max_len, kvh * s.qk_dim, length, s.qk_dim).transpose());
-      RowVector<T> p = ((scores.array() - scores.maxCoeff()) * scale).exp().matrix();
-      p /= p.sum();
+      RowVector<T> p(length);
+      scaled_softmax(p, scores, scale);
       auto out_block = out.block(b, h * s.v_dim, 1, s.v_dim);
       gemm(out_block, p, v_cache.block(b * max_len, kvh * s.v_dim, length, s.v_dim));
     }

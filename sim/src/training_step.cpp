@@ -210,7 +210,8 @@ class WorkCounter {
     const double act = activation_elements(i) * top_k * imbalance +
                        activation_elements(static_cast<double>(shared_expert_width(m_))) * static_cast<double>(e.shared_experts);
     w_.memory_fwd += memory_time(act + 3.0 * static_cast<double>(e.routed_experts) + 5.0 * top_k * d(), local_tokens);
-    if (recomputes_selectively(run_.recompute)) w_.recompute += memory_time(act, local_tokens);
+    const double act_time = memory_time(act, local_tokens);
+    if (recomputes_selectively(run_.recompute)) w_.recompute += act_time;
     // An all-to-all ends when its busiest GPU has received its copies (dispatch) and sent them
     // back (combine): that GPU's share, imbalance times the mean, sets its length.
     add_all_to_all(local_tokens * imbalance);
@@ -219,8 +220,7 @@ class WorkCounter {
       // The block is replayed in backward from its input: its forward GEMMs and element-wise work
       // (the activations selective already counted are not counted twice), its dispatch and
       // combine, and its fixed cost.
-      const double act_recomputed = memory_time(act, local_tokens);
-      w_.recompute += (w_.gemm_fwd - before.gemm_fwd) + (w_.memory_fwd - before.memory_fwd) - act_recomputed + c_.moe_layer_fixed_s;
+      w_.recompute += (w_.gemm_fwd - before.gemm_fwd) + (w_.memory_fwd - before.memory_fwd) - act_time + c_.moe_layer_fixed_s;
       w_.ep_bwd += w_.ep_fwd - before.ep_fwd;
     }
   }
