@@ -41,7 +41,7 @@ struct Flags {
   std::optional<std::int64_t> stop_after;
   std::optional<std::int64_t> steps, seed, batch_size, log_every, eval_every, checkpoint_every;
   std::optional<double> learning_rate, mtp_weight, kd_temperature, kd_alpha, sample_temperature, kd_mix;
-  std::optional<std::int64_t> kd_samples, train_sequences;
+  std::optional<std::int64_t> kd_samples, train_sequences, markov_order;
   std::optional<std::string> balancing, precision, checkpoint, metrics_csv, metrics_json;
   std::optional<std::string> distill, teacher_config, teacher_checkpoint;
   bool quiet = false;
@@ -106,7 +106,8 @@ Run load_run(const Flags& f) {
   if (f.kd_samples) overrides["distillation"]["samples"] = *f.kd_samples;
   if (f.sample_temperature) overrides["distillation"]["sample_temperature"] = *f.sample_temperature;
   if (f.kd_mix) overrides["distillation"]["mix"] = *f.kd_mix;
-  if (!overrides.empty() || f.train_sequences) {
+  if (f.markov_order && !f.text.empty()) throw ConfigError("--markov-order", "sets the Markov source's order; --text reads a file instead");
+  if (!overrides.empty() || f.train_sequences || f.markov_order) {
     // Merge into the file's section, so that the same checks apply and errors name the flag's field.
     nlohmann::json section = doc.is_object() && doc.contains("cpu_training") ? doc["cpu_training"] : nlohmann::json::object();
     for (const char* nested : {"router", "precision", "distillation"})
@@ -117,6 +118,11 @@ Run load_run(const Flags& f) {
     if (overrides.contains("data")) section.erase("data");
     section.update(overrides);
     if (f.train_sequences) section["data"]["train_sequences"] = *f.train_sequences;
+    if (f.markov_order) {
+      if (section.contains("data") && section["data"].value("kind", "markov") != "markov")
+        throw ConfigError("--markov-order", "sets the Markov source's order; this config reads text");
+      section["data"]["order"] = *f.markov_order;
+    }
     run.options = parse_train_options(section, "cpu_training");
   }
   return run;
@@ -323,6 +329,8 @@ void add_run_flags(CLI::App& app, Flags& f) {
   app.add_option("--kd-samples", f.kd_samples, "sequence distillation: sequences the teacher writes (default steps × batch size)");
   app.add_option("--sample-temperature", f.sample_temperature, "sequence distillation: the teacher's sampling temperature τ (0: greedy)");
   app.add_option("--kd-mix", f.kd_mix, "sequence distillation: the share of each batch the teacher wrote, the rest real (default 1)");
+  app.add_option("--markov-order", f.markov_order, "the Markov source's order: 2 (the default source: learned through a plateau, "
+                 "once attention finds the previous token) or 1 (learned without one)");
   app.add_option("--train-sequences", f.train_sequences, "train on a fixed set of this many real sequences, read in order (default: fresh every step)");
   app.add_option("--log-every", f.log_every, "steps between progress lines when not on a terminal");
   app.add_option("--eval-every", f.eval_every, "steps between held-out evaluations");

@@ -126,6 +126,18 @@ int main(int argc, char** argv) {
         "this small learns its source in a few sharp drops of the loss; a run that differs in any low bit reaches each drop some steps "
         "earlier or later, and at a fixed step that timing, not the arithmetic, decides who is ahead.");
 
+  n.step(fmt::format("The same on a source learned without a plateau ({} seed{})", seeds, seeds > 1 ? "s" : ""));
+  n.say("On this chapter's source the next token depends on the two before it (an order-2 Markov chain), so the model "
+        "must first learn to attend to the previous token: until it does, the loss sits on a plateau, then drops. On an "
+        "order-1 source the current token alone predicts the next — no attention to find, no plateau — and the loss "
+        "falls smoothly. The same model, recipe and seeds on such a source (`frugal-train experiment fp8 "
+        "--markov-order 1`):");
+  TrainOptions smooth_options = setup.options;
+  smooth_options.data.markov.order = 1;
+  const ExperimentReport smooth = run_fp8_vs_fp32(setup.model, smooth_options, seeds);
+  n.show(format_report(smooth));
+  n.say(fp8_source_conclusion(report, smooth));
+
   const Index narrow = 32;
   n.step(fmt::format("Which part of the recipe costs the loss (hidden {}, {} seed{})", narrow, seeds, seeds > 1 ? "s" : ""));
   n.say("Take the recipe apart at a narrow width, where FP8 should hurt most (at 16 the model learns too little in "
@@ -144,7 +156,9 @@ int main(int argc, char** argv) {
   n.show(widths.footer);
   n.say("What the tables mean: FP8 rounds every GEMM input at every step, so it moves a run further than the nudge "
         "made once at the start — but a shift is a cost only if it has the same sign on every seed and stands out of "
-        "the seeds' own scatter (the sentences above compute that, and the per-seed gaps are in `--json`). The "
+        "the seeds' own scatter (the sentences above compute that, and the per-seed gaps are in `--json`). These "
+        "widths and arms train on the plateau source, where step 4 showed the gap is the plateau's timing; rerun "
+        "them with `--markov-order 1` to see the precision cost alone (core/README.md has both tables). The "
         "per-tensor, power-of-two and no-promotion rows price, in loss, the choices V3 made against; at this width "
         "their K is at most a few hundred (1,024 tokens for wgrad), where the accumulation table above shows "
         "promotion matters least.");

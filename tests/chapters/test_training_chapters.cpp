@@ -73,6 +73,12 @@ TEST(Chapters, Fp8TrainingShowsTheRecipesNumbers) {
   expect_final_losses_printed(report, r.out);
   EXPECT_NE(r.out.find(report.footer), std::string::npos) << r.out;
   EXPECT_NE(r.out.find(fp8_gap_conclusion(report)), std::string::npos) << r.out;
+  // The same on the order-1 source, and the sentence comparing the two.
+  TrainOptions smooth_options = setup.options;
+  smooth_options.data.markov.order = 1;
+  const ExperimentReport smooth = run_fp8_vs_fp32(setup.model, smooth_options, 1);
+  EXPECT_NE(r.out.find(smooth.footer), std::string::npos) << r.out;
+  EXPECT_NE(unwrapped(r.out).find(fp8_source_conclusion(report, smooth)), std::string::npos) << r.out;
   // The ablation at the narrowest width and the width sweep, each with its computed conclusion.
   const ExperimentReport ablation = run_fp8_ablation(scaled_to_width(setup.model, 32), setup.options, 1);
   expect_final_losses_printed(ablation, r.out);

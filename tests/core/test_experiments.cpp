@@ -395,6 +395,23 @@ TEST(Experiments, Fp8ConclusionsFollowTheNumbers) {
   EXPECT_NE(fp8_width_conclusion(width(0.02)).find("falls at every step"), std::string::npos);
   EXPECT_EQ(fp8_width_conclusion(width(0.02)).find("within the noise"), std::string::npos);  // 1–4% against ±0.1%
   EXPECT_NE(fp8_width_conclusion(width(0.05)).find("does not fall steadily"), std::string::npos);
+
+  // Two sources: a smooth one whose gaps are ±0.01% and a plateau one whose are ±3%. Within V3's
+  // 0.25% and 300× the spread: the plateau's timing. Move the smooth source's gap to 1% and it is
+  // not within; give both the same spread and the plateau no longer explains the gap.
+  auto source = [](double a, double b, double c) {
+    return report_of({{"fp32", 1, 1.0}, {"fp8", 1, 1.0 + a}, {"fp32", 2, 1.0}, {"fp8", 2, 1.0 + b}, {"fp32", 3, 1.0}, {"fp8", 3, 1.0 + c}});
+  };
+  const ExperimentReport plateau = source(0.03, -0.03, 0.0), smooth = source(0.0001, -0.0001, 0.0);
+  const std::string timing = fp8_source_conclusion(plateau, smooth);
+  EXPECT_NE(timing.find("+0.000% ± 0.010%: within V3's 0.25%"), std::string::npos) << timing;
+  EXPECT_NE(timing.find("from -3.00% to +3.00%, a spread 300× as wide"), std::string::npos) << timing;
+  EXPECT_NE(timing.find("when each run escapes its plateau"), std::string::npos) << timing;
+  const std::string costly = fp8_source_conclusion(plateau, source(0.0101, 0.0099, 0.01));
+  EXPECT_NE(costly.find("not within V3's 0.25%"), std::string::npos) << costly;
+  EXPECT_NE(costly.find("does not explain"), std::string::npos) << costly;
+  EXPECT_NE(fp8_source_conclusion(source(0.0001, -0.0001, 0.0), smooth).find("does not explain"), std::string::npos);
+  EXPECT_NE(fp8_source_conclusion(report_of({{"fp32", 1, 1.0}, {"fp8", 1, 1.01}}), smooth).find("One seed"), std::string::npos);
 }
 
 TEST(Experiments, EvalLossAtFlopsInterpolatesBetweenEvaluations) {

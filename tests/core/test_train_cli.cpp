@@ -136,6 +136,19 @@ TEST(TrainCli, TextFileTraining) {
   EXPECT_NE(r.out.find("as bytes"), std::string::npos) << r.out;
 }
 
+TEST(TrainCli, MarkovOrderSetsTheSource) {
+  // The config's source is order 1; the flag makes it order 2 and keeps its other fields.
+  const ProgramRun r = frugal_train("--config " + small_config() + " --markov-order 2 --steps 2");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("Markov chain, order 2, alphabet 16, 3 successors"), std::string::npos) << r.out;
+  const ProgramRun preset = frugal_train("--preset deepseek-v3-tiny --markov-order 1 --steps 1 --batch-size 2");
+  ASSERT_EQ(preset.status, 0) << preset.err;
+  EXPECT_NE(preset.out.find("Markov chain, order 1"), std::string::npos) << preset.out;
+  expect_refused(frugal_train("--config " + small_config() + " --markov-order 3"), "cpu_training.data.order");
+  const std::string file = write_temp("some text to read byte by byte, long enough for a sequence or two. ", ".txt");
+  expect_refused(frugal_train("--preset deepseek-v3-tiny --text " + file + " --markov-order 1"), "--markov-order");
+}
+
 TEST(TrainCli, MtpWeightTrainsTheModules) {
   const ProgramRun r = frugal_train("--preset deepseek-v3-tiny --steps 2 --batch-size 2 --mtp-weight 0.3");
   ASSERT_EQ(r.status, 0) << r.err;

@@ -129,6 +129,13 @@ ExperimentReport run_fp8_width(const ModelConfig& model, const TrainOptions& opt
 std::string fp8_gap_conclusion(const ExperimentReport& report);
 std::string fp8_ablation_conclusion(const ExperimentReport& report);
 std::string fp8_width_conclusion(const ExperimentReport& report);
+// Two run_fp8_vs_fp32 reports of the same model, one on a source learned through a plateau (the
+// order-2 Markov source: the loss falls sharply once attention finds the previous token) and one
+// on a source learned without (order 1: the current token alone predicts the next). Says whether
+// the smooth source's gap is within V3's 0.25% (|mean| + 2 standard errors below it), and whether
+// the plateau source's gaps scatter so much more (over 5× the spread) that what they measure is
+// when each run escapes its plateau rather than FP8's arithmetic.
+std::string fp8_source_conclusion(const ExperimentReport& plateau, const ExperimentReport& smooth);
 
 // The model with every width (hidden, attention ranks and head dims, FFN and expert widths) scaled
 // by hidden / model.hidden_size; layers, heads, experts and routing kept.
