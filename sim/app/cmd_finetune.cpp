@@ -40,6 +40,11 @@ class FinetuneCommand : public Command {
     app_->add_option("--attention-kernel", attention_kernel_, "flash-attention-2 or hopper-fused")
         ->check(CLI::IsMember({"flash-attention-2", "hopper-fused"}))
         ->capture_default_str();
+    app_->add_option("--kernels", kernels_,
+                     "what a layer keeps for backward: fused (Megatron-style kernels) or eager (plain PyTorch modules, "
+                     "as Lit-GPT writes them)")
+        ->check(CLI::IsMember({"fused", "eager"}))
+        ->capture_default_str();
     app_->add_option("--format", format_, "output format")->check(CLI::IsMember({"table", "json"}))->capture_default_str();
   }
   CLI::App* app() const override { return app_; }
@@ -73,6 +78,7 @@ class FinetuneCommand : public Command {
     }
     if (recompute_ != "auto") job.recompute = recompute_ == "none" ? Recompute::none : Recompute::full;
     job.attention_kernel = attention_kernel_ == "hopper-fused" ? AttentionKernel::hopper_fused : AttentionKernel::flash_attention_2;
+    job.kernels = kernels_ == "eager" ? ActivationKernels::eager : ActivationKernels::fused;
     const FinetuneEstimate e = estimate_finetune(job);
     if (format_ == "json") std::cout << finetune_report_json(e).dump(2) << "\n";
     else std::cout << finetune_report_table(e);
@@ -83,7 +89,7 @@ class FinetuneCommand : public Command {
   CLI::App* app_ = nullptr;
   ModelSource source_;
   std::string method_ = "lora", targets_ = "all-linear", gpu_ = "H100", gpu_file_, recompute_ = "auto",
-              attention_kernel_ = "flash-attention-2", format_ = "table";
+              attention_kernel_ = "flash-attention-2", kernels_ = "fused", format_ = "table";
   std::int64_t rank_ = 16, tokens_per_example_ = 512, gpus_ = 1, global_batch_ = 16, micro_batch_ = 0;
   double examples_ = 1000, epochs_ = 3, price_ = 2.0;
 };

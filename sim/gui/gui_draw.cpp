@@ -346,7 +346,7 @@ void advice_tab(GuiState& s) {
   if (s.finetune) {
     const FinetuneEstimate& f = *s.finetune;
     const MemoryBreakdown& m = f.memory;
-    const std::string overlay = fmt::format("{:.1f} of {:.0f} GB per GPU", m.total / 1e9, m.capacity / 1e9);
+    const std::string overlay = fmt::format("{:.1f} GB of {} per GPU", m.total / 1e9, format_capacity(m.capacity));
     if (!f.fits) ImGui::PushStyleColor(ImGuiCol_PlotHistogram, kRed);
     ImGui::ProgressBar(static_cast<float>(std::min(1.0, m.total / m.capacity)), {-1, 0}, overlay.c_str());
     if (!f.fits) ImGui::PopStyleColor();

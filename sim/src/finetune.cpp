@@ -21,6 +21,7 @@ TrainingRun run_for(const FinetuneJob& job, int zero_stage, Recompute recompute,
   run.precision = PrecisionRecipe::bf16;
   run.recompute = recompute;
   run.attention_kernel = job.attention_kernel;
+  run.kernels = job.kernels;
   run.adapters = job.adapters;
   run.parallel.dp = job.gpus;
   run.parallel.micro_batch = micro_batch;
@@ -120,7 +121,7 @@ std::vector<std::string> what_would_fit(const FinetuneJob& job, const Efficiency
     if (g.hbm_bytes <= job.gpu.hbm_bytes) continue;
     FinetuneJob bigger = job;
     bigger.gpu = g;
-    if (fits_somehow(bigger)) out.push_back(fmt::format("{} x {} ({:.0f} GB) fit", job.gpus, g.name, g.hbm_bytes / 1e9));
+    if (fits_somehow(bigger)) out.push_back(fmt::format("{} x {} ({:.0f} GiB) fit", job.gpus, g.name, g.hbm_bytes / 1073741824.0));
   }
   if (out.empty()) out.push_back(fmt::format("nothing tried fits: more than 4096 {} GPUs, or a smaller model", job.gpu.name));
   return out;

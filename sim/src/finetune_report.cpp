@@ -25,6 +25,7 @@ nlohmann::json finetune_report_json(const FinetuneEstimate& e) {
       {"micro_batch", e.run.parallel.micro_batch},
       {"zero_stage", e.run.parallel.zero_stage},
       {"recompute", to_string(e.run.recompute)},
+      {"kernels", to_string(e.run.kernels)},
       {"memory_per_gpu_bytes", m.total},
       {"memory_capacity_bytes", m.capacity},
       {"memory", {{"weights", m.weights}, {"gradients", m.gradients}, {"optimizer_states", m.optimizer_states},
@@ -58,7 +59,7 @@ std::string finetune_report_table(const FinetuneEstimate& e) {
                                 j.gpu.name, j.price_per_gpu_hour);
   out += fmt::format("  {} examples x {} tokens x {} epochs = {} tokens, {} sequences per step\n\n",
                      format_count(j.examples), j.tokens_per_example, j.epochs, format_count(e.tokens), j.global_batch);
-  out += fmt::format("Memory per GPU: {:.1f} GB of {:.0f} GB, {}\n", m.total / 1e9, m.capacity / 1e9,
+  out += fmt::format("Memory per GPU: {:.1f} GB of {}, {}\n", m.total / 1e9, format_capacity(m.capacity),
                      e.fits ? "fits" : "DOES NOT FIT");
   out += fmt::format("  weights {:.1f}, gradients {:.1f}, optimizer states {:.1f}{}, activations {:.1f}, reserve {:.1f} GB\n",
                      m.weights / 1e9, m.gradients / 1e9, m.optimizer_states / 1e9,

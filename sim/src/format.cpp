@@ -62,4 +62,8 @@ std::string format_percent(double fraction, int decimals) {
   return fmt::format("{:+.{}f}%", 100.0 * fraction, decimals);
 }
 
+std::string format_capacity(double bytes) {
+  return fmt::format("{:.1f} GB ({:.0f} GiB)", bytes / 1e9, bytes / 1073741824.0);
+}
+
 }  // namespace frugal::sim

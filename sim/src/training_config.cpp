@@ -19,6 +19,7 @@ const char* to_string(Recompute r) {
   }
   return "?";
 }
+const char* to_string(ActivationKernels k) { return k == ActivationKernels::eager ? "eager" : "fused"; }
 const char* to_string(AttentionKernel k) {
   switch (k) {
     case AttentionKernel::flash_attention_2: return "flash-attention-2";
@@ -235,6 +236,8 @@ TrainingRun training_run_from_document(const nlohmann::json& doc, const std::vec
         "attention_kernel",
         {{"flash-attention-2", AttentionKernel::flash_attention_2}, {"hopper-fused", AttentionKernel::hopper_fused}},
         AttentionKernel::flash_attention_2);
+    run.kernels = r.choice<ActivationKernels>("kernels", {{"fused", ActivationKernels::fused}, {"eager", ActivationKernels::eager}},
+                                              ActivationKernels::fused);
     run.expert_routing = r.choice<ExpertRouting>(
         "expert_routing", {{"learned", ExpertRouting::learned}, {"forced-balance", ExpertRouting::forced_balance}},
         ExpertRouting::learned);

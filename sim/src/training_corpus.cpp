@@ -175,7 +175,10 @@ Predicted predict_with_memory(const CorpusRow& row, const EfficiencyConstants& c
   const StageEstimate& s = e.stages.front();
   if (row.metric == "step_time_s") return {s.step.step_s, s.memory.fits()};
   if (row.metric == "hours") return {s.days * 24.0, s.memory.fits()};  // wall time of the whole fine-tuning
-  if (row.metric == "memory_gb") return {s.memory.total / 1e9, s.memory.fits()};  // peak memory per GPU
+  // A fine-tuning's measured peak is what PyTorch's allocator handed out (Lit-GPT prints
+  // torch.cuda.max_memory_allocated()): no CUDA context, no cached free blocks, so the reserve is
+  // left out of the figure; whether it fits still counts it.
+  if (row.metric == "memory_gb") return {(s.memory.total - s.memory.reserve) / 1e9, s.memory.fits()};
   // tokens/s/GPU = global_batch x seq_len / (step time x GPUs)
   const double tokens = static_cast<double>(s.stage.global_batch) * static_cast<double>(s.stage.seq_len);
   return {tokens / (s.step.step_s * static_cast<double>(row.run.gpus)), s.memory.fits()};

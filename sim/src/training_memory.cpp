@@ -57,6 +57,60 @@ ActivationElements layer_activations(const ModelConfig& m, bool moe, Recompute r
   return e;
 }
 
+// Elements (2 bytes each) one token keeps for backward in one layer of plain PyTorch modules, as
+// Lit-GPT writes a Llama block and PyTorch 2.1's autograd saves for it (each line measured with
+// saved_tensors_hooks on that block, scripts/measure_eager_activations.py; for Llama 2 7B with LoRA
+// on query and value the list gives 176.8 KB a token a layer against 177.3 KB measured there, with
+// CUDA's one-byte dropout mask):
+//   RMSNorm by hand, x·rsqrt(mean(x²)): x, and x² (mean keeps its input)          2d per norm
+//     and x·rsqrt when the norm's weight trains                                    + d per norm
+//   attention: q, k, v come out of one fused projection; SDPA keeps v, a view into that buffer,
+//     so all of it stays (q + k + v widths), with roped q, roped k and the output (the output
+//     projection's input shares the output's storage), and FlashAttention's fp32 log-sum-exp;
+//     with fewer KV heads than query heads k and v are expanded and copied instead: q, k, v, out
+//     each at the query width
+//   SwiGLU: silu's input, silu's output and the up projection's output             3 x width
+//   Linear inputs, only where the weight trains (PyTorch skips saving the others) or where the
+//     Linear is bitsandbytes' 4-bit one (MatMul4Bit saves its input whenever it needs a gradient):
+//     the two normed inputs and the down projection's input                        2d + width
+//   LoRA adapters (Lit-GPT's lora_dropout 0.05): each adapted input's dropout output and its
+//     one-byte mask (1.5 x the input width); on the fused QKV projection with some of q, k, v left
+//     out, the zero-padded index_copy keeps its source (the adapted widths)
+ActivationElements eager_layer_activations(const ModelConfig& m, bool moe, const TrainingRun& run, double imbalance) {
+  const double d = static_cast<double>(m.hidden_size);
+  if (run.recompute == Recompute::full) return {0.0, d};  // only the layer's input
+  const AttentionConfig& a = m.attention;
+  const double heads = static_cast<double>(a.num_heads);
+  const double q_width = heads * static_cast<double>(a.qk_head_dim());
+  const double v_width_per_head = static_cast<double>(a.value_head_dim());
+  const bool grouped = a.kind != AttentionKind::mla && a.num_kv_heads != a.num_heads;
+  const double kv_heads = a.kind == AttentionKind::mla ? heads : static_cast<double>(a.num_kv_heads);
+  const double k_width = kv_heads * static_cast<double>(a.qk_head_dim()), v_width = kv_heads * v_width_per_head;
+  const double out_width = heads * v_width_per_head;
+  double width = static_cast<double>(m.ffn_intermediate_size);
+  if (moe) {
+    const MoeConfig& x = m.moe;
+    width = static_cast<double>(x.expert_intermediate_size) * static_cast<double>(x.top_k) * imbalance +
+            static_cast<double>(shared_expert_width(m)) * static_cast<double>(x.shared_experts);
+  }
+  const bool trains_base = !run.adapters.frozen_base();
+  ActivationElements e;
+  e.other += 2.0 * (2.0 * d + (trains_base ? d : 0.0));  // two norms
+  e.other += grouped ? 4.0 * q_width : (q_width + k_width + v_width) + q_width + k_width + out_width;
+  e.other += heads * 2.0;  // log-sum-exp, fp32
+  e.other += (m.ffn_activation == FfnActivation::swiglu ? 3.0 : 1.0) * width;
+  if (trains_base || run.adapters.method == FinetuneMethod::qlora) e.other += 2.0 * d + width;
+  if (run.adapters.frozen_base()) {
+    constexpr double kDropoutKept = 1.5;  // output (2 bytes) and mask (1 byte), in 2-byte elements
+    switch (run.adapters.targets) {
+      case AdapterTargets::qv: e.other += kDropoutKept * d + q_width + v_width; break;
+      case AdapterTargets::attention: e.other += kDropoutKept * (d + out_width); break;
+      case AdapterTargets::all_linear: e.other += kDropoutKept * (d + out_width + 2.0 * d + width); break;
+    }
+  }
+  return e;
+}
+
 }  // namespace
 
 MemoryBreakdown memory_per_gpu(const TrainingRun& run, const TrainingStage& stage, const EfficiencyConstants& c) {
@@ -94,12 +148,16 @@ MemoryBreakdown memory_per_gpu(const TrainingRun& run, const TrainingStage& stag
   const double gemm_bytes = run.precision == PrecisionRecipe::fp8 ? 1.0 : 2.0;
   double per_token = 0;
   const double moe_layers = static_cast<double>(m.moe_layer_count());
+  auto activations = [&](bool moe) {
+    return run.kernels == ActivationKernels::eager ? eager_layer_activations(m, moe, run, imbalance)
+                                                   : layer_activations(m, moe, run.recompute, imbalance);
+  };
   for (const auto& [moe, count] : {std::pair{false, static_cast<double>(m.num_layers) - moe_layers}, std::pair{true, moe_layers}}) {
-    const ActivationElements e = layer_activations(m, moe, run.recompute, imbalance);
+    const ActivationElements e = activations(moe);
     per_token += count * (e.gemm_inputs * gemm_bytes + e.other * 2.0);
   }
   for (std::int64_t k = 0; k < m.mtp_depth; ++k) {
-    const ActivationElements e = layer_activations(m, m.is_moe(), run.recompute, imbalance);
+    const ActivationElements e = activations(m.is_moe());
     per_token += e.gemm_inputs * gemm_bytes + e.other * 2.0 + 2.0 * static_cast<double>(m.hidden_size) * 2.0;
   }
   const double in_flight = activations_in_flight(p.schedule, p.pp, p.virtual_stages);

@@ -150,9 +150,9 @@ std::string memory_breakdown_text(const StageEstimate& s) {
   const MemoryBreakdown& m = s.memory;
   std::string verdict = m.fits() ? "fits" : fmt::format("DOES NOT FIT: {:.1f} GB short", m.shortfall() / 1e9);
   return fmt::format(
-      "Memory per GPU, {}: {:.1f} GB of {:.0f} GB, {}\n  weights {:.1f}, gradients {:.1f}, optimizer states {:.1f}, "
+      "Memory per GPU, {}: {:.1f} GB of {}, {}\n  weights {:.1f}, gradients {:.1f}, optimizer states {:.1f}, "
       "activations {:.1f}, MoE buffers {:.1f}, reserve {:.1f} GB\n",
-      s.stage.name, m.total / 1e9, m.capacity / 1e9, verdict, m.weights / 1e9, m.gradients / 1e9, m.optimizer_states / 1e9,
+      s.stage.name, m.total / 1e9, format_capacity(m.capacity), verdict, m.weights / 1e9, m.gradients / 1e9, m.optimizer_states / 1e9,
       m.activations / 1e9, m.moe_buffers / 1e9, m.reserve / 1e9);
 }
 

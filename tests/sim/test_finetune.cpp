@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <tuple>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -163,6 +165,63 @@ TEST(Finetune, QloraPaperFitVerdictsFor65B) {
 
   FinetuneJob l = job(m, "RTX A6000", FinetuneMethod::lora);  // 16-bit base: 131 GB of weights
   EXPECT_FALSE(estimate_finetune(l).fits);
+}
+
+// Lit-GPT's LoRA table (tutorials/resource-tables.md @b73298666, one A100-SXM4-40GB, r = 8 on query
+// and value, every batch padded to the longest Alpaca example, 1,304 tokens): the 7B ran at
+// micro-batch 1 and 2 and was "OOM" at 4; the 13B ran at 1 and was "OOM" at 2. Priced with the
+// eager kernels Lit-GPT's modules are.
+FinetuneJob lit_gpt_lora(const std::string& model, std::int64_t micro_batch) {
+  FinetuneJob j = job(corpus_model(model), "A100-40GB", FinetuneMethod::lora);
+  j.adapters = adapters(FinetuneMethod::lora, 8, AdapterTargets::qv);
+  j.tokens_per_example = 1304;
+  j.micro_batch = micro_batch;
+  j.global_batch = micro_batch;
+  j.recompute = Recompute::none;
+  j.kernels = ActivationKernels::eager;
+  return j;
+}
+
+TEST(FinetuneMemory, LitGptTableVerdicts) {
+  for (const auto& [model, micro_batch, ran] : std::vector<std::tuple<std::string, std::int64_t, bool>>{
+           {"Llama-2-7B", 1, true}, {"Llama-2-7B", 2, true}, {"Llama-2-7B", 4, false}, {"Llama-2-13B", 1, true}, {"Llama-2-13B", 2, false}}) {
+    const FinetuneEstimate e = estimate_finetune(lit_gpt_lora(model, micro_batch));
+    EXPECT_EQ(e.fits, ran) << model << " micro-batch " << micro_batch << ": " << e.memory.total / 1e9 << " GB";
+  }
+  // The fused list keeps less: it calls the 7B's micro-batch 4 a fit, the verdict the table refutes.
+  FinetuneJob fused = lit_gpt_lora("Llama-2-7B", 4);
+  fused.kernels = ActivationKernels::fused;
+  EXPECT_TRUE(estimate_finetune(fused).fits);
+}
+
+// The eager list (training_memory.cpp) by hand, in 2-byte elements a token keeps in one layer, for
+// Llama 2 7B (d = 4096, FFN 11,008, 32 heads of 128, MHA): two norms 4d; the fused QKV buffer 3d,
+// roped q and k and the output 3d; the log-sum-exp 2 x 32; SwiGLU 3 x 11,008; LoRA on q and v:
+// dropout output and mask 1.5d, zero-pad source 2d. QLoRA adds the Linear inputs bitsandbytes
+// keeps (2d + 11,008); full fine-tuning keeps those and each norm's x·rsqrt (2d), and no adapters.
+TEST(FinetuneMemory, EagerActivationsByHand) {
+  const double d = 4096, w = 11008, layers = 32, tokens = 1304, vocab = 32000;
+  auto activations = [&](FinetuneMethod method) {
+    FinetuneJob j = lit_gpt_lora("Llama-2-7B", 1);
+    j.adapters.method = method;
+    return estimate_finetune(j).memory.activations;
+  };
+  auto expected = [&](double per_layer) { return tokens * (layers * per_layer * 2.0 + vocab * 2.0); };
+  const double lora = 4 * d + 6 * d + 64 + 3 * w + 1.5 * d + 2 * d;
+  EXPECT_NEAR(activations(FinetuneMethod::lora) / expected(lora), 1.0, 1e-12);
+  EXPECT_NEAR(activations(FinetuneMethod::qlora) / expected(lora + 2 * d + w), 1.0, 1e-12);
+  EXPECT_NEAR(activations(FinetuneMethod::full) / expected(6 * d + 6 * d + 64 + 3 * w + 2 * d + w), 1.0, 1e-12);
+  // Grouped-query attention (Llama 3.1 8B: 32 query heads, 8 KV heads of 128): k and v are expanded
+  // to every query head and copied, so q, k, v and the output each keep the query width.
+  FinetuneJob gqa = lit_gpt_lora("Llama-2-7B", 1);
+  gqa.model = frugal::preset_model("llama-3.1-8b");
+  gqa.adapters.method = FinetuneMethod::full;
+  const frugal::ModelConfig& m = gqa.model;
+  const double d8 = static_cast<double>(m.hidden_size), w8 = static_cast<double>(m.ffn_intermediate_size);
+  const double per_layer = 6 * d8 + 4 * 32 * 128 + 64 + 3 * w8 + 2 * d8 + w8;
+  EXPECT_NEAR(estimate_finetune(gqa).memory.activations /
+                  (tokens * (static_cast<double>(m.num_layers) * per_layer * 2.0 + static_cast<double>(m.vocab_size) * 2.0)),
+              1.0, 1e-12);
 }
 
 TEST(Finetune, WhatWouldFitIsTrue) {

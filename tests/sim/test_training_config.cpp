@@ -108,6 +108,12 @@ TEST(TrainingConfig, AttentionKernelAndTpOverlapAreReadAndChecked) {
   doc = find_preset("deepseek-v3").document;
   doc["parallelism"]["tp_comm_overlap"] = "yes";
   EXPECT_NE(error(doc).find("parallelism.tp_comm_overlap"), std::string::npos) << error(doc);
+  doc = find_preset("deepseek-v3").document;
+  EXPECT_EQ(training_run_from_document(doc).kernels, ActivationKernels::fused);
+  doc["training"]["kernels"] = "eager";
+  EXPECT_EQ(training_run_from_document(doc).kernels, ActivationKernels::eager);
+  doc["training"]["kernels"] = "jit";
+  EXPECT_NE(error(doc).find("training.kernels"), std::string::npos) << error(doc);
 }
 
 TEST(Sweep, EveryCombinationAndInvalidPointsKeepTheirError) {

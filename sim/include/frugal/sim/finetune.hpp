@@ -29,6 +29,7 @@ struct FinetuneJob {
   std::optional<Recompute> recompute;    // absent: the fastest that fits (none, then full)
   std::optional<std::int64_t> micro_batch;  // absent: the fastest that fits
   AttentionKernel attention_kernel = AttentionKernel::flash_attention_2;
+  ActivationKernels kernels = ActivationKernels::fused;  // eager: plain PyTorch modules (Lit-GPT), training_config.hpp
 };
 
 struct FinetuneEstimate {

@@ -38,6 +38,13 @@ inline bool recomputes_selectively(Recompute r) { return r == Recompute::selecti
 // FlashAttention-2 (the 2023-24 runs, DeepSeek-V3's validated default) or the Hopper-native
 // kernels (cuDNN fused attention, which Transformer Engine runs on Hopper, or FlashAttention-3).
 enum class AttentionKernel { flash_attention_2, hopper_fused };
+// What a layer keeps for backward. fused: Megatron-style kernels (Transformer Engine, fused
+// norms and activations) keep the GEMM inputs and a few statistics (training_memory.cpp). eager:
+// plain PyTorch modules, each op keeping what autograd saves for it, as Lit-GPT writes a Llama
+// block (hand-written RMSNorm, RoPE and SwiGLU, FlashAttention through SDPA, LoRA adapters with
+// dropout); the list is in training_memory.cpp, measured op by op with PyTorch 2.1's
+// saved_tensors_hooks (scripts/measure_eager_activations.py). Memory only: the step time is the same.
+enum class ActivationKernels { fused, eager };
 enum class PipelineSchedule { one_f_one_b, interleaved, zero_bubble, dualpipe };
 // How tokens reach the experts. learned: the router's own choice, the busiest GPU carrying
 // moe_load_imbalance times the mean (efficiency.hpp). forced_balance: benchmarks that override the
@@ -65,6 +72,7 @@ const char* to_string(PrecisionRecipe p);
 const char* to_string(OptimizerStates o);
 const char* to_string(Recompute r);
 const char* to_string(AttentionKernel k);
+const char* to_string(ActivationKernels k);
 const char* to_string(PipelineSchedule s);
 const char* to_string(ExpertRouting r);
 const char* to_string(TokenDispatcher d);
@@ -111,6 +119,7 @@ struct TrainingRun {
   OptimizerStates optimizer_states = OptimizerStates::fp32;
   Recompute recompute = Recompute::selective;
   AttentionKernel attention_kernel = AttentionKernel::flash_attention_2;
+  ActivationKernels kernels = ActivationKernels::fused;
   ExpertRouting expert_routing = ExpertRouting::learned;
   Parallelism parallel;
   Adapters adapters;  // full: every weight trains

@@ -58,7 +58,8 @@ const TrainingCorpus& embedded_training_corpus();
 //   tokens_per_s_per_gpu  = global_batch x seq_len / (step time x GPUs)
 //   gpu_hours             = published_metric() of the whole run
 //   hours                 = the first stage's wall time (days x 24)
-//   memory_gb             = the first stage's memory per GPU (a fine-tuning's measured peak)
+//   memory_gb             = the first stage's memory per GPU less the reserve (a fine-tuning's measured
+//                           peak, torch.cuda.max_memory_allocated())
 double predict_corpus_row(const CorpusRow& row, const EfficiencyConstants& c = default_efficiency());
 
 // Series a row belongs to for leave-one-series-out: its series, or its own name when it has none.
