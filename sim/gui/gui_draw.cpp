@@ -337,6 +337,7 @@ void advice_tab(GuiState& s) {
   text("Fine-tune this model on the GPU chosen at the left");
   ImGui::Combo("method", &in.ft_method, "full\0LoRA\0QLoRA\0");
   ImGui::InputInt("adapter rank", &in.ft_rank, 8, 64);
+  ImGui::Combo("kernels", &in.ft_kernels, "fused (Megatron-style)\0eager (plain PyTorch)\0");
   ImGui::InputFloat("examples", &in.ft_examples, 1000.0f, 10000.0f, "%.0f");
   ImGui::InputInt("tokens per example", &in.ft_tokens, 128, 1024);
   ImGui::InputFloat("epochs", &in.ft_epochs, 1.0f, 1.0f, "%.1f");

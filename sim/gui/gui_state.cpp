@@ -291,6 +291,7 @@ void GuiState::price_finetune() {
     j.adapters.method = inputs.ft_method == 0 ? FinetuneMethod::full : inputs.ft_method == 1 ? FinetuneMethod::lora : FinetuneMethod::qlora;
     if (inputs.ft_rank < 1) throw ConfigError("--rank", "must be a positive integer");
     j.adapters.rank = inputs.ft_rank;
+    j.kernels = inputs.ft_kernels == 1 ? ActivationKernels::eager : ActivationKernels::fused;
     j.examples = inputs.ft_examples;
     j.tokens_per_example = inputs.ft_tokens;
     j.epochs = inputs.ft_epochs;

@@ -52,6 +52,7 @@ struct GuiInputs {
   int sweep_axis_2 = -1;  // a second input (a heat map over both), or -1 for none
   // fine-tuning the current model on the GPU above
   int ft_method = 1;  // 0 full, 1 LoRA, 2 QLoRA
+  int ft_kernels = 0;  // 0 fused (Megatron-style), 1 eager (plain PyTorch, as Lit-GPT): what a layer keeps for backward
   int ft_rank = 16, ft_tokens = 512, ft_gpus = 1;
   float ft_examples = 5000.0f, ft_epochs = 3.0f;
   // distilling the current model (the teacher) into a student preset

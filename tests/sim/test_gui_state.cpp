@@ -136,6 +136,17 @@ TEST(GuiState, AdviceTabPricesFinetuningAndDistillation) {
   j.examples = 5000;
   EXPECT_DOUBLE_EQ(s.finetune->cost_usd, estimate_finetune(j).cost_usd);
   EXPECT_TRUE(s.finetune->fits);
+  // The kernels choice reaches the job: the eager estimate is frugal-sim finetune --kernels eager's.
+  const FinetuneEstimate fused = estimate_finetune(j);
+  s.inputs.ft_kernels = 1;
+  s.price_finetune();
+  ASSERT_TRUE(s.finetune.has_value()) << s.finetune_error;
+  j.kernels = ActivationKernels::eager;
+  EXPECT_DOUBLE_EQ(s.finetune->memory.activations, estimate_finetune(j).memory.activations);
+  EXPECT_DOUBLE_EQ(s.finetune->cost_usd, estimate_finetune(j).cost_usd);
+  EXPECT_NE(s.finetune->memory.activations, fused.memory.activations);
+  j.kernels = ActivationKernels::fused;
+  s.inputs.ft_kernels = 0;
   s.inputs.ft_method = 0;
   s.price_finetune();
   ASSERT_TRUE(s.finetune.has_value());
