@@ -278,6 +278,15 @@ TEST(FinetuneCli, JsonHasTheIssuesKeys) {
     EXPECT_TRUE(j.contains(key)) << key;
   EXPECT_TRUE(j["fits"].get<bool>());
   EXPECT_GT(j["gpu_hours"].get<double>(), 0.0);
+  EXPECT_EQ(j["kernels"], "fused");
+  // --kernels eager: the activations plain PyTorch keeps, at the same micro-batch and recompute.
+  const std::string pinned = "finetune --preset llama-3.1-8b --method lora --micro-batch 1 --global-batch 1 --recompute none --format json";
+  const ProgramRun fused = frugal_sim(pinned), eager = frugal_sim(pinned + " --kernels eager");
+  ASSERT_EQ(eager.status, 0) << eager.err;
+  const auto f = nlohmann::json::parse(fused.out), e = nlohmann::json::parse(eager.out);
+  EXPECT_EQ(e["kernels"], "eager");
+  EXPECT_GT(e["memory"]["activations"].get<double>(), f["memory"]["activations"].get<double>());
+  EXPECT_DOUBLE_EQ(e["step_time_s"].get<double>(), f["step_time_s"].get<double>());  // memory only
 }
 
 TEST(FinetuneCli, NotFittingIsAnAnswerNotAnError) {
@@ -296,6 +305,7 @@ TEST(FinetuneCli, BadInputIsOneLine) {
   expect_refused(frugal_sim("finetune --micro-batch 3"), "--micro-batch");
   expect_refused(frugal_sim("finetune --epochs -1"), "--epochs");
   expect_refused(frugal_sim("finetune --method sgd"), "--method");
+  expect_refused(frugal_sim("finetune --kernels jit"), "--kernels");
 }
 
 }  // namespace
