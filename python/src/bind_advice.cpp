@@ -41,8 +41,9 @@ void bind_advice(py::module_& m) {
       "finetune",
       [](const py::object& config, const std::string& method, std::int64_t rank, const std::string& targets, double examples,
          std::int64_t tokens_per_example, double epochs, const std::string& gpu, std::int64_t gpus, double price,
-         std::int64_t global_batch) {
+         std::int64_t global_batch, const std::string& kernels) {
         if (rank < 1) throw ConfigError("rank", "must be a positive integer");
+        if (kernels != "fused" && kernels != "eager") throw ConfigError("kernels", "fused or eager, got \"" + kernels + "\"");
         if (!(price > 0)) throw ConfigError("price", "must be positive");
         sim::FinetuneJob j;
         j.model = model_from(config);
@@ -56,13 +57,14 @@ void bind_advice(py::module_& m) {
         j.gpus = gpus;
         j.price_per_gpu_hour = price;
         j.global_batch = global_batch;
+        j.kernels = kernels == "eager" ? sim::ActivationKernels::eager : sim::ActivationKernels::fused;
         return to_python(sim::finetune_report_json(sim::estimate_finetune(j)));
       },
       py::arg("config") = "llama-3.1-8b", py::arg("method") = "lora", py::arg("rank") = 16, py::arg("targets") = "all-linear",
       py::arg("examples") = 1000.0, py::arg("tokens_per_example") = 512, py::arg("epochs") = 3.0, py::arg("gpu") = "H100",
-      py::arg("gpus") = 1, py::arg("price") = 2.0, py::arg("global_batch") = 16,
+      py::arg("gpus") = 1, py::arg("price") = 2.0, py::arg("global_batch") = 16, py::arg("kernels") = "fused",
       "Memory per GPU, fit, largest micro-batch, hours, GPU-hours and dollars of full fine-tuning, LoRA or QLoRA (as "
-      "`frugal-sim finetune --format json`).");
+      "`frugal-sim finetune --format json`); kernels=\"eager\" keeps what plain PyTorch modules keep for backward.");
 
   m.def(
       "distill",

@@ -62,6 +62,10 @@ class Simulator(unittest.TestCase):
                        "--examples", "2000")
         self.assertEqual(py, cli)
         self.assertTrue(py["fits"])
+        eager = frugal.finetune("llama-3.1-8b", method="lora", gpu="A100", kernels="eager")
+        self.assertEqual(eager, self.cli("finetune", "--preset", "llama-3.1-8b", "--method", "lora", "--gpu", "A100",
+                                         "--kernels", "eager"))
+        self.assertEqual(eager["kernels"], "eager")
 
     def test_distill_is_frugal_sim_distill(self):
         py = frugal.distill("llama-3.1-70b", "llama-3.1-8b", samples=5000, tokens_per_sample=400)
@@ -83,6 +87,7 @@ class Simulator(unittest.TestCase):
                             (lambda: frugal.train_cpu(steps=-1), "steps"),
                             (lambda: frugal.experiment("nope"), "experiment"),
                             (lambda: frugal.finetune(method="sgd"), "method"),
+                            (lambda: frugal.finetune(kernels="jit"), "kernels"),
                             (lambda: frugal.distill(mode="soft"), "mode")]:
             with self.assertRaises(ValueError) as e:
                 call()
