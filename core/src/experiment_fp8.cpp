@@ -278,10 +278,10 @@ std::string fp8_width_conclusion(const ExperimentReport& report) {
 
 std::string fp8_source_conclusion(const ExperimentReport& plateau, const ExperimentReport& smooth) {
   constexpr double kV3Gap = 0.0025;  // V3 report §3.3: "the relative loss error ... remains consistently below 0.25%"
-  const Gap p = gap_of(plateau, "fp8"), s = gap_of(smooth, "fp8");
   const std::vector<double> per_seed = gaps_of(plateau, "fp8");
-  const auto [low, high] = std::minmax_element(per_seed.begin(), per_seed.end());
+  const Gap p = gap_statistics(per_seed), s = gap_of(smooth, "fp8");
   if (s.seeds < 2 || p.seeds < 2) return "One seed has no spread to compare the two sources by (run --seeds 3).";
+  const auto [low, high] = std::minmax_element(per_seed.begin(), per_seed.end());
   const bool within = std::abs(s.mean) + 2 * s.standard_error < kV3Gap;
   const double ratio = p.spread / std::max(s.spread, 1e-12);
   const bool timing = within && ratio > 5;

@@ -121,7 +121,7 @@ std::vector<std::string> what_would_fit(const FinetuneJob& job, const Efficiency
     if (g.hbm_bytes <= job.gpu.hbm_bytes) continue;
     FinetuneJob bigger = job;
     bigger.gpu = g;
-    if (fits_somehow(bigger)) out.push_back(fmt::format("{} x {} ({:.0f} GiB) fit", job.gpus, g.name, g.hbm_bytes / 1073741824.0));
+    if (fits_somehow(bigger)) out.push_back(fmt::format("{} x {} ({:.0f} GiB) fit", job.gpus, g.name, g.hbm_bytes / kBytesPerGiB));
   }
   if (out.empty()) out.push_back(fmt::format("nothing tried fits: more than 4096 {} GPUs, or a smaller model", job.gpu.name));
   return out;

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "frugal/sim/hardware.hpp"
+
 namespace frugal::sim {
 
 namespace {
@@ -63,7 +65,7 @@ std::string format_percent(double fraction, int decimals) {
 }
 
 std::string format_capacity(double bytes) {
-  return fmt::format("{:.1f} GB ({:.0f} GiB)", bytes / 1e9, bytes / 1073741824.0);
+  return fmt::format("{:.1f} GB ({:.0f} GiB)", bytes / 1e9, bytes / kBytesPerGiB);
 }
 
 }  // namespace frugal::sim

@@ -57,9 +57,7 @@ GpuSpec gpu_from_json(const nlohmann::json& j, const std::string& path) {
                                                           std::to_string(g.bf16_matmul_flops / 1e12));
   g.fp8_flops = optional_positive(r, "fp8_tflops", 1e12);
   g.fp4_flops = optional_positive(r, "fp4_tflops", 1e12);
-  // NVIDIA's memory sizes are binary: an A100-SXM4-40GB reports "40536MiB" in nvidia-smi (42.5e9
-  // bytes, of which the driver keeps 424 MiB), an H100 80GB 81,559 MiB; "40 GB" is 40 GiB.
-  g.hbm_bytes = positive(r, "hbm_gb", 1073741824.0);
+  g.hbm_bytes = positive(r, "hbm_gb", kBytesPerGiB);  // binary, as NVIDIA's sizes (hardware.hpp)
   g.hbm_bandwidth = positive(r, "hbm_tb_per_s", 1e12);
   g.nvlink_bandwidth = positive(r, "nvlink_gb_per_s", 1e9);
   g.scaleout_bandwidth = positive(r, "scaleout_gb_per_s", 1e9);

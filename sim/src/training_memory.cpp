@@ -17,9 +17,18 @@ struct ActivationElements {
   double other = 0;
 };
 
+// The FFN width a token passes through in one layer: the dense FFN's, or its top-k experts' (times
+// the busiest GPU's imbalance) and the shared experts'.
+double ffn_width_per_token(const ModelConfig& m, bool moe, double imbalance) {
+  if (!moe) return static_cast<double>(m.ffn_intermediate_size);
+  const MoeConfig& x = m.moe;
+  return static_cast<double>(x.expert_intermediate_size) * static_cast<double>(x.top_k) * imbalance +
+         static_cast<double>(shared_expert_width(m)) * static_cast<double>(x.shared_experts);
+}
+
+// Recompute::full is handled by the caller: a layer then keeps only its input.
 ActivationElements layer_activations(const ModelConfig& m, bool moe, Recompute recompute, double imbalance) {
   const double d = static_cast<double>(m.hidden_size);
-  if (recompute == Recompute::full) return {0.0, d};  // only the layer's input
   const bool keep_all = recompute == Recompute::none;
   const AttentionConfig& a = m.attention;
   const double h = static_cast<double>(a.num_heads);
@@ -37,18 +46,14 @@ ActivationElements layer_activations(const ModelConfig& m, bool moe, Recompute r
   }
   // FFN: residual input, normed input, gate/up outputs (recomputed under selective), activation.
   const bool gated = m.ffn_activation == FfnActivation::swiglu;
-  double width = static_cast<double>(m.ffn_intermediate_size);
   if (moe && recompute == Recompute::moe) {  // the MoE block keeps only its input
     e.other += d;
     return e;
   }
+  const double width = ffn_width_per_token(m, moe, imbalance);
   if (moe) {
-    const MoeConfig& x = m.moe;
-    const double copies = static_cast<double>(x.top_k) * imbalance;
-    width = static_cast<double>(x.expert_intermediate_size) * copies +
-            static_cast<double>(shared_expert_width(m)) * static_cast<double>(x.shared_experts);
-    e.gemm_inputs += copies * d;  // dispatched tokens
-    e.other += static_cast<double>(x.routed_experts);  // gate scores
+    e.gemm_inputs += static_cast<double>(m.moe.top_k) * imbalance * d;  // dispatched tokens
+    e.other += static_cast<double>(m.moe.routed_experts);  // gate scores
   }
   e.other += d;
   if (keep_all) e.gemm_inputs += d;
@@ -76,9 +81,10 @@ ActivationElements layer_activations(const ModelConfig& m, bool moe, Recompute r
 //   LoRA adapters (Lit-GPT's lora_dropout 0.05): each adapted input's dropout output and its
 //     one-byte mask (1.5 x the input width); on the fused QKV projection with some of q, k, v left
 //     out, the zero-padded index_copy keeps its source (the adapted widths)
+// Selective and MoE recomputation are Megatron's: plain PyTorch modules keep this list whatever
+// they are set to (full recomputation, which the caller handles, keeps only the layer's input).
 ActivationElements eager_layer_activations(const ModelConfig& m, bool moe, const TrainingRun& run, double imbalance) {
   const double d = static_cast<double>(m.hidden_size);
-  if (run.recompute == Recompute::full) return {0.0, d};  // only the layer's input
   const AttentionConfig& a = m.attention;
   const double heads = static_cast<double>(a.num_heads);
   const double q_width = heads * static_cast<double>(a.qk_head_dim());
@@ -87,12 +93,7 @@ ActivationElements eager_layer_activations(const ModelConfig& m, bool moe, const
   const double kv_heads = a.kind == AttentionKind::mla ? heads : static_cast<double>(a.num_kv_heads);
   const double k_width = kv_heads * static_cast<double>(a.qk_head_dim()), v_width = kv_heads * v_width_per_head;
   const double out_width = heads * v_width_per_head;
-  double width = static_cast<double>(m.ffn_intermediate_size);
-  if (moe) {
-    const MoeConfig& x = m.moe;
-    width = static_cast<double>(x.expert_intermediate_size) * static_cast<double>(x.top_k) * imbalance +
-            static_cast<double>(shared_expert_width(m)) * static_cast<double>(x.shared_experts);
-  }
+  const double width = ffn_width_per_token(m, moe, imbalance);
   const bool trains_base = !run.adapters.frozen_base();
   ActivationElements e;
   e.other += 2.0 * (2.0 * d + (trains_base ? d : 0.0));  // two norms
@@ -100,7 +101,7 @@ ActivationElements eager_layer_activations(const ModelConfig& m, bool moe, const
   e.other += heads * 2.0;  // log-sum-exp, fp32
   e.other += (m.ffn_activation == FfnActivation::swiglu ? 3.0 : 1.0) * width;
   if (trains_base || run.adapters.method == FinetuneMethod::qlora) e.other += 2.0 * d + width;
-  if (run.adapters.frozen_base()) {
+  if (!trains_base) {
     constexpr double kDropoutKept = 1.5;  // output (2 bytes) and mask (1 byte), in 2-byte elements
     switch (run.adapters.targets) {
       case AdapterTargets::qv: e.other += kDropoutKept * d + q_width + v_width; break;
@@ -148,7 +149,8 @@ MemoryBreakdown memory_per_gpu(const TrainingRun& run, const TrainingStage& stag
   const double gemm_bytes = run.precision == PrecisionRecipe::fp8 ? 1.0 : 2.0;
   double per_token = 0;
   const double moe_layers = static_cast<double>(m.moe_layer_count());
-  auto activations = [&](bool moe) {
+  auto activations = [&](bool moe) -> ActivationElements {
+    if (run.recompute == Recompute::full) return {0.0, static_cast<double>(m.hidden_size)};  // only the layer's input
     return run.kernels == ActivationKernels::eager ? eager_layer_activations(m, moe, run, imbalance)
                                                    : layer_activations(m, moe, run.recompute, imbalance);
   };

@@ -9,6 +9,11 @@
 
 namespace frugal::sim {
 
+// NVIDIA's memory sizes are binary: an A100-SXM4-40GB reports "40536MiB" in nvidia-smi (42.5e9
+// bytes, of which the driver keeps 424 MiB), an H100 80GB 81,559 MiB; "40 GB" is 40 GiB, and
+// gpus.json's hbm_gb counts GiB.
+inline constexpr double kBytesPerGiB = 1073741824.0;
+
 struct GpuSpec {
   std::string name;
   double bf16_flops = 0;  // dense peak, FLOP/s
