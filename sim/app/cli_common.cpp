@@ -55,8 +55,9 @@ void RunOptions::add_options(CLI::App& command) {
   command.add_option("--recompute", recompute, "activation recomputation")
       ->check(CLI::IsMember({"none", "selective", "full", "moe"}));
   command.add_option("--attention-kernel", attention_kernel,
-                     "flash-attention-2, or hopper-fused (cuDNN / FlashAttention-3 class on Hopper)")
-      ->check(CLI::IsMember({"flash-attention-2", "hopper-fused"}));
+                     "flash-attention-1 (flash-attn 1.x or its Triton port), flash-attention-2, or hopper-fused "
+                     "(cuDNN / FlashAttention-3 class on Hopper)")
+      ->check(CLI::IsMember(attention_kernel_names()));
   command.add_flag("--tp-comm-overlap", tp_comm_overlap,
                    "pipeline tensor-parallel collectives with the GEMMs (Transformer Engine userbuffers)");
   command.add_option("--dp", dp, "data-parallel degree (default: GPUs / (tp x pp))");
@@ -115,7 +116,7 @@ RunOverrides RunOptions::overrides() const {
                   : recompute == "moe"  ? Recompute::moe
                                         : Recompute::selective;
   if (given(app, "--attention-kernel"))
-    o.attention_kernel = attention_kernel == "hopper-fused" ? AttentionKernel::hopper_fused : AttentionKernel::flash_attention_2;
+    o.attention_kernel = *attention_kernel_named(attention_kernel);
   if (given(app, "--tp-comm-overlap")) o.tp_comm_overlap = true;
   set("--dp", o.dp, dp);
   set("--tp", o.tp, tp);

@@ -37,8 +37,8 @@ class FinetuneCommand : public Command {
     app_->add_option("--recompute", recompute_, "activation checkpointing: none, full, or auto (the fastest that fits)")
         ->check(CLI::IsMember({"auto", "none", "full"}))
         ->capture_default_str();
-    app_->add_option("--attention-kernel", attention_kernel_, "flash-attention-2 or hopper-fused")
-        ->check(CLI::IsMember({"flash-attention-2", "hopper-fused"}))
+    app_->add_option("--attention-kernel", attention_kernel_, "flash-attention-1, flash-attention-2 or hopper-fused")
+        ->check(CLI::IsMember(attention_kernel_names()))
         ->capture_default_str();
     app_->add_option("--kernels", kernels_,
                      "what a layer keeps for backward: fused (Megatron-style kernels) or eager (plain PyTorch modules, "
@@ -77,7 +77,7 @@ class FinetuneCommand : public Command {
       job.micro_batch = micro_batch_;
     }
     if (recompute_ != "auto") job.recompute = recompute_ == "none" ? Recompute::none : Recompute::full;
-    job.attention_kernel = attention_kernel_ == "hopper-fused" ? AttentionKernel::hopper_fused : AttentionKernel::flash_attention_2;
+    job.attention_kernel = *attention_kernel_named(attention_kernel_);
     job.kernels = kernels_ == "eager" ? ActivationKernels::eager : ActivationKernels::fused;
     const FinetuneEstimate e = estimate_finetune(job);
     if (format_ == "json") std::cout << finetune_report_json(e).dump(2) << "\n";

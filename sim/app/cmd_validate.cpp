@@ -64,6 +64,20 @@ std::vector<const CorpusPrediction*> rows_of_class(const std::vector<CorpusPredi
   return out;
 }
 
+// The floor under the step class's max |error| that rows with the same run set (training_corpus.hpp).
+void print_indistinguishable_rows(const TrainingCorpus& corpus) {
+  const std::vector<IndistinguishableRows> groups = indistinguishable_rows(corpus);
+  if (groups.empty() || groups.front().error_floor < 0.005) return;
+  std::cout << "  rows with the same run (model, cluster, recipe, layout, batch) and different published step times:"
+               " no model of these inputs predicts every one of them closer than\n";
+  for (const IndistinguishableRows& g : groups) {
+    if (g.error_floor < 0.005) break;
+    std::vector<std::string> names;
+    for (const CorpusRow* r : g.rows) names.push_back(r->name);
+    std::cout << fmt::format("    {:.1f}%: {}\n", 100 * g.error_floor, join(names, " / "));
+  }
+}
+
 int print_corpus(const TrainingCorpus& corpus, bool leave_one_out, const std::string& format) {
   const std::vector<CorpusPrediction> predictions = predict_training_corpus(corpus, leave_one_out);
   const char* classes[] = {"step", "whole_run", "finetune"};
@@ -87,6 +101,12 @@ int print_corpus(const TrainingCorpus& corpus, bool leave_one_out, const std::st
                                {"series", p->row->series}, {"source", p->row->source}, {"lacks", p->row->lacks}});
       out["summary"][c] = {{"in_sample", summary_json(summarize_errors(errors(rows, false)))}};
       if (leave_one_out) out["summary"][c]["out_of_sample"] = summary_json(summarize_errors(errors(rows, true)));
+    }
+    out["summary"]["step"]["indistinguishable_rows"] = nlohmann::json::array();
+    for (const IndistinguishableRows& g : indistinguishable_rows(corpus)) {
+      nlohmann::json names = nlohmann::json::array();
+      for (const CorpusRow* r : g.rows) names.push_back(r->name);
+      out["summary"]["step"]["indistinguishable_rows"].push_back({{"rows", names}, {"error_floor", g.error_floor}});
     }
     for (const ExcludedMeasurement& e : corpus.not_included)
       out["not_included"].push_back({{"name", e.name}, {"reason", e.reason}, {"source", e.source}});
@@ -118,6 +138,7 @@ int print_corpus(const TrainingCorpus& corpus, bool leave_one_out, const std::st
                                std::string(c) == "finetune" ? "wall time or memory" : "step time (GPU-hours)",
                                100 * s.median_abs, 100 * s.max_abs, 100 * s.share_low);
     }
+    if (std::string(c) == "step") print_indistinguishable_rows(corpus);
     std::cout << "\n";
     for (const CorpusPrediction* p : rows) {
       std::vector<std::string> remarks;

@@ -20,13 +20,17 @@ const char* to_string(Recompute r) {
   return "?";
 }
 const char* to_string(ActivationKernels k) { return k == ActivationKernels::eager ? "eager" : "fused"; }
-const char* to_string(AttentionKernel k) {
-  switch (k) {
-    case AttentionKernel::flash_attention_2: return "flash-attention-2";
-    case AttentionKernel::hopper_fused: return "hopper-fused";
-  }
-  return "?";
+const std::vector<std::string>& attention_kernel_names() {
+  static const std::vector<std::string> names{"flash-attention-1", "flash-attention-2", "hopper-fused"};
+  return names;
 }
+std::optional<AttentionKernel> attention_kernel_named(std::string_view name) {
+  const std::vector<std::string>& names = attention_kernel_names();
+  for (std::size_t i = 0; i < names.size(); ++i)
+    if (names[i] == name) return static_cast<AttentionKernel>(i);
+  return std::nullopt;
+}
+const char* to_string(AttentionKernel k) { return attention_kernel_names().at(static_cast<std::size_t>(k)).c_str(); }
 const char* to_string(PipelineSchedule s) {
   switch (s) {
     case PipelineSchedule::one_f_one_b: return "1f1b";
@@ -234,7 +238,9 @@ TrainingRun training_run_from_document(const nlohmann::json& doc, const std::vec
     run.recompute = recompute_of(r, "recompute", Recompute::selective);
     run.attention_kernel = r.choice<AttentionKernel>(
         "attention_kernel",
-        {{"flash-attention-2", AttentionKernel::flash_attention_2}, {"hopper-fused", AttentionKernel::hopper_fused}},
+        {{"flash-attention-1", AttentionKernel::flash_attention_1},
+         {"flash-attention-2", AttentionKernel::flash_attention_2},
+         {"hopper-fused", AttentionKernel::hopper_fused}},
         AttentionKernel::flash_attention_2);
     run.kernels = r.choice<ActivationKernels>("kernels", {{"fused", ActivationKernels::fused}, {"eager", ActivationKernels::eager}},
                                               ActivationKernels::fused);

@@ -118,6 +118,7 @@ CorpusRow row_from_json(const nlohmann::json& j, const std::string& index_path) 
     const nlohmann::json* run = r.value("run");
     if (!run) throw ConfigError(r.path_of("run"), "missing (required: the measured run's model, cluster and layout)");
     row.run = step_run_from_json(*run, r.path_of("run"));
+    row.run_document = run->dump();  // nlohmann::json keeps object keys sorted
     row.is_moe = row.run.model.is_moe();
   } else {
     row.whole_run = whole_run_from_json(r, row);
@@ -215,6 +216,30 @@ std::vector<CorpusPrediction> predict_training_corpus(const TrainingCorpus& corp
     out[i].out_of_sample_rel_error = (held_out[i] - row.published) / row.published;
     out[i].out_of_sample_time_rel_error = time_rel_error(row.metric, held_out[i], row.published);
   }
+  return out;
+}
+
+double published_step_time(const CorpusRow& row) {
+  if (row.metric != "tokens_per_s_per_gpu") return row.published;
+  const TrainingStage& stage = row.run.stages.front();
+  return static_cast<double>(stage.global_batch * stage.seq_len) / (row.published * static_cast<double>(row.run.gpus));
+}
+
+std::vector<IndistinguishableRows> indistinguishable_rows(const TrainingCorpus& corpus) {
+  std::map<std::string, std::vector<const CorpusRow*>> by_run;
+  for (const CorpusRow& row : corpus.rows)
+    if (row.row_class == "step") by_run[row.run_document].push_back(&row);
+  std::vector<IndistinguishableRows> out;
+  for (auto& [run, rows] : by_run) {
+    if (rows.size() < 2) continue;
+    double low = published_step_time(*rows.front()), high = low;
+    for (const CorpusRow* r : rows) {
+      low = std::min(low, published_step_time(*r));
+      high = std::max(high, published_step_time(*r));
+    }
+    out.push_back({rows, (high - low) / (high + low)});
+  }
+  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.error_floor > b.error_floor; });
   return out;
 }
 

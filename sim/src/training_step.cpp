@@ -23,6 +23,16 @@ std::int64_t expert_gradient_group(const Parallelism& p, std::int64_t gpus) {
   return std::max<std::int64_t>(1, resolved_dp(p, gpus) * p.tp * p.cp / std::max<std::int64_t>(1, p.ep));
 }
 
+AttentionEfficiency attention_efficiency(AttentionKernel kernel, const EfficiencyConstants& c) {
+  switch (kernel) {
+    case AttentionKernel::flash_attention_1:
+      return {c.attention_fwd / c.flash_attention_2_speedup_over_1, c.attention_bwd / c.flash_attention_2_speedup_over_1};
+    case AttentionKernel::flash_attention_2: return {c.attention_fwd, c.attention_bwd};
+    case AttentionKernel::hopper_fused: return {c.attention_fwd_hopper, c.attention_bwd_hopper};
+  }
+  return {c.attention_fwd, c.attention_bwd};
+}
+
 namespace {
 
 // Seconds one micro-batch costs one GPU, whole model (not yet divided among pipeline stages).
@@ -154,9 +164,9 @@ class WorkCounter {
     }
     // Attention scores stay in BF16 (V3 report §3.3.1); FlashAttention-style kernels.
     const double flops = tokens_ * attention_score_flops_forward(m_, seq_len_, AttentionFlops::causal, local) / tp_;
-    const bool hopper = run_.attention_kernel == AttentionKernel::hopper_fused;
-    const double attention_fwd = flops / (gpu_.bf16_flops * (hopper ? c_.attention_fwd_hopper : c_.attention_fwd));
-    const double attention_bwd = 2.0 * flops / (gpu_.bf16_flops * (hopper ? c_.attention_bwd_hopper : c_.attention_bwd));
+    const AttentionEfficiency e = attention_efficiency(run_.attention_kernel, c_);
+    const double attention_fwd = flops / (gpu_.bf16_flops * e.forward);
+    const double attention_bwd = 2.0 * flops / (gpu_.bf16_flops * e.backward);
     w_.attention_fwd += attention_fwd;
     w_.attention_bwd += attention_bwd;
     add_context_parallel_traffic(attention_fwd, attention_bwd);

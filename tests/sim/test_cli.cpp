@@ -160,6 +160,10 @@ TEST(CliTrain, AttentionKernelAndTpOverlapFlags) {
   EXPECT_LT(f["step_time_s"].get<double>(), b["step_time_s"].get<double>());
   EXPECT_TRUE(f["stages"][0]["parallelism"]["tp_comm_overlap"].get<bool>());
   expect_refused(frugal_sim("train --attention-kernel flash-attention-9"), "--attention-kernel");
+  const ProgramRun slow = frugal_sim("train --preset llama-3.1-70b --gpus 64 --tp 8 --pp 1 --no-baselines --format json "
+                                     "--attention-kernel flash-attention-1");
+  ASSERT_EQ(slow.status, 0) << slow.err;
+  EXPECT_GT(nlohmann::json::parse(slow.out)["step_time_s"].get<double>(), b["step_time_s"].get<double>());
 }
 
 TEST(CliTrain, PinnedMfuSaysItIsAssumed) {

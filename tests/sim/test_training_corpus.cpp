@@ -23,6 +23,12 @@ using frugal::testing::expect_refused;
 using frugal::testing::frugal_sim;
 using frugal::testing::ProgramRun;
 using frugal::testing::write_temp;
+using frugal::sim::embedded_training_corpus;
+using frugal::sim::IndistinguishableRows;
+using frugal::sim::indistinguishable_rows;
+using frugal::sim::published_step_time;
+using frugal::sim::training_corpus_from_json;
+using frugal::sim::TrainingCorpus;
 
 
 // One complete step row: Llama 3.1 8B on 8 H100s, FSDP, 64 x 4096 tokens per step.
@@ -214,4 +220,50 @@ TEST(TrainingCorpus, ModelsAgreeWithTheirPublishedConfigs) {
     ++checked;
   }
   EXPECT_EQ(checked, 30);  // 17 Megatron-Bridge rows, the 5 Megatron-MoE-ModelZoo Qwen3-235B layouts and its 8 long-context rows
+}
+
+// Two rows with one run and step times 10 s and 20 s: the best single prediction is
+// 2 x 10 x 20 / 30 = 13.33 s, 33.3% from each; a row with another GPU count is not in the group.
+TEST(IndistinguishableRows, FloorIsHalfTheSpreadOverTheMean) {
+  nlohmann::json a = tiny_row(), b = tiny_row(), c = tiny_row();
+  a["name"] = "A";
+  a["metric"] = "step_time_s";
+  a["published"] = 10.0;
+  b["name"] = "B";
+  b["metric"] = "step_time_s";
+  b["published"] = 20.0;
+  c["name"] = "C";
+  c["run"]["cluster"]["gpus"] = 16;
+  c["run"]["parallelism"]["dp"] = 16;
+  const TrainingCorpus corpus =
+      training_corpus_from_json(nlohmann::json{{"rows", nlohmann::json::array({a, c, b})}}, "test corpus");
+  const std::vector<IndistinguishableRows> groups = indistinguishable_rows(corpus);
+  ASSERT_EQ(groups.size(), 1u);
+  ASSERT_EQ(groups[0].rows.size(), 2u);
+  EXPECT_EQ(groups[0].rows[0]->name, "A");
+  EXPECT_EQ(groups[0].rows[1]->name, "B");
+  EXPECT_NEAR(groups[0].error_floor, 1.0 / 3.0, 1e-12);
+  // The floor is reached: 13.33 s is 33.3% from both, and any other step time is farther from one.
+  const double best = 2.0 * 10.0 * 20.0 / 30.0;
+  EXPECT_NEAR(best / 10.0 - 1.0, groups[0].error_floor, 1e-12);
+  EXPECT_NEAR(1.0 - best / 20.0, groups[0].error_floor, 1e-12);
+}
+
+// tokens/s/GPU become a step time with the run's own batch: 64 x 4096 / (1000 x 8) = 32.768 s.
+TEST(IndistinguishableRows, ThroughputRowsAreComparedAsStepTimes) {
+  const TrainingCorpus corpus =
+      training_corpus_from_json(nlohmann::json{{"rows", nlohmann::json::array({tiny_row()})}}, "test corpus");
+  EXPECT_NEAR(published_step_time(corpus.rows[0]), 32.768, 1e-12);
+}
+
+// The shipped corpus holds the same Qwen3-30B-A3B run measured at 5,113 and 9,058 tokens/s/GPU
+// (Megatron-Bridge 26.02 and 26.02.01): (9058 - 5113) / (9058 + 5113) = 27.8% no model can beat.
+TEST(IndistinguishableRows, ShippedCorpusHasTheQwen3ReleasePair) {
+  bool found = false;
+  for (const IndistinguishableRows& g : indistinguishable_rows(embedded_training_corpus()))
+    if (g.rows.size() == 2 && g.rows[0]->name.find("Qwen3-30B-A3B FP8 16xH100") != std::string::npos) {
+      found = true;
+      EXPECT_NEAR(g.error_floor, (9058.0 - 5113.0) / (9058.0 + 5113.0), 1e-9);
+    }
+  EXPECT_TRUE(found);
 }

@@ -149,6 +149,21 @@ TEST(TrainingSim, HopperAttentionRunsAtItsMeasuredEfficiency) {
   EXPECT_NEAR(ratio, (1 / 0.53 + 2 / 0.51) / (1 / 0.35 + 2 / 0.25), 1e-12);
 }
 
+// FlashAttention-2 is "around 2x faster than FlashAttention" (FlashAttention-2 paper §4.1): the
+// same attention FLOPs take twice as long forward and backward, and nothing else changes.
+TEST(TrainingSim, FlashAttentionOneTakesTwiceFlashAttentionTwosTime) {
+  TrainingRun run = small_dense_run(1);
+  const StepBreakdown fa2 = simulate_training(run).stages.front().step;
+  run.attention_kernel = AttentionKernel::flash_attention_1;
+  const StepBreakdown fa1 = simulate_training(run).stages.front().step;
+  EXPECT_GT(fa2.attention_s, 0.0);
+  EXPECT_NEAR(fa1.attention_s, 2.0 * fa2.attention_s, 1e-12 * fa1.attention_s);
+  EXPECT_NEAR(fa1.gemm_s, fa2.gemm_s, 1e-15);
+  EXPECT_EQ(attention_kernel_named("flash-attention-1"), AttentionKernel::flash_attention_1);
+  EXPECT_EQ(std::string(to_string(AttentionKernel::flash_attention_1)), "flash-attention-1");
+  EXPECT_FALSE(attention_kernel_named("flash-attention-3").has_value());
+}
+
 // A benchmark that forces the router to balance (Megatron-Bridge's MoE rows) is priced with no
 // load imbalance: exactly the learned-routing run with moe_load_imbalance = 1.
 TEST(TrainingSim, ForcedBalancedRoutingIsLearnedRoutingWithoutImbalance) {

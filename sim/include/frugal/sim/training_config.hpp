@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -35,9 +36,14 @@ enum class Recompute { none, selective, full, moe };
 inline bool recomputes_selectively(Recompute r) { return r == Recompute::selective || r == Recompute::moe; }
 
 // The attention kernel family, which sets attention_fwd/bwd efficiency (efficiency.hpp):
+// FlashAttention-1 (flash-attn 1.x, or its Triton port; the runs of early-to-mid 2023),
 // FlashAttention-2 (the 2023-24 runs, DeepSeek-V3's validated default) or the Hopper-native
 // kernels (cuDNN fused attention, which Transformer Engine runs on Hopper, or FlashAttention-3).
-enum class AttentionKernel { flash_attention_2, hopper_fused };
+enum class AttentionKernel { flash_attention_1, flash_attention_2, hopper_fused };
+// The names the configs and the command line use, in the order of the enum.
+const std::vector<std::string>& attention_kernel_names();
+// The kernel of a name from attention_kernel_names(); nullopt for any other.
+std::optional<AttentionKernel> attention_kernel_named(std::string_view name);
 // What a layer keeps for backward. fused: Megatron-style kernels (Transformer Engine, fused
 // norms and activations) keep the GEMM inputs and a few statistics (training_memory.cpp). eager:
 // plain PyTorch modules, each op keeping what autograd saves for it, as Lit-GPT writes a Llama

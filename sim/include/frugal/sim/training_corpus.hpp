@@ -33,6 +33,7 @@ struct CorpusRow {
   std::string flop_convention;  // how the source turned FLOPs into its figure, where it matters
   std::vector<std::string> lacks;  // unstated set-up (and the default assumed), what the model lacks
   TrainingRun run;           // step rows
+  std::string run_document;  // step rows: the row's "run" object as written (compact JSON, keys sorted)
   PublishedRun whole_run;    // whole_run rows
   bool is_moe = false;
 };
@@ -113,5 +114,20 @@ struct ErrorSummary {
   double share_low = 0;  // fraction of rows whose errors are negative (for time errors: predicted too fast)
 };
 ErrorSummary summarize_errors(const std::vector<double>& rel_errors);
+
+// Step rows the simulator cannot tell apart: the same "run" (model, cluster, recipe, layout, batch),
+// yet different published step times (a container release, a cluster's state). Any model of
+// these inputs predicts them one step time t; the least max |t / t_i - 1| over the group is
+// (t_max - t_min) / (t_max + t_min), at t = 2 t_max t_min / (t_max + t_min): a floor under the
+// class's max |error| that no mechanism can lower while the rows stay in.
+struct IndistinguishableRows {
+  std::vector<const CorpusRow*> rows;
+  double error_floor = 0;
+};
+// Groups of two or more step rows with the same run, largest floor first.
+std::vector<IndistinguishableRows> indistinguishable_rows(const TrainingCorpus& corpus);
+// A step row's published figure as a step time: step_time_s as it is; tokens_per_s_per_gpu as
+// global batch x sequence length / (tokens/s/GPU x GPUs) of the first stage.
+double published_step_time(const CorpusRow& row);
 
 }  // namespace frugal::sim

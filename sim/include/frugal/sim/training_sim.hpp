@@ -101,4 +101,10 @@ std::int64_t resolved_dp(const Parallelism& p, std::int64_t gpus);
 std::int64_t gradient_group(const Parallelism& p, std::int64_t gpus);
 std::int64_t expert_gradient_group(const Parallelism& p, std::int64_t gpus);
 
+// The fraction of the BF16 peak an attention kernel reaches, forward and backward (efficiency.hpp).
+struct AttentionEfficiency {
+  double forward = 0, backward = 0;
+};
+AttentionEfficiency attention_efficiency(AttentionKernel kernel, const EfficiencyConstants& c);
+
 }  // namespace frugal::sim
