@@ -23,12 +23,7 @@ using frugal::testing::expect_refused;
 using frugal::testing::frugal_sim;
 using frugal::testing::ProgramRun;
 using frugal::testing::write_temp;
-using frugal::sim::embedded_training_corpus;
-using frugal::sim::IndistinguishableRows;
-using frugal::sim::indistinguishable_rows;
-using frugal::sim::published_step_time;
-using frugal::sim::training_corpus_from_json;
-using frugal::sim::TrainingCorpus;
+using namespace frugal::sim;
 
 
 // One complete step row: Llama 3.1 8B on 8 H100s, FSDP, 64 x 4096 tokens per step.
