@@ -5,6 +5,7 @@
 
 #include "program_run.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <set>
@@ -261,4 +262,28 @@ TEST(IndistinguishableRows, ShippedCorpusHasTheQwen3ReleasePair) {
       EXPECT_NEAR(g.error_floor, (9058.0 - 5113.0) / (9058.0 + 5113.0), 1e-9);
     }
   EXPECT_TRUE(found);
+}
+
+// llm-foundry's MPT-7B on 8 H100s from 1K to 65K tokens a sequence (one series, ~1M tokens a
+// batch) ran a FlashAttention-1-class kernel. Priced with it, the series' errors lie within a few
+// points of each other; priced as FlashAttention-2 they ran from -5% (1K) to +51% (65K), the
+// attention-bound rows far too fast.
+TEST(TrainingCorpus, MptSequenceSeriesIsFlatWithTheKernelItRan) {
+  const auto series_errors = [](const TrainingCorpus& corpus) {
+    std::vector<double> errors;
+    for (const CorpusPrediction& p : predict_training_corpus(corpus, false))
+      if (p.row->series.rfind("MPT-7B-8xH100-seqlen", 0) == 0) errors.push_back(p.time_rel_error);
+    return errors;
+  };
+  const std::vector<double> with_kernel = series_errors(embedded_training_corpus());
+  ASSERT_EQ(with_kernel.size(), 5u);
+  const auto [low, high] = std::minmax_element(with_kernel.begin(), with_kernel.end());
+  EXPECT_LT(*high - *low, 0.10);
+
+  TrainingCorpus as_fa2 = embedded_training_corpus();
+  for (CorpusRow& row : as_fa2.rows)
+    if (row.series.rfind("MPT-7B-8xH100-seqlen", 0) == 0) row.run.attention_kernel = AttentionKernel::flash_attention_2;
+  const std::vector<double> without = series_errors(as_fa2);
+  const auto [low2, high2] = std::minmax_element(without.begin(), without.end());
+  EXPECT_GT(*high2 - *low2, 0.30);
 }
