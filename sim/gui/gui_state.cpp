@@ -110,6 +110,12 @@ GuiState::GuiState() {
       corpus.push_back({&row, 0, e.what()});
     }
   }
+  std::vector<double> step_errors;
+  for (const CorpusPrediction& p : corpus)
+    if (p.row->row_class == "step" && p.error.empty())
+      step_errors.push_back(time_rel_error(p.row->metric, p.predicted, p.row->published));
+  corpus_step_summary = summarize_errors(step_errors);
+  corpus_floor = indistinguishable_rows(embedded_training_corpus());
   load_preset("deepseek-v3");
 }
 

@@ -102,6 +102,10 @@ class GuiState {
     std::string error;  // when the row cannot be predicted
   };
   std::vector<CorpusPrediction> corpus;
+  // The step rows' |error| in step time (in sample), and the floor under its maximum that rows
+  // with the same run and different published figures set (training_corpus.hpp).
+  ErrorSummary corpus_step_summary;
+  std::vector<IndistinguishableRows> corpus_floor;
   std::string serving_error;
   std::vector<std::pair<double, ServingResult>> serving_by_load;  // (arrival rate, result)
   std::optional<ServingPlan> serving_plan;

@@ -168,5 +168,21 @@ TEST(GuiState, AdviceTabPricesFinetuningAndDistillation) {
   EXPECT_NE(s.distill_error.find("--samples"), std::string::npos) << s.distill_error;
 }
 
+// The validation tab's summary is the CLI's: the same step rows' median |error| in step time, and
+// the same floor (validate --corpus prints both).
+TEST(GuiState, ValidationTabSummarizesTheCorpusAsTheCli) {
+  const GuiState s;
+  std::vector<double> step_errors;
+  for (const frugal::sim::CorpusPrediction& p : predict_training_corpus(embedded_training_corpus(), false))
+    if (p.row->row_class == "step") step_errors.push_back(p.time_rel_error);
+  const ErrorSummary cli = summarize_errors(step_errors);
+  EXPECT_EQ(s.corpus_step_summary.count, cli.count);
+  EXPECT_NEAR(s.corpus_step_summary.median_abs, cli.median_abs, 1e-12);
+  EXPECT_NEAR(s.corpus_step_summary.max_abs, cli.max_abs, 1e-12);
+  ASSERT_FALSE(s.corpus_floor.empty());
+  EXPECT_NEAR(s.corpus_floor.front().error_floor, indistinguishable_rows(embedded_training_corpus()).front().error_floor, 1e-15);
+}
+
 }  // namespace
 }  // namespace frugal::sim::gui
+
