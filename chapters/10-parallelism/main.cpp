@@ -24,6 +24,7 @@
 #include "frugal/sim/format.hpp"
 #include "frugal/sim/pipeline.hpp"
 #include "frugal/sim/text_table.hpp"
+#include "frugal/sim/training_corpus.hpp"
 #include "frugal/sim/training_sim.hpp"
 #ifdef FRUGAL_MPIEXEC
 #include "frugal/mpi/mpi_parallelism.hpp"
@@ -213,6 +214,23 @@ int main(int argc, char** argv) {
                     "communication, {:.2f} s stays exposed; the bubble is {:.2f} s of a {:.1f} s step.",
                     pre.step.compute_s, pre.step.ep_comm_s, pre.step.compute_s / pre.step.ep_comm_s, pre.step.exposed_comm_s,
                     pre.step.bubble_s, pre.step.step_s));
+
+  n.step("What a model of the layout cannot know");
+  // The largest floor that rows with the same run and different published figures set (training_corpus.hpp).
+  const std::vector<sim::IndistinguishableRows> same_run = sim::indistinguishable_rows(sim::embedded_training_corpus());
+  if (!same_run.empty()) {
+    const sim::IndistinguishableRows& g = same_run.front();
+    const sim::CorpusRow& a = *g.rows.front();
+    const sim::CorpusRow& b = *g.rows.back();
+    n.say(fmt::format("frugal-sim prices a run from its model, cluster, precision and layout, and checks itself against "
+                      "published measurements (`frugal-sim validate --corpus`). Some of those are the same run measured "
+                      "twice: \"{}\" at {:.3g} s a step and \"{}\" at {:.3g} s. The model, GPUs, layout and batch are "
+                      "the same as frugal-sim reads them; the software is not (the container release, and whether the "
+                      "router drops tokens over an expert's capacity). A model of these inputs gives both one step time, "
+                      "and the best it can do is {:.1f}% from each: (t_max − t_min) / (t_max + t_min). Before you "
+                      "trust a benchmark table to the last 10%, find the software it was measured with.",
+                      a.name, sim::published_step_time(a), b.name, sim::published_step_time(b), 100 * g.error_floor));
+  }
 
   n.exercises({"Rerun with `mpirun -np 4 frugal-train --ep 2` (2 expert-parallel × 2 data-parallel): how do the bytes "
                "per rank change, and why?",

@@ -13,6 +13,7 @@
 #include "frugal/sim/format.hpp"
 #include "frugal/sim/gemm_model.hpp"
 #include "frugal/sim/pipeline.hpp"
+#include "frugal/sim/training_corpus.hpp"
 #include "frugal/sim/training_sim.hpp"
 #include "chapter_run.hpp"
 #include "program_run.hpp"
@@ -91,6 +92,10 @@ TEST(Chapters, ParallelismMeasuresTheAllToAll) {
 #else
   EXPECT_NE(text.find("needs MPI and could not run"), std::string::npos) << r.out;
 #endif
+  // The same run measured twice: the floor the chapter prints is the corpus's own.
+  const IndistinguishableRows floor = indistinguishable_rows(embedded_training_corpus()).front();
+  EXPECT_NE(text.find(fmt::format("the best it can do is {:.1f}% from each", 100 * floor.error_floor)), std::string::npos) << r.out;
+  EXPECT_NE(text.find(floor.rows.front()->name), std::string::npos) << r.out;
   const auto run = frugal::chapters::deepseek_v3_run();
   const TrainingEstimate v3 = simulate_training(run);
   const StepBreakdown& s = v3.stages.front().step;
