@@ -2,6 +2,8 @@
 // matching `frugal-sim finetune | distill | serve --ladder --format json` prints.
 #include <pybind11/stl.h>
 
+#include <optional>
+
 #include "bindings.hpp"
 #include "frugal/config/config_error.hpp"
 #include "frugal/sim/distillation.hpp"
@@ -43,7 +45,8 @@ void bind_advice(py::module_& m) {
          std::int64_t tokens_per_example, double epochs, const std::string& gpu, std::int64_t gpus, double price,
          std::int64_t global_batch, const std::string& kernels) {
         if (rank < 1) throw ConfigError("rank", "must be a positive integer");
-        if (kernels != "fused" && kernels != "eager") throw ConfigError("kernels", "fused or eager, got \"" + kernels + "\"");
+        const std::optional<sim::ActivationKernels> activation_kernels = sim::activation_kernels_named(kernels);
+        if (!activation_kernels) throw ConfigError("kernels", "fused or eager, got \"" + kernels + "\"");
         if (!(price > 0)) throw ConfigError("price", "must be positive");
         sim::FinetuneJob j;
         j.model = model_from(config);
@@ -57,7 +60,7 @@ void bind_advice(py::module_& m) {
         j.gpus = gpus;
         j.price_per_gpu_hour = price;
         j.global_batch = global_batch;
-        j.kernels = kernels == "eager" ? sim::ActivationKernels::eager : sim::ActivationKernels::fused;
+        j.kernels = *activation_kernels;
         return to_python(sim::finetune_report_json(sim::estimate_finetune(j)));
       },
       py::arg("config") = "llama-3.1-8b", py::arg("method") = "lora", py::arg("rank") = 16, py::arg("targets") = "all-linear",

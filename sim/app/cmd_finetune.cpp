@@ -43,7 +43,7 @@ class FinetuneCommand : public Command {
     app_->add_option("--kernels", kernels_,
                      "what a layer keeps for backward: fused (Megatron-style kernels) or eager (plain PyTorch modules, "
                      "as Lit-GPT writes them)")
-        ->check(CLI::IsMember({"fused", "eager"}))
+        ->check(CLI::IsMember(activation_kernels_names()))
         ->capture_default_str();
     app_->add_option("--format", format_, "output format")->check(CLI::IsMember({"table", "json"}))->capture_default_str();
   }
@@ -78,7 +78,7 @@ class FinetuneCommand : public Command {
     }
     if (recompute_ != "auto") job.recompute = recompute_ == "none" ? Recompute::none : Recompute::full;
     job.attention_kernel = *attention_kernel_named(attention_kernel_);
-    job.kernels = kernels_ == "eager" ? ActivationKernels::eager : ActivationKernels::fused;
+    job.kernels = *activation_kernels_named(kernels_);
     const FinetuneEstimate e = estimate_finetune(job);
     if (format_ == "json") std::cout << finetune_report_json(e).dump(2) << "\n";
     else std::cout << finetune_report_table(e);

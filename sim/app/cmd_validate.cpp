@@ -67,11 +67,11 @@ std::vector<const CorpusPrediction*> rows_of_class(const std::vector<CorpusPredi
 // The floor under the step class's max |error| that rows with the same run set (training_corpus.hpp).
 void print_indistinguishable_rows(const TrainingCorpus& corpus) {
   const std::vector<IndistinguishableRows> groups = indistinguishable_rows(corpus);
-  if (groups.empty() || groups.front().error_floor < 0.005) return;
+  if (groups.empty() || groups.front().error_floor < kNegligibleErrorFloor) return;
   std::cout << "  rows with the same run (model, cluster, recipe, layout, batch) and different published step times:"
                " no model of these inputs predicts every one of them closer than\n";
   for (const IndistinguishableRows& g : groups) {
-    if (g.error_floor < 0.005) break;
+    if (g.error_floor < kNegligibleErrorFloor) break;
     std::vector<std::string> names;
     for (const CorpusRow* r : g.rows) names.push_back(r->name);
     std::cout << fmt::format("    {:.1f}%: {}\n", 100 * g.error_floor, join(names, " / "));

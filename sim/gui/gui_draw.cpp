@@ -253,7 +253,7 @@ void validation_tab(const GuiState& s, DrawContext& ctx, const Palette& p) {
   const ErrorSummary& st = s.corpus_step_summary;
   ImGui::TextWrapped("Step rows, in sample: median |error| %.1f%%, max %.1f%%, %.0f%% predicted too fast (in step time).",
                      100 * st.median_abs, 100 * st.max_abs, 100 * st.share_low);
-  if (!s.corpus_floor.empty() && s.corpus_floor.front().error_floor >= 0.005) {
+  if (!s.corpus_floor.empty() && s.corpus_floor.front().error_floor >= kNegligibleErrorFloor) {
     const IndistinguishableRows& g = s.corpus_floor.front();
     ImGui::TextWrapped("No model can bring the max below %.1f%%: %s and %s have the same run and different published figures.",
                        100 * g.error_floor, g.rows.front()->name.c_str(), g.rows.back()->name.c_str());

@@ -19,16 +19,29 @@ const char* to_string(Recompute r) {
   }
   return "?";
 }
-const char* to_string(ActivationKernels k) { return k == ActivationKernels::eager ? "eager" : "fused"; }
+namespace {
+// The enum value at `name`'s position in `names` (the enum's order), or nullopt.
+template <class E>
+std::optional<E> named(const std::vector<std::string>& names, std::string_view name) {
+  for (std::size_t i = 0; i < names.size(); ++i)
+    if (names[i] == name) return static_cast<E>(i);
+  return std::nullopt;
+}
+}  // namespace
+const std::vector<std::string>& activation_kernels_names() {
+  static const std::vector<std::string> names{"fused", "eager"};
+  return names;
+}
+std::optional<ActivationKernels> activation_kernels_named(std::string_view name) {
+  return named<ActivationKernels>(activation_kernels_names(), name);
+}
+const char* to_string(ActivationKernels k) { return activation_kernels_names().at(static_cast<std::size_t>(k)).c_str(); }
 const std::vector<std::string>& attention_kernel_names() {
   static const std::vector<std::string> names{"flash-attention-1", "flash-attention-2", "hopper-fused"};
   return names;
 }
 std::optional<AttentionKernel> attention_kernel_named(std::string_view name) {
-  const std::vector<std::string>& names = attention_kernel_names();
-  for (std::size_t i = 0; i < names.size(); ++i)
-    if (names[i] == name) return static_cast<AttentionKernel>(i);
-  return std::nullopt;
+  return named<AttentionKernel>(attention_kernel_names(), name);
 }
 const char* to_string(AttentionKernel k) { return attention_kernel_names().at(static_cast<std::size_t>(k)).c_str(); }
 const char* to_string(PipelineSchedule s) {

@@ -232,12 +232,10 @@ std::vector<IndistinguishableRows> indistinguishable_rows(const TrainingCorpus& 
   std::vector<IndistinguishableRows> out;
   for (auto& [run, rows] : by_run) {
     if (rows.size() < 2) continue;
-    double low = published_step_time(*rows.front()), high = low;
-    for (const CorpusRow* r : rows) {
-      low = std::min(low, published_step_time(*r));
-      high = std::max(high, published_step_time(*r));
-    }
-    out.push_back({rows, (high - low) / (high + low)});
+    std::vector<double> times;
+    for (const CorpusRow* r : rows) times.push_back(published_step_time(*r));
+    const auto [low, high] = std::minmax_element(times.begin(), times.end());
+    out.push_back({rows, (*high - *low) / (*high + *low)});
   }
   std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.error_floor > b.error_floor; });
   return out;

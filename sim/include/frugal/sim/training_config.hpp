@@ -51,6 +51,9 @@ std::optional<AttentionKernel> attention_kernel_named(std::string_view name);
 // dropout); the list is in training_memory.cpp, measured op by op with PyTorch 2.1's
 // saved_tensors_hooks (scripts/measure_eager_activations.py). Memory only: the step time is the same.
 enum class ActivationKernels { fused, eager };
+// The names the configs and the command line use, in the order of the enum; the kernels of a name.
+const std::vector<std::string>& activation_kernels_names();
+std::optional<ActivationKernels> activation_kernels_named(std::string_view name);
 enum class PipelineSchedule { one_f_one_b, interleaved, zero_bubble, dualpipe };
 // How tokens reach the experts. learned: the router's own choice, the busiest GPU carrying
 // moe_load_imbalance times the mean (efficiency.hpp). forced_balance: benchmarks that override the

@@ -124,6 +124,8 @@ struct IndistinguishableRows {
   std::vector<const CorpusRow*> rows;
   double error_floor = 0;
 };
+// Below this a group's floor is the rounding of its published figures, not worth showing.
+inline constexpr double kNegligibleErrorFloor = 0.005;
 // Groups of two or more step rows with the same run, largest floor first.
 std::vector<IndistinguishableRows> indistinguishable_rows(const TrainingCorpus& corpus);
 // A step row's published figure as a step time: step_time_s as it is; tokens_per_s_per_gpu as
