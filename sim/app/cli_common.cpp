@@ -58,6 +58,10 @@ void RunOptions::add_options(CLI::App& command) {
                      "flash-attention-1 (flash-attn 1.x or its Triton port), flash-attention-2, or hopper-fused "
                      "(cuDNN / FlashAttention-3 class on Hopper)")
       ->check(CLI::IsMember(attention_kernel_names()));
+  command.add_option("--gradient-reduce", gradient_reduce,
+                     "precision of the data-parallel gradient reduction: bf16, or fp32 (Megatron-LM's default for BF16 runs, "
+                     "torchtitan's FSDP2)")
+      ->check(CLI::IsMember({"bf16", "fp32"}));
   command.add_flag("--tp-comm-overlap", tp_comm_overlap,
                    "pipeline tensor-parallel collectives with the GEMMs (Transformer Engine userbuffers)");
   command.add_option("--dp", dp, "data-parallel degree (default: GPUs / (tp x pp))");
@@ -117,6 +121,8 @@ RunOverrides RunOptions::overrides() const {
                                         : Recompute::selective;
   if (given(app, "--attention-kernel"))
     o.attention_kernel = *attention_kernel_named(attention_kernel);
+  if (given(app, "--gradient-reduce"))
+    o.gradient_reduce = gradient_reduce == "fp32" ? GradientReduce::fp32 : GradientReduce::bf16;
   if (given(app, "--tp-comm-overlap")) o.tp_comm_overlap = true;
   set("--dp", o.dp, dp);
   set("--tp", o.tp, tp);

@@ -14,6 +14,7 @@ void apply_overrides(TrainingRun& run, const RunOverrides& o, const std::vector<
   if (o.optimizer_states) run.optimizer_states = *o.optimizer_states;
   if (o.recompute) run.recompute = *o.recompute;
   if (o.attention_kernel) run.attention_kernel = *o.attention_kernel;
+  if (o.gradient_reduce) run.gradient_reduce = *o.gradient_reduce;
   if (o.tokens || o.seq_len || o.global_batch) {
     TrainingStage stage = run.stages.front();
     stage.parallel.reset();
@@ -68,6 +69,7 @@ RunOverrides overrides_from_json(const nlohmann::json& j, const std::string& pat
   if (r.has("recompute")) o.recompute = recompute_of(r, "recompute", Recompute::selective);
   if (r.has("zero_stage")) o.zero_stage = zero_stage_of(r, "zero_stage", 1);
   if (r.has("virtual_stages")) o.virtual_stages = parallel_degree_of(r, "virtual_stages", 2);
+  if (r.has("gradient_reduce")) o.gradient_reduce = gradient_reduce_of(r, "gradient_reduce", GradientReduce::bf16);
   r.ignore({"preset"});
   r.finish();
   return o;

@@ -70,6 +70,8 @@ const char* to_string(ExpertRouting r) {
   return "?";
 }
 
+const char* to_string(GradientReduce g) { return g == GradientReduce::fp32 ? "fp32" : "bf16"; }
+
 double expert_load_imbalance(const TrainingRun& run, double moe_load_imbalance) {
   return run.expert_routing == ExpertRouting::forced_balance ? 1.0 : moe_load_imbalance;
 }
@@ -204,6 +206,10 @@ Recompute recompute_of(JsonObjectReader& r, const char* key, Recompute fallback)
                              fallback);
 }
 
+GradientReduce gradient_reduce_of(JsonObjectReader& r, const char* key, GradientReduce fallback) {
+  return r.choice<GradientReduce>(key, {{"bf16", GradientReduce::bf16}, {"fp32", GradientReduce::fp32}}, fallback);
+}
+
 int zero_stage_of(JsonObjectReader& r, const char* key, int fallback) {
   const std::int64_t stage = r.integer(key, fallback);
   if (stage < 0 || stage > 3) throw ConfigError(r.path_of(key), "must be 0, 1, 2 or 3");
@@ -260,6 +266,7 @@ TrainingRun training_run_from_document(const nlohmann::json& doc, const std::vec
     run.expert_routing = r.choice<ExpertRouting>(
         "expert_routing", {{"learned", ExpertRouting::learned}, {"forced-balance", ExpertRouting::forced_balance}},
         ExpertRouting::learned);
+    run.gradient_reduce = gradient_reduce_of(r, "gradient_reduce", GradientReduce::bf16);
     if (r.has("mfu")) run.pinned_mfu = r.number("mfu");
     if (const nlohmann::json* f = r.value("finetune")) run.adapters = adapters_from_json(*f, r.path_of("finetune"));
     if (const nlohmann::json* list = r.array("stages")) {

@@ -89,6 +89,7 @@ nlohmann::json training_estimate_json(const TrainingEstimate& e) {
           {"gpus", e.run.gpus},
           {"price_per_gpu_hour", e.run.price_per_gpu_hour},
           {"precision", to_string(e.run.precision)},
+          {"gradient_reduce", to_string(e.run.gradient_reduce)},
           {"gpu_hours", e.gpu_hours},
           {"cost_usd", e.cost_usd},
           {"days", e.days},
@@ -128,6 +129,7 @@ std::string describe_run(const TrainingEstimate& e) {
   if (r.attention_kernel != AttentionKernel::flash_attention_2)
     s += fmt::format(", {} attention", to_string(r.attention_kernel));
   if (r.model.is_moe() && r.expert_routing == ExpertRouting::forced_balance) s += ", routing forced to balance";
+  if (r.gradient_reduce == GradientReduce::fp32) s += ", gradients reduced in FP32";
   if (r.overhead > 0) s += fmt::format(", +{:.0f}% wall time for failures and restarts", 100 * r.overhead);
   return s;
 }

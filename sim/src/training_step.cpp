@@ -431,9 +431,10 @@ StepBreakdown step_time(const TrainingRun& run, const TrainingStage& stage, cons
   s.compute_s = m * (fwd_compute + bwd_compute);
   s.bubble_s = bubble_time(p.schedule, p.pp, p.virtual_stages, f, b, wg);
 
-  // Data parallelism, BF16 on the wire (an all-reduce without ZeRO moves the bytes of a
-  // reduce-scatter plus an all-gather). Non-expert parameters over the DP group, expert
-  // parameters over the expert-DP group (dp x tp / ep). Megatron orders ranks TP, CP, EP, DP, PP
+  // Data parallelism: gradients in the run's reduction precision (training.gradient_reduce: BF16,
+  // or FP32 as Megatron-LM reduces them), parameters gathered in BF16 (an all-reduce without ZeRO
+  // moves the bytes of a reduce-scatter plus an all-gather). Non-expert parameters over the DP
+  // group, expert parameters over the expert-DP group (dp x tp / ep). Megatron orders ranks TP, CP, EP, DP, PP
   // (fastest first), so a DP group has gpus_per_node / TP members in each node (an expert-DP
   // group gpus_per_node / EP) and uses that many NICs per node.
   const ParametersPerGpu params = parameters_per_gpu(run);
@@ -442,26 +443,29 @@ StepBreakdown step_time(const TrainingRun& run, const TrainingStage& stage, cons
   const std::int64_t replicas = gradient_group(p, run.gpus);
   const std::int64_t per_node = std::max<std::int64_t>(1, gpu.gpus_per_node / p.tp);
   const std::int64_t expert_per_node = std::max<std::int64_t>(1, gpu.gpus_per_node / p.ep);
-  // One pass over the trained parameters' BF16 gradients (or updated weights), and one over the
-  // stored weights, which ZeRO-3 gathers; the two are the same bytes unless the base is frozen.
+  // One pass over some bytes per parameter: the trained parameters' gradients, their updated BF16
+  // weights, or the stored weights, which ZeRO-3 gathers (the same bytes as the updated weights
+  // unless the base is frozen).
   auto pass_of = [&](double dense_bytes, double expert_bytes) {
     return node_aware_reduce_scatter_time(dense_bytes, replicas, per_node, nvlink, scaleout) +
            node_aware_reduce_scatter_time(expert_bytes, expert_dp, expert_per_node, nvlink, scaleout);
   };
-  const double trained_pass = pass_of(params.trainable_dense * 2.0, params.trainable_expert * 2.0);
+  const double gradient_bytes = run.gradient_reduce == GradientReduce::fp32 ? 4.0 : 2.0;
+  const double gradient_pass = pass_of(params.trainable_dense * gradient_bytes, params.trainable_expert * gradient_bytes);
+  const double updated_pass = pass_of(params.trainable_dense * 2.0, params.trainable_expert * 2.0);
   const double gather_pass = pass_of(params.weight_bytes_dense, params.weight_bytes_expert);
   double dp_exposed = 0;
   if (p.zero_stage == 3) {
     // FSDP / ZeRO-3: every micro-batch gathers the parameters forward and again backward and
     // reduce-scatters its gradients; each layer's gather is prefetched behind the previous
     // layer's computation, so per micro-batch only what outlasts its forward and backward shows.
-    const double per_micro_batch = 2.0 * gather_pass + trained_pass;
+    const double per_micro_batch = 2.0 * gather_pass + gradient_pass;
     s.dp_comm_s = m * per_micro_batch;
     dp_exposed = m * overlap_cost(per_micro_batch, overlapped_exposed_time(per_micro_batch, f + b), c.overlap_shortfall);
   } else {
     // ZeRO-0/1/2: one gradient reduce-scatter and one parameter all-gather per step, behind the
     // last micro-batch's backward and the next step's first forward.
-    s.dp_comm_s = 2.0 * trained_pass;
+    s.dp_comm_s = gradient_pass + updated_pass;
     dp_exposed = overlap_cost(s.dp_comm_s, overlapped_exposed_time(s.dp_comm_s, f + b), c.overlap_shortfall);
   }
 

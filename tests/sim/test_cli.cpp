@@ -166,6 +166,22 @@ TEST(CliTrain, AttentionKernelAndTpOverlapFlags) {
   EXPECT_GT(nlohmann::json::parse(slow.out)["step_time_s"].get<double>(), b["step_time_s"].get<double>());
 }
 
+TEST(CliTrain, GradientReduceFlagDoublesTheGradientBytes) {
+  // ZeRO-1 on 64 GPUs, TP 8: a BF16 gradient reduce-scatter and a BF16 all-gather a step, or FP32
+  // gradients and a BF16 all-gather: 6 bytes a parameter against 4.
+  const std::string run = "train --preset llama-3.1-70b --gpus 64 --tp 8 --pp 1 --zero 1 --no-baselines --format json";
+  const ProgramRun bf16 = frugal_sim(run), fp32 = frugal_sim(run + " --gradient-reduce fp32");
+  ASSERT_EQ(bf16.status, 0) << bf16.err;
+  ASSERT_EQ(fp32.status, 0) << fp32.err;
+  const auto a = nlohmann::json::parse(bf16.out), b = nlohmann::json::parse(fp32.out);
+  EXPECT_EQ(a["gradient_reduce"], "bf16");
+  EXPECT_EQ(b["gradient_reduce"], "fp32");
+  EXPECT_NEAR(b["step_breakdown"]["dp_comm_s"].get<double>() / a["step_breakdown"]["dp_comm_s"].get<double>(), 1.5, 1e-9);
+  EXPECT_NE(frugal_sim(run.substr(0, run.find(" --format")) + " --gradient-reduce fp32").out.find("gradients reduced in FP32"),
+            std::string::npos);
+  expect_refused(frugal_sim("train --gradient-reduce fp16"), "--gradient-reduce");
+}
+
 TEST(CliTrain, PinnedMfuSaysItIsAssumed) {
   const ProgramRun r = frugal_sim("train --mfu 0.4 --no-baselines");
   ASSERT_EQ(r.status, 0) << r.err;

@@ -254,6 +254,35 @@ TEST(TrainingSim, Zero3GathersTheParametersForEveryMicroBatch) {
   EXPECT_NEAR(z3.dp_comm_s / z1.dp_comm_s, 1.5 * 8, 1e-9);
 }
 
+TEST(TrainingSim, Fp32GradientReductionMovesTwiceTheGradientBytes) {
+  // Per parameter, by hand. ZeRO-1: a BF16 gradient reduce-scatter (2 B) and a BF16 all-gather of
+  // the updated weights (2 B); with FP32 gradients (Megatron-LM's default for BF16 runs) 4 B + 2 B,
+  // so 1.5x. ZeRO-3, per micro-batch: two BF16 gathers (2 + 2 B) and the gradients, 2 B or 4 B: 8/6.
+  for (const auto& [zero, ratio] : {std::pair{1, 6.0 / 4.0}, std::pair{3, 8.0 / 6.0}}) {
+    TrainingRun bf16 = small_dense_run(zero);
+    TrainingRun fp32 = bf16;
+    fp32.gradient_reduce = GradientReduce::fp32;
+    const StepBreakdown a = simulate_training(bf16).stages.front().step;
+    const StepBreakdown b = simulate_training(fp32).stages.front().step;
+    ASSERT_GT(a.dp_comm_s, 0.0);
+    EXPECT_NEAR(b.dp_comm_s / a.dp_comm_s, ratio, 1e-12) << "ZeRO-" << zero;
+    EXPECT_NEAR(b.compute_s, a.compute_s, 1e-12 * a.compute_s);  // only the wire changes
+  }
+  // The config key and the command line's override set it; anything else is refused by name.
+  nlohmann::json doc = {{"model", find_preset("llama-3.1-8b").document["model"]}, {"training", {{"gradient_reduce", "fp32"}}}};
+  EXPECT_EQ(training_run_from_document(doc).gradient_reduce, GradientReduce::fp32);
+  doc["training"]["gradient_reduce"] = "fp16";
+  try {
+    training_run_from_document(doc);
+    FAIL() << "fp16 accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("training.gradient_reduce"), std::string::npos) << e.what();
+  }
+  TrainingRun run = small_dense_run(1);
+  apply_overrides(run, overrides_from_json({{"gradient_reduce", "fp32"}}, "config"));
+  EXPECT_EQ(run.gradient_reduce, GradientReduce::fp32);
+}
+
 TEST(TrainingSim, Fp8CastsCostAPassThroughHbmPerGemmInput) {
   // Llama-3.1-8B, one micro-batch of 4,096 tokens per GPU, TP 1: per layer the FP8 GEMMs read
   // inputs [T x d] (QKV, up) and [T x h*dh] (out-proj) and [T x I] (down), and write outputs of

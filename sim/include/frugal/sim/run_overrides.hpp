@@ -25,6 +25,7 @@ struct RunOverrides {
   std::optional<OptimizerStates> optimizer_states;
   std::optional<Recompute> recompute;
   std::optional<AttentionKernel> attention_kernel;
+  std::optional<GradientReduce> gradient_reduce;
   std::optional<bool> tp_comm_overlap;  // set on the run's and every stage's parallelism
   // Any of these fixes the parallelism of every stage (dp is re-derived unless given).
   std::optional<std::int64_t> dp, tp, pp, cp, ep, micro_batch, virtual_stages;

@@ -59,6 +59,12 @@ enum class PipelineSchedule { one_f_one_b, interleaved, zero_bubble, dualpipe };
 // moe_load_imbalance times the mean (efficiency.hpp). forced_balance: benchmarks that override the
 // router to spread tokens evenly (Megatron-Core's --moe-router-force-load-balancing), imbalance 1.
 enum class ExpertRouting { learned, forced_balance };
+// The precision of the gradients a data-parallel reduce-scatter (or all-reduce) moves. bf16: 2 bytes
+// a gradient. fp32: 4 bytes, what Megatron-LM does for every BF16 run unless told otherwise
+// ("# bfloat16 requires gradient accumulation and all-reduce to be done in fp32", NVIDIA/Megatron-LM
+// megatron/training/arguments.py @000c4ac2; off only with --grad-reduce-in-bf16), and what
+// Megatron-Bridge's MixedPrecisionConfig and torchtitan's FSDP2 default to.
+enum class GradientReduce { bf16, fp32 };
 
 // What a run trains. full: every weight (pre-training, full fine-tuning). lora: low-rank adapters
 // W + BA on frozen BF16 weights (Hu et al. 2021, "LoRA", §4.1). qlora: the same adapters on a base
@@ -84,6 +90,7 @@ const char* to_string(AttentionKernel k);
 const char* to_string(ActivationKernels k);
 const char* to_string(PipelineSchedule s);
 const char* to_string(ExpertRouting r);
+const char* to_string(GradientReduce g);
 const char* to_string(TokenDispatcher d);
 const char* to_string(FinetuneMethod m);
 const char* to_string(AdapterTargets t);
@@ -130,6 +137,7 @@ struct TrainingRun {
   AttentionKernel attention_kernel = AttentionKernel::flash_attention_2;
   ActivationKernels kernels = ActivationKernels::fused;
   ExpertRouting expert_routing = ExpertRouting::learned;
+  GradientReduce gradient_reduce = GradientReduce::bf16;
   Parallelism parallel;
   Adapters adapters;  // full: every weight trains
   std::vector<TrainingStage> stages;
@@ -144,6 +152,7 @@ double expert_load_imbalance(const TrainingRun& run, double moe_load_imbalance);
 // when absent; a bad value is refused naming its path): the recomputation, the ZeRO stage (0-3),
 // and a parallel degree (a positive integer within bounds::parallel_degree).
 Recompute recompute_of(JsonObjectReader& r, const char* key, Recompute fallback);
+GradientReduce gradient_reduce_of(JsonObjectReader& r, const char* key, GradientReduce fallback);
 int zero_stage_of(JsonObjectReader& r, const char* key, int fallback);
 std::int64_t parallel_degree_of(JsonObjectReader& r, const char* key, std::int64_t fallback);
 
