@@ -4,6 +4,7 @@
 
 #include "frugal/config/config_file.hpp"
 #include "frugal/config/presets.hpp"
+#include "frugal/sim/pipeline_layout.hpp"
 
 namespace frugal::sim::cli {
 
@@ -74,6 +75,9 @@ void RunOptions::add_options(CLI::App& command) {
   command.add_option("--zero", zero_stage, "ZeRO stage")->check(CLI::Range(0, 3));
   command.add_option("--schedule", schedule, "pipeline schedule")
       ->check(CLI::IsMember({"1f1b", "interleaved", "zero-bubble", "dualpipe"}));
+  command.add_option("--pipeline-layout", pipeline_layout,
+                     "where layers, embedding, output head and MTP sit on the pipeline ranks: even (Megatron's default), "
+                     "ends-as-layers (--account-for-embedding/loss-in-pipeline-split) or a layout string such as Et|(tt|)*30mL");
   command.add_option("--plan", plan, "auto: let the planner choose the parallelism")->check(CLI::IsMember({"auto"}));
   command.add_option("--mfu", mfu, "assume this BF16 MFU (0-1) instead of predicting it");
 }
@@ -124,6 +128,11 @@ RunOverrides RunOptions::overrides() const {
   if (given(app, "--gradient-reduce"))
     o.gradient_reduce = gradient_reduce == "fp32" ? GradientReduce::fp32 : GradientReduce::bf16;
   if (given(app, "--tp-comm-overlap")) o.tp_comm_overlap = true;
+  if (given(app, "--pipeline-layout")) {
+    if (std::string why; !pipeline_layout_parses(pipeline_layout, &why))
+      throw ConfigError("--pipeline-layout", "\"" + pipeline_layout + "\" " + why);
+    o.pipeline_layout = pipeline_layout;
+  }
   set("--dp", o.dp, dp);
   set("--tp", o.tp, tp);
   set("--pp", o.pp, pp);

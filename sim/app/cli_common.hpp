@@ -28,7 +28,7 @@ struct ModelSource {
 // The training run: a model source plus --gpu, --gpus, --tokens, --dp ... (see add_options).
 struct RunOptions {
   ModelSource source;
-  std::string gpu, gpu_file, tokens, precision, optimizer_states, recompute, attention_kernel, gradient_reduce, schedule, plan;
+  std::string gpu, gpu_file, tokens, precision, optimizer_states, recompute, attention_kernel, gradient_reduce, pipeline_layout, schedule, plan;
   bool tp_comm_overlap = false;
   std::int64_t gpus = 0, seq_len = 0, global_batch = 0;
   std::int64_t dp = 0, tp = 0, pp = 0, cp = 0, ep = 0, micro_batch = 0, virtual_stages = 0;

@@ -29,6 +29,10 @@ double activations_in_flight(PipelineSchedule schedule, std::int64_t pp, std::in
   }
 }
 
+std::int64_t pipeline_chunks_per_rank(const Parallelism& p) {
+  return p.schedule == PipelineSchedule::interleaved ? std::max<std::int64_t>(1, p.virtual_stages) : 1;
+}
+
 double parameter_copies(PipelineSchedule schedule, std::int64_t pp) {
   return schedule == PipelineSchedule::dualpipe && pp > 1 ? 2.0 : 1.0;
 }

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "frugal/sim/pipeline.hpp"
 #include "frugal/sim/training_sim.hpp"
 
 namespace frugal::sim {
@@ -13,6 +14,7 @@ std::string describe_parallelism(const Parallelism& p, std::int64_t gpus) {
   if (p.cp > 1) s += fmt::format(" x CP {}", p.cp);
   s += fmt::format(" ({}", to_string(p.schedule));
   if (p.schedule == PipelineSchedule::interleaved) s += fmt::format(", {} chunks", p.virtual_stages);
+  if (p.pp > 1 && p.pipeline_layout != "even") s += fmt::format(", layout {}", p.pipeline_layout);
   s += fmt::format("), EP {}, micro-batch {}, ZeRO-{}", p.ep, p.micro_batch, p.zero_stage);
   if (p.tp > 1 && p.tp_comm_overlap) s += ", TP communication overlapped";
   return s;
@@ -84,7 +86,16 @@ Plan plan_parallelism(const TrainingRun& input, const EfficiencyConstants& c, st
               if (p.pp == 1 && sched != PipelineSchedule::one_f_one_b) continue;  // no pipeline, no schedule
               if (sched == PipelineSchedule::dualpipe && p.pp % 2 != 0) continue;
               p.schedule = sched;
-              if (divides_every_batch(run, p.dp, p)) consider(p);
+              if (!divides_every_batch(run, p.dp, p)) continue;
+              // Megatron's even split, and the split that gives the embedding and the output layer
+              // a layer's place each (pipeline_layout.hpp) where every chunk keeps a unit.
+              p.pipeline_layout = "even";
+              consider(p);
+              const double units = static_cast<double>(m.num_layers + 2) / static_cast<double>(p.pp * pipeline_chunks_per_rank(p));
+              if (p.pp > 1 && sched != PipelineSchedule::dualpipe && units >= 1.0) {
+                p.pipeline_layout = "ends-as-layers";
+                consider(p);
+              }
             }
           }
         }

@@ -51,6 +51,11 @@ void apply_overrides(TrainingRun& run, const RunOverrides& o, const std::vector<
     for (TrainingStage& s : run.stages)
       if (s.parallel) s.parallel->tp_comm_overlap = *o.tp_comm_overlap;
   }
+  if (o.pipeline_layout) {
+    run.parallel.pipeline_layout = *o.pipeline_layout;
+    for (TrainingStage& s : run.stages)
+      if (s.parallel) s.parallel->pipeline_layout = *o.pipeline_layout;
+  }
 }
 
 RunOverrides overrides_from_json(const nlohmann::json& j, const std::string& path) {
@@ -70,6 +75,7 @@ RunOverrides overrides_from_json(const nlohmann::json& j, const std::string& pat
   if (r.has("zero_stage")) o.zero_stage = zero_stage_of(r, "zero_stage", 1);
   if (r.has("virtual_stages")) o.virtual_stages = parallel_degree_of(r, "virtual_stages", 2);
   if (r.has("gradient_reduce")) o.gradient_reduce = gradient_reduce_of(r, "gradient_reduce", GradientReduce::bf16);
+  if (r.has("pipeline_layout")) o.pipeline_layout = pipeline_layout_of(r, "pipeline_layout");
   r.ignore({"preset"});
   r.finish();
   return o;

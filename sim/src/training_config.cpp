@@ -5,6 +5,8 @@
 
 #include "frugal/config/bounds.hpp"
 #include "frugal/config/config_file.hpp"
+#include "frugal/sim/pipeline.hpp"
+#include "frugal/sim/pipeline_layout.hpp"
 
 namespace frugal::sim {
 
@@ -164,6 +166,7 @@ Parallelism parallelism_from_json(const nlohmann::json& j, const std::string& pa
   par.ep_dispatcher = r.choice<TokenDispatcher>(
       "ep_dispatcher", {{"deepep", TokenDispatcher::deepep}, {"alltoall", TokenDispatcher::all_to_all}}, TokenDispatcher::deepep);
   par.schedule = schedule_of(r, "schedule", PipelineSchedule::one_f_one_b);
+  if (r.has("pipeline_layout")) par.pipeline_layout = pipeline_layout_of(r, "pipeline_layout");
   r.finish();
   return par;
 }
@@ -208,6 +211,13 @@ Recompute recompute_of(JsonObjectReader& r, const char* key, Recompute fallback)
 
 GradientReduce gradient_reduce_of(JsonObjectReader& r, const char* key, GradientReduce fallback) {
   return r.choice<GradientReduce>(key, {{"bf16", GradientReduce::bf16}, {"fp32", GradientReduce::fp32}}, fallback);
+}
+
+std::string pipeline_layout_of(JsonObjectReader& r, const char* key) {
+  const std::string layout = r.string(key);
+  if (std::string why; !pipeline_layout_parses(layout, &why))
+    throw ConfigError(r.path_of(key), "\"" + layout + "\" " + why + " (expected even, ends-as-layers or a layout such as Et|(tt|)*3L)");
+  return layout;
 }
 
 int zero_stage_of(JsonObjectReader& r, const char* key, int fallback) {
@@ -337,6 +347,8 @@ void validate_parallelism(const TrainingRun& run, const Parallelism& p, std::siz
   }
   if (p.schedule == PipelineSchedule::dualpipe && p.pp > 1 && p.pp % 2 != 0)
     throw ConfigError(path + ".pp", "DualPipe needs an even number of pipeline stages, got " + std::to_string(p.pp));
+  if (p.pp > 1)  // refuses a layout that does not place this model's layers on these ranks
+    pipeline_rank_loads(p.pipeline_layout, m.num_layers, m.mtp_depth, p.pp, pipeline_chunks_per_rank(p), path + ".pipeline_layout");
   const TrainingStage& s = run.stages[stage_index];
   if (s.seq_len % p.cp != 0)
     throw ConfigError(path + ".cp", std::to_string(p.cp) + " does not divide the sequence length " + std::to_string(s.seq_len));

@@ -38,7 +38,8 @@ std::vector<Baseline> dense_baselines(const TrainingRun& run, const std::string&
 nlohmann::json parallelism_json(const Parallelism& p) {
   return {{"dp", p.dp}, {"tp", p.tp}, {"pp", p.pp}, {"cp", p.cp}, {"ep", p.ep}, {"micro_batch", p.micro_batch},
           {"schedule", to_string(p.schedule)}, {"virtual_stages", p.virtual_stages}, {"zero_stage", p.zero_stage},
-          {"tp_comm_overlap", p.tp_comm_overlap}, {"ep_dispatcher", to_string(p.ep_dispatcher)}, {"ep_comm_overlap", p.ep_comm_overlap}};
+          {"tp_comm_overlap", p.tp_comm_overlap}, {"ep_dispatcher", to_string(p.ep_dispatcher)}, {"ep_comm_overlap", p.ep_comm_overlap},
+          {"pipeline_layout", p.pipeline_layout}};
 }
 
 namespace {

@@ -3,12 +3,14 @@
 // pipeline bubble, data-parallel gradient traffic and the optimizer.
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "frugal/sim/adapters.hpp"
 #include "frugal/sim/communication.hpp"
 #include "frugal/sim/gemm_model.hpp"
 #include "frugal/sim/model_accountant.hpp"
 #include "frugal/sim/pipeline.hpp"
+#include "frugal/sim/pipeline_layout.hpp"
 #include "frugal/sim/training_sim.hpp"
 
 namespace frugal::sim {
@@ -49,6 +51,29 @@ struct MicroBatchWork {
   double moe_fixed = 0;  // MoE layers' fixed cost, forward (the backward pays it again)
 };
 
+// Every field of MicroBatchWork, for sums and scalings of whole records.
+constexpr double MicroBatchWork::*kWorkFields[] = {
+    &MicroBatchWork::gemm_fwd,     &MicroBatchWork::gemm_bwd,  &MicroBatchWork::gemm_wgrad,
+    &MicroBatchWork::attention_fwd, &MicroBatchWork::attention_bwd, &MicroBatchWork::memory_fwd,
+    &MicroBatchWork::quantize_fwd, &MicroBatchWork::quantize_bwd, &MicroBatchWork::recompute,
+    &MicroBatchWork::ep_fwd,       &MicroBatchWork::ep_bwd,    &MicroBatchWork::tp_fwd,
+    &MicroBatchWork::tp_bwd,       &MicroBatchWork::tp_before_overlap, &MicroBatchWork::cp_fwd,
+    &MicroBatchWork::cp_bwd,       &MicroBatchWork::moe_fixed};
+
+// a + k b, field by field.
+MicroBatchWork plus_scaled(MicroBatchWork a, const MicroBatchWork& b, double k) {
+  for (auto field : kWorkFields) a.*field += k * (b.*field);
+  return a;
+}
+
+// One micro-batch's work in the parts a pipeline places on different ranks.
+struct ModelWork {
+  MicroBatchWork layers;  // every transformer layer
+  MicroBatchWork head;    // the output layer and the cross-entropy
+  MicroBatchWork mtp;     // all MTP modules (projection, block, the shared head each)
+  MicroBatchWork total() const { return plus_scaled(plus_scaled(layers, head, 1.0), mtp, 1.0); }
+};
+
 class WorkCounter {
  public:
   WorkCounter(const TrainingRun& run, const TrainingStage& stage, const EfficiencyConstants& c)
@@ -58,22 +83,26 @@ class WorkCounter {
         linear_(run.precision == PrecisionRecipe::fp8 ? GemmPrecision::fp8 : GemmPrecision::bf16),
         frozen_(run.adapters.frozen_base()) {}
 
-  MicroBatchWork count() {
+  ModelWork count() {
     // Layers of one kind cost the same: each kind once, times its count (model_config.hpp counts
     // them in closed form), so no work grows with a depth someone typed.
+    ModelWork parts;
     const std::int64_t moe = m_.moe_layer_count(), local = m_.local_layer_count(), both = m_.moe_local_layer_count();
     add_layers(m_.num_layers - moe - local + both, false, false);
     add_layers(local - both, false, true);
     add_layers(moe - both, true, false);
     add_layers(both, true, true);
+    parts.layers = std::exchange(w_, MicroBatchWork{});
     add_head();
+    parts.head = std::exchange(w_, MicroBatchWork{});
     // MTP module k (V3 report §2.2): M_k projection, one transformer block, the shared head.
     for (std::int64_t k = 0; k < m_.mtp_depth; ++k) {
       add_gemm(tokens_, d(), 2 * d(), 1, linear_);
       add_layer(m_.is_moe(), false);
       add_head();
     }
-    return w_;
+    parts.mtp = std::exchange(w_, MicroBatchWork{});
+    return parts;
   }
 
  private:
@@ -256,13 +285,7 @@ class WorkCounter {
     const MicroBatchWork before = w_;
     add_layer(moe, local);
     const double n = static_cast<double>(count);
-    for (auto field : {&MicroBatchWork::gemm_fwd, &MicroBatchWork::gemm_bwd, &MicroBatchWork::gemm_wgrad,
-                       &MicroBatchWork::attention_fwd, &MicroBatchWork::attention_bwd, &MicroBatchWork::memory_fwd,
-                       &MicroBatchWork::quantize_fwd, &MicroBatchWork::quantize_bwd, &MicroBatchWork::recompute,
-                       &MicroBatchWork::ep_fwd, &MicroBatchWork::ep_bwd, &MicroBatchWork::tp_fwd, &MicroBatchWork::tp_bwd,
-                       &MicroBatchWork::tp_before_overlap, &MicroBatchWork::cp_fwd, &MicroBatchWork::cp_bwd,
-                       &MicroBatchWork::moe_fixed})
-      w_.*field = before.*field + n * (w_.*field - before.*field);
+    for (auto field : kWorkFields) w_.*field = before.*field + n * (w_.*field - before.*field);
   }
 
   void add_layer(bool moe, bool local) {
@@ -336,6 +359,37 @@ class WorkCounter {
   MicroBatchWork w_;
 };
 
+// One micro-batch's time on a rank with no overlap, to find the busiest rank.
+double serial_time(const MicroBatchWork& w) {
+  return w.gemm_fwd + w.gemm_bwd + w.attention_fwd + w.attention_bwd + 3.0 * w.memory_fwd + w.quantize_fwd +
+         w.quantize_bwd + w.recompute + 2.0 * w.moe_fixed + w.ep_fwd + w.ep_bwd + w.tp_fwd + w.tp_bwd + w.cp_fwd + w.cp_bwd;
+}
+
+// The work one micro-batch gives the busiest pipeline rank, which sets the pipeline's pace: its
+// share of the layers (each costing the model's average layer), plus the output head and MTP
+// modules where the layout puts them (pipeline_layout.hpp). DualPipe gives each rank two chunks
+// from opposite ends of the model, so it is taken as balanced: the model's work over pp.
+MicroBatchWork busiest_rank_work(const TrainingRun& run, const ModelWork& parts) {
+  const Parallelism& p = run.parallel;
+  const MicroBatchWork total = parts.total();
+  if (p.pp <= 1) return total;
+  if (p.schedule == PipelineSchedule::dualpipe) return plus_scaled(MicroBatchWork{}, total, 1.0 / static_cast<double>(p.pp));
+  const ModelConfig& m = run.model;
+  const double per_mtp = m.mtp_depth > 0 ? 1.0 / static_cast<double>(m.mtp_depth) : 0.0;
+  MicroBatchWork busiest;
+  double busiest_time = -1.0;
+  for (const RankLoad& r : pipeline_rank_loads(p.pipeline_layout, m.num_layers, m.mtp_depth, p.pp,
+                                               pipeline_chunks_per_rank(p), "parallelism.pipeline_layout")) {
+    MicroBatchWork w = plus_scaled(MicroBatchWork{}, parts.layers, r.layers / static_cast<double>(m.num_layers));
+    w = plus_scaled(plus_scaled(w, parts.head, r.heads), parts.mtp, r.mtp_modules * per_mtp);
+    if (const double t = serial_time(w); t > busiest_time) {
+      busiest = w;
+      busiest_time = t;
+    }
+  }
+  return busiest;
+}
+
 }  // namespace
 
 ParametersPerGpu parameters_per_gpu(const TrainingRun& run) {
@@ -375,26 +429,25 @@ ParametersPerGpu parameters_per_gpu(const TrainingRun& run) {
 StepBreakdown step_time(const TrainingRun& run, const TrainingStage& stage, const EfficiencyConstants& c) {
   const Parallelism& p = run.parallel;
   const GpuSpec& gpu = run.gpu;
-  const double pp = static_cast<double>(p.pp);
   const std::int64_t dp = resolved_dp(p, run.gpus);
-  MicroBatchWork w = WorkCounter(run, stage, c).count();
+  const MicroBatchWork w = busiest_rank_work(run, WorkCounter(run, stage, c).count());
 
   StepBreakdown s;
   s.micro_batches = stage.global_batch / (p.micro_batch * dp);
   const double m = static_cast<double>(s.micro_batches);
 
-  // One micro-batch on one stage: the model's work divided evenly among PP stages.
-  const double fwd_compute = (w.gemm_fwd + w.attention_fwd + w.memory_fwd + w.quantize_fwd + w.moe_fixed) / pp;
-  const double bwd_compute = (w.gemm_bwd + w.attention_bwd + 2.0 * w.memory_fwd + w.quantize_bwd + w.recompute + w.moe_fixed) / pp;
-  const double wgrad = w.gemm_wgrad / pp;
+  // One micro-batch on the busiest rank.
+  const double fwd_compute = w.gemm_fwd + w.attention_fwd + w.memory_fwd + w.quantize_fwd + w.moe_fixed;
+  const double bwd_compute = w.gemm_bwd + w.attention_bwd + 2.0 * w.memory_fwd + w.quantize_bwd + w.recompute + w.moe_fixed;
+  const double wgrad = w.gemm_wgrad;
   // Activations to the next stage forward, gradients back, across nodes once the cluster spans them.
   const bool multi_node = run.gpus > gpu.gpus_per_node;
   const double pp_link = multi_node ? gpu.scaleout_bandwidth * c.scaleout : gpu.nvlink_bandwidth * c.nvlink;
   const double pp_one = p.pp > 1 ? static_cast<double>(p.micro_batch * stage.seq_len) * static_cast<double>(run.model.hidden_size) * 2.0 /
                                            static_cast<double>(p.tp * p.cp) / pp_link + c.collective_latency_s
                                  : 0.0;
-  const double ep_fwd = w.ep_fwd / pp, ep_bwd = w.ep_bwd / pp;
-  const double tp_fwd = (w.tp_fwd + w.cp_fwd) / pp, tp_bwd = (w.tp_bwd + w.cp_bwd) / pp;
+  const double ep_fwd = w.ep_fwd, ep_bwd = w.ep_bwd;
+  const double tp_fwd = w.tp_fwd + w.cp_fwd, tp_bwd = w.tp_bwd + w.cp_bwd;
 
   double f = 0, b = 0, wg = 0;
   if (p.schedule == PipelineSchedule::dualpipe) {
@@ -420,13 +473,13 @@ StepBreakdown step_time(const TrainingRun& run, const TrainingStage& stage, cons
   s.forward_s = f;
   s.backward_s = b;
   s.weight_grad_s = wg;
-  s.gemm_s = m * (w.gemm_fwd + w.gemm_bwd) / pp;
-  s.attention_s = m * (w.attention_fwd + w.attention_bwd) / pp;
-  s.memory_bound_s = m * (3.0 * w.memory_fwd + w.quantize_fwd + w.quantize_bwd) / pp;
-  s.recompute_s = m * w.recompute / pp;
+  s.gemm_s = m * (w.gemm_fwd + w.gemm_bwd);
+  s.attention_s = m * (w.attention_fwd + w.attention_bwd);
+  s.memory_bound_s = m * (3.0 * w.memory_fwd + w.quantize_fwd + w.quantize_bwd);
+  s.recompute_s = m * w.recompute;
   s.ep_comm_s = m * (ep_fwd + ep_bwd);
-  s.tp_comm_s = m * w.tp_before_overlap / pp;
-  s.cp_comm_s = m * (w.cp_fwd + w.cp_bwd) / pp;
+  s.tp_comm_s = m * w.tp_before_overlap;
+  s.cp_comm_s = m * (w.cp_fwd + w.cp_bwd);
   s.pp_comm_s = m * 2.0 * pp_one;
   s.compute_s = m * (fwd_compute + bwd_compute);
   s.bubble_s = bubble_time(p.schedule, p.pp, p.virtual_stages, f, b, wg);

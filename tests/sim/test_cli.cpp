@@ -182,6 +182,22 @@ TEST(CliTrain, GradientReduceFlagDoublesTheGradientBytes) {
   expect_refused(frugal_sim("train --gradient-reduce fp16"), "--gradient-reduce");
 }
 
+TEST(CliTrain, PipelineLayoutFlag) {
+  // Llama 3.1 70B (80 layers, a 128K-column output layer) over PP 4: the last rank holds 20 layers
+  // and the head; with the ends as layers it holds 19 and the head, the busiest rank 20.5 layers.
+  const std::string run = "train --preset llama-3.1-70b --gpus 64 --tp 8 --pp 4 --no-baselines --format json";
+  const ProgramRun even = frugal_sim(run), ends = frugal_sim(run + " --pipeline-layout ends-as-layers");
+  const ProgramRun typed = frugal_sim(run + " --pipeline-layout 'Et*20|t*20|t*20|t*20L'");
+  ASSERT_EQ(even.status, 0) << even.err;
+  ASSERT_EQ(ends.status, 0) << ends.err;
+  ASSERT_EQ(typed.status, 0) << typed.err;
+  const double e = nlohmann::json::parse(even.out)["step_time_s"].get<double>();
+  EXPECT_LT(nlohmann::json::parse(ends.out)["step_time_s"].get<double>(), e);
+  EXPECT_NEAR(nlohmann::json::parse(typed.out)["step_time_s"].get<double>(), e, 1e-9 * e);
+  expect_refused(frugal_sim(run + " --pipeline-layout 'Et|(tt'"), "--pipeline-layout");
+  expect_refused(frugal_sim(run + " --pipeline-layout 'Et*20|t*20|t*20|t*19L'"), "parallelism.pipeline_layout");
+}
+
 TEST(CliTrain, PinnedMfuSaysItIsAssumed) {
   const ProgramRun r = frugal_sim("train --mfu 0.4 --no-baselines");
   ASSERT_EQ(r.status, 0) << r.err;

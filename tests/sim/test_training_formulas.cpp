@@ -7,6 +7,8 @@
 #include "frugal/sim/gemm_model.hpp"
 #include "frugal/sim/hardware.hpp"
 #include "frugal/sim/pipeline.hpp"
+#include "frugal/sim/pipeline_layout.hpp"
+#include "frugal/config/json_reader.hpp"
 #include "frugal/config/presets.hpp"
 
 namespace frugal::sim {
@@ -26,6 +28,66 @@ TEST(PipelineBubble, DualPipeHoldsMoreActivationsAndTwoParameterCopies) {
   EXPECT_EQ(activations_in_flight(PipelineSchedule::one_f_one_b, 16, 1), 16.0);
   EXPECT_EQ(parameter_copies(PipelineSchedule::dualpipe, 16), 2.0);
   EXPECT_EQ(parameter_copies(PipelineSchedule::zero_bubble, 16), 1.0);
+}
+
+// The rank loads as (layers, MTP modules, embeddings, heads), rank by rank.
+std::vector<std::vector<double>> loads(const std::string& layout, std::int64_t layers, std::int64_t mtp, std::int64_t pp,
+                                       std::int64_t v) {
+  std::vector<std::vector<double>> out;
+  for (const RankLoad& r : pipeline_rank_loads(layout, layers, mtp, pp, v, "layout"))
+    out.push_back({r.layers, r.mtp_modules, r.embeddings, r.heads});
+  return out;
+}
+
+TEST(PipelineLayout, KeywordsPlaceTheEndsAsMegatronDoes) {
+  using V = std::vector<std::vector<double>>;
+  // Megatron's default: 8 layers over 4 ranks, the embedding on the first, head (and MTP) on the last.
+  EXPECT_EQ(loads("even", 8, 1, 4, 1), (V{{2, 0, 1, 0}, {2, 0, 0, 0}, {2, 0, 0, 0}, {2, 1, 0, 1}}));
+  // The embedding and the loss each take a layer's place: (6 + 2) / 4 = 2 units a rank.
+  EXPECT_EQ(loads("ends-as-layers", 6, 0, 4, 1), (V{{1, 0, 1, 0}, {2, 0, 0, 0}, {2, 0, 0, 0}, {1, 0, 0, 1}}));
+  // With two chunks a rank, (14 + 2) / 8 = 2 units a chunk; only chunk 0 and chunk 7 give one up.
+  EXPECT_EQ(loads("ends-as-layers", 14, 0, 4, 2), (V{{3, 0, 1, 0}, {4, 0, 0, 0}, {4, 0, 0, 0}, {3, 0, 0, 1}}));
+  // A depth the chunks do not divide is priced as its average.
+  EXPECT_EQ(loads("even", 6, 0, 4, 1)[1], (std::vector<double>{1.5, 0, 0, 0}));
+}
+
+TEST(PipelineLayout, LayoutStringsUnrollAsMegatronParsesThem) {
+  using V = std::vector<std::vector<double>>;
+  // Chunk c on rank c mod pp: [Et] [tt] [tt] [mL] over two ranks of two chunks.
+  EXPECT_EQ(loads("Et|(tt|)*2mL", 5, 1, 2, 2), (V{{3, 0, 1, 0}, {2, 1, 0, 1}}));
+  // Megatron's own example (parse_str_to_list): "Ettt|(tt|)*29,m|L", 32 chunks, 61 layers.
+  const V v3 = loads("Ettt|(tt|)*29,m|L", 61, 1, 16, 2);
+  EXPECT_EQ(v3.front(), (std::vector<double>{5, 0, 1, 0}));  // chunks 0 (E t t t) and 16 (t t)
+  EXPECT_EQ(v3[14], (std::vector<double>{2, 1, 0, 0}));       // chunks 14 (t t) and 30 (m)
+  EXPECT_EQ(v3.back(), (std::vector<double>{2, 0, 0, 1}));     // chunks 15 (t t) and 31 (L)
+  // Megatron-Bridge's DeepSeek-V3 layout for PP 16: a letter's count inside a repeated group.
+  EXPECT_EQ(loads("Et*4|(t*4|)*14tmL", 61, 1, 16, 1).back(), (std::vector<double>{1, 1, 0, 1}));
+}
+
+TEST(PipelineLayout, RefusesWhatDoesNotPlaceTheModel) {
+  auto refused = [](const std::string& layout, std::int64_t layers, std::int64_t mtp, std::int64_t pp, std::int64_t v,
+                    const std::string& why) {
+    try {
+      pipeline_rank_loads(layout, layers, mtp, pp, v, "parallelism.pipeline_layout");
+      ADD_FAILURE() << layout << " accepted";
+    } catch (const ConfigError& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find("parallelism.pipeline_layout"), std::string::npos) << what;
+      EXPECT_NE(what.find(why), std::string::npos) << what;
+    }
+  };
+  refused("Et|tL", 2, 0, 4, 1, "2 model chunks, not pp x virtual stages = 4");
+  refused("Et|tL", 3, 0, 2, 1, "places 2 transformer layers (t), the model has 3");
+  refused("Et|tmL", 2, 0, 2, 1, "places 1 MTP modules (m), the model has 0");
+  refused("t|tL", 2, 0, 2, 1, "needs one E (embedding) and one L (loss)");
+  refused("ends-as-layers", 2, 0, 4, 2, "at least one unit of the split per model chunk");
+  for (const char* bad : {"Et|(tt", "Et|x|L", "(tt)", "*3tL", "Et|(tt|)*", "t*99999999L", "((t)*2)*2", "Et)|L"}) {
+    std::string why;
+    EXPECT_FALSE(pipeline_layout_parses(bad, &why)) << bad;
+    EXPECT_FALSE(why.empty()) << bad;
+  }
+  EXPECT_TRUE(pipeline_layout_parses("even", nullptr));
+  EXPECT_TRUE(pipeline_layout_parses("Et*3|(tt|)*29,m|L", nullptr));
 }
 
 TEST(AllToAll, NodeLimitedRoutingOfDeepSeekV3) {

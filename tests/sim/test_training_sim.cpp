@@ -283,6 +283,60 @@ TEST(TrainingSim, Fp32GradientReductionMovesTwiceTheGradientBytes) {
   EXPECT_EQ(run.gradient_reduce, GradientReduce::fp32);
 }
 
+// Llama-3.1-8B (32 layers, a 128K-column output layer) on 8 GPUs with `pp` pipeline stages.
+TrainingRun pipelined_run(std::int64_t pp, const std::string& layout, std::int64_t layers = 32) {
+  nlohmann::json model = find_preset("llama-3.1-8b").document["model"];
+  model["num_layers"] = layers;
+  TrainingRun run = training_run_from_document(nlohmann::json{{"model", model}});
+  run.gpu = find_gpu("H100", "gpu");
+  run.gpus = 8;
+  run.parallel = Parallelism{};
+  run.parallel.pp = pp;
+  run.parallel.pipeline_layout = layout;
+  run.stages = {TrainingStage{"pre-training", 1e9, 4096, 64, std::nullopt}};
+  return run;
+}
+
+double compute_per_micro_batch(const TrainingRun& run) {
+  const StepBreakdown s = simulate_training(run).stages.front().step;
+  return s.compute_s / static_cast<double>(s.micro_batches);
+}
+
+TEST(TrainingSim, TheOutputLayersRankSetsThePipelinesPace) {
+  // The layers L divide over the ranks; the head H stays whole on the last, which is the busiest:
+  // per micro-batch, pp = 1 computes L + H, pp = 2 L/2 + H, pp = 4 L/4 + H. So C1 - 2 C2 = -H and
+  // C1 - 4 C4 = -3H (dividing the whole model evenly, as before, gave 0 for both).
+  const double c1 = compute_per_micro_batch(pipelined_run(1, "even"));
+  const double c2 = compute_per_micro_batch(pipelined_run(2, "even"));
+  const double c4 = compute_per_micro_batch(pipelined_run(4, "even"));
+  const double head = 2 * c2 - c1;
+  EXPECT_GT(head, 0.02 * c1);  // a 128,256 x 4,096 output layer and its loss: a few percent of the model
+  EXPECT_NEAR(4 * c4 - c1, 3 * head, 1e-9 * c1);
+  // The keywords are the layouts they name: Megatron's even split of 32 layers over 4 ranks, and the
+  // ends taking a layer's place each with 30 layers ((30 + 2) / 4 = 8 units a rank).
+  EXPECT_NEAR(simulate_training(pipelined_run(4, "even")).step_time_s,
+              simulate_training(pipelined_run(4, "Et*8|t*8|t*8|t*8L")).step_time_s, 1e-12);
+  EXPECT_NEAR(simulate_training(pipelined_run(4, "ends-as-layers", 30)).step_time_s,
+              simulate_training(pipelined_run(4, "Et*7|t*8|t*8|t*7L", 30)).step_time_s, 1e-12);
+  // Giving the head's rank a layer fewer shortens the step when the head is worth more than a layer.
+  EXPECT_LT(simulate_training(pipelined_run(4, "ends-as-layers", 30)).step_time_s,
+            simulate_training(pipelined_run(4, "even", 30)).step_time_s);
+}
+
+TEST(TrainingSim, APipelineLayoutThatDoesNotPlaceTheModelIsRefused) {
+  nlohmann::json doc = {{"model", find_preset("llama-3.1-8b").document["model"]},
+                        {"cluster", {{"gpu", "H100"}, {"gpus", 8}}},
+                        {"parallelism", {{"pp", 4}, {"pipeline_layout", "Et*8|t*8|t*8|t*7L"}}}};
+  try {
+    validate_training_run(training_run_from_document(doc));
+    FAIL() << "31 layers accepted for a 32-layer model";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("parallelism.pipeline_layout"), std::string::npos) << e.what();
+  }
+  doc["parallelism"]["pipeline_layout"] = "Et*8|t*8|(t*8|t*8L";
+  EXPECT_THROW(training_run_from_document(doc), ConfigError);
+}
+
 TEST(TrainingSim, Fp8CastsCostAPassThroughHbmPerGemmInput) {
   // Llama-3.1-8B, one micro-batch of 4,096 tokens per GPU, TP 1: per layer the FP8 GEMMs read
   // inputs [T x d] (QKV, up) and [T x h*dh] (out-proj) and [T x I] (down), and write outputs of

@@ -22,4 +22,7 @@ double bubble_time(PipelineSchedule schedule, std::int64_t pp, std::int64_t virt
 double activations_in_flight(PipelineSchedule schedule, std::int64_t pp, std::int64_t virtual_stages);
 double parameter_copies(PipelineSchedule schedule, std::int64_t pp);
 
+// Model chunks per rank: virtual_stages under the interleaved schedule, else one.
+std::int64_t pipeline_chunks_per_rank(const Parallelism& p);
+
 }  // namespace frugal::sim

@@ -27,6 +27,7 @@ struct RunOverrides {
   std::optional<AttentionKernel> attention_kernel;
   std::optional<GradientReduce> gradient_reduce;
   std::optional<bool> tp_comm_overlap;  // set on the run's and every stage's parallelism
+  std::optional<std::string> pipeline_layout;  // likewise (pipeline_layout.hpp)
   // Any of these fixes the parallelism of every stage (dp is re-derived unless given).
   std::optional<std::int64_t> dp, tp, pp, cp, ep, micro_batch, virtual_stages;
   std::optional<int> zero_stage;

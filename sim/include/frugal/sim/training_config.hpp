@@ -112,6 +112,9 @@ struct Parallelism {
   // state (Megatron-Core's overlap_moe_expert_parallel_comm); off: each all-to-all waits.
   bool ep_comm_overlap = false;
   PipelineSchedule schedule = PipelineSchedule::one_f_one_b;
+  // Where the layers, embedding, output head and MTP modules sit on the pipeline ranks:
+  // "even", "ends-as-layers" or a Megatron layout string (pipeline_layout.hpp).
+  std::string pipeline_layout = "even";
   bool automatic = false;  // let the planner choose (see planner.hpp)
 };
 
@@ -153,6 +156,7 @@ double expert_load_imbalance(const TrainingRun& run, double moe_load_imbalance);
 // and a parallel degree (a positive integer within bounds::parallel_degree).
 Recompute recompute_of(JsonObjectReader& r, const char* key, Recompute fallback);
 GradientReduce gradient_reduce_of(JsonObjectReader& r, const char* key, GradientReduce fallback);
+std::string pipeline_layout_of(JsonObjectReader& r, const char* key);  // refused unless it parses
 int zero_stage_of(JsonObjectReader& r, const char* key, int fallback);
 std::int64_t parallel_degree_of(JsonObjectReader& r, const char* key, std::int64_t fallback);
 
