@@ -2,48 +2,33 @@
 
 #include <utility>
 
+#include "frugal/sim/layer_linears.hpp"
 #include "frugal/sim/model_accountant.hpp"
 
 namespace frugal::sim {
 
 std::vector<AdaptedLinear> adapted_linears(const ModelConfig& m, bool moe_layer, AdapterTargets targets) {
-  const AttentionConfig& a = m.attention;
-  const double d = static_cast<double>(m.hidden_size);
-  const double h = static_cast<double>(a.num_heads);
-  std::vector<AdaptedLinear> out;
-  const bool all_attention = targets != AdapterTargets::qv;
-  if (a.kind == AttentionKind::mla) {
-    const double qk = static_cast<double>(a.qk_head_dim());
-    if (a.q_lora_rank > 0) {
-      if (all_attention) out.push_back({d, static_cast<double>(a.q_lora_rank)});
-      out.push_back({static_cast<double>(a.q_lora_rank), h * qk});
-    } else {
-      out.push_back({d, h * qk});
+  // qv: the query projection(s) and the one producing values (MLA's W_UKV makes keys and values).
+  auto adapted = [&](LinearRole role) {
+    switch (role) {
+      case LinearRole::query:
+      case LinearRole::value:
+        return true;
+      case LinearRole::query_down:
+      case LinearRole::kv_down:
+      case LinearRole::key:
+      case LinearRole::attention_output:
+        return targets != AdapterTargets::qv;
+      case LinearRole::ffn:
+      case LinearRole::routed_expert:
+      case LinearRole::shared_expert:
+        return targets == AdapterTargets::all_linear;
     }
-    if (all_attention) out.push_back({d, static_cast<double>(a.kv_lora_rank + a.qk_rope_head_dim)});
-    out.push_back({static_cast<double>(a.kv_lora_rank), h * static_cast<double>(a.qk_nope_head_dim + a.v_head_dim)});
-    if (all_attention) out.push_back({h * static_cast<double>(a.v_head_dim), d});
-  } else {
-    const double q = h * static_cast<double>(a.head_dim);
-    const double kv = static_cast<double>(a.num_kv_heads * a.head_dim);
-    out.push_back({d, q});
-    if (all_attention) out.push_back({d, kv});
-    out.push_back({d, kv});
-    if (all_attention) out.push_back({q, d});
-  }
-  if (targets != AdapterTargets::all_linear) return out;
-  const bool gated = m.ffn_activation == FfnActivation::swiglu;
-  auto add_ffn = [&](double width, double copies, double stored) {
-    for (int i = 0; i < (gated ? 2 : 1); ++i) out.push_back({d, width, copies, stored});
-    out.push_back({width, d, copies, stored});
+    return false;
   };
-  if (!moe_layer) {
-    add_ffn(static_cast<double>(m.ffn_intermediate_size), 1, 1);
-    return out;
-  }
-  const MoeConfig& e = m.moe;
-  add_ffn(static_cast<double>(e.expert_intermediate_size), static_cast<double>(e.top_k), static_cast<double>(e.routed_experts));
-  for (std::int64_t s = 0; s < e.shared_experts; ++s) add_ffn(static_cast<double>(shared_expert_width(m)), 1, 1);
+  std::vector<AdaptedLinear> out;
+  for (const LayerLinear& l : layer_linears(m, moe_layer))
+    if (adapted(l.role)) out.push_back({l.in, l.out, l.copies_per_token, l.stored});
   return out;
 }
 

@@ -12,14 +12,18 @@ double gemm_base_efficiency(GemmPrecision p, const GpuSpec& gpu, const Efficienc
   return c.gemm_bf16 * achievable;
 }
 
-double gemm_efficiency(const GemmShape& s, GemmPrecision p, const GpuSpec& gpu, const EfficiencyConstants& c) {
+double gemm_shape_factor(const GemmShape& s, const GpuSpec& gpu, const EfficiencyConstants& c) {
   const double tile = static_cast<double>(c.gemm_tile);
   const double tiles = std::ceil(s.m / tile) * std::ceil(s.n / tile) * s.groups;
   const double sms = static_cast<double>(gpu.sms);
   const double waves = std::ceil(tiles / sms);
   const double wave_utilisation = tiles / (waves * sms);
   const double k_factor = s.k / (s.k + c.gemm_k_overhead);
-  return gemm_base_efficiency(p, gpu, c) * wave_utilisation * k_factor;
+  return wave_utilisation * k_factor;
+}
+
+double gemm_efficiency(const GemmShape& s, GemmPrecision p, const GpuSpec& gpu, const EfficiencyConstants& c) {
+  return gemm_base_efficiency(p, gpu, c) * gemm_shape_factor(s, gpu, c);
 }
 
 double gemm_time(const GemmShape& s, GemmPrecision p, const GpuSpec& gpu, const EfficiencyConstants& c) {

@@ -36,6 +36,19 @@ double attention_flops_per_key(const ModelConfig& m, bool decode) {
   return 2.0 * h * static_cast<double>(a.qk_head_dim() + a.value_head_dim());
 }
 
+// The GEMMs an engine launches for a layer's linears: a linear fused with the one before it
+// (same input) widens that GEMM's output.
+std::vector<LayerLinear> as_launched(const std::vector<LayerLinear>& linears) {
+  std::vector<LayerLinear> gemms;
+  for (const LayerLinear& l : linears) {
+    if (l.fused_with_previous && !gemms.empty())
+      gemms.back().out += l.out;
+    else
+      gemms.push_back(l);
+  }
+  return gemms;
+}
+
 }  // namespace
 
 IterationModel::IterationModel(const ModelConfig& m, const ServingDeployment& d, const EfficiencyConstants& c)
@@ -54,6 +67,8 @@ IterationModel::IterationModel(const ModelConfig& m, const ServingDeployment& d,
   kv_bytes_per_layer_ = kv_cache_bytes_per_token_per_layer(m, d.kv_dtype);
   local_moe_layers_ = static_cast<double>(m.moe_local_layer_count());
   local_dense_layers_ = static_cast<double>(m.local_layer_count()) - local_moe_layers_;
+  dense_linears_ = as_launched(layer_linears(m, false));
+  if (m.is_moe()) moe_linears_ = as_launched(layer_linears(m, true));
 }
 
 double IterationModel::kv_capacity_tokens(std::int64_t gpus, std::int64_t context) const {
@@ -101,12 +116,33 @@ IterationBreakdown IterationModel::breakdown(std::int64_t gpus, const IterationL
   }
   const bool fp8 = d.fp8_weights && d.gpu.fp8_flops > 0;
   const double weight_bytes = fp8 ? 1.0 : 2.0;
-  const double gemm_flops = fp8 ? d.gpu.fp8_flops * gemm_base_efficiency(GemmPrecision::fp8, d.gpu, c)
-                                : d.gpu.bf16_flops * gemm_base_efficiency(GemmPrecision::bf16, d.gpu, c);
   const double hbm = d.gpu.hbm_bandwidth * c.decode_hbm;
-  // A matmul of `rows` tokens against `weights` parameters (TP-sharded where they are replicated).
-  auto matmul = [&](double rows, double weights) {
-    return std::max(2.0 * rows * weights / gemm_flops, weights * weight_bytes / hbm);
+  // A GEMM of `rows` tokens (per group) against `groups` weight matrices of in x out: the GEMM
+  // model's compute roofline (gemm_model.hpp: wave quantisation and K) at the serving kernel's
+  // base efficiency (FP8: DeepGEMM's, efficiency.hpp), or streaming the weights once, the slower.
+  // The output head stays in BF16 whatever the weights (DeepSeek-V3 inference/model.py builds it
+  // as ColumnParallelLinear(args.dim, args.vocab_size, dtype=torch.get_default_dtype())).
+  const double fp8_rate = d.gpu.fp8_flops * c.gemm_fp8_deepgemm;
+  const double bf16_rate = d.gpu.bf16_flops * gemm_base_efficiency(GemmPrecision::bf16, d.gpu, c);
+  auto gemm = [&](double rows, double in, double out, double groups, bool bf16) {
+    if (rows <= 0) return 0.0;
+    const bool low = fp8 && !bf16;
+    const double compute = 2.0 * rows * in * out * groups / ((low ? fp8_rate : bf16_rate) * gemm_shape_factor({rows, out, in, groups}, d.gpu, c));
+    return std::max(compute, groups * in * out * (low ? 1.0 : 2.0) / hbm);
+  };
+  // Every linear of a layer but the routed experts, on the rows of one attention-data-parallel
+  // rank, split over its tensor-parallel group as Megatron splits them (layer_linears.hpp).
+  auto replicated_linears = [&](double rows, bool moe) {
+    const double tp = static_cast<double>(d.tp);
+    double t = 0;
+    for (const LayerLinear& l : moe ? moe_linears_ : dense_linears_) {
+      if (l.role == LinearRole::routed_expert) continue;
+      t += gemm(rows, l.split == TensorSplit::input ? l.in / tp : l.in, l.split == TensorSplit::output ? l.out / tp : l.out, 1,
+                false);
+    }
+    // The router, in BF16 (V3 report §3.3.1), on every token.
+    if (moe) t += gemm(rows, static_cast<double>(m.hidden_size), static_cast<double>(m.moe.routed_experts), 1, true);
+    return t;
   };
 
   // One layer on one GPU for `layer_tokens` tokens of the instance, `prefill_rows` of them prompt
@@ -117,8 +153,7 @@ IterationBreakdown IterationModel::breakdown(std::int64_t gpus, const IterationL
   auto layer = [&](double layer_tokens, double prefill_rows, double queries, double decode_context, double prefill_keys,
                    bool moe) {
     const double rows = layer_tokens / dp_ranks;
-    const double tp = static_cast<double>(d.tp);
-    double dense = matmul(rows, attention_weights_ / tp);
+    double dense = replicated_linears(rows, moe);
     // Attention scores, heads split over TP, sequences over the DP ranks: decode (FlashMLA-class,
     // reading each sequence's cache) and prefill (FlashAttention-class, compute-bound).
     const double decode_flops = attention_flops_per_key(m, true) * decode_context * queries / g;
@@ -126,19 +161,19 @@ IterationBreakdown IterationModel::breakdown(std::int64_t gpus, const IterationL
     const double attention = std::max(decode_flops / (d.gpu.bf16_flops * c.decode_attention), decode_bytes / hbm) +
                              attention_flops_per_key(m, false) * prefill_keys / g / (d.gpu.bf16_flops * c.attention_fwd);
     double experts = 0;
-    if (!moe) {
-      dense += matmul(rows, dense_ffn_ / tp);
-    } else {
-      dense += matmul(rows, shared_ / tp);
+    if (moe) {
       // Routed experts: the instance's tokens x top-k copies spread over its GPUs, the busiest
       // carrying expert_imbalance times the mean, on slots / EP local experts of which the batch
-      // touches E (1 - (1 - k/E)^T) / E (each EP group serves gpus / EP of the instance's tokens).
+      // touches E (1 - (1 - k/E)^T) / E (each EP group serves gpus / EP of the instance's tokens):
+      // one grouped GEMM per expert matrix, the rows shared among the local experts touched.
       const double ep = static_cast<double>(std::min(d.ep, gpus));
       const double k = static_cast<double>(m.moe.top_k);
       const double routed_rows = layer_tokens * k / g * expert_imbalance(gpus);
       const double slots = static_cast<double>(m.moe.routed_experts + d.redundant_experts) / ep;
       const double touched = expected_experts_touched(m, layer_tokens * ep / g) / static_cast<double>(m.moe.routed_experts);
-      experts = std::max(2.0 * routed_rows * expert_ / gemm_flops, slots * touched * expert_ * weight_bytes / hbm);
+      const double local = std::max(1.0, slots * touched);
+      for (const LayerLinear& l : moe_linears_)
+        if (l.role == LinearRole::routed_expert) experts += gemm(routed_rows / local, l.in, l.out, local, false);
       if (d.ep > 1) {
         // Dispatch (FP8 with FP8 weights) and combine (BF16). Decode tokens go through DeepEP's
         // low-latency kernels: every top-k copy that leaves the GPU, over RDMA once the instance
@@ -204,7 +239,8 @@ IterationBreakdown IterationModel::breakdown(std::int64_t gpus, const IterationL
   if (d.mtp_acceptance > 0 && m.mtp_depth > 0 && load.decode_sequences > 0)
     add_layers(1, load.decode_sequences, 0, 1.0, load.decode_context, 0, m.is_moe());
   // Output head on the decoded tokens (prefill needs only each prompt's last).
-  const double head = matmul(decode_tokens / dp_ranks, head_ / static_cast<double>(d.tp));
+  const double head = gemm(decode_tokens / dp_ranks, static_cast<double>(m.hidden_size),
+                           static_cast<double>(m.vocab_size) / static_cast<double>(d.tp), 1, true);
   b.dense_s += head;
   compute += head;
   b.comm_s = comm;

@@ -1,6 +1,7 @@
 // The model accountant against hand-computed small models and against published figures.
 #include <gtest/gtest.h>
 
+#include "frugal/sim/layer_linears.hpp"
 #include "frugal/sim/model_accountant.hpp"
 #include "frugal/config/presets.hpp"
 
@@ -170,6 +171,43 @@ TEST(ModelAccountant, KvDtypeScalesTheCache) {
   const ModelConfig v3 = preset_model("deepseek-v3");
   EXPECT_EQ(kv_cache_bytes_per_token(v3, KvDtype::fp8), 35136.0);
   EXPECT_EQ(kv_cache_bytes_per_token(v3, KvDtype::fp32), 140544.0);
+}
+
+}  // namespace
+}  // namespace frugal::sim
+
+namespace frugal::sim {
+namespace {
+
+// The linears a layer lists (layer_linears.hpp) hold its weights: their in x out x stored sums to
+// the accountant's attention and FFN counts (biases and sinks aside), for MLA and GQA, dense and MoE.
+TEST(LayerLinears, HoldTheLayersWeights) {
+  for (const char* preset : {"deepseek-v3", "llama-3.1-8b"}) {
+    const ModelConfig m = preset_model(preset);
+    for (bool moe : {false, true}) {
+      if (moe && !m.is_moe()) continue;
+      double weights = 0;
+      for (const LayerLinear& l : layer_linears(m, moe)) weights += l.in * l.out * l.stored;
+      double expected = attention_params(m);
+      if (!moe) {
+        expected += ffn_params(m, m.ffn_intermediate_size);
+      } else {
+        expected += static_cast<double>(m.moe.routed_experts) * ffn_params(m, m.moe.expert_intermediate_size) +
+                    static_cast<double>(m.moe.shared_experts) * ffn_params(m, shared_expert_width(m));
+      }
+      EXPECT_DOUBLE_EQ(weights, expected) << preset << (moe ? " MoE" : " dense");
+    }
+  }
+  // Engines launch linears that read the same input as one GEMM: DeepSeek-V3's W_DQ and W_DKV
+  // (DeepGEMM's table shape N = 2112 = 1536 + 576), and each FFN's gate and up.
+  const std::vector<LayerLinear> v3 = layer_linears(preset_model("deepseek-v3"), true);
+  ASSERT_GE(v3.size(), 2u);
+  EXPECT_EQ(v3[0].role, LinearRole::query_down);
+  EXPECT_TRUE(v3[1].fused_with_previous);
+  EXPECT_DOUBLE_EQ(v3[0].out + v3[1].out, 2112.0);
+  int fused = 0;
+  for (const LayerLinear& l : v3) fused += l.fused_with_previous ? 1 : 0;
+  EXPECT_EQ(fused, 3);  // W_DKV, the routed experts' up, the shared expert's up
 }
 
 }  // namespace

@@ -21,8 +21,11 @@ struct GemmShape {
 // gpus.json, or bf16_matmul_fraction_unmeasured where none is published).
 double gemm_base_efficiency(GemmPrecision p, const GpuSpec& gpu, const EfficiencyConstants& c);
 
-// Fraction of the peak reached: base efficiency x wave utilisation x K / (K + k0), where wave
-// utilisation = tiles / (waves x SMs) with 128 x 128 output tiles (the last wave runs part-empty).
+// What a GEMM's shape leaves of its kernel's base efficiency: wave utilisation x K / (K + k0), where
+// wave utilisation = tiles / (waves x SMs) with 128 x 128 output tiles (the last wave runs part-empty).
+double gemm_shape_factor(const GemmShape& s, const GpuSpec& gpu, const EfficiencyConstants& c);
+
+// Fraction of the peak reached: base efficiency x gemm_shape_factor.
 double gemm_efficiency(const GemmShape& s, GemmPrecision p, const GpuSpec& gpu, const EfficiencyConstants& c);
 
 // Seconds: max(2mnk x groups / (peak x efficiency), bytes moved / (HBM bandwidth x hbm efficiency)).

@@ -11,6 +11,7 @@
 #include "frugal/config/model_config.hpp"
 #include "frugal/sim/efficiency.hpp"
 #include "frugal/sim/hardware.hpp"
+#include "frugal/sim/layer_linears.hpp"
 #include "frugal/sim/model_accountant.hpp"
 
 namespace frugal::sim {
@@ -116,6 +117,7 @@ class IterationModel {
   double moe_layers_ = 0, dense_layers_ = 0;
   double local_moe_layers_ = 0, local_dense_layers_ = 0;  // of those, attending within a window
   double kv_bytes_per_layer_ = 0;  // per token
+  std::vector<LayerLinear> dense_linears_, moe_linears_;  // one layer's GEMMs of each kind, as launched
 };
 
 // Seconds one iteration takes on an instance of `gpus` GPUs.
