@@ -63,7 +63,9 @@ IterationModel::IterationModel(const ModelConfig& m, const ServingDeployment& d,
     shared_ = static_cast<double>(m.moe.shared_experts) * ffn_params(m, shared_expert_width(m)) +
               static_cast<double>(m.hidden_size * m.moe.routed_experts);  // + the router
   }
-  head_ = a.component("output_head").params > 0 ? a.component("output_head").params : a.component("embedding").params;
+  // Embedding and output head (once when tied), kept in BF16 (DeepSeek-V3 inference/model.py:
+  // ParallelEmbedding and ColumnParallelLinear(..., dtype=torch.get_default_dtype())).
+  vocab_weights_ = a.component("embedding").params + a.component("output_head").params;
   kv_bytes_per_layer_ = kv_cache_bytes_per_token_per_layer(m, d.kv_dtype);
   local_moe_layers_ = static_cast<double>(m.moe_local_layer_count());
   local_dense_layers_ = static_cast<double>(m.local_layer_count()) - local_moe_layers_;
@@ -76,8 +78,10 @@ double IterationModel::kv_capacity_tokens(std::int64_t gpus, std::int64_t contex
   const double ep = static_cast<double>(std::min(d_.ep, gpus));
   const double slots = m_.is_moe() ? static_cast<double>(m_.moe.routed_experts + d_.redundant_experts) : 0.0;
   const double replicated = static_cast<double>(m_.num_layers) * attention_weights_ + dense_layers_ * dense_ffn_ +
-                            moe_layers_ * shared_ + head_;
-  const double per_gpu_weights = (replicated / static_cast<double>(d_.tp) + moe_layers_ * slots * expert_ / ep) * weight_bytes;
+                            moe_layers_ * shared_;
+  const double tp = static_cast<double>(d_.tp);
+  const double per_gpu_weights =
+      (replicated / tp + moe_layers_ * slots * expert_ / ep) * weight_bytes + vocab_weights_ / tp * 2.0;
   const double free = d_.gpu.hbm_bytes * (1.0 - c_.memory_reserve_fraction) - per_gpu_weights;
   if (free <= 0) return 0.0;
   // MLA's latent is shared by all heads, so tensor-parallel ranks each keep all of it; GQA's KV

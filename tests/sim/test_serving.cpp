@@ -217,6 +217,19 @@ TEST(Serving, PrefillExpertsRunAtDeepGemmsGroupedRate) {
   EXPECT_NEAR(b.experts_s / (58 * published), 1.0, 0.10) << b.experts_s / 58 << " s a layer vs " << published;
 }
 
+// FP8 weights halve the layers' weights but not the embedding and the output head, which stay in
+// BF16 (DeepSeek-V3 inference/model.py). Llama 3.1 8B: 8,030,261,248 parameters, of which the
+// untied embedding and head are 128,256 x 4,096 each and the 65 RMSNorm weights (4,096 each) are
+// not counted in memory, so FP8 frees 6,979,321,856 bytes of KV cache (32 layers x 8 KV heads x
+// 128 x 2 (K, V) x 2 bytes = 131,072 bytes a token).
+TEST(Serving, TheEmbeddingAndHeadStayInBf16) {
+  const ModelConfig m = preset_model("llama-3.1-8b");
+  ServingDeployment bf16 = one_gpu(), fp8 = one_gpu();
+  fp8.fp8_weights = true;
+  const double freed = kv_capacity_tokens(m, fp8, 1) - kv_capacity_tokens(m, bf16, 1);
+  EXPECT_NEAR(freed * 131072.0, 8030261248.0 - 2 * 128256.0 * 4096 - 65 * 4096.0, 1e3);
+}
+
 TEST(Serving, RedundantExpertsRemoveTheImbalanceTheyCover) {
   const ModelConfig v3 = preset_model("deepseek-v3");
   const EfficiencyConstants c;

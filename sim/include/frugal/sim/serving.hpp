@@ -113,7 +113,7 @@ class IterationModel {
   double dense_ffn_ = 0;          // per dense layer
   double shared_ = 0;             // shared experts + router, per MoE layer
   double expert_ = 0;             // one routed expert
-  double head_ = 0;               // output head
+  double vocab_weights_ = 0;      // embedding and output head, BF16
   double moe_layers_ = 0, dense_layers_ = 0;
   double local_moe_layers_ = 0, local_dense_layers_ = 0;  // of those, attending within a window
   double kv_bytes_per_layer_ = 0;  // per token
