@@ -13,6 +13,7 @@ const std::vector<FittedConstant>& fitted_constants() {
       {"grouped_gemm_per_expert_s", &EfficiencyConstants::grouped_gemm_per_expert_s, 0.0, 80e-6, 1e-6, 0.0},
       {"moe_layer_fixed_s", &EfficiencyConstants::moe_layer_fixed_s, 0.0, 3e-3, 0.05e-3, 0.0},
       {"overlap_shortfall", &EfficiencyConstants::overlap_shortfall, 0.0, 1.0, 0.025, 0.0},
+      {"gemm_fp8", &EfficiencyConstants::gemm_fp8, 0.40, 0.90, 0.01, 0.625},
   };
   return constants;
 }
