@@ -32,7 +32,9 @@ PhaseDeployment phase_from_json(JsonObjectReader& r) {
   return p;
 }
 
-// A published measurement of one instance at a stated load (RTP-LLM and the like).
+// A published measurement of one instance at a stated load (RTP-LLM and the like), or of how
+// unevenly its routed tokens land on its GPUs (phase "expert_load": the busiest GPU's routed tokens
+// over the mean, which IterationModel::expert_imbalance prices).
 struct Measurement {
   std::string name, source, phase;
   PhaseDeployment deployment;
@@ -41,7 +43,8 @@ struct Measurement {
   double iteration_overhead_s = -1;  // the fixed cost per iteration the source measured; < 0: the model's
   bool two_batch_overlap = true;     // false: the source ran without the two-micro-batch overlap
   std::optional<GpuSpec> gpu;  // absent: the Day6 deployment's GPU
-  double published_per_gpu = 0;
+  double published_per_gpu = 0;    // tokens/s per GPU (prefill, decode)
+  double published_imbalance = 0;  // busiest GPU's routed tokens over the mean (expert_load)
   std::vector<std::string> lacks;
 };
 
@@ -61,8 +64,16 @@ Measurement measurement_from_json(const nlohmann::json& j, const std::string& pa
   m.name = r.string("name");
   m.source = r.string("source");
   r.ignore({"quote", "mtp_acceptance_source"});
-  m.phase = r.choice<std::string>("phase", {{"prefill", "prefill"}, {"decode", "decode"}});
+  m.phase = r.choice<std::string>("phase", {{"prefill", "prefill"}, {"decode", "decode"}, {"expert_load", "expert_load"}});
   m.deployment = phase_from_json(r);
+  if (m.phase == "expert_load") {
+    m.published_imbalance = r.number("published_busiest_over_mean");
+    if (!(m.published_imbalance >= 1)) throw ConfigError(r.path_of("published_busiest_over_mean"), "must be at least 1 (max over mean)");
+    if (const nlohmann::json* lacks = r.array("lacks"))
+      for (const auto& l : *lacks) m.lacks.push_back(l.get<std::string>());
+    r.finish();
+    return m;
+  }
   if (r.has("gpu")) m.gpu = find_gpu(r.string("gpu"), r.path_of("gpu"));
   if (r.has("iteration_overhead_s")) {
     m.iteration_overhead_s = r.number("iteration_overhead_s");
@@ -209,6 +220,16 @@ std::vector<ServingCheck> validate_published_serving(const EfficiencyConstants& 
   };
   for (const Measurement& m : day.measurements) {
     const GpuSpec& gpu = m.gpu ? *m.gpu : day.gpu;
+    if (m.phase == "expert_load") {
+      const ServingDeployment d = deployment_of(gpu, m.deployment, 0);
+      out.push_back(check(m.name + ": busiest GPU's routed tokens over the mean", m.published_imbalance,
+                          IterationModel(v3, d, c).expert_imbalance(m.deployment.gpus),
+                          fmt::format("EP{} with {} redundant slots: moe_load_imbalance {:.2f} without redundancy, its excess "
+                                      "falling with the share of GPUs holding a redundant slot (assumed); {}",
+                                      m.deployment.ep, m.deployment.redundant, c.moe_load_imbalance, joined(m.lacks)),
+                          m.source));
+      continue;
+    }
     EfficiencyConstants c_run = c;  // a source that measured its own fixed cost per iteration is priced with it
     if (m.iteration_overhead_s >= 0) c_run.serving_iteration_overhead_s = m.iteration_overhead_s;
     ServingDeployment d = deployment_of(gpu, m.deployment, m.acceptance);

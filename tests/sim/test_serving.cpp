@@ -435,7 +435,8 @@ namespace {
 
 TEST(ServingValidation, DeepSeekServingDayIsReproducedWhereTheModelCan) {
   const std::vector<ServingCheck> checks = validate_published_serving();
-  ASSERT_EQ(checks.size(), 16u);  // 7 from the Day6 post, 2 RTP-LLM measurements, 7 from LMSYS's SGLang blog
+  // 7 from the Day6 post, 2 RTP-LLM measurements, 7 from LMSYS's SGLang blog, 3 TensorRT-LLM expert loads
+  ASSERT_EQ(checks.size(), 19u);
   for (const ServingCheck& c : checks) {
     EXPECT_GT(c.predicted, 0.0) << c.name;
     EXPECT_FALSE(c.how.empty()) << c.name;
@@ -462,6 +463,40 @@ TEST(ServingValidation, ARowRunWithoutTwoBatchOverlapIsPricedWithout) {
   const ServingCheck with = find("SGLang decode, EP72"), without = find("SGLang decode without two-batch overlap");
   EXPECT_LT(without.predicted, with.predicted);
   EXPECT_LT(without.published, with.published);
+}
+
+// TensorRT-LLM's Table 1 (DeepSeek-R1, EP32 decode): the busiest rank's routed tokens over the mean,
+// 1 + (max - mean) / mean, without EPLB (1.564) and with 32 redundant slots (0.109 at EP32, 0.115 at
+// EP36), set beside what the model assumes for the same layouts.
+TEST(ServingValidation, PublishedExpertLoadsAreComparedWithTheAssumedImbalance) {
+  const std::vector<ServingCheck> checks = validate_published_serving();
+  const EfficiencyConstants c;
+  const ModelConfig v3 = preset_model("deepseek-v3");
+  auto instance = [](std::int64_t ep, std::int64_t redundant) {
+    ServingDeployment d;
+    d.gpu = find_gpu("H800", "gpu");
+    d.gpus_per_instance = d.ep = ep;
+    d.redundant_experts = redundant;
+    return d;
+  };
+  const struct {
+    const char* prefix;
+    double published;
+    std::int64_t ep, redundant;
+  } rows[] = {{"TensorRT-LLM expert load, DeepSeek-R1 EP32 without EPLB", 2.564, 32, 0},
+              {"TensorRT-LLM expert load, DeepSeek-R1 EP32 with EPLB", 1.109, 32, 32},
+              {"TensorRT-LLM expert load, DeepSeek-R1 EP36 with EPLB", 1.115, 36, 32}};
+  for (const auto& row : rows) {
+    bool found = false;
+    for (const ServingCheck& k : checks) {
+      if (k.name.rfind(row.prefix, 0) != 0) continue;
+      found = true;
+      EXPECT_DOUBLE_EQ(k.published, row.published) << k.name;
+      const ServingDeployment d = instance(row.ep, row.redundant);
+      EXPECT_DOUBLE_EQ(k.predicted, IterationModel(v3, d, c).expert_imbalance(row.ep)) << k.name;
+    }
+    EXPECT_TRUE(found) << row.prefix;
+  }
 }
 
 TEST(ServingValidation, AMeasuredFixedCostPerIterationReplacesTheAssumedOne) {
