@@ -186,12 +186,14 @@ std::vector<ServingCheck> validate_published_serving(const EfficiencyConstants& 
   // Prefill: a full iteration of the EP32 instance, prompts of the published average KV length
   // with the published cache-hit rate.
   const ServingDeployment pre = deployment_of(day.gpu, day.prefill, 0);
+  check_expert_slots(v3, pre);
   const PrefillCapacity prefill = prefill_capacity(v3, pre, day.kv_length, hit, c);
   const double prefill_nodes = (day.input - day.cache_hit) / seconds_per_day / prefill.computed_tokens_per_s_per_node;
 
   // Decode: the EP144 instance at the largest batch whose step still gives each user the published
   // output speed, and that its KV cache holds.
   const ServingDeployment dec = deployment_of(day.gpu, day.decode, day.acceptance);
+  check_expert_slots(v3, dec);
   const DecodeCapacity decode = decode_capacity(v3, dec, 0, day.kv_length, 1.0 / day.speed, c);
   const double decode_nodes = day.output / seconds_per_day / decode.tokens_per_s_per_node;
 
@@ -220,6 +222,7 @@ std::vector<ServingCheck> validate_published_serving(const EfficiencyConstants& 
   };
   for (const Measurement& m : day.measurements) {
     const GpuSpec& gpu = m.gpu ? *m.gpu : day.gpu;
+    check_expert_slots(v3, deployment_of(gpu, m.deployment, 0));  // a published layout must place its slots
     if (m.phase == "expert_load") {
       const ServingDeployment d = deployment_of(gpu, m.deployment, 0);
       out.push_back(check(m.name + ": busiest GPU's routed tokens over the mean", m.published_imbalance,
