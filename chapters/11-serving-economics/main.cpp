@@ -150,8 +150,9 @@ int main(int argc, char** argv) {
                     "and the overlap's shortfall fitted on training runs. Against reproductions measured at capacity "
                     "it is within {:.0f}% on the prefill runs with balanced routing (DeepSeek's profile, SGLang's "
                     "simulated perfect EPLB) and within {:.0f}% on SGLang's decode with and without the two-batch "
-                    "overlap. SGLang's prefill with the EPLB placement it measured is off by up to {}: the model assumes "
-                    "32 redundant slots on 32 GPUs remove the imbalance, and LMSYS's own comparison leaves 18% "
+                    "overlap. SGLang's prefill with the EPLB placement it measured is off by up to {}: the model places the "
+                    "32 redundant slots on the very loads the batches then follow, which at 16,384 tokens a GPU leaves "
+                    "almost no imbalance, and LMSYS's own comparison leaves 18% "
                     "(59,337 against 50,302 tokens/s per node). RTP-LLM's runs (RoCE, no CUDA graphs) are off by up to "
                     "{}; DeepSeek's per-node figures are a day's averages, below capacity, so the model, which sizes "
                     "for capacity, finds {} {:.0f} against the published {:.2f} ({}) (sim/README.md, \"serve --validate\").",
@@ -159,7 +160,7 @@ int main(int argc, char** argv) {
                     checks.front().predicted, checks.front().published, format_percent(checks.front().rel_error)));
 
   // NVIDIA's measurement of how unevenly DeepSeek-R1's routed tokens land on 32 GPUs, beside the
-  // model's assumption for the same layouts.
+  // placement model (expert_placement.hpp) for the same layouts.
   auto expert_load = [&checks](const std::string& prefix) {
     for (const ServingCheck& c : checks)
       if (c.name.rfind(prefix, 0) == 0) return c;
@@ -170,12 +171,12 @@ int main(int argc, char** argv) {
   if (without_eplb.published > 0 && with_eplb.published > 0)
     n.say(fmt::format("Why DeepSeek serves with redundant experts: NVIDIA counted DeepSeek-R1's routed tokens on 32 GPUs "
                       "(TensorRT-LLM's EP blog, Table 1; one machine-translation dataset). Without EPLB the busiest GPU "
-                      "received {:.2f}x the mean; with EPLB's 32 redundant slots, {:.2f}x. The model assumes {:.2f}x and "
-                      "{:.2f}x: it {} the imbalance without redundancy, so it {} what redundant experts buy a deployment "
-                      "like this one.",
+                      "received {:.2f}x the mean, and every GPU waits for it in every MoE layer; with EPLB's 32 redundant "
+                      "slots, {:.2f}x. The model draws the experts' loads with the spread NVIDIA measured per expert and "
+                      "places the slots as EPLB does (replicate the hottest, pack the heaviest first): {:.2f}x and {:.2f}x. "
+                      "One extra slot a GPU takes {:.0f}% of the busiest GPU's load away.",
                       without_eplb.published, with_eplb.published, without_eplb.predicted, with_eplb.predicted,
-                      without_eplb.predicted < without_eplb.published ? "understates" : "overstates",
-                      without_eplb.predicted < without_eplb.published ? "understates" : "overstates"));
+                      100 * (1 - with_eplb.predicted / without_eplb.predicted)));
 
   n.step("Sizing a deployment");
   ServingWorkload busy;

@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "frugal/sim/communication.hpp"
+#include "frugal/sim/expert_placement.hpp"
 #include "frugal/sim/gemm_model.hpp"
 #include "frugal/sim/serving.hpp"
 
@@ -70,7 +71,10 @@ IterationModel::IterationModel(const ModelConfig& m, const ServingDeployment& d,
   local_moe_layers_ = static_cast<double>(m.moe_local_layer_count());
   local_dense_layers_ = static_cast<double>(m.local_layer_count()) - local_moe_layers_;
   dense_linears_ = as_launched(layer_linears(m, false));
-  if (m.is_moe()) moe_linears_ = as_launched(layer_linears(m, true));
+  if (m.is_moe()) {
+    moe_linears_ = as_launched(layer_linears(m, true));
+    placement_imbalance_ = placement_imbalance(m.moe.routed_experts, d.ep, d.redundant_experts, c.expert_load_cv);
+  }
 }
 
 double IterationModel::kv_capacity_tokens(std::int64_t gpus, std::int64_t context) const {
@@ -93,14 +97,15 @@ double IterationModel::kv_capacity_tokens(std::int64_t gpus, std::int64_t contex
   return free * static_cast<double>(gpus) / (kv_cache_bytes_per_token(m_, d_.kv_dtype, context) * replication);
 }
 
-// Assumed: without redundancy the busiest GPU carries moe_load_imbalance times the mean (as in
-// training); each redundant slot copies the hottest expert of one GPU and takes half its load, so
-// the excess falls in proportion to the GPUs that have one, and is gone when every GPU has one
-// (DeepSeek's prefill: 32 redundant slots on EP32).
-double IterationModel::expert_imbalance(std::int64_t gpus) const {
-  const double ep = static_cast<double>(std::min(d_.ep, gpus));
-  const double covered = std::min(1.0, static_cast<double>(d_.redundant_experts) / ep);
-  return 1.0 + (c_.moe_load_imbalance - 1.0) * (1.0 - covered);
+// The busiest GPU's routed copies over the mean: the placement's (expert_placement.hpp: the
+// experts' loads spread as expert_load_cv says, EPLB placing the redundant slots) plus what a
+// batch of `copies_per_gpu` copies a GPU adds by chance.
+double IterationModel::expert_imbalance(std::int64_t gpus, double copies_per_gpu) const {
+  if (!m_.is_moe()) return 1.0;
+  const std::int64_t ep = std::min(d_.ep, gpus);
+  const double placement = ep == d_.ep ? placement_imbalance_
+                                       : placement_imbalance(m_.moe.routed_experts, ep, d_.redundant_experts, c_.expert_load_cv);
+  return placement + sampling_excess(ep, copies_per_gpu);
 }
 
 IterationBreakdown IterationModel::breakdown(std::int64_t gpus, const IterationLoad& load) const {
@@ -172,7 +177,8 @@ IterationBreakdown IterationModel::breakdown(std::int64_t gpus, const IterationL
       // one grouped GEMM per expert matrix, the rows shared among the local experts touched.
       const double ep = static_cast<double>(std::min(d.ep, gpus));
       const double k = static_cast<double>(m.moe.top_k);
-      const double routed_rows = layer_tokens * k / g * expert_imbalance(gpus);
+      const double imbalance = expert_imbalance(gpus, layer_tokens * k / g);
+      const double routed_rows = layer_tokens * k / g * imbalance;
       const double slots = static_cast<double>(m.moe.routed_experts + d.redundant_experts) / ep;
       const double touched = expected_experts_touched(m, layer_tokens * ep / g) / static_cast<double>(m.moe.routed_experts);
       const double local = std::max(1.0, slots * touched);
@@ -196,7 +202,7 @@ IterationBreakdown IterationModel::breakdown(std::int64_t gpus, const IterationL
         // Every GPU waits for the busiest one to receive and return its copies: the transfer takes
         // its share, expert_imbalance times the mean (LMSYS's decode profile: dispatch and
         // combine 'busy-waiting for data'; as in training, training_step.cpp).
-        comm += expert_imbalance(gpus) * (ll + nl) + 2.0 * c.collective_latency_s;
+        comm += imbalance * (ll + nl) + 2.0 * c.collective_latency_s;
       }
     }
     b.dense_s += dense;

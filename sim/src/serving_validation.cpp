@@ -45,6 +45,7 @@ struct Measurement {
   std::optional<GpuSpec> gpu;  // absent: the Day6 deployment's GPU
   double published_per_gpu = 0;    // tokens/s per GPU (prefill, decode)
   double published_imbalance = 0;  // busiest GPU's routed tokens over the mean (expert_load)
+  double copies_per_gpu = 0;       // routed copies a GPU in a layer (expert_load)
   std::vector<std::string> lacks;
 };
 
@@ -68,6 +69,7 @@ Measurement measurement_from_json(const nlohmann::json& j, const std::string& pa
   m.deployment = phase_from_json(r);
   if (m.phase == "expert_load") {
     m.published_imbalance = r.number("published_busiest_over_mean");
+    m.copies_per_gpu = r.number("routed_copies_per_gpu");
     if (!(m.published_imbalance >= 1)) throw ConfigError(r.path_of("published_busiest_over_mean"), "must be at least 1 (max over mean)");
     if (const nlohmann::json* lacks = r.array("lacks"))
       for (const auto& l : *lacks) m.lacks.push_back(l.get<std::string>());
@@ -226,10 +228,11 @@ std::vector<ServingCheck> validate_published_serving(const EfficiencyConstants& 
     if (m.phase == "expert_load") {
       const ServingDeployment d = deployment_of(gpu, m.deployment, 0);
       out.push_back(check(m.name + ": busiest GPU's routed tokens over the mean", m.published_imbalance,
-                          IterationModel(v3, d, c).expert_imbalance(m.deployment.gpus),
-                          fmt::format("EP{} with {} redundant slots: moe_load_imbalance {:.2f} without redundancy, its excess "
-                                      "falling with the share of GPUs holding a redundant slot (assumed); {}",
-                                      m.deployment.ep, m.deployment.redundant, c.moe_load_imbalance, joined(m.lacks)),
+                          IterationModel(v3, d, c).expert_imbalance(m.deployment.gpus, m.copies_per_gpu),
+                          fmt::format("EP{} with {} redundant slots, {:.0f} routed copies a GPU: experts' loads spread as "
+                                      "expert_load_cv {:.2f}, placed {}, plus the batch's sampling; {}",
+                                      m.deployment.ep, m.deployment.redundant, m.copies_per_gpu, c.expert_load_cv,
+                                      m.deployment.redundant > 0 ? "by EPLB" : "in order", joined(m.lacks)),
                           m.source));
       continue;
     }

@@ -88,9 +88,17 @@ struct EfficiencyConstants {
   // DualPipe overlaps all-to-all and PP traffic with computation but gives communication 20 of
   // the H800's 132 SMs (V3 report §3.2.2): computation runs on the rest.
   double dualpipe_comm_sms = 20;
-  // Expert-load imbalance: the busiest GPU's routed tokens over the mean. Assumed 1.2 (a batch
-  // MaxVio of 0.2) with DeepSeek-style balancing; the whole step waits for the busiest GPU.
+  // Expert-load imbalance in training: the busiest GPU's routed tokens over the mean. Assumed 1.2
+  // (a batch MaxVio of 0.2) with DeepSeek-style balancing, whose bias keeps adjusting as training
+  // runs; the whole step waits for the busiest GPU.
   double moe_load_imbalance = 1.20;
+  // Serving, whose router no longer adjusts: the spread of the routed experts' loads, as a
+  // coefficient of variation (expert_placement.hpp draws the loads from it). NVIDIA counted
+  // DeepSeek-R1's routed tokens per expert slot on 32 GPUs without EPLB (TensorRT-LLM EP blog,
+  // Table 1, one machine-translation dataset): mean 128, standard deviation 164.1, so 1.28. The
+  // same table's per-GPU figures (2.56x the mean without EPLB, 1.11x with 32 redundant slots) are
+  // what the placement model is checked against (serve --validate), not set from.
+  double expert_load_cv = 164.1 / 128.0;
   // Fixed cost of one MoE layer's forward and backward per micro-batch beyond its kernels' work:
   // a dropless dispatcher copies the tokens-per-expert counts to the host to size the all-to-all
   // and waits for them, so the GPU idles while the host launches what follows; permutation and

@@ -102,8 +102,9 @@ class IterationModel {
   // KV-cache tokens the instance holds after weights and reserve, for sequences of `context`
   // tokens (local layers keep at most their window; 0: as if every layer kept every token).
   double kv_capacity_tokens(std::int64_t gpus, std::int64_t context = 0) const;
-  // The busiest GPU's routed tokens over the mean (see serving_step.cpp for what is assumed).
-  double expert_imbalance(std::int64_t gpus) const;
+  // The busiest GPU's routed copies over the mean, for `copies_per_gpu` routed copies a GPU in a
+  // layer (expert_placement.hpp).
+  double expert_imbalance(std::int64_t gpus, double copies_per_gpu) const;
 
  private:
   const ModelConfig& m_;
@@ -117,6 +118,7 @@ class IterationModel {
   double moe_layers_ = 0, dense_layers_ = 0;
   double local_moe_layers_ = 0, local_dense_layers_ = 0;  // of those, attending within a window
   double kv_bytes_per_layer_ = 0;  // per token
+  double placement_imbalance_ = 1;  // the busiest GPU's expected load over the mean on d.ep GPUs
   std::vector<LayerLinear> dense_linears_, moe_linears_;  // one layer's GEMMs of each kind, as launched
 };
 
