@@ -5,6 +5,7 @@
 #include <map>
 #include <mutex>
 #include <numeric>
+#include <queue>
 #include <random>
 #include <tuple>
 #include <vector>
@@ -13,30 +14,47 @@ namespace frugal::sim {
 
 namespace {
 
-constexpr int kDraws = 100;  // draws of the experts' loads averaged over
+// Draws of the experts' loads averaged over: 100 for DeepSeek-V3's 256 experts, fewer for many more
+// experts, whose busiest GPU varies less from draw to draw (at least 4).
+int draws_for(std::int64_t experts) {
+  return static_cast<int>(std::clamp<std::int64_t>(25600 / std::max<std::int64_t>(experts, 1), 4, 100));
+}
 
 // EPLB's replicate_experts then balanced_packing for one draw of the loads; returns each GPU's load.
+// Heaps keep both greedy choices O(log n), so a config at the bounds (65,536 experts) stays fast.
 std::vector<double> eplb_gpu_loads(const std::vector<double>& load, std::int64_t ep, std::int64_t redundant) {
   const std::size_t experts = load.size();
   std::vector<int> replicas(experts, 1);
-  for (std::int64_t r = 0; r < redundant; ++r) {
-    std::size_t hottest = 0;
-    for (std::size_t e = 1; e < experts; ++e)
-      if (load[e] / replicas[e] > load[hottest] / replicas[hottest]) hottest = e;
-    ++replicas[hottest];
+  // The expert with the largest load per replica gets the next slot (ties: the lower index).
+  auto per_replica_less = [&](std::size_t a, std::size_t b) {
+    const double la = load[a] / replicas[a], lb = load[b] / replicas[b];
+    return la < lb || (la == lb && a > b);
+  };
+  std::priority_queue<std::size_t, std::vector<std::size_t>, decltype(per_replica_less)> hottest(per_replica_less);
+  for (std::size_t e = 0; e < experts; ++e) hottest.push(e);
+  for (std::int64_t r = 0; r < redundant && !hottest.empty(); ++r) {
+    const std::size_t e = hottest.top();
+    hottest.pop();
+    ++replicas[e];
+    hottest.push(e);
   }
   std::vector<double> slots;
   for (std::size_t e = 0; e < experts; ++e) slots.insert(slots.end(), static_cast<std::size_t>(replicas[e]), load[e] / replicas[e]);
   std::sort(slots.begin(), slots.end(), std::greater<>());
   const std::size_t per_gpu = (slots.size() + static_cast<std::size_t>(ep) - 1) / static_cast<std::size_t>(ep);
+  // The least loaded GPU with room takes the next heaviest slot (ties: the lower index); a full GPU
+  // leaves the heap.
   std::vector<double> gpu(static_cast<std::size_t>(ep), 0.0);
   std::vector<std::size_t> count(gpu.size(), 0);
+  auto lighter_first = [&](std::size_t a, std::size_t b) { return gpu[a] > gpu[b] || (gpu[a] == gpu[b] && a > b); };
+  std::priority_queue<std::size_t, std::vector<std::size_t>, decltype(lighter_first)> open(lighter_first);
+  for (std::size_t g = 0; g < gpu.size(); ++g) open.push(g);
   for (double s : slots) {
-    std::size_t best = gpu.size();
-    for (std::size_t g = 0; g < gpu.size(); ++g)
-      if (count[g] < per_gpu && (best == gpu.size() || gpu[g] < gpu[best])) best = g;
-    gpu[best] += s;
-    ++count[best];
+    if (open.empty()) break;
+    const std::size_t g = open.top();
+    open.pop();
+    gpu[g] += s;
+    if (++count[g] < per_gpu) open.push(g);
   }
   return gpu;
 }
@@ -64,13 +82,14 @@ double compute_placement_imbalance(std::int64_t experts, std::int64_t ep, std::i
   std::mt19937_64 rng(20250707);
   double sum = 0;
   std::vector<double> load(static_cast<std::size_t>(experts));
-  for (int d = 0; d < kDraws; ++d) {
+  const int draws = draws_for(experts);
+  for (int d = 0; d < draws; ++d) {
     for (double& l : load) l = draw(rng);
     const std::vector<double> gpu = placed_gpu_loads(load, ep, redundant);
     const double mean = std::accumulate(gpu.begin(), gpu.end(), 0.0) / static_cast<double>(gpu.size());
     sum += *std::max_element(gpu.begin(), gpu.end()) / mean;
   }
-  return sum / kDraws;
+  return sum / draws;
 }
 
 }  // namespace

@@ -226,6 +226,11 @@ void check_expert_slots(const ModelConfig& m, const ServingDeployment& d) {
     if (d.redundant_experts > 0) throw ConfigError("--redundant-experts", m.name + " has no routed experts");
     return;
   }
+  // Redundancy copies the hottest experts (DeepSeek: 32 slots beside 256 experts, V3 report §3.4);
+  // more than four copies of every expert is no longer redundancy, and bounds EPLB's placement work.
+  if (d.redundant_experts > 4 * m.moe.routed_experts)
+    throw ConfigError("--redundant-experts", fmt::format("{} is more than four copies of each of the {} routed experts",
+                                                         d.redundant_experts, m.moe.routed_experts));
   const std::int64_t slots = m.moe.routed_experts + d.redundant_experts;
   if (d.ep > d.gpus_per_instance)
     throw ConfigError("--ep", fmt::format("{} exceeds the {} GPUs of an instance", d.ep, d.gpus_per_instance));

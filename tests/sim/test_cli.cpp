@@ -294,6 +294,10 @@ TEST(CliServe, ExpertSlotsMustDivideOverEp) {
   const ProgramRun ok = frugal_sim("serve --capacity --gpus-per-instance 144 --ep 72 --redundant-experts 32");
   EXPECT_EQ(ok.status, 0) << ok.err;
   expect_refused(frugal_sim("serve --capacity --tpot-slo 0.1"), "--tpot-slo: 0.1 ms is not reachable");
+  // Beyond four copies of every expert it is no longer redundancy (and EPLB's placement would be
+  // asked to replicate a billion slots): refused at once, in one line.
+  expect_refused(frugal_sim("serve --gpus-per-instance 8 --ep 8 --redundant-experts 1000000000"),
+                 "--redundant-experts: 1000000000 is more than four copies of each of the 256 routed experts");
 }
 
 TEST(CliServe, PlanListsTheCheapestDeployments) {
