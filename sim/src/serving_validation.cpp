@@ -67,12 +67,12 @@ Measurement measurement_from_json(const nlohmann::json& j, const std::string& pa
   r.ignore({"quote", "mtp_acceptance_source"});
   m.phase = r.choice<std::string>("phase", {{"prefill", "prefill"}, {"decode", "decode"}, {"expert_load", "expert_load"}});
   m.deployment = phase_from_json(r);
+  if (const nlohmann::json* lacks = r.array("lacks"))
+    for (const auto& l : *lacks) m.lacks.push_back(l.get<std::string>());
   if (m.phase == "expert_load") {
     m.published_imbalance = r.number("published_busiest_over_mean");
     m.copies_per_gpu = r.number("routed_copies_per_gpu");
     if (!(m.published_imbalance >= 1)) throw ConfigError(r.path_of("published_busiest_over_mean"), "must be at least 1 (max over mean)");
-    if (const nlohmann::json* lacks = r.array("lacks"))
-      for (const auto& l : *lacks) m.lacks.push_back(l.get<std::string>());
     r.finish();
     return m;
   }
@@ -93,8 +93,6 @@ Measurement measurement_from_json(const nlohmann::json& j, const std::string& pa
     m.prompts_per_gpu = r.number("prompts_per_gpu");
   }
   m.published_per_gpu = r.number("published_tokens_per_s_per_gpu");
-  if (const nlohmann::json* lacks = r.array("lacks"))
-    for (const auto& l : *lacks) m.lacks.push_back(l.get<std::string>());
   r.finish();
   return m;
 }
@@ -224,9 +222,9 @@ std::vector<ServingCheck> validate_published_serving(const EfficiencyConstants& 
   };
   for (const Measurement& m : day.measurements) {
     const GpuSpec& gpu = m.gpu ? *m.gpu : day.gpu;
-    check_expert_slots(v3, deployment_of(gpu, m.deployment, 0));  // a published layout must place its slots
+    ServingDeployment d = deployment_of(gpu, m.deployment, m.acceptance);
+    check_expert_slots(v3, d);  // a published layout must place its slots
     if (m.phase == "expert_load") {
-      const ServingDeployment d = deployment_of(gpu, m.deployment, 0);
       out.push_back(check(m.name + ": busiest GPU's routed tokens over the mean", m.published_imbalance,
                           IterationModel(v3, d, c).expert_imbalance(m.deployment.gpus, m.copies_per_gpu),
                           fmt::format("EP{} with {} redundant slots, {:.0f} routed copies a GPU: experts' loads spread as "
@@ -238,7 +236,6 @@ std::vector<ServingCheck> validate_published_serving(const EfficiencyConstants& 
     }
     EfficiencyConstants c_run = c;  // a source that measured its own fixed cost per iteration is priced with it
     if (m.iteration_overhead_s >= 0) c_run.serving_iteration_overhead_s = m.iteration_overhead_s;
-    ServingDeployment d = deployment_of(gpu, m.deployment, m.acceptance);
     d.two_batch_overlap = m.two_batch_overlap;
     if (m.phase == "decode") {
       const double context = m.context > 0 ? m.context : m.prompt + m.output / 2;

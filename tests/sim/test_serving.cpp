@@ -505,13 +505,6 @@ TEST(ServingValidation, PublishedExpertLoadsAreComparedWithTheAssumedImbalance) 
   const std::vector<ServingCheck> checks = validate_published_serving();
   const EfficiencyConstants c;
   const ModelConfig v3 = preset_model("deepseek-v3");
-  auto instance = [](std::int64_t ep, std::int64_t redundant) {
-    ServingDeployment d;
-    d.gpu = find_gpu("H800", "gpu");
-    d.gpus_per_instance = d.ep = ep;
-    d.redundant_experts = redundant;
-    return d;
-  };
   const struct {
     const char* prefix;
     double published;
@@ -525,7 +518,7 @@ TEST(ServingValidation, PublishedExpertLoadsAreComparedWithTheAssumedImbalance) 
       if (k.name.rfind(row.prefix, 0) != 0) continue;
       found = true;
       EXPECT_DOUBLE_EQ(k.published, row.published) << k.name;
-      const ServingDeployment d = instance(row.ep, row.redundant);
+      const ServingDeployment d = v3_instance(row.ep, row.redundant);
       EXPECT_DOUBLE_EQ(k.predicted, IterationModel(v3, d, c).expert_imbalance(row.ep, 1024)) << k.name;
       // Only the experts' spread went into the model (expert_load_cv); these GPU figures come out
       // within 10% of NVIDIA's.
