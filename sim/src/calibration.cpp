@@ -119,6 +119,7 @@ EfficiencyConstants efficiency_from_json(const nlohmann::json& j, const std::str
   fraction("gemm_fp8", c.gemm_fp8);
   fraction("hbm", c.hbm);
   fraction("decode_hbm", c.decode_hbm);
+  fraction("gemm_stream_hbm", c.gemm_stream_hbm);
   r.finish();
   return c;
 }

@@ -39,4 +39,12 @@ double gemm_time(const GemmShape& s, GemmPrecision p, const GpuSpec& gpu, const 
   return std::max(compute, memory);
 }
 
+double serving_gemm_time(const GemmShape& s, double peak, double base_efficiency, double weight_bytes,
+                         double activation_bytes, const GpuSpec& gpu, const EfficiencyConstants& c) {
+  if (s.m <= 0 || s.n <= 0 || s.k <= 0) return 0.0;
+  const double compute = 2.0 * s.m * s.n * s.k * s.groups / (peak * base_efficiency * gemm_shape_factor(s, gpu, c));
+  const double bytes = s.groups * (s.k * s.n * weight_bytes + s.m * s.k * activation_bytes + s.m * s.n * 2.0);
+  return std::max(compute, bytes / (gpu.hbm_bandwidth * c.gemm_stream_hbm));
+}
+
 }  // namespace frugal::sim

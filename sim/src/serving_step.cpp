@@ -128,16 +128,17 @@ IterationBreakdown IterationModel::breakdown(std::int64_t gpus, const IterationL
   const double hbm = d.gpu.hbm_bandwidth * c.decode_hbm;
   // A GEMM of `rows` tokens (per group) against `groups` weight matrices of in x out: the GEMM
   // model's compute roofline (gemm_model.hpp: wave quantisation and K) at the serving kernel's
-  // base efficiency (FP8: DeepGEMM's, efficiency.hpp), or streaming the weights once, the slower.
+  // base efficiency (FP8: DeepGEMM's, efficiency.hpp), or streaming the weights, its rows and its
+  // output at a memory-bound GEMM's share of the bandwidth (serving_gemm_time), the slower.
   // The output head stays in BF16 whatever the weights (DeepSeek-V3 inference/model.py builds it
   // as ColumnParallelLinear(args.dim, args.vocab_size, dtype=torch.get_default_dtype())).
-  const double fp8_rate = d.gpu.fp8_flops * c.gemm_fp8_deepgemm;
-  const double bf16_rate = d.gpu.bf16_flops * gemm_base_efficiency(GemmPrecision::bf16, d.gpu, c);
+  const double fp8_base = c.gemm_fp8_deepgemm;
+  const double bf16_base = gemm_base_efficiency(GemmPrecision::bf16, d.gpu, c);
   auto gemm = [&](double rows, double in, double out, double groups, bool bf16) {
-    if (rows <= 0) return 0.0;
     const bool low = fp8 && !bf16;
-    const double compute = 2.0 * rows * in * out * groups / ((low ? fp8_rate : bf16_rate) * gemm_shape_factor({rows, out, in, groups}, d.gpu, c));
-    return std::max(compute, groups * in * out * (low ? 1.0 : 2.0) / hbm);
+    const double bytes = low ? 1.0 : 2.0;
+    return serving_gemm_time({rows, out, in, groups}, low ? d.gpu.fp8_flops : d.gpu.bf16_flops, low ? fp8_base : bf16_base,
+                             bytes, bytes, d.gpu, c);
   };
   // Every linear of a layer but the routed experts, on the rows of one attention-data-parallel
   // rank, split over its tensor-parallel group as Megatron splits them (layer_linears.hpp).

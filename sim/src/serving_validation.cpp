@@ -40,6 +40,7 @@ struct Measurement {
   PhaseDeployment deployment;
   double sequences = 0, prompt = 0, output = 0, prompts_per_gpu = 0, acceptance = 0;
   double context = 0;  // KV tokens per decoding sequence; 0: prompt + half the output
+  std::int64_t token_budget = 0;  // tokens a rank's iteration may carry (aggregated)
   double iteration_overhead_s = -1;  // the fixed cost per iteration the source measured; < 0: the model's
   bool two_batch_overlap = true;     // false: the source ran without the two-micro-batch overlap
   std::optional<GpuSpec> gpu;  // absent: the Day6 deployment's GPU
@@ -65,7 +66,8 @@ Measurement measurement_from_json(const nlohmann::json& j, const std::string& pa
   m.name = r.string("name");
   m.source = r.string("source");
   r.ignore({"quote", "mtp_acceptance_source"});
-  m.phase = r.choice<std::string>("phase", {{"prefill", "prefill"}, {"decode", "decode"}, {"expert_load", "expert_load"}});
+  m.phase = r.choice<std::string>(
+      "phase", {{"prefill", "prefill"}, {"decode", "decode"}, {"aggregated", "aggregated"}, {"expert_load", "expert_load"}});
   m.deployment = phase_from_json(r);
   if (const nlohmann::json* lacks = r.array("lacks"))
     for (const auto& l : *lacks) m.lacks.push_back(l.get<std::string>());
@@ -89,6 +91,14 @@ Measurement measurement_from_json(const nlohmann::json& j, const std::string& pa
     m.context = r.number("context_tokens", 0.0);
     m.output = m.context > 0 ? r.number("output_tokens", 0.0) : r.number("output_tokens");
     m.acceptance = r.number("mtp_acceptance", 0.0);
+  } else if (m.phase == "aggregated") {
+    m.sequences = r.number("sequences");
+    m.output = r.number("output_tokens");
+    m.acceptance = r.number("mtp_acceptance", 0.0);
+    m.token_budget = r.integer("token_budget");
+    if (!(m.sequences > 0)) throw ConfigError(r.path_of("sequences"), "must be positive");
+    if (!(m.output >= 1)) throw ConfigError(r.path_of("output_tokens"), "must be at least 1");
+    if (m.token_budget < 1) throw ConfigError(r.path_of("token_budget"), "must be at least 1");
   } else {
     m.prompts_per_gpu = r.number("prompts_per_gpu");
   }
@@ -247,6 +257,20 @@ std::vector<ServingCheck> validate_published_serving(const EfficiencyConstants& 
                                       1e3 * r.step.experts_s, 1e3 * r.step.dense_s, 1e3 * r.step.comm_s,
                                       1e3 * r.step.exposed_comm_s, joined(m.lacks)),
                           m.source));
+    } else if (m.phase == "aggregated") {
+      d.token_budget = m.token_budget;
+      const AggregatedCapacity r =
+          aggregated_capacity(v3, d, m.sequences / static_cast<double>(m.deployment.gpus), m.prompt, m.output, c_run);
+      out.push_back(check(
+          m.name + ": output tokens/s per GPU", m.published_per_gpu, r.tokens_per_s_per_gpu,
+          fmt::format("{:.1f} sequences per GPU, {:.0f}-token prompts, {:.0f}-token outputs: a decode-only iteration {:.1f} ms "
+                      "(attention {:.1f}, experts {:.1f}, dense {:.1f}, dispatch+combine {:.1f} of which {:.1f} exposed); "
+                      "{:.1f}% of the iterations also compute {:.0f} prompt tokens a rank, {:.1f} ms{}; {}",
+                      r.batch_per_gpu, m.prompt, m.output, 1e3 * r.decode_step.total_s, 1e3 * r.decode_step.attention_s,
+                      1e3 * r.decode_step.experts_s, 1e3 * r.decode_step.dense_s, 1e3 * r.decode_step.comm_s,
+                      1e3 * r.decode_step.exposed_comm_s, 100 * r.mixed_fraction, r.prompt_chunk, 1e3 * r.mixed_step.total_s,
+                      r.prefill_bound ? " (the prompts bound the batch)" : "", joined(m.lacks)),
+          m.source));
     } else {
       ServingDeployment p = d;
       p.token_budget = static_cast<std::int64_t>(m.prompts_per_gpu * m.prompt);

@@ -114,6 +114,13 @@ struct EfficiencyConstants {
   // Decode dispatch and combine (DeepEP's low-latency kernels, pure RDMA): 39 GB/s of the CX7's
   // ~50 at EP128 with 128 tokens (deepseek-ai/DeepEP README, low-latency table).
   double decode_all_to_all = 0.78;
+  // A memory-bound GEMM (decode's few rows against a whole weight matrix) streams its operands at
+  // this share of the HBM bandwidth: DeepGEMM's FP8 GEMMs at M = 64 and 128, "all shapes potentially
+  // used in DeepSeek-V3/R1 inference", moved 1509-2668 GB/s of the H800's 3350, median 2298.5 over
+  // the twelve rows (deepseek-ai/DeepGEMM README, first version, 'Normal GEMMs for dense models';
+  // bytes as it counts them: A, B and the BF16 output). FlashMLA's 0.89 (decode_hbm) is an attention
+  // kernel reading the KV cache, not a GEMM streaming weights.
+  double gemm_stream_hbm = 2298.5 / 3350.0;
   // Fixed cost of one engine iteration (scheduling, launches under CUDA graphs); assumed.
   double serving_iteration_overhead_s = 0.5e-3;
   // --- memory --------------------------------------------------------------------------------

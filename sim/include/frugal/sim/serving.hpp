@@ -154,6 +154,23 @@ struct PrefillCapacity {
   double computed_tokens_per_s_per_node = 0;  // prompt tokens computed (cache hits excluded)
   double input_tokens_per_s_per_node = 0;     // cache hits included, as DeepSeek counts them
 };
+// Aggregated serving (prefill and decode on the same GPUs, continuous batching): every attention-DP
+// rank keeps batch_per_gpu x TP sequences running, each a prompt of `prompt` tokens then `output`
+// tokens, and a finished sequence's place is taken by a new prompt. In the steady state a rank
+// starts batch / (output / tokens per step) prompts per iteration; their tokens ride in
+// `mixed_fraction` of the iterations, token_budget minus the decode rows of them each.
+struct AggregatedCapacity {
+  IterationBreakdown decode_step;  // an iteration that only decodes
+  IterationBreakdown mixed_step;   // an iteration that also computes a prompt chunk
+  double batch_per_gpu = 0, prompt = 0, output = 0;
+  double mixed_fraction = 0;  // of the iterations, those carrying prompt tokens
+  double prompt_chunk = 0;    // prompt tokens a rank computes in a mixed iteration
+  bool prefill_bound = false;  // the prompts need every iteration: fewer sequences than the batch decode
+  double mean_iteration_s = 0;
+  double tokens_per_s_per_gpu = 0, tokens_per_s_per_node = 0;  // output tokens
+};
+AggregatedCapacity aggregated_capacity(const ModelConfig& m, const ServingDeployment& d, double batch_per_gpu, double prompt,
+                                       double output, const EfficiencyConstants& c = default_efficiency());
 // batch_per_gpu <= 0: the largest batch the KV cache holds and, with tpot_slo > 0, that meets it.
 // Throws ConfigError("--tpot-slo", ...) naming the best TPOT reachable when none meets the SLO.
 DecodeCapacity decode_capacity(const ModelConfig& m, const ServingDeployment& d, double batch_per_gpu, double context,
