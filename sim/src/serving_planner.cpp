@@ -149,6 +149,20 @@ ServingPlan plan_serving(const ModelConfig& m, const std::vector<PricedGpu>& gpu
   }
   std::sort(sized.begin(), sized.end(),
             [](const PlanCandidate& a, const PlanCandidate& b) { return a.formula_cost_per_1k < b.formula_cost_per_1k; });
+  // The formula sizes an aggregated instance by its busy time, but a prompt on one attention-DP rank
+  // holds every rank's decode step (serving_step.cpp, IterationLoad::prefill_busiest_rank), which
+  // only the simulation prices. So the simulations alternate between the cheapest aggregated and
+  // the cheapest disaggregated candidates, each list in order of the formula's cost.
+  std::stable_partition(sized.begin(), sized.end(), [](const PlanCandidate& c) { return !c.deployment.disaggregated; });
+  {
+    const auto split = std::find_if(sized.begin(), sized.end(), [](const PlanCandidate& c) { return c.deployment.disaggregated; });
+    std::vector<PlanCandidate> aggregated(sized.begin(), split), disaggregated(split, sized.end());
+    sized.clear();
+    for (std::size_t i = 0; i < std::max(aggregated.size(), disaggregated.size()); ++i) {
+      if (i < aggregated.size()) sized.push_back(aggregated[i]);
+      if (i < disaggregated.size()) sized.push_back(disaggregated[i]);
+    }
+  }
 
   // Confirm the cheapest in the event simulation, adding instances while queueing breaks an SLO.
   // Arrivals run for five request lifetimes, so that the batch reaches its steady state.

@@ -1,7 +1,8 @@
 // The serving discrete-event simulation. Requests arrive (Poisson or a trace), join the instance
 // with the fewest outstanding requests, and go through continuous-batching iterations: every
-// iteration first decodes one step of each running sequence, then spends the rest of its token
-// budget on prompt chunks (chunked prefill). A request is admitted only when the KV cache can hold
+// iteration first decodes one step of each running sequence, then each attention-data-parallel rank
+// spends the rest of its own token budget on chunks of the prompts dealt to it (chunked prefill);
+// the iteration lasts as long as its busiest rank. A request is admitted only when the KV cache can hold
 // its prompt and output. Disaggregated deployments prefill on one pool and decode on another,
 // moving the KV cache between them over the scale-out network.
 //
@@ -65,6 +66,7 @@ struct Request {
   std::int64_t cached = 0;
   double first_token = -1, done = -1;
   std::int64_t decode_start = 0;  // the first iteration that decodes it
+  std::int64_t rank = 0;          // the attention-data-parallel rank that computes its prompt
 };
 
 enum class Role { mixed, prefill, decode };
@@ -74,6 +76,10 @@ struct Instance {
   std::int64_t gpus = 8;
   double kv_capacity = 0;
   double max_sequences = 0;
+  std::int64_t ranks = 1;      // attention-data-parallel ranks (GPUs / TP)
+  std::int64_t next_rank = 0;  // admitted prompts go to the ranks in turn (round robin)
+  std::vector<double> rank_prompt_tokens;  // this iteration's prompt tokens on each rank
+  std::vector<std::int64_t> ranks_used;    // the ranks computing prompt tokens this iteration
   std::deque<int> waiting;     // routed here, KV not yet reserved
   std::deque<int> prefilling;  // KV reserved, prompt being computed
   // Running sequences: (finish iteration, request).
@@ -102,7 +108,7 @@ std::vector<Request> make_requests(const ServingWorkload& w) {
   std::mt19937_64 rng(w.seed);
   if (!w.trace.empty()) {
     for (const TraceRequest& t : w.trace)
-      out.push_back({t.arrival_s, t.prompt_tokens, t.output_tokens, 0, 0, -1, -1, 0});
+      out.push_back({t.arrival_s, t.prompt_tokens, t.output_tokens, 0, 0, -1, -1, 0, 0});
   } else {
     std::exponential_distribution<double> gap(w.arrival_rate);
     double now = 0;
@@ -110,7 +116,7 @@ std::vector<Request> make_requests(const ServingWorkload& w) {
       now += gap(rng);
       const auto prompt = static_cast<std::int64_t>(sample_length(w.prompt, rng, 0));
       const auto output = static_cast<std::int64_t>(sample_length(w.output, rng, 1));
-      out.push_back({now, prompt, output, 0, 0, -1, -1, 0});
+      out.push_back({now, prompt, output, 0, 0, -1, -1, 0, 0});
     }
   }
   for (Request& r : out) {
@@ -147,7 +153,9 @@ class Simulation {
         in.role = role;
         in.gpus = gpus;
         in.kv_capacity = iteration_.kv_capacity_tokens(gpus, mean_request_tokens());
-        in.max_sequences = static_cast<double>(d.max_batch) * static_cast<double>(gpus / d.tp);
+        in.ranks = std::max<std::int64_t>(1, gpus / d.tp);  // an instance smaller than TP is one rank
+        in.max_sequences = static_cast<double>(d.max_batch) * static_cast<double>(in.ranks);
+        in.rank_prompt_tokens.assign(static_cast<std::size_t>(in.ranks), 0.0);
         instances_.push_back(std::move(in));
       }
     };
@@ -253,6 +261,8 @@ class Simulation {
         if (q.output <= 1) complete(in, r, now);
         else begin_decode(in, r, in.iteration);
       } else {
+        requests_[static_cast<std::size_t>(r)].rank = in.next_rank;
+        in.next_rank = (in.next_rank + 1) % in.ranks;
         in.prefilling.push_back(r);
       }
     }
@@ -262,19 +272,30 @@ class Simulation {
     load.decode_sequences = static_cast<double>(in.running.size());
     load.decode_context = in.context_at_start +
                           rate_ * (load.decode_sequences * static_cast<double>(in.iteration) - in.start_iterations);
-    double budget = static_cast<double>(d_.token_budget) - load.decode_sequences * (d_.mtp_acceptance > 0 ? 2.0 : 1.0);
+    // Each rank fills its own token budget: its share of the decoding rows (the sequences are
+    // spread evenly), then chunks of the prompts it holds, first come first served.
+    const double budget = static_cast<double>(d_.token_budget) -
+                          load.decode_sequences / static_cast<double>(in.ranks) * (d_.mtp_acceptance > 0 ? 2.0 : 1.0);
     in.finishing_prefill.clear();
+    std::int64_t ranks_with_room = budget >= 1 ? in.ranks : 0;
+    in.ranks_used.clear();
     for (int r : in.prefilling) {
-      if (budget < 1) break;
+      if (ranks_with_room == 0) break;
       Request& q = requests_[static_cast<std::size_t>(r)];
-      const double chunk = std::min<double>(budget, static_cast<double>(q.prefill_left));
+      double& used = in.rank_prompt_tokens[static_cast<std::size_t>(q.rank)];
+      if (budget - used < 1) continue;
+      const double chunk = std::min<double>(std::floor(budget - used), static_cast<double>(q.prefill_left));
       const double done_before = static_cast<double>(q.prompt - q.prefill_left);  // cached + computed
+      if (used == 0) in.ranks_used.push_back(q.rank);
       load.prefill_tokens += chunk;
       load.prefill_context += chunk * (std::max(0.0, done_before) + (chunk + 1) / 2);
       q.prefill_left -= static_cast<std::int64_t>(chunk);
-      budget -= chunk;
+      used += chunk;
+      load.prefill_busiest_rank = std::max(load.prefill_busiest_rank, used);
+      if (budget - used < 1) --ranks_with_room;
       if (q.prefill_left == 0) in.finishing_prefill.push_back(r);
     }
+    for (std::int64_t rank : in.ranks_used) in.rank_prompt_tokens[static_cast<std::size_t>(rank)] = 0;
     if (load.decode_sequences == 0 && load.prefill_tokens == 0) return;  // blocked: nothing can run
     const double t = iteration_.time(in.gpus, load);
     in.busy = true;

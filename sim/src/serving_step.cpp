@@ -160,16 +160,22 @@ IterationBreakdown IterationModel::breakdown(std::int64_t gpus, const IterationL
   // `decode_context` keys in all, each with `queries` query tokens. Returns computation; adds MoE
   // layers' all-to-all to `comm`.
   double comm = 0;
+  // The busiest rank's prompt tokens over a rank's even share (IterationLoad::prefill_busiest_rank).
+  const double prefill_spread = load.prefill_tokens / dp_ranks;
+  const double busiest_rank =
+      prefill_spread > 0 ? std::max(1.0, load.prefill_busiest_rank / prefill_spread) : 1.0;
   auto layer = [&](double layer_tokens, double prefill_rows, double queries, double decode_context, double prefill_keys,
                    bool moe) {
-    const double rows = layer_tokens / dp_ranks;
+    // Per rank: its share of the decoding rows and the busiest rank's prompt rows.
+    const double rows = (layer_tokens - prefill_rows) / dp_ranks + prefill_rows / dp_ranks * busiest_rank;
     double dense = replicated_linears(rows, moe);
     // Attention scores, heads split over TP, sequences over the DP ranks: decode (FlashMLA-class,
     // reading each sequence's cache) and prefill (FlashAttention-class, compute-bound).
     const double decode_flops = attention_flops_per_key(m, true) * decode_context * queries / g;
     const double decode_bytes = decode_context * kv_bytes_per_layer_ / dp_ranks;  // read once per step
     const double attention = std::max(decode_flops / (d.gpu.bf16_flops * c.decode_attention), decode_bytes / hbm) +
-                             attention_flops_per_key(m, false) * prefill_keys / g / (d.gpu.bf16_flops * c.attention_fwd);
+                             attention_flops_per_key(m, false) * prefill_keys * busiest_rank / g /
+                                 (d.gpu.bf16_flops * c.attention_fwd);
     double experts = 0;
     if (moe) {
       // Routed experts: the instance's tokens x top-k copies spread over its GPUs, the busiest
@@ -192,7 +198,7 @@ IterationBreakdown IterationModel::breakdown(std::int64_t gpus, const IterationL
         // per remote node over RDMA, forwarded inside the node over NVLink (node-limited routing,
         // communication.hpp), the slower link setting the pace.
         const double decode_share = (layer_tokens - prefill_rows) / g;
-        const double prefill_share = prefill_rows / g;
+        const double prefill_share = prefill_rows / g * busiest_rank;  // the busiest rank sends its prompts' copies
         const double pass_bytes = weight_bytes + 2.0;
         const bool cross_node = d.ep > d.gpu.gpus_per_node;
         const double ll_link = cross_node ? d.gpu.scaleout_bandwidth * c.decode_all_to_all : d.gpu.nvlink_bandwidth * c.nvlink;

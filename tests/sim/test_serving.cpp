@@ -409,6 +409,49 @@ TEST(ServingCapacity, AggregatedPromptsCanBoundTheBatch) {
   EXPECT_NEAR(cap.tokens_per_s_per_gpu, 256.0 / 8000 * 100 / cap.mixed_step.total_s, 1e-9);
 }
 
+// With attention data parallelism a prompt is computed on one rank, and every rank waits for it at
+// each MoE layer: one 1,000-token prompt on a 16-GPU instance costs the iteration the busiest
+// rank's 1,000 rows of projections and attention (not 1,000 / 16 a rank), while the routed experts,
+// spread over EP, see the same tokens either way.
+TEST(Serving, APromptOnOneRankHoldsTheIteration) {
+  const ModelConfig v3 = preset_model("deepseek-v3");
+  const ServingDeployment d = v3_instance(16);
+  const IterationModel model(v3, d);
+  const IterationLoad spread{0, 0, 1000, 1000 * 500.5, 0};
+  IterationLoad one_rank = spread;
+  one_rank.prefill_busiest_rank = 1000;
+  const IterationBreakdown a = model.breakdown(16, spread), b = model.breakdown(16, one_rank);
+  EXPECT_DOUBLE_EQ(a.experts_s, b.experts_s);
+  // The busiest rank's projections are those of an instance whose every rank computes 1,000 rows;
+  // at 62.5 rows a rank they were streaming the weights, so less than 16x.
+  const IterationBreakdown all_ranks = model.breakdown(16, {0, 0, 16000, 16000 * 500.5, 0});
+  EXPECT_NEAR(b.dense_s, all_ranks.dense_s, 1e-12);
+  EXPECT_GT(b.dense_s, 3 * a.dense_s);
+  EXPECT_NEAR(b.attention_s, 16 * a.attention_s, 1e-12);  // compute-bound: the keys scale
+  // The simulation deals the prompt to one rank: its time to first token is that iteration.
+  ServingWorkload w;
+  w.trace = {{0.0, 1000, 1}};
+  const ServingResult r = simulate_serving(v3, d, w);
+  EXPECT_NEAR(r.ttft_s.mean, b.total_s, 1e-9);
+}
+
+// The token budget is each rank's: a 20,000-token prompt with a budget of 8,192 takes three
+// iterations on its rank (8,192 + 8,192 + 3,616), however many ranks the instance has.
+TEST(Serving, ThePromptsRankChunksItAtItsOwnBudget) {
+  const ModelConfig v3 = preset_model("deepseek-v3");
+  const ServingDeployment d = v3_instance(16);
+  const IterationModel model(v3, d);
+  double expected = 0, done = 0;
+  for (const double chunk : {8192.0, 8192.0, 3616.0}) {
+    IterationLoad load{0, 0, chunk, chunk * (done + (chunk + 1) / 2), chunk};
+    expected += model.time(16, load);
+    done += chunk;
+  }
+  ServingWorkload w;
+  w.trace = {{0.0, 20000, 1}};
+  EXPECT_NEAR(simulate_serving(v3, d, w).ttft_s.mean, expected, 1e-9);
+}
+
 TEST(ServingPlanner, TheCheapestThatMeetTheSlosInSimulation) {
   const ModelConfig v3 = preset_model("deepseek-v3");
   ServingWorkload w;

@@ -29,7 +29,9 @@ struct ServingDeployment {
   bool disaggregated = false;
   std::int64_t prefill_instances = 1;
   std::int64_t prefill_gpus_per_instance = 8;
-  std::int64_t token_budget = 8192;  // tokens one engine iteration may process (continuous batching)
+  // Tokens one engine iteration may process on each attention-data-parallel rank (continuous
+  // batching: SGLang's --chunked-prefill-size, TensorRT-LLM's max_num_tokens, each rank's own).
+  std::int64_t token_budget = 8192;
   std::int64_t max_batch = 256;      // running sequences per attention-data-parallel rank
   double mtp_acceptance = 0.0;       // > 0: MTP speculative decoding, one draft token (V3 report §5.4.3)
   // Extra expert slots holding copies of the busiest experts (DeepSeek: 32, Day6 post; V3 report
@@ -78,6 +80,10 @@ struct IterationLoad {
   double decode_context = 0;    // sum of their context lengths (KV tokens read)
   double prefill_tokens = 0;    // prompt tokens computed this iteration (cache hits excluded)
   double prefill_context = 0;   // sum over those tokens of the keys each attends to
+  // The most prompt tokens one attention-data-parallel rank computes (a prompt is computed on the
+  // rank that holds its cache); 0: spread evenly over the ranks. Every rank waits for it at each
+  // MoE layer's dispatch, so its projections and attention set the pace.
+  double prefill_busiest_rank = 0;
 };
 
 // Where one engine iteration's time goes, per GPU (serving_step.cpp).
