@@ -82,7 +82,8 @@ struct IterationLoad {
   double prefill_context = 0;   // sum over those tokens of the keys each attends to
   // The most prompt tokens one attention-data-parallel rank computes (a prompt is computed on the
   // rank that holds its cache); 0: spread evenly over the ranks. Every rank waits for it at each
-  // MoE layer's dispatch, so its projections and attention set the pace.
+  // MoE layer's dispatch, so its projections and attention set the pace ("time_i = max_m time_i,m",
+  // TensorRT-LLM docs/source/blogs/tech_blog/blog10_ADP_Balance_Strategy.md).
   double prefill_busiest_rank = 0;
 };
 
