@@ -137,12 +137,14 @@ class ServeCommand : public Command {
     if (app_->count("--tpot-slo") && !(tpot_slo_ms_ > 0)) throw ConfigError("--tpot-slo", "must be positive (milliseconds)");
     const DecodeCapacity decode = decode_capacity(m, d, batch_per_gpu_, context_, tpot_slo_ms_ / 1e3);
     const PrefillCapacity prefill = prefill_capacity(m, d, prompt_, w_.prefix_hit_rate);
+    const AggregatedCapacity aggregated =
+        aggregated_capacity(m, d, decode.batch_per_gpu, prompt_, w_.output.mean, w_.prefix_hit_rate);
     if (format_ == "json") {
-      nlohmann::json j = capacity_json(decode, prefill);
+      nlohmann::json j = capacity_json(decode, prefill, &aggregated);
       j["model"] = m.name;
       std::cout << j.dump(2) << "\n";
     } else {
-      std::cout << capacity_table(m, d, decode, prefill);
+      std::cout << capacity_table(m, d, decode, prefill, &aggregated);
     }
     return 0;
   }

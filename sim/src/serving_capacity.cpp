@@ -60,10 +60,11 @@ DecodeCapacity decode_capacity(const ModelConfig& m, const ServingDeployment& d,
 }
 
 AggregatedCapacity aggregated_capacity(const ModelConfig& m, const ServingDeployment& d, double batch_per_gpu, double prompt,
-                                       double output, const EfficiencyConstants& c) {
+                                       double output, double prefix_hit_rate, const EfficiencyConstants& c) {
   if (!(batch_per_gpu > 0)) throw ConfigError("--batch-per-gpu", "must be positive (sequences per GPU)");
   if (!(prompt > 0)) throw ConfigError("--prompt", "must be positive (tokens per prompt)");
   if (!(output >= 1)) throw ConfigError("--output-tokens", "must be at least 1 (tokens per output)");
+  if (!(prefix_hit_rate >= 0 && prefix_hit_rate < 1)) throw ConfigError("--prefix-hit-rate", "must be in [0, 1)");
   const IterationModel model(m, d, c);
   const double gpus = static_cast<double>(d.gpus_per_instance);
   const double tp = static_cast<double>(d.tp);
@@ -75,11 +76,13 @@ AggregatedCapacity aggregated_capacity(const ModelConfig& m, const ServingDeploy
   out.batch_per_gpu = batch_per_gpu;
   out.prompt = prompt;
   out.output = output;
+  out.prefix_hit_rate = prefix_hit_rate;
+  const double computed = prompt * (1.0 - prefix_hit_rate);  // a prompt's tokens not in the prefix cache
   // A sequence lives output / s decode iterations (s tokens each, tokens_per_decode_step), so a
   // rank finishes and restarts per_rank / (output / s) sequences an iteration: their prompts are
   // the prompt tokens to compute, per iteration, on average.
   const double per_step = tokens_per_decode_step(d);
-  const double prompt_tokens_per_iteration = per_rank * prompt * per_step / output;
+  const double prompt_tokens_per_iteration = per_rank * computed * per_step / output;
   // A mixed iteration fills the rank's token budget beyond its decode rows with prompt tokens.
   out.prompt_chunk = std::max(1.0, static_cast<double>(d.token_budget) - per_rank * verify);
   out.mixed_fraction = prompt_tokens_per_iteration / out.prompt_chunk;
@@ -87,17 +90,18 @@ AggregatedCapacity aggregated_capacity(const ModelConfig& m, const ServingDeploy
     out.prefill_bound = true;
     out.mixed_fraction = 1;
   }
-  // The running sequences' caches hold, on average, the prompt and half the output; a prompt
-  // token attends, on average, to half the prompt (causal, chunk after chunk).
+  // The running sequences' caches hold, on average, the prompt and half the output; a computed
+  // prompt token attends to the cached prefix and, on average, half the rest (causal, chunk after
+  // chunk), as in prefill_capacity.
   const double context = prompt + output / 2;
+  const double keys = prefix_hit_rate * prompt + computed / 2;
   out.decode_step = model.breakdown(d.gpus_per_instance, {sequences, sequences * context, 0, 0});
   const double chunk_tokens = out.prompt_chunk * ranks;
-  out.mixed_step =
-      model.breakdown(d.gpus_per_instance, {sequences, sequences * context, chunk_tokens, chunk_tokens * prompt / 2});
+  out.mixed_step = model.breakdown(d.gpus_per_instance, {sequences, sequences * context, chunk_tokens, chunk_tokens * keys});
   out.mean_iteration_s = (1 - out.mixed_fraction) * out.decode_step.total_s + out.mixed_fraction * out.mixed_step.total_s;
   // Output per iteration: every running sequence's step, or, when the prompts need every
   // iteration, only as many sequences as one chunk of prompts an iteration keeps fed.
-  const double decoded = out.prefill_bound ? out.prompt_chunk / prompt * output : per_rank * per_step;
+  const double decoded = out.prefill_bound ? out.prompt_chunk / computed * output : per_rank * per_step;
   out.tokens_per_s_per_gpu = decoded / tp / out.mean_iteration_s;
   out.tokens_per_s_per_node = out.tokens_per_s_per_gpu * static_cast<double>(d.gpu.gpus_per_node);
   return out;

@@ -178,8 +178,8 @@ nlohmann::json breakdown_json(const IterationBreakdown& b) {
 
 }  // namespace
 
-nlohmann::json capacity_json(const DecodeCapacity& decode, const PrefillCapacity& prefill) {
-  return {{"decode_step_s", decode.step.total_s},
+nlohmann::json capacity_json(const DecodeCapacity& decode, const PrefillCapacity& prefill, const AggregatedCapacity* aggregated) {
+  nlohmann::json j = {{"decode_step_s", decode.step.total_s},
           {"tpot_s", decode.tpot_s},
           {"batch_per_gpu", decode.batch_per_gpu},
           {"context", decode.context},
@@ -191,10 +191,22 @@ nlohmann::json capacity_json(const DecodeCapacity& decode, const PrefillCapacity
           {"prefill_input_tokens_per_s_per_node", prefill.input_tokens_per_s_per_node},
           {"breakdown", breakdown_json(decode.step)},
           {"prefill_breakdown", breakdown_json(prefill.step)}};
+  if (aggregated)
+    j["aggregated"] = {{"batch_per_gpu", aggregated->batch_per_gpu},
+                       {"prompt", aggregated->prompt},
+                       {"output", aggregated->output},
+                       {"prefix_hit_rate", aggregated->prefix_hit_rate},
+                       {"mixed_fraction", aggregated->mixed_fraction},
+                       {"prompt_chunk", aggregated->prompt_chunk},
+                       {"prefill_bound", aggregated->prefill_bound},
+                       {"mean_iteration_s", aggregated->mean_iteration_s},
+                       {"tokens_per_s_per_gpu", aggregated->tokens_per_s_per_gpu},
+                       {"tokens_per_s_per_node", aggregated->tokens_per_s_per_node}};
+  return j;
 }
 
 std::string capacity_table(const ModelConfig& m, const ServingDeployment& d, const DecodeCapacity& decode,
-                           const PrefillCapacity& prefill) {
+                           const PrefillCapacity& prefill, const AggregatedCapacity* aggregated) {
   auto ms = [](double s) { return fmt::format("{:.2f} ms", 1e3 * s); };
   std::string out = fmt::format(
       "{} on {} x {} per instance (TP {}, EP {}, {} redundant experts, {} weights{})\n\n", m.name, d.gpus_per_instance,
@@ -217,7 +229,19 @@ std::string capacity_table(const ModelConfig& m, const ServingDeployment& d, con
              fmt::format("{:.0f} computed", prefill.computed_tokens_per_s_per_node / static_cast<double>(d.gpu.gpus_per_node))});
   t.add_row({"tokens/s per node", fmt::format("{:.0f} output", decode.tokens_per_s_per_node),
              fmt::format("{:.0f} input (cache hits included)", prefill.input_tokens_per_s_per_node)});
-  return out + t.render();
+  out += t.render();
+  if (aggregated)
+    out += fmt::format(
+        "\nAggregated, prefill and decode on the same GPUs at {:.1f} sequences per GPU, {:.0f}-token prompts ({:.0f}% "
+        "cached) and {:.0f}-token outputs: {:.1f}% of the iterations also compute {:.0f} prompt tokens a rank ({}), the "
+        "others only decode ({}); {:.1f} ms an iteration on average, {:.0f} output tokens/s per GPU, {:.0f} per node{}. "
+        "The prompts of every rank are taken to run in the same iterations; an engine that starts them at different "
+        "times waits for the busiest rank (the event simulation, `serve`).\n",
+        aggregated->batch_per_gpu, aggregated->prompt, 100 * aggregated->prefix_hit_rate, aggregated->output,
+        100 * aggregated->mixed_fraction, aggregated->prompt_chunk, ms(aggregated->mixed_step.total_s),
+        ms(aggregated->decode_step.total_s), 1e3 * aggregated->mean_iteration_s, aggregated->tokens_per_s_per_gpu,
+        aggregated->tokens_per_s_per_node, aggregated->prefill_bound ? "; the prompts bound the batch" : "");
+  return out;
 }
 
 void check_expert_slots(const ModelConfig& m, const ServingDeployment& d) {

@@ -260,7 +260,7 @@ std::vector<ServingCheck> validate_published_serving(const EfficiencyConstants& 
     } else if (m.phase == "aggregated") {
       d.token_budget = m.token_budget;
       const AggregatedCapacity r =
-          aggregated_capacity(v3, d, m.sequences / static_cast<double>(m.deployment.gpus), m.prompt, m.output, c_run);
+          aggregated_capacity(v3, d, m.sequences / static_cast<double>(m.deployment.gpus), m.prompt, m.output, 0, c_run);
       out.push_back(check(
           m.name + ": output tokens/s per GPU", m.published_per_gpu, r.tokens_per_s_per_gpu,
           fmt::format("{:.1f} sequences per GPU, {:.0f}-token prompts, {:.0f}-token outputs: a decode-only iteration {:.1f} ms "

@@ -273,6 +273,12 @@ TEST(CliServe, CapacityJsonHasTheDocumentedKeys) {
   for (const char* key : {"attention_s", "experts_s", "dense_s", "exposed_comm_s", "overhead_s"})
     EXPECT_TRUE(j["breakdown"].contains(key)) << key;
   EXPECT_LE(j["tpot_s"].get<double>(), 0.050);
+  // Aggregated serving at the same batch, with --prompt and --output-tokens.
+  ASSERT_TRUE(j.contains("aggregated"));
+  for (const char* key : {"mixed_fraction", "mean_iteration_s", "tokens_per_s_per_gpu", "tokens_per_s_per_node"})
+    EXPECT_TRUE(j["aggregated"].contains(key)) << key;
+  EXPECT_DOUBLE_EQ(j["aggregated"]["batch_per_gpu"].get<double>(), j["batch_per_gpu"].get<double>());
+  EXPECT_LT(j["aggregated"]["tokens_per_s_per_gpu"].get<double>(), j["decode_tokens_per_s_per_gpu"].get<double>());
 }
 
 // --no-two-batch-overlap leaves every layer's all-to-all exposed: at the same batch each decode step

@@ -396,6 +396,16 @@ TEST(ServingCapacity, AggregatedSteadyStateMatchesTheSimulationKeptFull) {
   }
 }
 
+// Prefix-cache hits are not computed: half the prompt cached, half the prompt tokens to fit in.
+TEST(ServingCapacity, AggregatedPrefixHitsComputeOnlyTheMisses) {
+  const ModelConfig m = preset_model("llama-3.1-8b");
+  ServingDeployment d = one_gpu();
+  const AggregatedCapacity all = aggregated_capacity(m, d, 32, 4000, 500);
+  const AggregatedCapacity half = aggregated_capacity(m, d, 32, 4000, 500, 0.5);
+  EXPECT_NEAR(half.mixed_fraction, 0.5 * all.mixed_fraction, 1e-12);
+  EXPECT_GT(half.tokens_per_s_per_gpu, all.tokens_per_s_per_gpu);
+}
+
 // When the prompts need more than the budget leaves, every iteration computes a chunk and the
 // batch cannot stay full: output is the prompts one chunk an iteration feeds, times their output.
 TEST(ServingCapacity, AggregatedPromptsCanBoundTheBatch) {

@@ -169,7 +169,7 @@ struct PrefillCapacity {
 struct AggregatedCapacity {
   IterationBreakdown decode_step;  // an iteration that only decodes
   IterationBreakdown mixed_step;   // an iteration that also computes a prompt chunk
-  double batch_per_gpu = 0, prompt = 0, output = 0;
+  double batch_per_gpu = 0, prompt = 0, output = 0, prefix_hit_rate = 0;
   double mixed_fraction = 0;  // of the iterations, those carrying prompt tokens
   double prompt_chunk = 0;    // prompt tokens a rank computes in a mixed iteration
   bool prefill_bound = false;  // the prompts need every iteration: fewer sequences than the batch decode
@@ -177,7 +177,8 @@ struct AggregatedCapacity {
   double tokens_per_s_per_gpu = 0, tokens_per_s_per_node = 0;  // output tokens
 };
 AggregatedCapacity aggregated_capacity(const ModelConfig& m, const ServingDeployment& d, double batch_per_gpu, double prompt,
-                                       double output, const EfficiencyConstants& c = default_efficiency());
+                                       double output, double prefix_hit_rate = 0,
+                                       const EfficiencyConstants& c = default_efficiency());
 // batch_per_gpu <= 0: the largest batch the KV cache holds and, with tpot_slo > 0, that meets it.
 // Throws ConfigError("--tpot-slo", ...) naming the best TPOT reachable when none meets the SLO.
 DecodeCapacity decode_capacity(const ModelConfig& m, const ServingDeployment& d, double batch_per_gpu, double context,

@@ -34,10 +34,11 @@ std::string serving_comparisons_table(const std::vector<ServingVariant>& variant
 nlohmann::json serving_comparisons_json(const std::vector<ServingVariant>& variants);
 
 // `serve --capacity`: one instance's steady-state decode (at a batch and context) and prefill (at a
-// prompt length) capacity, with where the step goes.
-nlohmann::json capacity_json(const DecodeCapacity& decode, const PrefillCapacity& prefill);
+// prompt length) capacity, with where the step goes; with `aggregated`, also both on the same GPUs.
+nlohmann::json capacity_json(const DecodeCapacity& decode, const PrefillCapacity& prefill,
+                             const AggregatedCapacity* aggregated = nullptr);
 std::string capacity_table(const ModelConfig& m, const ServingDeployment& d, const DecodeCapacity& decode,
-                           const PrefillCapacity& prefill);
+                           const PrefillCapacity& prefill, const AggregatedCapacity* aggregated = nullptr);
 
 // Refuses an EP that does not divide the expert slots (routed + redundant), naming the nearest
 // EP degrees that do: ConfigError("--ep", ...).
