@@ -38,7 +38,8 @@ class ServeCommand : public Command {
     a.add_flag("--disaggregated", d_.disaggregated, "prefill and decode on separate instances");
     a.add_option("--prefill-instances", d_.prefill_instances, "prefill instances when disaggregated")->capture_default_str();
     a.add_option("--prefill-gpus-per-instance", prefill_gpus_, "GPUs of a prefill instance (default: as decode)");
-    a.add_option("--token-budget", d_.token_budget, "tokens per engine iteration")->capture_default_str();
+    a.add_option("--token-budget", d_.token_budget,
+                 "tokens per engine iteration on each attention-DP rank (SGLang's --chunked-prefill-size over its DP size)")->capture_default_str();
     a.add_option("--max-batch", d_.max_batch, "running sequences per attention-data-parallel rank")->capture_default_str();
     a.add_flag("--no-two-batch-overlap", no_two_batch_overlap_,
                "run each layer's dispatch and combine without overlapping them with another micro-batch's computation");

@@ -104,6 +104,15 @@ AggregatedCapacity aggregated_capacity(const ModelConfig& m, const ServingDeploy
   const double decoded = out.prefill_bound ? out.prompt_chunk / computed * output : per_rank * per_step;
   out.tokens_per_s_per_gpu = decoded / tp / out.mean_iteration_s;
   out.tokens_per_s_per_node = out.tokens_per_s_per_gpu * static_cast<double>(d.gpu.gpus_per_node);
+  // Ranks that start their prompts on their own (AggregatedCapacity::unsynchronised_iteration_s).
+  IterationLoad one = {sequences, sequences * context, out.prompt_chunk, out.prompt_chunk * keys, out.prompt_chunk};
+  out.one_rank_step = model.breakdown(d.gpus_per_instance, one);
+  const double p = out.mixed_fraction;
+  const double any = 1.0 - std::pow(1.0 - p, ranks);                    // P(k >= 1)
+  const double more = ranks > 1 ? (ranks * p - any) / (ranks - 1) : 0;  // E[(k - 1)+] / (ranks - 1)
+  out.unsynchronised_iteration_s = out.decode_step.total_s + any * (out.one_rank_step.total_s - out.decode_step.total_s) +
+                                   more * (out.mixed_step.total_s - out.one_rank_step.total_s);
+  out.unsynchronised_tokens_per_s_per_gpu = decoded / tp / out.unsynchronised_iteration_s;
   return out;
 }
 

@@ -201,7 +201,9 @@ nlohmann::json capacity_json(const DecodeCapacity& decode, const PrefillCapacity
                        {"prefill_bound", aggregated->prefill_bound},
                        {"mean_iteration_s", aggregated->mean_iteration_s},
                        {"tokens_per_s_per_gpu", aggregated->tokens_per_s_per_gpu},
-                       {"tokens_per_s_per_node", aggregated->tokens_per_s_per_node}};
+                       {"tokens_per_s_per_node", aggregated->tokens_per_s_per_node},
+                       {"unsynchronised_iteration_s", aggregated->unsynchronised_iteration_s},
+                       {"unsynchronised_tokens_per_s_per_gpu", aggregated->unsynchronised_tokens_per_s_per_gpu}};
   return j;
 }
 
@@ -234,13 +236,16 @@ std::string capacity_table(const ModelConfig& m, const ServingDeployment& d, con
     out += fmt::format(
         "\nAggregated, prefill and decode on the same GPUs at {:.1f} sequences per GPU, {:.0f}-token prompts ({:.0f}% "
         "cached) and {:.0f}-token outputs: {:.1f}% of the iterations also compute {:.0f} prompt tokens a rank ({}), the "
-        "others only decode ({}); {:.1f} ms an iteration on average, {:.0f} output tokens/s per GPU, {:.0f} per node{}. "
-        "The prompts of every rank are taken to run in the same iterations; an engine that starts them at different "
-        "times waits for the busiest rank (the event simulation, `serve`).\n",
+        "others only decode ({}); {:.1f} ms an iteration on average, {:.0f} output tokens/s per GPU, {:.0f} per node{}, "
+        "when every rank computes its prompts in the same iterations. When each rank starts its own as they come "
+        "(round robin, as the event simulation `serve` deals them), every iteration waits for its busiest rank: one "
+        "rank's chunk costs {}, and the mean iteration is {:.1f} ms, {:.0f} output tokens/s per GPU.\n",
         aggregated->batch_per_gpu, aggregated->prompt, 100 * aggregated->prefix_hit_rate, aggregated->output,
         100 * aggregated->mixed_fraction, aggregated->prompt_chunk, ms(aggregated->mixed_step.total_s),
         ms(aggregated->decode_step.total_s), 1e3 * aggregated->mean_iteration_s, aggregated->tokens_per_s_per_gpu,
-        aggregated->tokens_per_s_per_node, aggregated->prefill_bound ? "; the prompts bound the batch" : "");
+        aggregated->tokens_per_s_per_node, aggregated->prefill_bound ? "; the prompts bound the batch" : "",
+        ms(aggregated->one_rank_step.total_s), 1e3 * aggregated->unsynchronised_iteration_s,
+        aggregated->unsynchronised_tokens_per_s_per_gpu);
   return out;
 }
 

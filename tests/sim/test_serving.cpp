@@ -396,6 +396,33 @@ TEST(ServingCapacity, AggregatedSteadyStateMatchesTheSimulationKeptFull) {
   }
 }
 
+// On many ranks the simulation deals each prompt to one rank as it comes, and every iteration waits
+// for its busiest rank; the closed form for ranks that start their prompts on their own
+// (k ~ Binomial(ranks, mixed_fraction) of them with a chunk) against it, DeepSeek-V3 on 16 H800s kept
+// full (arrivals 10% faster than it serves). Measured: -0.1% and +1.7% (and +9.7% at 1,000-token
+// prompts and 300-token outputs, where the queue's prompts fill fewer chunks); asserted within 5%. The
+// synchronised closed form is 4.6x the simulation here: the busiest rank is what aggregated attention
+// DP pays for round-robin prompts.
+TEST(ServingCapacity, UnsynchronisedRanksMatchTheSimulation) {
+  const ModelConfig v3 = preset_model("deepseek-v3");
+  for (const auto& [prompt, output] : {std::pair{4000.0, 1000.0}, std::pair{200.0, 2000.0}}) {
+    ServingDeployment d = v3_instance(16);
+    d.max_batch = 32;
+    const AggregatedCapacity cap = aggregated_capacity(v3, d, 32, prompt, output);
+    ServingWorkload w;
+    const double spacing = output / (cap.unsynchronised_tokens_per_s_per_gpu * 16) / 1.1;
+    for (int i = 0; i < 30000; ++i)
+      w.trace.push_back({i * spacing, static_cast<std::int64_t>(prompt), static_cast<std::int64_t>(output)});
+    const ServingResult r = simulate_serving(v3, d, w);
+    EXPECT_NEAR(r.output_tokens_per_s_per_gpu / cap.unsynchronised_tokens_per_s_per_gpu, 1.0, 0.05)
+        << prompt << " / " << output << ": simulated " << r.output_tokens_per_s_per_gpu << ", closed form "
+        << cap.unsynchronised_tokens_per_s_per_gpu << " (synchronised " << cap.tokens_per_s_per_gpu << ")";
+  }
+  // One rank: the two closed forms are the same.
+  const AggregatedCapacity one = aggregated_capacity(preset_model("llama-3.1-8b"), one_gpu(), 32, 2000, 500);
+  EXPECT_NEAR(one.unsynchronised_iteration_s, one.mean_iteration_s, 1e-12);
+}
+
 // Prefix-cache hits are not computed: half the prompt cached, half the prompt tokens to fit in.
 TEST(ServingCapacity, AggregatedPrefixHitsComputeOnlyTheMisses) {
   const ModelConfig m = preset_model("llama-3.1-8b");

@@ -30,7 +30,10 @@ struct ServingDeployment {
   std::int64_t prefill_instances = 1;
   std::int64_t prefill_gpus_per_instance = 8;
   // Tokens one engine iteration may process on each attention-data-parallel rank (continuous
-  // batching: SGLang's --chunked-prefill-size, TensorRT-LLM's max_num_tokens, each rank's own).
+  // batching). TensorRT-LLM's max_num_tokens reads as a rank's (its H200 run: 1151 = one 1,024-token
+  // prompt beside 127 of a rank's 128 sequences); SGLang's --chunked-prefill-size is the whole
+  // instance's, which it divides among the ranks ("self.chunked_prefill_size =
+  // self.chunked_prefill_size // self.dp_size", python/sglang/srt/server_args.py).
   std::int64_t token_budget = 8192;
   std::int64_t max_batch = 256;      // running sequences per attention-data-parallel rank
   double mtp_acceptance = 0.0;       // > 0: MTP speculative decoding, one draft token (V3 report §5.4.3)
@@ -175,6 +178,13 @@ struct AggregatedCapacity {
   bool prefill_bound = false;  // the prompts need every iteration: fewer sequences than the batch decode
   double mean_iteration_s = 0;
   double tokens_per_s_per_gpu = 0, tokens_per_s_per_node = 0;  // output tokens
+  // The same when each rank starts its prompts on its own (round robin, as the event simulation
+  // deals them), so that k ~ Binomial(ranks, mixed_fraction) ranks carry a chunk in an iteration
+  // and all wait for the busiest: E[t] = t_decode + P(k >= 1) (t_one - t_decode)
+  // + E[(k - 1)+] / (ranks - 1) (t_all - t_one), t_one and t_all with one and every rank's chunk.
+  IterationBreakdown one_rank_step;  // an iteration where one rank computes a prompt chunk
+  double unsynchronised_iteration_s = 0;
+  double unsynchronised_tokens_per_s_per_gpu = 0;
 };
 AggregatedCapacity aggregated_capacity(const ModelConfig& m, const ServingDeployment& d, double batch_per_gpu, double prompt,
                                        double output, double prefix_hit_rate = 0,
