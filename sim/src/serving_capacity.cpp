@@ -71,7 +71,6 @@ AggregatedCapacity aggregated_capacity(const ModelConfig& m, const ServingDeploy
   const double ranks = gpus / tp;
   const double per_rank = batch_per_gpu * tp;  // sequences an attention-DP rank keeps running
   const double sequences = batch_per_gpu * gpus;
-  const double verify = d.mtp_acceptance > 0 ? 2.0 : 1.0;
   AggregatedCapacity out;
   out.batch_per_gpu = batch_per_gpu;
   out.prompt = prompt;
@@ -84,7 +83,7 @@ AggregatedCapacity aggregated_capacity(const ModelConfig& m, const ServingDeploy
   const double per_step = tokens_per_decode_step(d);
   const double prompt_tokens_per_iteration = per_rank * computed * per_step / output;
   // A mixed iteration fills the rank's token budget beyond its decode rows with prompt tokens.
-  out.prompt_chunk = std::max(1.0, static_cast<double>(d.token_budget) - per_rank * verify);
+  out.prompt_chunk = std::max(1.0, static_cast<double>(d.token_budget) - per_rank * rows_per_decode_step(d));
   out.mixed_fraction = prompt_tokens_per_iteration / out.prompt_chunk;
   if (out.mixed_fraction > 1) {
     out.prefill_bound = true;

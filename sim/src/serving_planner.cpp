@@ -153,9 +153,9 @@ ServingPlan plan_serving(const ModelConfig& m, const std::vector<PricedGpu>& gpu
   // holds every rank's decode step (serving_step.cpp, IterationLoad::prefill_busiest_rank), which
   // only the simulation prices. So the simulations alternate between the cheapest aggregated and
   // the cheapest disaggregated candidates, each list in order of the formula's cost.
-  std::stable_partition(sized.begin(), sized.end(), [](const PlanCandidate& c) { return !c.deployment.disaggregated; });
   {
-    const auto split = std::find_if(sized.begin(), sized.end(), [](const PlanCandidate& c) { return c.deployment.disaggregated; });
+    const auto split =
+        std::stable_partition(sized.begin(), sized.end(), [](const PlanCandidate& c) { return !c.deployment.disaggregated; });
     std::vector<PlanCandidate> aggregated(sized.begin(), split), disaggregated(split, sized.end());
     sized.clear();
     for (std::size_t i = 0; i < std::max(aggregated.size(), disaggregated.size()); ++i) {

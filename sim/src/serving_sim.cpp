@@ -275,7 +275,7 @@ class Simulation {
     // Each rank fills its own token budget: its share of the decoding rows (the sequences are
     // spread evenly), then chunks of the prompts it holds, first come first served.
     const double budget = static_cast<double>(d_.token_budget) -
-                          load.decode_sequences / static_cast<double>(in.ranks) * (d_.mtp_acceptance > 0 ? 2.0 : 1.0);
+                          load.decode_sequences / static_cast<double>(in.ranks) * rows_per_decode_step(d_);
     in.finishing_prefill.clear();
     std::int64_t ranks_with_room = budget >= 1 ? in.ranks : 0;
     in.ranks_used.clear();

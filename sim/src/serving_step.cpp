@@ -24,6 +24,8 @@ double expected_experts_touched(const ModelConfig& m, double tokens) {
 
 double tokens_per_decode_step(const ServingDeployment& d) { return 1.0 + std::max(0.0, d.mtp_acceptance); }
 
+double rows_per_decode_step(const ServingDeployment& d) { return d.mtp_acceptance > 0 ? 2.0 : 1.0; }
+
 namespace {
 
 // Attention FLOPs per key for one token in one layer. Decode with MLA multiplies the query into
@@ -116,7 +118,7 @@ IterationBreakdown IterationModel::breakdown(std::int64_t gpus, const IterationL
   b.overhead_s = c.serving_iteration_overhead_s;
   const double g = static_cast<double>(gpus);
   const double dp_ranks = g / static_cast<double>(d.tp);
-  const double verify = d.mtp_acceptance > 0 ? 2.0 : 1.0;  // the draft token is verified alongside
+  const double verify = rows_per_decode_step(d);
   const double decode_tokens = load.decode_sequences * verify;
   const double tokens = decode_tokens + load.prefill_tokens;
   if (tokens <= 0) {

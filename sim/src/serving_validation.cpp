@@ -178,6 +178,13 @@ ServingCheck check(std::string name, double published_value, double predicted, s
                       std::move(how), std::move(source)};
 }
 
+// "93.5 ms (attention 13.2, experts 10.1, dense 12.9, dispatch+combine 71.2 of which 56.8 exposed)"
+std::string step_parts(const IterationBreakdown& b) {
+  return fmt::format("{:.1f} ms (attention {:.1f}, experts {:.1f}, dense {:.1f}, dispatch+combine {:.1f} of which {:.1f} exposed)",
+                     1e3 * b.total_s, 1e3 * b.attention_s, 1e3 * b.experts_s, 1e3 * b.dense_s, 1e3 * b.comm_s,
+                     1e3 * b.exposed_comm_s);
+}
+
 std::string joined(const std::vector<std::string>& parts) {
   std::string out;
   for (const std::string& p : parts) out += (out.empty() ? "" : "; ") + p;
@@ -251,11 +258,8 @@ std::vector<ServingCheck> validate_published_serving(const EfficiencyConstants& 
       const double context = m.context > 0 ? m.context : m.prompt + m.output / 2;
       const DecodeCapacity r = decode_capacity(v3, d, m.sequences / static_cast<double>(m.deployment.gpus), context, 0, c_run);
       out.push_back(check(m.name + ": output tokens/s per GPU", m.published_per_gpu, r.tokens_per_s_per_gpu,
-                          fmt::format("{:.1f} sequences per GPU at {:.0f} KV tokens: step {:.1f} ms (attention {:.1f}, experts "
-                                      "{:.1f}, dense {:.1f}, dispatch+combine {:.1f} of which {:.1f} exposed); {}",
-                                      r.batch_per_gpu, context, 1e3 * r.step.total_s, 1e3 * r.step.attention_s,
-                                      1e3 * r.step.experts_s, 1e3 * r.step.dense_s, 1e3 * r.step.comm_s,
-                                      1e3 * r.step.exposed_comm_s, joined(m.lacks)),
+                          fmt::format("{:.1f} sequences per GPU at {:.0f} KV tokens: step {}; {}", r.batch_per_gpu, context,
+                                      step_parts(r.step), joined(m.lacks)),
                           m.source));
     } else if (m.phase == "aggregated") {
       d.token_budget = m.token_budget;
@@ -263,13 +267,10 @@ std::vector<ServingCheck> validate_published_serving(const EfficiencyConstants& 
           aggregated_capacity(v3, d, m.sequences / static_cast<double>(m.deployment.gpus), m.prompt, m.output, 0, c_run);
       out.push_back(check(
           m.name + ": output tokens/s per GPU", m.published_per_gpu, r.tokens_per_s_per_gpu,
-          fmt::format("{:.1f} sequences per GPU, {:.0f}-token prompts, {:.0f}-token outputs: a decode-only iteration {:.1f} ms "
-                      "(attention {:.1f}, experts {:.1f}, dense {:.1f}, dispatch+combine {:.1f} of which {:.1f} exposed); "
+          fmt::format("{:.1f} sequences per GPU, {:.0f}-token prompts, {:.0f}-token outputs: a decode-only iteration {}; "
                       "{:.1f}% of the iterations also compute {:.0f} prompt tokens a rank, {:.1f} ms{}; {}",
-                      r.batch_per_gpu, m.prompt, m.output, 1e3 * r.decode_step.total_s, 1e3 * r.decode_step.attention_s,
-                      1e3 * r.decode_step.experts_s, 1e3 * r.decode_step.dense_s, 1e3 * r.decode_step.comm_s,
-                      1e3 * r.decode_step.exposed_comm_s, 100 * r.mixed_fraction, r.prompt_chunk, 1e3 * r.mixed_step.total_s,
-                      r.prefill_bound ? " (the prompts bound the batch)" : "", joined(m.lacks)),
+                      r.batch_per_gpu, m.prompt, m.output, step_parts(r.decode_step), 100 * r.mixed_fraction, r.prompt_chunk,
+                      1e3 * r.mixed_step.total_s, r.prefill_bound ? " (the prompts bound the batch)" : "", joined(m.lacks)),
           m.source));
     } else {
       ServingDeployment p = d;

@@ -147,6 +147,10 @@ double kv_capacity_tokens(const ModelConfig& m, const ServingDeployment& d, std:
 // Tokens one sequence gains per decode iteration: 1, or 1 + acceptance with one MTP draft.
 double tokens_per_decode_step(const ServingDeployment& d);
 
+// Rows a decoding sequence puts through the model per iteration: 1, or 2 with MTP (the draft token
+// is verified alongside the next).
+double rows_per_decode_step(const ServingDeployment& d);
+
 // Steady-state capacity of one instance (serving_capacity.cpp), without queueing: every GPU
 // holds batch_per_gpu sequences of `context` KV tokens (decode), or runs token_budget prompt
 // tokens per attention-DP rank per iteration (prefill).
