@@ -244,10 +244,10 @@ Chart plan_chart(const ServingPlan& plan) {
   Series points = series("deployment", SeriesKind::scatter, 3);
   for (const PlanCandidate& p : plan.best) {
     points.x.push_back(static_cast<double>(p.deployment.total_gpus()));
-    points.y.push_back(p.simulated.cost_per_1k_requests_usd);
+    points.y.push_back(p.cost_per_1k_requests_usd);
     points.hover.push_back(fmt::format("{}\nTTFT p95 {:.2f} s, TPOT p95 {:.1f} ms, ${:.3f} per 1k requests", p.layout,
                                        p.simulated.ttft_s.p95, 1000 * p.simulated.tpot_s.p95,
-                                       p.simulated.cost_per_1k_requests_usd));
+                                       p.cost_per_1k_requests_usd));
   }
   c.series.push_back(points);
   return c;

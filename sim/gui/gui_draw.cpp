@@ -302,7 +302,7 @@ void plan_panel(GuiState& s, DrawContext& ctx, const Palette& p) {
     cell(fmt::format("{}", c.deployment.total_gpus()));
     cell(fmt::format("{:.2f} s", c.simulated.ttft_s.p95));
     cell(fmt::format("{:.1f} ms", 1000 * c.simulated.tpot_s.p95));
-    cell(fmt::format("{:.3f}", c.simulated.cost_per_1k_requests_usd));
+    cell(fmt::format("{:.3f}", c.cost_per_1k_requests_usd));
   }
   ImGui::EndTable();
 }

@@ -31,7 +31,7 @@ double serving_cost_per_1k(const char* preset, double rate) {
   const ServingWorkload w{rate, {1000, LengthDistribution::exponential}, {300, LengthDistribution::exponential}, 0.0, 2000, 1, {}};
   return plan_serving(preset_model(preset), priced_alike({find_gpu("H100", "--gpu")}, 2.0), w, {2.0, 0.05}, 0.0)
       .best.front()
-      .simulated.cost_per_1k_requests_usd;
+      .cost_per_1k_requests_usd;
 }
 
 }  // namespace

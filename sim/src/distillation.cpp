@@ -103,8 +103,8 @@ DistillationEstimate estimate_distillation(const DistillationJob& job, const std
   const ServingPlan student = plan_serving(job.student, serving_gpus, job.workload, job.slo, 0.0, c);
   e.teacher_serving = teacher.best.front();
   e.student_serving = student.best.front();
-  e.teacher_cost_per_1k_requests_usd = e.teacher_serving.simulated.cost_per_1k_requests_usd;
-  e.student_cost_per_1k_requests_usd = e.student_serving.simulated.cost_per_1k_requests_usd;
+  e.teacher_cost_per_1k_requests_usd = e.teacher_serving.cost_per_1k_requests_usd;
+  e.student_cost_per_1k_requests_usd = e.student_serving.cost_per_1k_requests_usd;
   const double saving_per_request = (e.teacher_cost_per_1k_requests_usd - e.student_cost_per_1k_requests_usd) / 1000.0;
   if (saving_per_request > 0) e.break_even_requests = e.total_cost_usd / saving_per_request;
   return e;

@@ -73,8 +73,8 @@ nlohmann::json serving_ladder_json(const std::vector<LadderRow>& rows) {
       const ServingResult& s = r.best->simulated;
       row["deployment"] = r.best->layout;
       row["gpus"] = r.best->deployment.total_gpus();
-      row["cost_per_1k_requests_usd"] = s.cost_per_1k_requests_usd;
-      row["cost_per_m_output_tokens_usd"] = s.cost_per_m_output_tokens_usd;
+      row["cost_per_1k_requests_usd"] = r.best->cost_per_1k_requests_usd;
+      row["cost_per_m_output_tokens_usd"] = r.best->cost_per_m_output_tokens_usd;
       row["ttft_p50_s"] = s.ttft_s.p50;
       row["ttft_p95_s"] = s.ttft_s.p95;
       row["tpot_p50_s"] = s.tpot_s.p50;
@@ -89,8 +89,9 @@ nlohmann::json serving_ladder_json(const std::vector<LadderRow>& rows) {
 }
 
 std::string serving_ladder_table(const std::vector<LadderRow>& rows, const ServingWorkload& w, const ServingSlo& slo) {
+  const OfferedLoad load = offered_load(w);
   std::string out = fmt::format("The model ladder on one workload: {:.1f} requests/s, {:.0f}-token prompts, {:.0f}-token answers",
-                                w.arrival_rate, w.prompt.mean, w.output.mean);
+                                load.requests_per_s, load.prompt, load.output);
   if (slo.ttft_p95_s > 0) out += fmt::format(", p95 TTFT <= {:.2f} s", slo.ttft_p95_s);
   if (slo.tpot_p95_s > 0) out += fmt::format(", p95 TPOT <= {:.0f} ms", 1e3 * slo.tpot_p95_s);
   out += "\n\n";
@@ -105,7 +106,7 @@ std::string serving_ladder_table(const std::vector<LadderRow>& rows, const Servi
     if (r.best) {
       const ServingResult& s = r.best->simulated;
       t.add_row({r.name, format_count(r.total_params), format_count(r.active_params),
-                 fmt::format("{:.3f}", s.cost_per_1k_requests_usd), fmt::format("{:.2f} / {:.2f} s", s.ttft_s.p50, s.ttft_s.p95),
+                 fmt::format("{:.3f}", r.best->cost_per_1k_requests_usd), fmt::format("{:.2f} / {:.2f} s", s.ttft_s.p50, s.ttft_s.p95),
                  fmt::format("{:.1f} / {:.1f} ms", 1e3 * s.tpot_s.p50, 1e3 * s.tpot_s.p95),
                  std::to_string(r.best->deployment.total_gpus()), scores});
     } else {

@@ -21,10 +21,19 @@ struct ServingSlo {
   double tpot_p95_s = 0;
 };
 
+// The rate and mean lengths a plan sizes for: --rate and the lengths' means, or a trace's own.
+struct OfferedLoad {
+  double requests_per_s = 0, prompt = 0, output = 0;
+};
+OfferedLoad offered_load(const ServingWorkload& w);
+
 struct PlanCandidate {
   ServingDeployment deployment;
   std::string layout;                // one line: GPU, mode, instance sizes and counts, EP, redundancy
   double formula_cost_per_1k = 0;    // from the capacity model, before the simulation
+  // The confirmed deployment's cost at the offered rate (GPU-hours per hour over requests or output
+  // tokens per hour); `simulated`'s own cost also pays for the run's drain after its last arrival.
+  double cost_per_1k_requests_usd = 0, cost_per_m_output_tokens_usd = 0;
   double lifetime_s = 0;             // a request's expected stay: TTFT + output x TPOT (capacity model)
   ServingResult simulated;           // the event simulation's confirmation
   bool meets_slo = false;
