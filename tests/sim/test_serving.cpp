@@ -2,6 +2,7 @@
 // iteration roofline against hand-computed cases.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 
@@ -555,6 +556,24 @@ TEST(ServingPlanner, ATraceIsSizedAtItsOwnRateAndLengths) {
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("--trace: needs at least two requests"), std::string::npos) << e.what();
   }
+}
+
+TEST(ServingPlanner, AnAggregatedDeploymentIsConfirmedAtTheSizeItsPromptsHoldSets) {
+  // Long prompts beside short answers: every iteration that carries a prompt chunk holds the decode
+  // steps of all the ranks. Sized from the decode capacity and busy time alone, the cheapest
+  // aggregated DeepSeek-V2-Lite deployment was three single H100s, which the simulation had to grow
+  // to four; sized from the unsynchronised aggregated steady state it is four, confirmed as sized.
+  const ModelConfig lite = preset_model("deepseek-v2-lite");
+  ServingWorkload w;
+  w.arrival_rate = 50;
+  w.prompt = {4000, LengthDistribution::exponential};
+  w.output = {500, LengthDistribution::exponential};
+  const ServingPlan plan = plan_serving(lite, {{find_gpu("H100", "gpu"), 2.0}}, w, {3.0, 0.030}, 0);
+  const auto aggregated =
+      std::find_if(plan.best.begin(), plan.best.end(), [](const PlanCandidate& c) { return !c.deployment.disaggregated; });
+  ASSERT_NE(aggregated, plan.best.end());
+  EXPECT_DOUBLE_EQ(aggregated->formula_cost_per_1k, aggregated->cost_per_1k_requests_usd) << aggregated->layout;
+  EXPECT_LE(aggregated->simulated.tpot_s.p95, 0.030);
 }
 
 TEST(ServingPlanner, AnSloNoDeploymentMeetsIsNamedWithTheBestReachable) {
