@@ -490,12 +490,18 @@ TEST(Serving, ThePromptsRankChunksItAtItsOwnBudget) {
   EXPECT_NEAR(simulate_serving(v3, d, w).ttft_s.mean, expected, 1e-9);
 }
 
+// Poisson arrivals at `rate` with exponential prompt and output lengths of these means.
+ServingWorkload exponential_workload(double rate, double prompt, double output) {
+  ServingWorkload w;
+  w.arrival_rate = rate;
+  w.prompt = {prompt, LengthDistribution::exponential};
+  w.output = {output, LengthDistribution::exponential};
+  return w;
+}
+
 TEST(ServingPlanner, TheCheapestThatMeetTheSlosInSimulation) {
   const ModelConfig v3 = preset_model("deepseek-v3");
-  ServingWorkload w;
-  w.arrival_rate = 50;
-  w.prompt = {2000, LengthDistribution::exponential};
-  w.output = {500, LengthDistribution::exponential};
+  const ServingWorkload w = exponential_workload(50, 2000, 500);
   const ServingSlo slo{3.0, 0.040};
   const ServingPlan plan = plan_serving(v3, priced_alike(known_gpus(), 2.0), w, slo, 0.85);
   // Every known GPU x 12 instance sizes x redundancy x 4 batch limits x (aggregated + 3 prefill sizes).
@@ -518,10 +524,7 @@ TEST(ServingPlanner, TheCheapestThatMeetTheSlosInSimulation) {
 TEST(ServingPlanner, ItsCostIsTheDeploymentsAtTheOfferedRateWhichLongerSimulationsApproach) {
   // 8 B200s at $2/h carrying 20 requests/s: 16 $/h over 72,000 requests/h = $0.2222 per 1,000, by hand.
   const ModelConfig v3 = preset_model("deepseek-v3");
-  ServingWorkload w;
-  w.arrival_rate = 20;
-  w.prompt = {1000, LengthDistribution::exponential};
-  w.output = {300, LengthDistribution::exponential};
+  const ServingWorkload w = exponential_workload(20, 1000, 300);
   const ServingPlan plan = plan_serving(v3, {{find_gpu("B200", "gpu"), 2.0}}, w, {2.0, 0.050}, 0);
   ASSERT_FALSE(plan.best.empty());
   const PlanCandidate& best = plan.best.front();
@@ -564,10 +567,7 @@ TEST(ServingPlanner, AnAggregatedDeploymentIsConfirmedAtTheSizeItsPromptsHoldSet
   // aggregated DeepSeek-V2-Lite deployment was three single H100s, which the simulation had to grow
   // to four; sized from the unsynchronised aggregated steady state it is four, confirmed as sized.
   const ModelConfig lite = preset_model("deepseek-v2-lite");
-  ServingWorkload w;
-  w.arrival_rate = 50;
-  w.prompt = {4000, LengthDistribution::exponential};
-  w.output = {500, LengthDistribution::exponential};
+  const ServingWorkload w = exponential_workload(50, 4000, 500);
   const ServingPlan plan = plan_serving(lite, {{find_gpu("H100", "gpu"), 2.0}}, w, {3.0, 0.030}, 0);
   const auto aggregated =
       std::find_if(plan.best.begin(), plan.best.end(), [](const PlanCandidate& c) { return !c.deployment.disaggregated; });
