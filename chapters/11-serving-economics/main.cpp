@@ -199,6 +199,10 @@ int main(int argc, char** argv) {
         "serve --plan` sizes every GPU type, instance size, EP, redundancy and batch limit, aggregated or "
         "disaggregated, from the capacity model, then confirms the cheapest in the event simulation:");
   n.show(serving_plan_table(plan_serving(v3, priced_alike(known_gpus(), d.price_per_gpu_hour), busy, {3.0, 0.050}, 0.85)));
+  n.say("The cost columns are what each deployment costs at the offered rate, which the simulation confirmed it "
+        "carries within the SLOs: its GPU-hours per hour over the requests (or output tokens) per hour. A simulation's "
+        "own cost per request, as `frugal-sim serve` prints it, also pays for the drain after the last arrival, when "
+        "the last requests finish with nothing behind them: a fixed time that weighs less the longer the run.");
   n.say("Every GPU is priced alike here ($2/GPU-hour), which flatters the newest: give each its own price with "
         "`--plan-gpus H800:2,H100:2.5,B200:4` and compare. And the capacity behind these plans is the model's, which "
         "step 6 compares with deployments that were measured: size with that margin in mind.");

@@ -127,6 +127,12 @@ TEST(Chapters, ServingEconomicsPricesRequests) {
   EXPECT_LT(std::stod(mtp[1]), 0.7 * std::stod(given[1]));
   // The published serving day's revenue, reproduced from its token counts and prices.
   EXPECT_NE(r.out.find("daily revenue at R1 prices (USD)"), std::string::npos) << r.out;
+  // The planner's cheapest deployment for 100 requests/s, priced at that rate: its GPUs x $2 an hour
+  // over 360,000 requests an hour, as the table rounds it.
+  std::smatch plan;
+  ASSERT_TRUE(std::regex_search(r.out, plan, std::regex(R"(at \$2\.00/h, [^\n]*?\s(\d+)\s+[0-9.]+\s+[0-9.]+ / [0-9.]+ s\s+[0-9.]+ / [0-9.]+ ms\s+([0-9.]+)\s)")))
+      << r.out;
+  EXPECT_NEAR(std::stod(plan[2]), std::stod(plan[1]) * 2.0 / 3600.0 / 100.0 * 1000.0, 0.0005) << plan[0];
 }
 
 // Chapter 12 on its example (Mixtral 8x7B's config.json, counted as Mistral publishes it), on
