@@ -515,6 +515,10 @@ TEST(ServingPlanner, TheCheapestThatMeetTheSlosInSimulation) {
     EXPECT_LE(c.simulated.ttft_s.p95, slo.ttft_p95_s) << c.layout;
     if (i > 0) {
       EXPECT_GE(c.cost_per_1k_requests_usd, plan.best[i - 1].cost_per_1k_requests_usd);
+      // Equal costs (the same GPUs at the offered rate): the faster p95 TPOT first.
+      if (c.cost_per_1k_requests_usd == plan.best[i - 1].cost_per_1k_requests_usd) {
+        EXPECT_GE(c.simulated.tpot_s.p95, plan.best[i - 1].simulated.tpot_s.p95) << c.layout;
+      }
     }
     // Routed + redundant slots divide over the instance (EP = instance).
     EXPECT_EQ((256 + c.deployment.redundant_experts) % c.deployment.ep, 0) << c.layout;
