@@ -567,9 +567,10 @@ TEST(ServingPlanner, ATraceIsSizedAtItsOwnRateAndLengths) {
 
 TEST(ServingPlanner, AnAggregatedDeploymentIsConfirmedAtTheSizeItsPromptsHoldSets) {
   // Long prompts beside short answers: every iteration that carries a prompt chunk holds the decode
-  // steps of all the ranks. Sized from the decode capacity and busy time alone, the cheapest
-  // aggregated DeepSeek-V2-Lite deployment was three single H100s, which the simulation had to grow
-  // to four; sized from the unsynchronised aggregated steady state it is four, confirmed as sized.
+  // steps of all the ranks. Sized from the decode capacity and busy time alone, every aggregated
+  // DeepSeek-V2-Lite deployment the plan kept had to be grown in simulation (the cheapest from two
+  // instances of 2 H100s to three); sized from the unsynchronised aggregated steady state, the
+  // cheapest is four single H100s, confirmed as sized.
   const ModelConfig lite = preset_model("deepseek-v2-lite");
   const ServingWorkload w = exponential_workload(50, 4000, 500);
   const ServingPlan plan = plan_serving(lite, {{find_gpu("H100", "gpu"), 2.0}}, w, {3.0, 0.030}, 0);
