@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 
 namespace frugal::sim {
 
@@ -100,44 +101,58 @@ EfficiencyConstants fit_constants(const std::vector<const CorpusRow*>& rows, con
       k.*fitted[i].field = fitted[i].low + fitted[i].step * steps;
     }
   };
-  // Every fit starts from the same point (FittedConstant::start), whatever `base` holds, so a fit
-  // without a series owes nothing to the fit with it.
-  std::vector<double> x;
-  for (const FittedConstant& f : fitted) x.push_back((f.start - f.low) / f.step);
-  // 1. The simplex search, continuous, in grid steps; restarted from where it stops with a fresh
-  // simplex (the usual guard against a simplex that collapsed before the minimum).
+  // The objective (a mean of |log ratios|) has kinks and flat stretches, so a search can rest in a
+  // local minimum that a small change to unrelated rows moves it out of. Every fit therefore runs
+  // from the same three points (FittedConstant::start, and each constant a quarter and three
+  // quarters of the way along its grid), whatever `base` holds, so that a fit without a series
+  // owes nothing to the fit with it, and keeps the lowest.
   const auto objective = [&](const std::vector<double>& point) {
     set(c, point);
     return fit_objective(step_rows, c);
   };
-  x = simplex_minimum(objective, x, 8.0);
-  x = simplex_minimum(objective, x, 2.0);
-  // 2. Onto the grid, then one constant at a time kWindow steps either side, until a round moves
-  // none of them.
-  for (double& v : x) v = std::round(v);
-  set(c, x);
-  constexpr int kMaxRounds = 50, kWindow = 4;
-  for (int round = 0; round < kMaxRounds; ++round) {
-    bool moved = false;
-    for (const FittedConstant& f : fitted) {
-      const long points = grid_points(f);
-      const double before = c.*f.field;
-      const long here = std::lround((before - f.low) / f.step);
-      double best = before, best_objective = fit_objective(step_rows, c);
-      for (long i = std::max(0L, here - kWindow); i <= std::min(points, here + kWindow); ++i) {
-        if (i == here) continue;  // best_objective already holds it
-        c.*f.field = f.low + f.step * static_cast<double>(i);
-        const double o = fit_objective(step_rows, c);
-        if (o < best_objective - 1e-12) {
-          best_objective = o;
-          best = c.*f.field;
+  EfficiencyConstants best_fit = c;
+  double best_fit_objective = std::numeric_limits<double>::infinity();
+  for (const double fraction : {-1.0, 0.25, 0.75}) {
+    std::vector<double> x;
+    for (const FittedConstant& f : fitted)
+      x.push_back(fraction < 0 ? (f.start - f.low) / f.step : fraction * static_cast<double>(grid_points(f)));
+    // 1. The simplex search, continuous, in grid steps; restarted from where it stops with a fresh
+    // simplex (the usual guard against a simplex that collapsed before the minimum).
+    x = simplex_minimum(objective, x, 8.0);
+    x = simplex_minimum(objective, x, 2.0);
+    // 2. Onto the grid, then one constant at a time kWindow steps either side, until a round moves
+    // none of them.
+    for (double& v : x) v = std::round(v);
+    set(c, x);
+    constexpr int kMaxRounds = 50, kWindow = 4;
+    for (int round = 0; round < kMaxRounds; ++round) {
+      bool moved = false;
+      for (const FittedConstant& f : fitted) {
+        const long points = grid_points(f);
+        const double before = c.*f.field;
+        const long here = std::lround((before - f.low) / f.step);
+        double best = before, best_objective = fit_objective(step_rows, c);
+        for (long i = std::max(0L, here - kWindow); i <= std::min(points, here + kWindow); ++i) {
+          if (i == here) continue;  // best_objective already holds it
+          c.*f.field = f.low + f.step * static_cast<double>(i);
+          const double o = fit_objective(step_rows, c);
+          if (o < best_objective - 1e-12) {
+            best_objective = o;
+            best = c.*f.field;
+          }
         }
+        c.*f.field = best;
+        moved = moved || best != before;
       }
-      c.*f.field = best;
-      moved = moved || best != before;
+      if (!moved) break;
     }
-    if (!moved) break;
+    const double reached = fit_objective(step_rows, c);
+    if (reached < best_fit_objective - 1e-12) {
+      best_fit_objective = reached;
+      best_fit = c;
+    }
   }
+  c = best_fit;
   return c;
 }
 

@@ -257,7 +257,10 @@ TEST(GemmModel, BaseEfficiencyIsAShareOfTheChipsAchievableMatmulRate) {
   const EfficiencyConstants c;
   EXPECT_NEAR(gemm_base_efficiency(GemmPrecision::bf16, find_gpu("A100", "gpu"), c), c.gemm_bf16 * 271.2 / 312.0, 1e-12);
   EXPECT_NEAR(gemm_base_efficiency(GemmPrecision::bf16, find_gpu("H100", "gpu"), c), c.gemm_bf16 * 794.5 / 989.5, 1e-12);
-  EXPECT_NEAR(gemm_base_efficiency(GemmPrecision::bf16, find_gpu("B200", "gpu"), c),
+  EXPECT_NEAR(gemm_base_efficiency(GemmPrecision::bf16, find_gpu("B200", "gpu"), c), c.gemm_bf16 * 1745.0 / 2250.0, 1e-12);
+  // No measurement on file (the H200, which the table calls 'the same' as the H100 without a row):
+  // the H100's share.
+  EXPECT_NEAR(gemm_base_efficiency(GemmPrecision::bf16, find_gpu("H200", "gpu"), c),
               c.gemm_bf16 * c.bf16_matmul_fraction_unmeasured, 1e-12);
   EXPECT_EQ(gemm_base_efficiency(GemmPrecision::fp8, find_gpu("H100", "gpu"), c), c.gemm_fp8);
   // The A100's GEMMs run 86.9% / 80.3% = 1.08x closer to their peak than the H100's.

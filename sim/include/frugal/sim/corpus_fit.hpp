@@ -7,9 +7,11 @@
 //   moe_layer_fixed_s          an MoE layer's fixed time per micro-batch, forward and backward
 //   overlap_shortfall          the share of overlappable communication that overlap fails to hide
 // The fit minimises the mean |ln(predicted step time / published step time)| over the rows it is
-// given: a simplex search (Nelder-Mead) from fixed start values, then onto a grid per constant and
-// one constant at a time until a round moves none. `frugal-sim validate --leave-one-out`
-// refits without each row's series to give the out-of-sample error.
+// given: a simplex search (Nelder-Mead), then onto a grid per constant and one constant at a time
+// until a round moves none, from each of three fixed start points (FittedConstant::start, and every
+// constant a quarter and three quarters of the way along its grid), keeping the lowest: the
+// objective's kinks and flat stretches hold a single search in local minima. `frugal-sim validate
+// --leave-one-out` refits without each row's series to give the out-of-sample error.
 #pragma once
 
 #include <string>
@@ -24,7 +26,8 @@ struct FittedConstant {
   std::string name;
   double EfficiencyConstants::*field;
   double low, high, step;  // the grid the fit searches
-  double start;            // where every fit starts: the value before any fit (0: no such cost)
+  double start;            // where the first of the fit's three searches starts: the value before
+                           // any fit (0: no such cost)
 };
 
 // The fitted constants, in the order the fit visits them.

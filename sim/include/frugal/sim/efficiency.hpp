@@ -25,8 +25,9 @@ struct EfficiencyConstants {
   double gemm_fp8_deepgemm = 0.75;
   // BF16: the share of the chip's maximum achievable matmul rate (gpus.json bf16_matmul_tflops,
   // measured at the chip's best shape) that a large training GEMM reaches. A chip reaches its own
-  // share of its peak: 86.9% on an A100 SXM, 80.3% on an H100 SXM (stas00/ml-engineering,
-  // compute/accelerator/README.md, "Maximum Achievable Matmul FLOPS comparison table", BF16).
+  // share of its peak: 86.9% on an A100 SXM, 80.3% on an H100 SXM, 77.6% on a B200 SXM
+  // (stas00/ml-engineering, compute/accelerator/README.md, "Maximum Achievable Matmul FLOPS
+  // comparison table", BF16).
   // FITTED on the corpus (corpus_fit.hpp): 0.93, i.e. 0.93 x 794.5 = 739 TFLOP/s on an H100 SXM.
   // A user's measurement replaces it (frugal-sim calibrate).
   double gemm_bf16 = 0.93;
