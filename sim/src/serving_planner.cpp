@@ -75,12 +75,19 @@ std::optional<AggregatedCapacity> aggregated_within_slo(const ModelConfig& m, co
   AggregatedCapacity full = at(most);
   if (meets(full)) return full;
   double lo = std::min(most, 1.0 / static_cast<double>(d.gpus_per_instance)), hi = most;
-  if (!meets(at(lo))) return std::nullopt;
+  AggregatedCapacity found = at(lo);
+  if (!meets(found)) return std::nullopt;
   for (int i = 0; i < 20; ++i) {
     const double mid = 0.5 * (lo + hi);
-    (meets(at(mid)) ? lo : hi) = mid;
+    AggregatedCapacity here = at(mid);
+    if (meets(here)) {
+      lo = mid;
+      found = std::move(here);
+    } else {
+      hi = mid;
+    }
   }
-  return at(lo);
+  return found;
 }
 
 double cost_per_1k(const ServingDeployment& d, double rate) {
@@ -198,10 +205,9 @@ ServingPlan plan_serving(const ModelConfig& m, const std::vector<PricedGpu>& gpu
   }
   std::sort(sized.begin(), sized.end(),
             [](const PlanCandidate& a, const PlanCandidate& b) { return a.formula_cost_per_1k < b.formula_cost_per_1k; });
-  // The formula sizes an aggregated instance by its busy time, but a prompt on one attention-DP rank
-  // holds every rank's decode step (serving_step.cpp, IterationLoad::prefill_busiest_rank), which
-  // only the simulation prices. So the simulations alternate between the cheapest aggregated and
-  // the cheapest disaggregated candidates, each list in order of the formula's cost.
+  // The simulations alternate between the cheapest aggregated and the cheapest disaggregated
+  // candidates, each list in order of the formula's cost, so that both kinds reach the confirmed list
+  // however the formula's costs of the two compare.
   {
     const auto split =
         std::stable_partition(sized.begin(), sized.end(), [](const PlanCandidate& c) { return !c.deployment.disaggregated; });

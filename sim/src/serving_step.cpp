@@ -138,9 +138,8 @@ IterationBreakdown IterationModel::breakdown(std::int64_t gpus, const IterationL
   const double bf16_base = gemm_base_efficiency(GemmPrecision::bf16, d.gpu, c);
   auto gemm = [&](double rows, double in, double out, double groups, bool bf16) {
     const bool low = fp8 && !bf16;
-    const double bytes = low ? 1.0 : 2.0;
     return serving_gemm_time({rows, out, in, groups}, low ? d.gpu.fp8_flops : d.gpu.bf16_flops, low ? fp8_base : bf16_base,
-                             bytes, bytes, d.gpu, c);
+                             low ? 1.0 : 2.0, d.gpu, c);
   };
   // Every linear of a layer but the routed experts, on the rows of one attention-data-parallel
   // rank, split over its tensor-parallel group as Megatron splits them (layer_linears.hpp).

@@ -33,8 +33,8 @@ double gemm_time(const GemmShape& s, GemmPrecision p, const GpuSpec& gpu, const 
 
 // A serving engine's GEMM (serving_step.cpp): the compute roofline at `base_efficiency` of `peak`
 // times the shape factor, or streaming A, B and the BF16 output at gemm_stream_hbm of the HBM
-// bandwidth, the slower. `weight_bytes` and `activation_bytes` per element (FP8: 1, BF16: 2).
-double serving_gemm_time(const GemmShape& s, double peak, double base_efficiency, double weight_bytes,
-                         double activation_bytes, const GpuSpec& gpu, const EfficiencyConstants& c);
+// bandwidth, the slower. `in_bytes` per element of A and B (FP8: 1, BF16: 2).
+double serving_gemm_time(const GemmShape& s, double peak, double base_efficiency, double in_bytes, const GpuSpec& gpu,
+                         const EfficiencyConstants& c);
 
 }  // namespace frugal::sim

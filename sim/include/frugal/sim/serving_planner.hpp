@@ -1,7 +1,9 @@
 // `frugal-sim serve --plan`: the cheapest deployments that serve a workload within latency SLOs.
 // Every candidate (GPU type, aggregated or disaggregated, instance size, EP, redundant experts,
-// batch limit) is sized from the capacity model (serving_capacity.cpp): enough decode capacity for
-// the output rate at the TPOT SLO and enough prefill capacity for the uncached prompt rate. The
+// batch limit) is sized from the capacity model (serving_capacity.cpp): disaggregated, enough decode
+// capacity for the output rate at the TPOT SLO and enough prefill capacity for the uncached prompt
+// rate; aggregated, the output rate of instances kept full at the largest batch whose time per
+// output token, prompts' hold included (aggregated_capacity), meets the SLO. The
 // cheapest are then run through the event simulation (serving_sim.cpp), which adds queueing, and
 // kept only when their simulated p95 TTFT and TPOT meet the SLOs.
 #pragma once
