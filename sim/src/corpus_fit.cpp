@@ -86,6 +86,65 @@ std::vector<double> simplex_minimum(const std::function<double(const std::vector
 
 }  // namespace
 
+std::vector<double> minimise_on_grid(const std::function<double(const std::vector<double>&)>& objective,
+                                     const std::vector<FittedConstant>& axes,
+                                     const std::vector<double>& start_fractions) {
+  const auto grid_points = [](const FittedConstant& f) { return std::lround((f.high - f.low) / f.step); };
+  // A point in grid steps -> the values (clamped to the grid's range).
+  const auto values_at = [&](const std::vector<double>& x) {
+    std::vector<double> v(axes.size());
+    for (std::size_t i = 0; i < axes.size(); ++i)
+      v[i] = axes[i].low + axes[i].step * std::clamp(x[i], 0.0, static_cast<double>(grid_points(axes[i])));
+    return v;
+  };
+  const auto in_steps = [&](const std::vector<double>& x) { return objective(values_at(x)); };
+  std::vector<double> best_values;
+  double best_objective = std::numeric_limits<double>::infinity();
+  for (const double fraction : start_fractions) {
+    std::vector<double> x;
+    for (const FittedConstant& f : axes)
+      x.push_back(fraction < 0 ? (f.start - f.low) / f.step : fraction * static_cast<double>(grid_points(f)));
+    // 1. The simplex search, continuous, in grid steps; restarted from where it stops with a fresh
+    // simplex (the usual guard against a simplex that collapsed before the minimum).
+    x = simplex_minimum(in_steps, x, 8.0);
+    x = simplex_minimum(in_steps, x, 2.0);
+    // 2. Onto the grid, then one constant at a time kWindow steps either side, until a round moves
+    // none of them.
+    for (double& v : x) v = std::round(v);
+    std::vector<double> here_values = values_at(x);
+    double here_objective = objective(here_values);
+    constexpr int kMaxRounds = 50, kWindow = 4;
+    for (int round = 0; round < kMaxRounds; ++round) {
+      bool moved = false;
+      for (std::size_t a = 0; a < axes.size(); ++a) {
+        const long points = grid_points(axes[a]);
+        const long here = std::lround((here_values[a] - axes[a].low) / axes[a].step);
+        long best_index = here;
+        for (long i = std::max(0L, here - kWindow); i <= std::min(points, here + kWindow); ++i) {
+          if (i == here) continue;  // here_objective already holds it
+          std::vector<double> trial = here_values;
+          trial[a] = axes[a].low + axes[a].step * static_cast<double>(i);
+          const double o = objective(trial);
+          if (o < here_objective - 1e-12) {
+            here_objective = o;
+            best_index = i;
+          }
+        }
+        if (best_index != here) {
+          here_values[a] = axes[a].low + axes[a].step * static_cast<double>(best_index);
+          moved = true;
+        }
+      }
+      if (!moved) break;
+    }
+    if (here_objective < best_objective - 1e-12) {
+      best_objective = here_objective;
+      best_values = here_values;
+    }
+  }
+  return best_values;
+}
+
 EfficiencyConstants fit_constants(const std::vector<const CorpusRow*>& rows, const EfficiencyConstants& base) {
   EfficiencyConstants c = base;
   std::vector<const CorpusRow*> step_rows;
@@ -93,66 +152,16 @@ EfficiencyConstants fit_constants(const std::vector<const CorpusRow*>& rows, con
     if (r->row_class == "step") step_rows.push_back(r);
   if (step_rows.empty()) return c;
   const std::vector<FittedConstant>& fitted = fitted_constants();
-  const auto grid_points = [](const FittedConstant& f) { return std::lround((f.high - f.low) / f.step); };
-  // A point in grid steps -> the constants (clamped to the grid's range).
-  const auto set = [&](EfficiencyConstants& k, const std::vector<double>& x) {
-    for (std::size_t i = 0; i < fitted.size(); ++i) {
-      const double steps = std::clamp(x[i], 0.0, static_cast<double>(grid_points(fitted[i])));
-      k.*fitted[i].field = fitted[i].low + fitted[i].step * steps;
-    }
+  const auto set = [&](EfficiencyConstants& k, const std::vector<double>& values) {
+    for (std::size_t i = 0; i < fitted.size(); ++i) k.*fitted[i].field = values[i];
   };
-  // The objective (a mean of |log ratios|) has kinks and flat stretches, so a search can rest in a
-  // local minimum that a small change to unrelated rows moves it out of. Every fit therefore runs
-  // from the same three points (FittedConstant::start, and each constant a quarter and three
-  // quarters of the way along its grid), whatever `base` holds, so that a fit without a series
-  // owes nothing to the fit with it, and keeps the lowest.
-  const auto objective = [&](const std::vector<double>& point) {
-    set(c, point);
-    return fit_objective(step_rows, c);
-  };
-  EfficiencyConstants best_fit = c;
-  double best_fit_objective = std::numeric_limits<double>::infinity();
-  for (const double fraction : {-1.0, 0.25, 0.75}) {
-    std::vector<double> x;
-    for (const FittedConstant& f : fitted)
-      x.push_back(fraction < 0 ? (f.start - f.low) / f.step : fraction * static_cast<double>(grid_points(f)));
-    // 1. The simplex search, continuous, in grid steps; restarted from where it stops with a fresh
-    // simplex (the usual guard against a simplex that collapsed before the minimum).
-    x = simplex_minimum(objective, x, 8.0);
-    x = simplex_minimum(objective, x, 2.0);
-    // 2. Onto the grid, then one constant at a time kWindow steps either side, until a round moves
-    // none of them.
-    for (double& v : x) v = std::round(v);
-    set(c, x);
-    constexpr int kMaxRounds = 50, kWindow = 4;
-    for (int round = 0; round < kMaxRounds; ++round) {
-      bool moved = false;
-      for (const FittedConstant& f : fitted) {
-        const long points = grid_points(f);
-        const double before = c.*f.field;
-        const long here = std::lround((before - f.low) / f.step);
-        double best = before, best_objective = fit_objective(step_rows, c);
-        for (long i = std::max(0L, here - kWindow); i <= std::min(points, here + kWindow); ++i) {
-          if (i == here) continue;  // best_objective already holds it
-          c.*f.field = f.low + f.step * static_cast<double>(i);
-          const double o = fit_objective(step_rows, c);
-          if (o < best_objective - 1e-12) {
-            best_objective = o;
-            best = c.*f.field;
-          }
-        }
-        c.*f.field = best;
-        moved = moved || best != before;
-      }
-      if (!moved) break;
-    }
-    const double reached = fit_objective(step_rows, c);
-    if (reached < best_fit_objective - 1e-12) {
-      best_fit_objective = reached;
-      best_fit = c;
-    }
-  }
-  c = best_fit;
+  const std::vector<double> best = minimise_on_grid(
+      [&](const std::vector<double>& values) {
+        set(c, values);
+        return fit_objective(step_rows, c);
+      },
+      fitted, kFitStartFractions);
+  set(c, best);
   return c;
 }
 

@@ -114,6 +114,34 @@ TEST(CorpusFit, FindsTheTruthOfASyntheticCorpusAndPredictsEverySeriesOutOfSample
     EXPECT_NEAR(p.out_of_sample_time_rel_error, 0.0, 1e-9) << p.row->name;
 }
 
+TEST(CorpusFit, ThreeStartsFindTheDeeperOfTwoMinimaWhereOneStartStaysInTheNearer) {
+  // Two wells on a 101 x 101 grid (steps of 1): a shallow one (floor 0.5) around the first start
+  // (10, 10), and a deeper one (floor 0) around (80, 80). From (10, 10) the simplex's first points,
+  // 8 steps away, climb out of the shallow well towards nothing lower, so the search stays there;
+  // from three quarters along (75, 75) it starts inside the deep one. The quarter start (25, 25)
+  // also falls into the shallow well (0.5 + 0.5625 there against 15.1 towards the deep one).
+  const std::vector<FittedConstant> axes = {{"x", nullptr, 0.0, 100.0, 1.0, 10.0},
+                                            {"y", nullptr, 0.0, 100.0, 1.0, 10.0}};
+  const auto two_wells = [](const std::vector<double>& v) {
+    const auto squared_distance = [&](double cx, double cy) { return (v[0] - cx) * (v[0] - cx) + (v[1] - cy) * (v[1] - cy); };
+    return std::min(0.5 + squared_distance(10, 10) / 400, squared_distance(80, 80) / 400);
+  };
+  const std::vector<double> one_start = minimise_on_grid(two_wells, axes, {-1.0});
+  EXPECT_EQ(one_start, (std::vector<double>{10.0, 10.0}));
+  const std::vector<double> quarter_start = minimise_on_grid(two_wells, axes, {0.25});
+  EXPECT_EQ(quarter_start, (std::vector<double>{10.0, 10.0}));
+  const std::vector<double> fit_starts = minimise_on_grid(two_wells, axes, kFitStartFractions);
+  EXPECT_EQ(fit_starts, (std::vector<double>{80.0, 80.0}));
+  EXPECT_EQ(two_wells(fit_starts), 0.0);
+  EXPECT_EQ(two_wells(one_start), 0.5);
+  // A tie between starts keeps the first: the deep well moved to (10, 10)'s floor of 0.5.
+  const auto equal_wells = [](const std::vector<double>& v) {
+    const auto squared_distance = [&](double cx, double cy) { return (v[0] - cx) * (v[0] - cx) + (v[1] - cy) * (v[1] - cy); };
+    return std::min(0.5 + squared_distance(10, 10) / 400, 0.5 + squared_distance(80, 80) / 400);
+  };
+  EXPECT_EQ(minimise_on_grid(equal_wells, axes, kFitStartFractions), (std::vector<double>{10.0, 10.0}));
+}
+
 TEST(CorpusFit, WithoutStepRowsTheFitChangesNothing) {
   EfficiencyConstants base;
   base.gemm_bf16 = 0.5;

@@ -14,6 +14,7 @@
 // --leave-one-out` refits without each row's series to give the out-of-sample error.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,21 @@ const std::vector<FittedConstant>& fitted_constants();
 
 // Mean |ln(predicted / published step time)| over the step rows among `rows` (others are skipped).
 double fit_objective(const std::vector<const CorpusRow*>& rows, const EfficiencyConstants& c);
+
+// Where each of the fit's searches starts, as a fraction of every constant's grid; -1 stands for
+// FittedConstant::start. The objective (a mean of |log ratios|) has kinks and flat stretches, so a
+// search can rest in a local minimum that a small change to unrelated rows moves it out of: every
+// fit runs from the same three points, whatever `base` holds (so that a fit without a series owes
+// nothing to the fit with it), and keeps the lowest.
+inline const std::vector<double> kFitStartFractions = {-1.0, 0.25, 0.75};
+
+// The search the fit runs, on any objective of the axes' values (FittedConstant::field unused):
+// from each start, a simplex search (Nelder-Mead) in grid steps, restarted once from where it
+// stops; then onto the grid, and one axis at a time up to 4 steps either side until a round moves
+// none. Returns the values of the lowest point any start reached (the first on a tie).
+std::vector<double> minimise_on_grid(const std::function<double(const std::vector<double>&)>& objective,
+                                     const std::vector<FittedConstant>& axes,
+                                     const std::vector<double>& start_fractions);
 
 // `base` with the fitted constants set to the grid values the search reaches from their start
 // values, minimising fit_objective on `rows`. With no step row among them, `base` unchanged.
