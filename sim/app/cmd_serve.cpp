@@ -43,6 +43,11 @@ class ServeCommand : public Command {
     a.add_option("--max-batch", d_.max_batch, "running sequences per attention-data-parallel rank")->capture_default_str();
     a.add_flag("--no-two-batch-overlap", no_two_batch_overlap_,
                "run each layer's dispatch and combine without overlapping them with another micro-batch's computation");
+    a.add_flag("--no-low-latency-nvlink", no_low_latency_nvlink_,
+               "decode's dispatch and combine send every copy through the NIC, as DeepEP did before 2025-06-05 (default: "
+               "the copies for GPUs of the same node ride NVLink)");
+    a.add_flag("--fp8-attention", d_.fp8_attention,
+               "attention scores in FP8 on FP8 Tensor Cores (FP8 queries and cache; needs --kv-dtype fp8)");
     a.add_option("--mtp-acceptance", d_.mtp_acceptance, "MTP speculative decoding with this acceptance rate (V3: 0.85-0.9)");
     a.add_option("--rate", w_.arrival_rate, "Poisson arrivals per second")->capture_default_str();
     a.add_option("--trace", trace_, "trace file: 'arrival_s prompt_tokens output_tokens' per line, sorted");
@@ -108,6 +113,12 @@ class ServeCommand : public Command {
     d.max_batch = d_.max_batch;
     d.mtp_acceptance = d_.mtp_acceptance;
     d.two_batch_overlap = !no_two_batch_overlap_;
+    d.low_latency_nvlink = !no_low_latency_nvlink_;
+    if (d_.fp8_attention && d.kv_dtype != KvDtype::fp8)
+      throw ConfigError("--fp8-attention", "needs --kv-dtype fp8 (FP8 queries attend to an FP8 cache)");
+    if (d_.fp8_attention && gpu.fp8_flops <= 0)
+      throw ConfigError("--fp8-attention", "needs FP8 Tensor Cores, which the " + gpu.name + " lacks");
+    d.fp8_attention = d_.fp8_attention;
     ServingWorkload w = w_;
     w.prompt.distribution = prompt_dist_ == "fixed" ? LengthDistribution::fixed : LengthDistribution::exponential;
     w.output.distribution = output_dist_ == "fixed" ? LengthDistribution::fixed : LengthDistribution::exponential;
@@ -205,7 +216,8 @@ class ServeCommand : public Command {
   std::string gpu_ = "H800", weights_, kv_ = "bf16", trace_, prompt_dist_ = "exponential", output_dist_ = "exponential";
   std::string dense_ = "llama-3.1-405b", format_ = "table";
   std::int64_t prefill_gpus_ = 0;
-  bool no_compare_ = false, validate_ = false, capacity_ = false, plan_ = false, no_two_batch_overlap_ = false;
+  bool no_compare_ = false, validate_ = false, capacity_ = false, plan_ = false, no_two_batch_overlap_ = false,
+       no_low_latency_nvlink_ = false;
   double ttft_p95_s_ = 0, tpot_p95_ms_ = 0;
   std::vector<std::string> plan_gpus_, ladder_;
   double batch_per_gpu_ = 0, context_ = 4096, prompt_ = 4096, tpot_slo_ms_ = 0;

@@ -26,6 +26,18 @@ double tokens_per_decode_step(const ServingDeployment& d) { return 1.0 + std::ma
 
 double rows_per_decode_step(const ServingDeployment& d) { return d.mtp_acceptance > 0 ? 2.0 : 1.0; }
 
+double low_latency_all_to_all_s(const ModelConfig& m, const ServingDeployment& d, std::int64_t ep, double tokens,
+                                double bytes_per_copy, const EfficiencyConstants& c) {
+  if (ep <= 1 || tokens <= 0) return 0.0;
+  const double e = static_cast<double>(ep);
+  const double per_node = static_cast<double>(std::min<std::int64_t>(ep, d.gpu.gpus_per_node));
+  const double copy_bytes = tokens * static_cast<double>(m.moe.top_k) * bytes_per_copy;
+  const double nvlink = d.gpu.nvlink_bandwidth * c.nvlink, nic = d.gpu.scaleout_bandwidth * c.decode_all_to_all;
+  if (!d.low_latency_nvlink) return copy_bytes * (e - 1.0) / e / nic;  // pure RDMA: all that leaves the GPU
+  // time = max(copies to the node's other GPUs / NVLink, copies to other nodes / NIC)
+  return std::max(copy_bytes * (per_node - 1.0) / e / nvlink, copy_bytes * (e - per_node) / e / nic);
+}
+
 namespace {
 
 // Attention FLOPs per key for one token in one layer. Decode with MLA multiplies the query into
@@ -128,6 +140,8 @@ IterationBreakdown IterationModel::breakdown(std::int64_t gpus, const IterationL
   const bool fp8 = d.fp8_weights && d.gpu.fp8_flops > 0;
   const double weight_bytes = fp8 ? 1.0 : 2.0;
   const double hbm = d.gpu.hbm_bandwidth * c.decode_hbm;
+  // Attention scores on BF16 Tensor Cores, or FP8 ones with FP8 queries and KV cache (fp8_attention).
+  const double attention_peak = d.fp8_attention && d.gpu.fp8_flops > 0 ? d.gpu.fp8_flops : d.gpu.bf16_flops;
   // A GEMM of `rows` tokens (per group) against `groups` weight matrices of in x out: the GEMM
   // model's compute roofline (gemm_model.hpp: wave quantisation and K) at the serving kernel's
   // base efficiency (FP8: DeepGEMM's, efficiency.hpp), or streaming the weights, its rows and its
@@ -174,9 +188,9 @@ IterationBreakdown IterationModel::breakdown(std::int64_t gpus, const IterationL
     // reading each sequence's cache) and prefill (FlashAttention-class, compute-bound).
     const double decode_flops = attention_flops_per_key(m, true) * decode_context * queries / g;
     const double decode_bytes = decode_context * kv_bytes_per_layer_ / dp_ranks;  // read once per step
-    const double attention = std::max(decode_flops / (d.gpu.bf16_flops * c.decode_attention), decode_bytes / hbm) +
+    const double attention = std::max(decode_flops / (attention_peak * c.decode_attention), decode_bytes / hbm) +
                              attention_flops_per_key(m, false) * prefill_keys * busiest_rank / g /
-                                 (d.gpu.bf16_flops * c.attention_fwd);
+                                 (attention_peak * c.attention_fwd);
     double experts = 0;
     if (moe) {
       // Routed experts: the instance's tokens x top-k copies spread over its GPUs, the busiest
@@ -201,9 +215,8 @@ IterationBreakdown IterationModel::breakdown(std::int64_t gpus, const IterationL
         const double decode_share = (layer_tokens - prefill_rows) / g;
         const double prefill_share = prefill_rows / g * busiest_rank;  // the busiest rank sends its prompts' copies
         const double pass_bytes = weight_bytes + 2.0;
-        const bool cross_node = d.ep > d.gpu.gpus_per_node;
-        const double ll_link = cross_node ? d.gpu.scaleout_bandwidth * c.decode_all_to_all : d.gpu.nvlink_bandwidth * c.nvlink;
-        const double ll = decode_share * k * (1.0 - 1.0 / ep) * static_cast<double>(m.hidden_size) * pass_bytes / ll_link;
+        const double ll = low_latency_all_to_all_s(m, d, std::min(d.ep, gpus), decode_share,
+                                                   static_cast<double>(m.hidden_size) * pass_bytes, c);
         const AllToAllBytes normal = all_to_all_bytes_per_token(m, d.ep, d.gpu.gpus_per_node, pass_bytes);
         const double nl = prefill_share * std::max(normal.scaleout / (d.gpu.scaleout_bandwidth * c.scaleout),
                                                    normal.nvlink / (d.gpu.nvlink_bandwidth * c.nvlink));

@@ -22,6 +22,9 @@ namespace {
 
 struct PhaseDeployment {
   std::int64_t gpus = 0, ep = 0, redundant = 0;
+  bool low_latency_nvlink = true;  // false: published before DeepEP's low-latency kernels used NVLink
+  KvDtype kv_dtype = KvDtype::bf16;
+  bool fp8_attention = false;
 };
 
 PhaseDeployment phase_from_json(JsonObjectReader& r) {
@@ -29,6 +32,12 @@ PhaseDeployment phase_from_json(JsonObjectReader& r) {
   p.gpus = r.integer("gpus_per_instance");
   p.ep = r.integer("ep");
   p.redundant = r.integer("redundant_experts", 0);
+  p.low_latency_nvlink = r.boolean("low_latency_nvlink", true);
+  r.ignore({"low_latency_nvlink_source"});
+  p.kv_dtype = r.choice<KvDtype>("kv_dtype", {{"bf16", KvDtype::bf16}, {"fp8", KvDtype::fp8}}, KvDtype::bf16);
+  p.fp8_attention = r.boolean("fp8_attention", false);
+  if (p.fp8_attention && p.kv_dtype != KvDtype::fp8)
+    throw ConfigError(r.path_of("fp8_attention"), "needs \"kv_dtype\": \"fp8\" (FP8 queries attend to an FP8 cache)");
   return p;
 }
 
@@ -168,6 +177,9 @@ ServingDeployment deployment_of(const GpuSpec& gpu, const PhaseDeployment& phase
   d.gpus_per_instance = phase.gpus;
   d.ep = phase.ep;
   d.redundant_experts = phase.redundant;
+  d.low_latency_nvlink = phase.low_latency_nvlink;
+  d.kv_dtype = phase.kv_dtype;
+  d.fp8_attention = phase.fp8_attention;
   d.mtp_acceptance = acceptance;
   d.max_batch = 1 << 20;  // the batch is set by the KV cache and the output speed, not a limit
   return d;

@@ -13,6 +13,7 @@
 #include "frugal/sim/format.hpp"
 #include "frugal/sim/gemm_model.hpp"
 #include "frugal/sim/pipeline.hpp"
+#include "frugal/sim/serving_report.hpp"
 #include "frugal/sim/training_corpus.hpp"
 #include "frugal/sim/training_sim.hpp"
 #include "chapter_run.hpp"
@@ -125,6 +126,24 @@ TEST(Chapters, ServingEconomicsPricesRequests) {
   ASSERT_TRUE(std::regex_search(r.out, given, std::regex(R"(as given\s+deepseek-v3\s+[0-9.]+ ms\s+([0-9.]+) ms)"))) << r.out;
   ASSERT_TRUE(std::regex_search(r.out, mtp, std::regex(R"(with MTP \(85% acceptance\)\s+deepseek-v3\s+[0-9.]+ ms\s+([0-9.]+) ms)"))) << r.out;
   EXPECT_LT(std::stod(mtp[1]), 0.7 * std::stod(given[1]));
+  // The H20 sentence reads its rows: the sign of the two errors, and which EP the sweep and the model
+  // put ahead at 8 sequences a GPU.
+  const std::vector<ServingCheck> checks = validate_published_serving();
+  auto error_of = [&checks](const std::string& prefix) {
+    for (const ServingCheck& c : checks)
+      if (c.name.rfind(prefix, 0) == 0) return c;
+    ADD_FAILURE() << prefix;
+    return ServingCheck{};
+  };
+  const ServingCheck big = error_of("SGLang decode (Ant Group), 16 H20 (EP16, attention DP16), 48 sequences"),
+                     small = error_of("SGLang decode (Ant Group), 16 H20 (EP16, attention DP16), 8 sequences"),
+                     ep32 = error_of("SGLang decode (Ant Group), 32 H20 (EP32, attention DP32), 8 sequences");
+  const std::string text = unwrapped(r.out);
+  EXPECT_NE(text.find(std::string("the error ") + ((big.rel_error < 0) != (small.rel_error < 0) ? "changes sign" : "keeps its sign")),
+            std::string::npos) << text;
+  EXPECT_NE(text.find(std::string("the model puts it ") +
+                      ((ep32.predicted > small.predicted) == (ep32.published > small.published) ? "the same way" : "the other way")),
+            std::string::npos) << text;
   // The published serving day's revenue, reproduced from its token counts and prices.
   EXPECT_NE(r.out.find("daily revenue at R1 prices (USD)"), std::string::npos) << r.out;
   // The planner's cheapest deployment for 100 requests/s, priced at that rate: its GPUs x $2 an hour

@@ -212,7 +212,7 @@ TEST(CliTrain, CsvHasOneRowPerStage) {
 
 TEST(CliTrain, BadInputIsRefused) {
   expect_refused(frugal_sim("train --gpus 100 --no-baselines"), "does not equal the 100 GPUs");
-  expect_refused(frugal_sim("train --gpu X100"), "unknown GPU \"X100\" (known: H800, H100, H200, A100, B200, A100-40GB, RTX A6000)");
+  expect_refused(frugal_sim("train --gpu X100"), "unknown GPU \"X100\" (known: H800, H100, H200, A100, B200, A100-40GB, H20, RTX A6000)");
   expect_refused(frugal_sim("train --tokens 0"), "--tokens");
   expect_refused(frugal_sim("train --price -1"), "--price: must be positive");
   expect_refused(frugal_sim("train --ep 512 --pp 4"), "parallelism.ep: 512 exceeds the 256 routed experts");
@@ -257,7 +257,7 @@ TEST(CliServe, ValidateReproducesTheServingDay) {
   const ProgramRun r = frugal_sim("serve --validate --format json");
   ASSERT_EQ(r.status, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
-  ASSERT_EQ(j.size(), 21u);  // test_serving.cpp counts them by source
+  ASSERT_EQ(j.size(), 26u);  // test_serving.cpp counts them by source
   for (const auto& row : j)
     for (const char* key : {"name", "published", "predicted", "rel_error", "source"}) EXPECT_TRUE(row.contains(key)) << key;
 }
@@ -347,6 +347,24 @@ TEST(CliServe, BadInputIsRefused) {
   std::ofstream(file) << "0 100 10\n1 two 5\n";
   expect_refused(frugal_sim("serve --trace " + file), file + ":2: expected");
   expect_refused(frugal_sim("serve --gpu A100 --weights fp8"), "--weights: fp8 needs FP8 Tensor Cores");
+  expect_refused(frugal_sim("serve --fp8-attention"), "--fp8-attention: needs --kv-dtype fp8");
+  expect_refused(frugal_sim("serve --gpu A100 --kv-dtype fp8 --fp8-attention"), "--fp8-attention: needs FP8 Tensor Cores");
+}
+
+// The decode all-to-all of an instance over two nodes: with DeepEP's NVLink path (the default) the
+// copies for the node's own GPUs leave the NIC, so each step is shorter than with every copy through
+// it (--no-low-latency-nvlink); FP8 attention shortens a compute-bound H20 step's attention. The
+// header names both choices.
+TEST(CliServe, LowLatencyNvlinkAndFp8AttentionAreOptions) {
+  const std::string base = "serve --capacity --gpu H20 --gpus-per-instance 16 --ep 16 --batch-per-gpu 32 --context 4864 "
+                           "--kv-dtype fp8 --no-two-batch-overlap";
+  const ProgramRun plain = frugal_sim(base + " --format json"), nic = frugal_sim(base + " --no-low-latency-nvlink --format json"),
+                   fp8 = frugal_sim(base + " --fp8-attention --format json"), text = frugal_sim(base + " --fp8-attention --no-low-latency-nvlink");
+  for (const ProgramRun* r : {&plain, &nic, &fp8, &text}) ASSERT_EQ(r->status, 0) << r->err;
+  const auto a = nlohmann::json::parse(plain.out), b = nlohmann::json::parse(nic.out), f = nlohmann::json::parse(fp8.out);
+  EXPECT_GT(b["breakdown"]["exposed_comm_s"].get<double>(), 1.5 * a["breakdown"]["exposed_comm_s"].get<double>());
+  EXPECT_NEAR(a["breakdown"]["attention_s"].get<double>() / f["breakdown"]["attention_s"].get<double>(), 2.0, 0.01);
+  EXPECT_NE(text.out.find("FP8 attention, decode all-to-all through the NIC only"), std::string::npos) << text.out;
 }
 
 }  // namespace

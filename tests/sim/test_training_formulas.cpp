@@ -300,7 +300,7 @@ TEST(Hardware, KnownGpusAndErrors) {
     (void)find_gpu("X100", "--gpu");
     FAIL();
   } catch (const ConfigError& e) {
-    EXPECT_EQ(std::string(e.what()).rfind("--gpu: unknown GPU \"X100\" (known: H800, H100, H200, A100, B200, A100-40GB, RTX A6000)", 0), 0u)
+    EXPECT_EQ(std::string(e.what()).rfind("--gpu: unknown GPU \"X100\" (known: H800, H100, H200, A100, B200, A100-40GB, H20, RTX A6000)", 0), 0u)
         << e.what();
   }
 }

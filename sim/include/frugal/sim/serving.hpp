@@ -44,6 +44,16 @@ struct ServingDeployment {
   // (V3 report §3.4; deepseek-ai/profile-data README). Off: each layer's all-to-all waits its turn
   // (SGLang without --enable-two-batch-overlap, LMSYS's ablation).
   bool two_batch_overlap = true;
+  // Decode's dispatch and combine (DeepEP's low-latency kernels) carry the copies bound for GPUs of
+  // the same node over NVLink and only the rest through the NIC, as DeepEP does since 2025-06-05
+  // ('low-latency kernels now leverage NVLink as much as possible', deepseek-ai/DeepEP README, #173).
+  // Off: every copy that leaves the GPU goes through the NIC, as its first release's 'low-latency
+  // kernels with pure RDMA' did (the deployments published before that date).
+  bool low_latency_nvlink = true;
+  // Attention scores in FP8 (FP8 queries and KV cache on FP8 Tensor Cores: Ant Group's FlashMLA FP8
+  // for decode and FA3-FP8 for prefill, LMSYS blog 2025-09-26), priced at the FP8 peak with the share
+  // the BF16 kernels reach. Needs kv_dtype fp8 and a GPU with FP8 Tensor Cores.
+  bool fp8_attention = false;
 
   std::int64_t total_gpus() const {
     return instances * gpus_per_instance + (disaggregated ? prefill_instances * prefill_gpus_per_instance : 0);
@@ -143,6 +153,16 @@ double expected_experts_touched(const ModelConfig& m, double tokens);
 // KV-cache tokens an instance of `gpus` GPUs holds after its weights and reserve.
 double kv_capacity_tokens(const ModelConfig& m, const ServingDeployment& d, std::int64_t gpus,
                           const EfficiencyConstants& c = default_efficiency(), std::int64_t context = 0);
+
+// One MoE layer's decode dispatch and combine on DeepEP's low-latency kernels, bandwidth only, for
+// `tokens` tokens a GPU (without the busiest GPU's excess or the kernels' latency). Each token sends
+// top-k copies of `bytes_per_copy` (dispatch and combine together) to the EP GPUs holding its
+// experts, spread evenly over the `ep` GPUs: 1/ep stay on the GPU, (per_node - 1)/ep go to the
+// GPU's node, the rest to other nodes. With d.low_latency_nvlink the node's share rides NVLink
+// beside the NIC's and the slower sets the time; without it, everything leaving the GPU goes
+// through the NIC, inside one node too (DeepEP's first 'pure RDMA' kernels).
+double low_latency_all_to_all_s(const ModelConfig& m, const ServingDeployment& d, std::int64_t ep, double tokens,
+                                double bytes_per_copy, const EfficiencyConstants& c = default_efficiency());
 
 // Tokens one sequence gains per decode iteration: 1, or 1 + acceptance with one MTP draft.
 double tokens_per_decode_step(const ServingDeployment& d);
