@@ -43,6 +43,7 @@ class ServeCommand : public Command {
     a.add_option("--max-batch", d_.max_batch, "running sequences per attention-data-parallel rank")->capture_default_str();
     a.add_flag("--no-two-batch-overlap", no_two_batch_overlap_,
                "run each layer's dispatch and combine without overlapping them with another micro-batch's computation");
+    a.add_flag("--eplb", d_.eplb, "EPLB places the experts by load even without --redundant-experts (with them it always does)");
     a.add_flag("--no-low-latency-nvlink", no_low_latency_nvlink_,
                "decode's dispatch and combine send every copy through the NIC, as DeepEP did before 2025-06-05 (default: "
                "the copies for GPUs of the same node ride NVLink)");
@@ -102,6 +103,7 @@ class ServeCommand : public Command {
     if (given("--tp")) d.tp = d_.tp;
     if (given("--ep")) d.ep = d_.ep;
     d.redundant_experts = d_.redundant_experts;
+    d.eplb = d_.eplb;
     check_expert_slots(m, d);
     d.instances = d_.instances;
     d.price_per_gpu_hour = d_.price_per_gpu_hour;

@@ -69,13 +69,14 @@ std::vector<double> contiguous_gpu_loads(const std::vector<double>& load, std::i
 
 }  // namespace
 
-std::vector<double> placed_gpu_loads(const std::vector<double>& expert_loads, std::int64_t ep, std::int64_t redundant) {
-  return redundant > 0 ? eplb_gpu_loads(expert_loads, ep, redundant) : contiguous_gpu_loads(expert_loads, ep);
+std::vector<double> placed_gpu_loads(const std::vector<double>& expert_loads, std::int64_t ep, std::int64_t redundant,
+                                     bool eplb) {
+  return redundant > 0 || eplb ? eplb_gpu_loads(expert_loads, ep, redundant) : contiguous_gpu_loads(expert_loads, ep);
 }
 
 namespace {
 
-double compute_placement_imbalance(std::int64_t experts, std::int64_t ep, std::int64_t redundant, double cv) {
+double compute_placement_imbalance(std::int64_t experts, std::int64_t ep, std::int64_t redundant, double cv, bool eplb) {
   if (ep <= 1 || experts <= 0) return 1.0;
   // A log-normal of coefficient of variation cv: sigma^2 = ln(1 + cv^2).
   std::lognormal_distribution<double> draw(0.0, std::sqrt(std::log1p(cv * cv)));
@@ -85,7 +86,7 @@ double compute_placement_imbalance(std::int64_t experts, std::int64_t ep, std::i
   const int draws = draws_for(experts);
   for (int d = 0; d < draws; ++d) {
     for (double& l : load) l = draw(rng);
-    const std::vector<double> gpu = placed_gpu_loads(load, ep, redundant);
+    const std::vector<double> gpu = placed_gpu_loads(load, ep, redundant, eplb);
     const double mean = std::accumulate(gpu.begin(), gpu.end(), 0.0) / static_cast<double>(gpu.size());
     sum += *std::max_element(gpu.begin(), gpu.end()) / mean;
   }
@@ -94,15 +95,15 @@ double compute_placement_imbalance(std::int64_t experts, std::int64_t ep, std::i
 
 }  // namespace
 
-double placement_imbalance(std::int64_t experts, std::int64_t ep, std::int64_t redundant, double cv) {
+double placement_imbalance(std::int64_t experts, std::int64_t ep, std::int64_t redundant, double cv, bool eplb) {
   static std::mutex mutex;
-  static std::map<std::tuple<std::int64_t, std::int64_t, std::int64_t, double>, double> memo;
-  const auto key = std::make_tuple(experts, ep, redundant, cv);
+  static std::map<std::tuple<std::int64_t, std::int64_t, std::int64_t, double, bool>, double> memo;
+  const auto key = std::make_tuple(experts, ep, redundant, cv, eplb);
   {
     const std::lock_guard<std::mutex> lock(mutex);
     if (const auto it = memo.find(key); it != memo.end()) return it->second;
   }
-  const double value = compute_placement_imbalance(experts, ep, redundant, cv);
+  const double value = compute_placement_imbalance(experts, ep, redundant, cv, eplb);
   const std::lock_guard<std::mutex> lock(mutex);
   memo.emplace(key, value);
   return value;

@@ -69,6 +69,7 @@ std::string describe_deployment(const ServingDeployment& d) {
   std::string s = fmt::format("{} instance{} of {} x {} (TP {}, EP {}), {} weights, {} KV cache", d.instances,
                               d.instances == 1 ? "" : "s", d.gpus_per_instance, d.gpu.name, d.tp, d.ep,
                               d.fp8_weights ? "FP8" : "BF16", to_string(d.kv_dtype));
+  if (d.eplb && d.redundant_experts == 0) s += ", EPLB placement";
   if (d.fp8_attention) s += ", FP8 attention";
   if (!d.low_latency_nvlink) s += ", decode all-to-all through the NIC only";
   if (d.disaggregated)
@@ -213,8 +214,9 @@ std::string capacity_table(const ModelConfig& m, const ServingDeployment& d, con
                            const PrefillCapacity& prefill, const AggregatedCapacity* aggregated) {
   auto ms = [](double s) { return fmt::format("{:.2f} ms", 1e3 * s); };
   std::string out = fmt::format(
-      "{} on {} x {} per instance (TP {}, EP {}, {} redundant experts, {} weights, {} KV cache{}{}{})\n\n", m.name,
-      d.gpus_per_instance, d.gpu.name, d.tp, d.ep, d.redundant_experts, d.fp8_weights ? "FP8" : "BF16",
+      "{} on {} x {} per instance (TP {}, EP {}, {} redundant experts{}, {} weights, {} KV cache{}{}{})\n\n", m.name,
+      d.gpus_per_instance, d.gpu.name, d.tp, d.ep, d.redundant_experts,
+      d.eplb && d.redundant_experts == 0 ? " (EPLB placement)" : "", d.fp8_weights ? "FP8" : "BF16",
       to_string(d.kv_dtype), d.fp8_attention ? ", FP8 attention" : "",
       d.low_latency_nvlink ? "" : ", decode all-to-all through the NIC only",
       d.mtp_acceptance > 0 ? fmt::format(", MTP at {:.2f} acceptance", d.mtp_acceptance) : std::string());

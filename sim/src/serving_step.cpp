@@ -87,7 +87,7 @@ IterationModel::IterationModel(const ModelConfig& m, const ServingDeployment& d,
   dense_linears_ = as_launched(layer_linears(m, false));
   if (m.is_moe()) {
     moe_linears_ = as_launched(layer_linears(m, true));
-    placement_imbalance_ = placement_imbalance(m.moe.routed_experts, d.ep, d.redundant_experts, c.expert_load_cv);
+    placement_imbalance_ = placement_imbalance(m.moe.routed_experts, d.ep, d.redundant_experts, c.expert_load_cv, d.eplb);
   }
 }
 
@@ -118,7 +118,7 @@ double IterationModel::expert_imbalance(std::int64_t gpus, double copies_per_gpu
   if (!m_.is_moe()) return 1.0;
   const std::int64_t ep = std::min(d_.ep, gpus);
   const double placement = ep == d_.ep ? placement_imbalance_
-                                       : placement_imbalance(m_.moe.routed_experts, ep, d_.redundant_experts, c_.expert_load_cv);
+                                       : placement_imbalance(m_.moe.routed_experts, ep, d_.redundant_experts, c_.expert_load_cv, d_.eplb);
   return placement + sampling_excess(ep, copies_per_gpu);
 }
 

@@ -23,6 +23,7 @@ namespace {
 struct PhaseDeployment {
   std::int64_t gpus = 0, ep = 0, redundant = 0;
   bool low_latency_nvlink = true;  // false: published before DeepEP's low-latency kernels used NVLink
+  bool eplb = false;               // EPLB's placement without redundant slots
   KvDtype kv_dtype = KvDtype::bf16;
   bool fp8_attention = false;
 };
@@ -34,6 +35,8 @@ PhaseDeployment phase_from_json(JsonObjectReader& r) {
   p.redundant = r.integer("redundant_experts", 0);
   p.low_latency_nvlink = r.boolean("low_latency_nvlink", true);
   r.ignore({"low_latency_nvlink_source"});
+  p.eplb = r.boolean("eplb", false);
+  r.ignore({"eplb_source"});
   p.kv_dtype = r.choice<KvDtype>("kv_dtype", {{"bf16", KvDtype::bf16}, {"fp8", KvDtype::fp8}}, KvDtype::bf16);
   p.fp8_attention = r.boolean("fp8_attention", false);
   if (p.fp8_attention && p.kv_dtype != KvDtype::fp8)
@@ -178,6 +181,7 @@ ServingDeployment deployment_of(const GpuSpec& gpu, const PhaseDeployment& phase
   d.ep = phase.ep;
   d.redundant_experts = phase.redundant;
   d.low_latency_nvlink = phase.low_latency_nvlink;
+  d.eplb = phase.eplb;
   d.kv_dtype = phase.kv_dtype;
   d.fp8_attention = phase.fp8_attention;
   d.mtp_acceptance = acceptance;

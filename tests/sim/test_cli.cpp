@@ -353,8 +353,8 @@ TEST(CliServe, BadInputIsRefused) {
 
 // The decode all-to-all of an instance over two nodes: with DeepEP's NVLink path (the default) the
 // copies for the node's own GPUs leave the NIC, so each step is shorter than with every copy through
-// it (--no-low-latency-nvlink); FP8 attention shortens a compute-bound H20 step's attention. The
-// header names both choices.
+// it (--no-low-latency-nvlink); FP8 attention shortens a compute-bound H20 step's attention; --eplb
+// places the experts by load without redundant slots. The header names each choice.
 TEST(CliServe, LowLatencyNvlinkAndFp8AttentionAreOptions) {
   const std::string base = "serve --capacity --gpu H20 --gpus-per-instance 16 --ep 16 --batch-per-gpu 32 --context 4864 "
                            "--kv-dtype fp8 --no-two-batch-overlap";
@@ -365,6 +365,12 @@ TEST(CliServe, LowLatencyNvlinkAndFp8AttentionAreOptions) {
   EXPECT_GT(b["breakdown"]["exposed_comm_s"].get<double>(), 1.5 * a["breakdown"]["exposed_comm_s"].get<double>());
   EXPECT_NEAR(a["breakdown"]["attention_s"].get<double>() / f["breakdown"]["attention_s"].get<double>(), 2.0, 0.01);
   EXPECT_NE(text.out.find("FP8 attention, decode all-to-all through the NIC only"), std::string::npos) << text.out;
+  // EPLB's packing without redundant slots evens the experts' loads: a shorter step.
+  const ProgramRun eplb = frugal_sim(base + " --eplb --format json"), eplb_text = frugal_sim(base + " --eplb");
+  ASSERT_EQ(eplb.status, 0) << eplb.err;
+  EXPECT_GT(nlohmann::json::parse(eplb.out)["decode_tokens_per_s_per_gpu"].get<double>(),
+            a["decode_tokens_per_s_per_gpu"].get<double>());
+  EXPECT_NE(eplb_text.out.find("0 redundant experts (EPLB placement)"), std::string::npos) << eplb_text.out;
 }
 
 }  // namespace

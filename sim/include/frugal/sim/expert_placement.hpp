@@ -16,12 +16,14 @@
 namespace frugal::sim {
 
 // Each GPU's load when EPLB places `redundant` extra slots for experts of the given loads on `ep`
-// GPUs (replicate_experts, then balanced_packing); without extra slots, the experts in order.
-std::vector<double> placed_gpu_loads(const std::vector<double>& expert_loads, std::int64_t ep, std::int64_t redundant);
+// GPUs (replicate_experts, then balanced_packing); without extra slots, the experts in order, or,
+// with `eplb`, packed by load all the same (EPLB with no redundant experts: balanced_packing alone).
+std::vector<double> placed_gpu_loads(const std::vector<double>& expert_loads, std::int64_t ep, std::int64_t redundant,
+                                     bool eplb = false);
 
 // The busiest GPU's expected load over the mean, averaged over draws of the experts' loads
 // (fixed seed; memoised, so the planner pays once per layout).
-double placement_imbalance(std::int64_t experts, std::int64_t ep, std::int64_t redundant, double cv);
+double placement_imbalance(std::int64_t experts, std::int64_t ep, std::int64_t redundant, double cv, bool eplb = false);
 
 // What sampling adds for `copies_per_gpu` routed copies a GPU: the busiest of `ep` GPUs is about
 // sqrt(2 ln ep) standard deviations above its expectation, sqrt(n) for n copies (Poisson), so

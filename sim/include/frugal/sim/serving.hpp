@@ -40,6 +40,10 @@ struct ServingDeployment {
   // Extra expert slots holding copies of the busiest experts (DeepSeek: 32, Day6 post; V3 report
   // §3.4): routed + redundant slots are spread over the EP GPUs, which must divide them.
   std::int64_t redundant_experts = 0;
+  // EPLB places the experts by their measured loads even without redundant slots (its
+  // balanced_packing alone; SGLang's --enable-eplb with --ep-num-redundant-experts 0). Redundant
+  // slots always come with it.
+  bool eplb = false;
   // Two micro-batches per iteration, one's dispatch and combine beside the other's computation
   // (V3 report §3.4; deepseek-ai/profile-data README). Off: each layer's all-to-all waits its turn
   // (SGLang without --enable-two-batch-overlap, LMSYS's ablation).
