@@ -70,6 +70,7 @@ struct PublishedServing {
   double price_hit = 0, price_miss = 0, price_output = 0;
   double nodes = 0, daily_cost = 0, revenue = 0, hit_rate = 0, prefill_per_node = 0, decode_per_node = 0;
   std::vector<Measurement> measurements;
+  std::vector<ExcludedMeasurement> not_included;
 };
 
 Measurement measurement_from_json(const nlohmann::json& j, const std::string& path) {
@@ -163,6 +164,7 @@ PublishedServing parse_published() {
   if (const nlohmann::json* list = r.array("measurements"))
     for (std::size_t i = 0; i < list->size(); ++i)
       p.measurements.push_back(measurement_from_json((*list)[i], r.path_of("measurements") + "[" + std::to_string(i) + "]"));
+  p.not_included = read_not_included(r);
   r.finish();
   return p;
 }
@@ -302,6 +304,8 @@ std::vector<ServingCheck> validate_published_serving(const EfficiencyConstants& 
   return out;
 }
 
+const std::vector<ExcludedMeasurement>& serving_figures_not_compared() { return published().not_included; }
+
 std::string serving_checks_table(const std::vector<ServingCheck>& checks) {
   TextTable t({"published", "published", "predicted", "error", "how"});
   t.set_left_aligned({4});
@@ -311,7 +315,10 @@ std::string serving_checks_table(const std::vector<ServingCheck>& checks) {
   std::string sources;
   for (const ServingCheck& c : checks)
     if (sources.find(c.source) == std::string::npos) sources += "  source: " + c.source + "\n";
-  return t.render() + sources + "  output speed: " + published().speed_source + "\n";
+  std::string excluded;
+  for (const ExcludedMeasurement& e : published().not_included) excluded += "    " + e.name + ": " + e.reason + "\n";
+  return t.render() + sources + "  output speed: " + published().speed_source + "\n" +
+         (excluded.empty() ? "" : fmt::format("  Published but not compared ({}):\n", published().not_included.size()) + excluded);
 }
 
 nlohmann::json serving_checks_json(const std::vector<ServingCheck>& checks) {

@@ -138,12 +138,7 @@ TrainingCorpus training_corpus_from_json(const nlohmann::json& doc, const std::s
   TrainingCorpus corpus;
   for (std::size_t i = 0; i < rows->size(); ++i)
     corpus.rows.push_back(row_from_json((*rows)[i], label + " rows[" + std::to_string(i) + "]"));
-  if (const nlohmann::json* excluded = top.array("not_included"))
-    for (std::size_t i = 0; i < excluded->size(); ++i) {
-      JsonObjectReader e((*excluded)[i], label + " not_included[" + std::to_string(i) + "]");
-      corpus.not_included.push_back({e.string("name"), e.string("reason"), e.string("source", std::string())});
-      e.finish();
-    }
+  corpus.not_included = read_not_included(top);
   top.finish();
   return corpus;
 }

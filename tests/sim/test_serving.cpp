@@ -748,6 +748,16 @@ TEST(ServingValidation, DeepSeekServingDayIsReproducedWhereTheModelCan) {
   EXPECT_NEAR(checks[2].rel_error, 0.0, 0.005);  // 342B / 608B = 56.3%
   // Daily cost follows from the predicted nodes: 8 GPUs x 24 h x $2 each.
   EXPECT_NEAR(checks[1].predicted, checks[0].predicted * 8 * 24 * 2, 1e-6);
+  // The figures found but not compared stay in the file with why, and the table lists them.
+  const std::vector<ExcludedMeasurement>& skipped = serving_figures_not_compared();
+  ASSERT_EQ(skipped.size(), 9u);
+  const std::string table = serving_checks_table(checks);
+  EXPECT_NE(table.find("Published but not compared (9):"), std::string::npos);
+  for (const ExcludedMeasurement& e : skipped) {
+    EXPECT_FALSE(e.reason.empty()) << e.name;
+    EXPECT_FALSE(e.source.empty()) << e.name;
+    EXPECT_NE(table.find(e.name + ": " + e.reason), std::string::npos) << e.name;
+  }
 }
 
 // A measurement that states its own fixed cost per iteration (RTP-LLM: 3.5 ms) keeps it when the

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "frugal/sim/excluded_measurement.hpp"
 #include "frugal/sim/serving.hpp"
 
 namespace frugal::sim {
@@ -55,6 +56,10 @@ struct ServingCheck {
 // per-node throughput the model predicts for the published prefill and decode deployments, daily
 // cost, revenue and those throughputs; then published reproductions of the deployment.
 std::vector<ServingCheck> validate_published_serving(const EfficiencyConstants& c = default_efficiency());
+
+// Published serving figures found but not compared, each with why (published_serving.json's
+// "not_included"); serving_checks_table lists them after the sources.
+const std::vector<ExcludedMeasurement>& serving_figures_not_compared();
 std::string serving_checks_table(const std::vector<ServingCheck>& checks);
 nlohmann::json serving_checks_json(const std::vector<ServingCheck>& checks);
 

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "frugal/sim/efficiency.hpp"
+#include "frugal/sim/excluded_measurement.hpp"
 #include "frugal/sim/training_config.hpp"
 #include "frugal/sim/validation.hpp"
 
@@ -36,10 +37,6 @@ struct CorpusRow {
   std::string run_document;  // step rows: the row's "run" object as written (compact JSON, keys sorted)
   PublishedRun whole_run;    // whole_run rows
   bool is_moe = false;
-};
-
-struct ExcludedMeasurement {
-  std::string name, reason, source;
 };
 
 struct TrainingCorpus {
