@@ -733,6 +733,14 @@ TEST(Serving, BadWorkloadIsRefused) {
 namespace frugal::sim {
 namespace {
 
+// The first check whose name starts with `prefix` (a failure if none does).
+ServingCheck check_named(const std::vector<ServingCheck>& checks, const std::string& prefix) {
+  for (const ServingCheck& c : checks)
+    if (c.name.rfind(prefix, 0) == 0) return c;
+  ADD_FAILURE() << prefix;
+  return ServingCheck{};
+}
+
 TEST(ServingValidation, DeepSeekServingDayIsReproducedWhereTheModelCan) {
   const std::vector<ServingCheck> checks = validate_published_serving();
   // 7 from the Day6 post, 2 RTP-LLM measurements, 7 from LMSYS's SGLang blog, 1 from its MTP blog
@@ -775,12 +783,7 @@ TEST(ServingValidation, DeepSeekServingDayIsReproducedWhereTheModelCan) {
 // sequences a GPU; the sweep states no balance for it.)
 TEST(ServingValidation, H20SweepOrdersEp16AndEp32AsPublished) {
   const std::vector<ServingCheck> checks = validate_published_serving();
-  auto find = [&](const std::string& prefix) {
-    for (const ServingCheck& c : checks)
-      if (c.name.rfind(prefix, 0) == 0) return c;
-    ADD_FAILURE() << prefix;
-    return ServingCheck{};
-  };
+  auto find = [&](const std::string& prefix) { return check_named(checks, prefix); };
   const ServingCheck ep16 = find("SGLang decode (Ant Group), 16 H20 (EP16, attention DP16), 32 sequences");
   const ServingCheck ep32 = find("SGLang decode (Ant Group), 32 H20 (EP32, attention DP32), 32 sequences");
   EXPECT_GT(ep16.published, ep32.published);
@@ -790,26 +793,19 @@ TEST(ServingValidation, H20SweepOrdersEp16AndEp32AsPublished) {
   EXPECT_LT(ep16_8.published, ep32_8.published);
   EXPECT_LT(ep16_8.predicted, ep32_8.predicted);
   const ModelConfig v3 = preset_model("deepseek-v3");
-  for (const std::int64_t ep : {16}) {
-    ServingDeployment d = v3_instance(ep);
-    d.gpu = find_gpu("H20", "gpu");
-    d.eplb = true;
-    // 8 and 32 sequences a GPU, 2 rows each (MTP), 8 routed copies a row.
-    for (const double copies : {8.0 * 2 * 8, 32.0 * 2 * 8})
-      EXPECT_LT(IterationModel(v3, d).expert_imbalance(ep, copies), 1 / 0.7) << "EP" << ep << " at " << copies;
-  }
+  ServingDeployment d = v3_instance(16);
+  d.gpu = find_gpu("H20", "gpu");
+  d.eplb = true;
+  // 8 and 32 sequences a GPU, 2 rows each (MTP), 8 routed copies a row.
+  for (const double copies : {8.0 * 2 * 8, 32.0 * 2 * 8})
+    EXPECT_LT(IterationModel(v3, d).expert_imbalance(16, copies), 1 / 0.7) << copies << " copies a GPU";
 }
 
 // LMSYS's ablation ran the same decode with and without two-batch overlap: the row that says it ran
 // without is priced without (slower), everything else about the two rows being the same.
 TEST(ServingValidation, ARowRunWithoutTwoBatchOverlapIsPricedWithout) {
   const std::vector<ServingCheck> checks = validate_published_serving();
-  auto find = [&](const std::string& prefix) {
-    for (const ServingCheck& c : checks)
-      if (c.name.rfind(prefix, 0) == 0) return c;
-    ADD_FAILURE() << prefix;
-    return ServingCheck{};
-  };
+  auto find = [&](const std::string& prefix) { return check_named(checks, prefix); };
   const ServingCheck with = find("SGLang decode, EP72"), without = find("SGLang decode without two-batch overlap");
   EXPECT_LT(without.predicted, with.predicted);
   EXPECT_LT(without.published, with.published);
