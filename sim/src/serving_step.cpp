@@ -208,10 +208,10 @@ IterationBreakdown IterationModel::breakdown(std::int64_t gpus, const IterationL
         if (l.role == LinearRole::routed_expert) experts += gemm(routed_rows / local, l.in, l.out, local, false);
       if (d.ep > 1) {
         // Dispatch (FP8 with FP8 weights) and combine (BF16). Decode tokens go through DeepEP's
-        // low-latency kernels: every top-k copy that leaves the GPU, over RDMA once the instance
-        // spans nodes (NVLink inside one). Prefill tokens go through the normal kernels: one copy
-        // per remote node over RDMA, forwarded inside the node over NVLink (node-limited routing,
-        // communication.hpp), the slower link setting the pace.
+        // low-latency kernels: every top-k copy that leaves the GPU, those for the node's GPUs over
+        // NVLink and the rest over RDMA (low_latency_all_to_all_s). Prefill tokens go through the
+        // normal kernels: one copy per remote node over RDMA, forwarded inside the node over NVLink
+        // (node-limited routing, communication.hpp), the slower link setting the pace.
         const double decode_share = (layer_tokens - prefill_rows) / g;
         const double prefill_share = prefill_rows / g * busiest_rank;  // the busiest rank sends its prompts' copies
         const double pass_bytes = weight_bytes + 2.0;

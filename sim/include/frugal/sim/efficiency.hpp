@@ -112,8 +112,9 @@ struct EfficiencyConstants {
   // MLA decode attention when compute-bound: FlashMLA's dense decoding kernel reaches "660 TFLOPS
   // in computation-bound configuration on H800 SXM5" (deepseek-ai/FlashMLA README) of 989.5.
   double decode_attention = 0.667;
-  // Decode dispatch and combine (DeepEP's low-latency kernels, pure RDMA): 39 GB/s of the CX7's
-  // ~50 at EP128 with 128 tokens (deepseek-ai/DeepEP README, low-latency table).
+  // Decode dispatch and combine through the NIC (DeepEP's low-latency kernels): 39 GB/s of the
+  // CX7's ~50 at EP128 with 128 tokens (deepseek-ai/DeepEP README, low-latency table, pure RDMA);
+  // the node's own share rides NVLink at `nvlink` since DeepEP's 2025-06-05 change (serving.hpp).
   double decode_all_to_all = 0.78;
   // A memory-bound GEMM (decode's few rows against a whole weight matrix) streams its operands at
   // this share of the HBM bandwidth: DeepGEMM's FP8 GEMMs at M = 64 and 128, "all shapes potentially
