@@ -133,6 +133,12 @@ int main(int argc, char** argv) {
   n.show(serving_checks_table(checks));
   // The largest |error| among the rows whose name starts with `prefix` (and, with `except`, does not
   // contain it).
+  // The first row whose name starts with `prefix` (an empty one if none does).
+  auto first_named = [&checks](const std::string& prefix) {
+    for (const ServingCheck& c : checks)
+      if (c.name.rfind(prefix, 0) == 0) return c;
+    return ServingCheck{};
+  };
   auto worst = [&checks](const std::string& prefix, const std::string& except = "") {
     double w = 0;
     for (const ServingCheck& c : checks)
@@ -170,14 +176,9 @@ int main(int argc, char** argv) {
                       "(what it lacks: sim/README.md, \"serve --validate\").",
                       format_percent(trt_h200), format_percent(sglang_h200)));
   // Ant Group's H20 rows: a GPU with a seventh of the H800's compute and more bandwidth.
-  auto row = [&checks](const std::string& prefix) {
-    for (const ServingCheck& c : checks)
-      if (c.name.rfind(prefix, 0) == 0) return c;
-    return ServingCheck{};
-  };
-  const ServingCheck h20_48 = row("SGLang decode (Ant Group), 16 H20 (EP16, attention DP16), 48 sequences"),
-                     h20_8 = row("SGLang decode (Ant Group), 16 H20 (EP16, attention DP16), 8 sequences"),
-                     ep32_8 = row("SGLang decode (Ant Group), 32 H20 (EP32, attention DP32), 8 sequences");
+  const ServingCheck h20_48 = first_named("SGLang decode (Ant Group), 16 H20 (EP16, attention DP16), 48 sequences"),
+                     h20_8 = first_named("SGLang decode (Ant Group), 16 H20 (EP16, attention DP16), 8 sequences"),
+                     ep32_8 = first_named("SGLang decode (Ant Group), 32 H20 (EP32, attention DP32), 8 sequences");
   if (h20_48.published > 0 && h20_8.published > 0 && ep32_8.published > 0) {
     const bool flips = (h20_48.rel_error < 0) != (h20_8.rel_error < 0);
     n.say(fmt::format("On H20s (148 BF16 TFLOPS, a seventh of the H800's, with 4 TB/s of HBM; Ant Group's SGLang "
@@ -196,13 +197,8 @@ int main(int argc, char** argv) {
 
   // NVIDIA's measurement of how unevenly DeepSeek-R1's routed tokens land on 32 GPUs, beside the
   // placement model (expert_placement.hpp) for the same layouts.
-  auto expert_load = [&checks](const std::string& prefix) {
-    for (const ServingCheck& c : checks)
-      if (c.name.rfind(prefix, 0) == 0) return c;
-    return ServingCheck{};
-  };
-  const ServingCheck without_eplb = expert_load("TensorRT-LLM expert load, DeepSeek-R1 EP32 without EPLB");
-  const ServingCheck with_eplb = expert_load("TensorRT-LLM expert load, DeepSeek-R1 EP32 with EPLB");
+  const ServingCheck without_eplb = first_named("TensorRT-LLM expert load, DeepSeek-R1 EP32 without EPLB");
+  const ServingCheck with_eplb = first_named("TensorRT-LLM expert load, DeepSeek-R1 EP32 with EPLB");
   if (without_eplb.published > 0 && with_eplb.published > 0)
     n.say(fmt::format("Why DeepSeek serves with redundant experts: NVIDIA counted DeepSeek-R1's routed tokens on 32 GPUs "
                       "(TensorRT-LLM's EP blog, Table 1; one machine-translation dataset). Without EPLB the busiest GPU "

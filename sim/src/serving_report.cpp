@@ -65,13 +65,18 @@ namespace {
 std::string ms(double s) { return fmt::format("{:.1f} ms", 1000 * s); }
 std::string seconds(double s) { return s < 1 ? ms(s) : fmt::format("{:.2f} s", s); }
 
+// The kernel choices a deployment departs from the defaults with, each as ", choice".
+std::string kernel_choices(const ServingDeployment& d) {
+  return std::string(d.fp8_attention ? ", FP8 attention" : "") +
+         (d.low_latency_nvlink ? "" : ", decode all-to-all through the NIC only");
+}
+
 std::string describe_deployment(const ServingDeployment& d) {
   std::string s = fmt::format("{} instance{} of {} x {} (TP {}, EP {}), {} weights, {} KV cache", d.instances,
                               d.instances == 1 ? "" : "s", d.gpus_per_instance, d.gpu.name, d.tp, d.ep,
                               d.fp8_weights ? "FP8" : "BF16", to_string(d.kv_dtype));
   if (d.eplb && d.redundant_experts == 0) s += ", EPLB placement";
-  if (d.fp8_attention) s += ", FP8 attention";
-  if (!d.low_latency_nvlink) s += ", decode all-to-all through the NIC only";
+  s += kernel_choices(d);
   if (d.disaggregated)
     s += fmt::format(", prefill on {} separate instance{} of {} GPUs", d.prefill_instances,
                      d.prefill_instances == 1 ? "" : "s", d.prefill_gpus_per_instance);
@@ -214,12 +219,10 @@ std::string capacity_table(const ModelConfig& m, const ServingDeployment& d, con
                            const PrefillCapacity& prefill, const AggregatedCapacity* aggregated) {
   auto ms = [](double s) { return fmt::format("{:.2f} ms", 1e3 * s); };
   std::string out = fmt::format(
-      "{} on {} x {} per instance (TP {}, EP {}, {} redundant experts{}, {} weights, {} KV cache{}{}{})\n\n", m.name,
+      "{} on {} x {} per instance (TP {}, EP {}, {} redundant experts{}, {} weights, {} KV cache{}{})\n\n", m.name,
       d.gpus_per_instance, d.gpu.name, d.tp, d.ep, d.redundant_experts,
       d.eplb && d.redundant_experts == 0 ? " (EPLB placement)" : "", d.fp8_weights ? "FP8" : "BF16",
-      to_string(d.kv_dtype), d.fp8_attention ? ", FP8 attention" : "",
-      d.low_latency_nvlink ? "" : ", decode all-to-all through the NIC only",
-      d.mtp_acceptance > 0 ? fmt::format(", MTP at {:.2f} acceptance", d.mtp_acceptance) : std::string());
+      to_string(d.kv_dtype), kernel_choices(d), d.mtp_acceptance > 0 ? fmt::format(", MTP at {:.2f} acceptance", d.mtp_acceptance) : std::string());
   TextTable t({"", "decode", "prefill"});
   t.add_row({"load", fmt::format("{:.1f} sequences per GPU{} at {:.0f} KV tokens", decode.batch_per_gpu,
                                  decode.kv_limited ? " (all the KV cache holds)" : "", decode.context),

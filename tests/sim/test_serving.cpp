@@ -741,6 +741,12 @@ ServingCheck check_named(const std::vector<ServingCheck>& checks, const std::str
   return ServingCheck{};
 }
 
+// `lower` below `higher` both as published and as predicted.
+void expect_below_as_published(const ServingCheck& lower, const ServingCheck& higher) {
+  EXPECT_LT(lower.published, higher.published) << lower.name << " / " << higher.name;
+  EXPECT_LT(lower.predicted, higher.predicted) << lower.name << " / " << higher.name;
+}
+
 TEST(ServingValidation, DeepSeekServingDayIsReproducedWhereTheModelCan) {
   const std::vector<ServingCheck> checks = validate_published_serving();
   // 7 from the Day6 post, 2 RTP-LLM measurements, 7 from LMSYS's SGLang blog, 1 from its MTP blog
@@ -783,15 +789,10 @@ TEST(ServingValidation, DeepSeekServingDayIsReproducedWhereTheModelCan) {
 // sequences a GPU; the sweep states no balance for it.)
 TEST(ServingValidation, H20SweepOrdersEp16AndEp32AsPublished) {
   const std::vector<ServingCheck> checks = validate_published_serving();
-  auto find = [&](const std::string& prefix) { return check_named(checks, prefix); };
-  const ServingCheck ep16 = find("SGLang decode (Ant Group), 16 H20 (EP16, attention DP16), 32 sequences");
-  const ServingCheck ep32 = find("SGLang decode (Ant Group), 32 H20 (EP32, attention DP32), 32 sequences");
-  EXPECT_GT(ep16.published, ep32.published);
-  EXPECT_GT(ep16.predicted, ep32.predicted);
-  const ServingCheck ep16_8 = find("SGLang decode (Ant Group), 16 H20 (EP16, attention DP16), 8 sequences");
-  const ServingCheck ep32_8 = find("SGLang decode (Ant Group), 32 H20 (EP32, attention DP32), 8 sequences");
-  EXPECT_LT(ep16_8.published, ep32_8.published);
-  EXPECT_LT(ep16_8.predicted, ep32_8.predicted);
+  expect_below_as_published(check_named(checks, "SGLang decode (Ant Group), 32 H20 (EP32, attention DP32), 32 sequences"),
+                            check_named(checks, "SGLang decode (Ant Group), 16 H20 (EP16, attention DP16), 32 sequences"));
+  expect_below_as_published(check_named(checks, "SGLang decode (Ant Group), 16 H20 (EP16, attention DP16), 8 sequences"),
+                            check_named(checks, "SGLang decode (Ant Group), 32 H20 (EP32, attention DP32), 8 sequences"));
   const ModelConfig v3 = preset_model("deepseek-v3");
   ServingDeployment d = v3_instance(16);
   d.gpu = find_gpu("H20", "gpu");
@@ -805,10 +806,8 @@ TEST(ServingValidation, H20SweepOrdersEp16AndEp32AsPublished) {
 // without is priced without (slower), everything else about the two rows being the same.
 TEST(ServingValidation, ARowRunWithoutTwoBatchOverlapIsPricedWithout) {
   const std::vector<ServingCheck> checks = validate_published_serving();
-  auto find = [&](const std::string& prefix) { return check_named(checks, prefix); };
-  const ServingCheck with = find("SGLang decode, EP72"), without = find("SGLang decode without two-batch overlap");
-  EXPECT_LT(without.predicted, with.predicted);
-  EXPECT_LT(without.published, with.published);
+  expect_below_as_published(check_named(checks, "SGLang decode without two-batch overlap"),
+                            check_named(checks, "SGLang decode, EP72"));
 }
 
 // TensorRT-LLM's Table 1 (DeepSeek-R1, EP32 decode): the busiest rank's routed tokens over the mean,
