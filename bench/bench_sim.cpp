@@ -82,7 +82,7 @@ void BM_ServePlan(benchmark::State& state) {
   w.prefix_hit_rate = 0.56;
   std::int64_t candidates = 0;
   for (auto _ : state) {
-    const ServingPlan plan = plan_serving(v3, priced_alike(known_gpus(), 2.0), w, {5.0, 0.050}, 0.85);
+    const ServingPlan plan = plan_serving(v3, priced_alike(known_gpus(), 2.0), w, {5.0, 0.050}, PlanChoices::with_mtp(0.85));
     candidates += plan.candidates;
     benchmark::DoNotOptimize(plan);
   }

@@ -217,9 +217,10 @@ int main(int argc, char** argv) {
   busy.prefix_hit_rate = 0.56;  // DeepSeek's published cache-hit rate
   n.say("The question an engineer brings: how many GPUs, laid out how, serve 100 requests/s of 4K-token prompts "
         "(56% cached) and 1K-token answers at p95 TTFT <= 3 s and p95 TPOT <= 50 ms, and at what cost? `frugal-sim "
-        "serve --plan` sizes every GPU type, instance size, EP, redundancy and batch limit, aggregated or "
-        "disaggregated, from the capacity model, then confirms the cheapest in the event simulation:");
-  n.show(serving_plan_table(plan_serving(v3, priced_alike(known_gpus(), d.price_per_gpu_hour), busy, {3.0, 0.050}, 0.85)));
+        "serve --plan` sizes every GPU type, instance size, EP, redundancy (or EPLB's placement without it) and batch "
+        "limit, aggregated or disaggregated, from the capacity model, then confirms the cheapest in the event "
+        "simulation:");
+  n.show(serving_plan_table(plan_serving(v3, priced_alike(known_gpus(), d.price_per_gpu_hour), busy, {3.0, 0.050}, PlanChoices::with_mtp(0.85))));
   n.say("The cost columns are what each deployment costs at the offered rate, which the simulation confirmed it "
         "carries within the SLOs: its GPU-hours per hour over the requests (or output tokens) per hour. A simulation's "
         "own cost per request, as `frugal-sim serve` prints it, also pays for the drain after the last arrival, when "

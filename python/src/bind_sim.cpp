@@ -68,7 +68,8 @@ void bind_sim(py::module_& m) {
       "serve",
       [](const py::object& config, double rate, double prompt, double output, const std::string& lengths, std::int64_t requests,
          const std::string& gpu_name, const py::object& fp8_weights, double mtp_acceptance, double prefix_hit_rate, double price,
-         std::int64_t instances, std::uint64_t seed) {
+         std::int64_t instances, std::uint64_t seed, const std::string& kv_dtype, bool fp8_attention, bool eplb,
+         std::int64_t redundant_experts, bool two_batch_overlap, bool low_latency_nvlink) {
         const ModelConfig model = model_from(config);
         require_positive(rate, "rate");
         require_positive(prompt, "prompt");
@@ -81,10 +82,20 @@ void bind_sim(py::module_& m) {
         const sim::GpuSpec gpu = sim::find_gpu(gpu_name, "gpu");
         const bool fp8 = fp8_weights.is_none() ? gpu.fp8_flops > 0 : fp8_weights.cast<bool>();
         if (fp8 && gpu.fp8_flops <= 0) throw ConfigError("fp8_weights", "needs FP8 Tensor Cores, which the " + gpu.name + " lacks");
+        if (kv_dtype != "bf16" && kv_dtype != "fp8") throw ConfigError("kv_dtype", "must be 'bf16' or 'fp8', got '" + kv_dtype + "'");
         sim::ServingDeployment d = sim::default_deployment(model, gpu, fp8);
         d.price_per_gpu_hour = price;
         d.instances = instances;
         d.mtp_acceptance = mtp_acceptance;
+        // The kernels and placement as serve's flags, refused as serve refuses them (naming its flag).
+        d.kv_dtype = kv_dtype == "fp8" ? sim::KvDtype::fp8 : sim::KvDtype::bf16;
+        d.fp8_attention = fp8_attention;
+        d.eplb = eplb;
+        d.redundant_experts = redundant_experts;
+        d.two_batch_overlap = two_batch_overlap;
+        d.low_latency_nvlink = low_latency_nvlink;
+        sim::check_fp8_attention(d);
+        sim::check_expert_slots(model, d);
         sim::ServingWorkload w;
         w.arrival_rate = rate;
         w.prompt = {prompt, distribution_from(lengths)};
@@ -95,15 +106,20 @@ void bind_sim(py::module_& m) {
         nlohmann::json j = sim::serving_result_json(sim::simulate_serving(model, d, w));
         j["model"] = model.name;
         j["deployment"] = {{"gpu", gpu.name}, {"gpus_per_instance", d.gpus_per_instance}, {"instances", d.instances},
-                           {"tp", d.tp}, {"ep", d.ep}, {"fp8_weights", d.fp8_weights}, {"price_per_gpu_hour", d.price_per_gpu_hour}};
+                           {"tp", d.tp}, {"ep", d.ep}, {"fp8_weights", d.fp8_weights}, {"price_per_gpu_hour", d.price_per_gpu_hour},
+                           {"kv_dtype", kv_dtype}, {"fp8_attention", d.fp8_attention}, {"eplb", d.eplb || d.redundant_experts > 0},
+                           {"redundant_experts", d.redundant_experts}};
         return to_python(j);
       },
       py::arg("config") = "deepseek-v3", py::arg("rate") = 4.0, py::arg("prompt") = 1000.0, py::arg("output") = 300.0,
       py::arg("lengths") = "exponential", py::arg("requests") = 2000, py::arg("gpu") = "H800", py::arg("fp8_weights") = py::none(),
       py::arg("mtp_acceptance") = 0.0, py::arg("prefix_hit_rate") = 0.0, py::arg("price") = 2.0, py::arg("instances") = 1,
-      py::arg("seed") = 1,
+      py::arg("seed") = 1, py::arg("kv_dtype") = "bf16", py::arg("fp8_attention") = false, py::arg("eplb") = false,
+      py::arg("redundant_experts") = 0, py::arg("two_batch_overlap") = true, py::arg("low_latency_nvlink") = true,
       "Latency percentiles (TTFT, time per output token, end to end), throughput and cost of serving Poisson "
-      "arrivals at `rate` requests/s with mean prompt and output lengths (as `frugal-sim serve --format json`).");
+      "arrivals at `rate` requests/s with mean prompt and output lengths (as `frugal-sim serve --format json`). "
+      "kv_dtype, fp8_attention, eplb, redundant_experts, two_batch_overlap and low_latency_nvlink are serve's "
+      "--kv-dtype, --fp8-attention, --eplb, --redundant-experts, --no-two-batch-overlap and --no-low-latency-nvlink.");
 
   m.def(
       "validate",

@@ -116,11 +116,8 @@ class ServeCommand : public Command {
     d.mtp_acceptance = d_.mtp_acceptance;
     d.two_batch_overlap = !no_two_batch_overlap_;
     d.low_latency_nvlink = !no_low_latency_nvlink_;
-    if (d_.fp8_attention && d.kv_dtype != KvDtype::fp8)
-      throw ConfigError("--fp8-attention", "needs --kv-dtype fp8 (FP8 queries attend to an FP8 cache)");
-    if (d_.fp8_attention && gpu.fp8_flops <= 0)
-      throw ConfigError("--fp8-attention", "needs FP8 Tensor Cores, which the " + gpu.name + " lacks");
     d.fp8_attention = d_.fp8_attention;
+    check_fp8_attention(d);
     ServingWorkload w = w_;
     w.prompt.distribution = prompt_dist_ == "fixed" ? LengthDistribution::fixed : LengthDistribution::exponential;
     w.output.distribution = output_dist_ == "fixed" ? LengthDistribution::fixed : LengthDistribution::exponential;
@@ -165,7 +162,7 @@ class ServeCommand : public Command {
 
   int print_plan(const ModelConfig& m, const ServingDeployment& d, const ServingWorkload& w) const {
     const ServingSlo slo = slos();
-    const ServingPlan plan = plan_serving(m, plan_gpus(d), w, slo, d.mtp_acceptance);
+    const ServingPlan plan = plan_serving(m, plan_gpus(d), w, slo, plan_choices(d));
     std::cout << (format_ == "json" ? serving_plan_json(plan).dump(2) + "\n" : serving_plan_table(plan));
     return 0;
   }
@@ -184,6 +181,20 @@ class ServeCommand : public Command {
     const std::vector<LadderRow> rows = serving_ladder(rungs, gpus, w, slo);
     std::cout << (format_ == "json" ? serving_ladder_json(rows).dump(2) + "\n" : serving_ladder_table(rows, w, slo));
     return 0;
+  }
+
+  // What --plan keeps on every candidate: the precisions and kernels given as flags. The weights
+  // are FP8 wherever the GPU has it unless --weights names them.
+  PlanChoices plan_choices(const ServingDeployment& d) const {
+    PlanChoices choices;
+    if (!weights_.empty()) choices.fp8_weights = weights_ == "fp8";
+    choices.kv_dtype = d.kv_dtype;
+    choices.fp8_attention = d.fp8_attention;
+    choices.two_batch_overlap = d.two_batch_overlap;
+    choices.low_latency_nvlink = d.low_latency_nvlink;
+    choices.token_budget = d.token_budget;
+    choices.mtp_acceptance = d.mtp_acceptance;
+    return choices;
   }
 
   ServingSlo slos() const {

@@ -314,6 +314,14 @@ void serving_tab(GuiState& s, DrawContext& ctx, const Palette& p) {
   changed |= ImGui::InputInt("output tokens", &in.output_tokens, 50, 500);
   changed |= ImGui::SliderFloat("MTP acceptance", &in.mtp_acceptance, 0.0f, 0.95f, "%.2f");
   changed |= ImGui::SliderFloat("prefix-cache hits", &in.prefix_hit_rate, 0.0f, 1.0f, "%.2f");
+  changed |= ImGui::Checkbox("FP8 KV cache", &in.kv_fp8);
+  ImGui::SameLine();
+  changed |= ImGui::Checkbox("FP8 attention", &in.fp8_attention);
+  ImGui::SameLine();
+  changed |= ImGui::Checkbox("two-batch overlap", &in.two_batch_overlap);
+  changed |= ImGui::Checkbox("decode all-to-all over NVLink in a node (DeepEP since 2025-06)", &in.low_latency_nvlink);
+  ImGui::SameLine();
+  changed |= ImGui::Checkbox("EPLB placement", &in.eplb);
   if (changed) s.recompute_serving();
   if (!s.serving_error.empty()) {
     ImGui::TextColored(kRed, "%s", s.serving_error.c_str());

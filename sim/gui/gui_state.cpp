@@ -249,8 +249,11 @@ void GuiState::recompute_serving() {
   try {
     const TrainingRun run = build_run(document_, inputs);
     ServingDeployment d = default_deployment(run.model, run.gpu, inputs.fp8 && run.gpu.fp8_flops > 0);
+    apply_choices(serving_choices(), d);
+    d.fp8_weights = inputs.fp8 && run.gpu.fp8_flops > 0;
+    d.eplb = inputs.eplb;
+    check_fp8_attention(d);
     d.price_per_gpu_hour = inputs.price;
-    d.mtp_acceptance = inputs.mtp_acceptance;
     ServingWorkload w;
     w.prompt = {static_cast<double>(inputs.prompt_tokens), LengthDistribution::exponential};
     w.output = {static_cast<double>(inputs.output_tokens), LengthDistribution::exponential};
@@ -266,6 +269,16 @@ void GuiState::recompute_serving() {
   }
 }
 
+PlanChoices GuiState::serving_choices() const {
+  PlanChoices choices;
+  choices.mtp_acceptance = inputs.mtp_acceptance;
+  choices.kv_dtype = inputs.kv_fp8 ? KvDtype::fp8 : KvDtype::bf16;
+  choices.fp8_attention = inputs.fp8_attention;
+  choices.two_batch_overlap = inputs.two_batch_overlap;
+  choices.low_latency_nvlink = inputs.low_latency_nvlink;
+  return choices;
+}
+
 void GuiState::plan_serving() {
   serving_plan.reset();
   try {
@@ -276,7 +289,7 @@ void GuiState::plan_serving() {
     w.output = {static_cast<double>(inputs.output_tokens), LengthDistribution::exponential};
     w.prefix_hit_rate = inputs.prefix_hit_rate;
     serving_plan = frugal::sim::plan_serving(run.model, priced_alike(known_gpus(), inputs.price), w,
-                                             {inputs.ttft_p95_s, inputs.tpot_p95_ms / 1e3}, inputs.mtp_acceptance);
+                                             {inputs.ttft_p95_s, inputs.tpot_p95_ms / 1e3}, serving_choices());
     plan_error.clear();
   } catch (const ConfigError& e) {
     plan_error = e.what();

@@ -47,6 +47,9 @@ struct GuiInputs {
   int prompt_tokens = 1000, output_tokens = 300;
   float mtp_acceptance = 0.0f, prefix_hit_rate = 0.0f;
   float ttft_p95_s = 3.0f, tpot_p95_ms = 50.0f;  // the planner's SLOs
+  // precisions and kernels, as serve's flags; the planner keeps them on every candidate
+  bool kv_fp8 = false, fp8_attention = false, two_batch_overlap = true, low_latency_nvlink = true;
+  bool eplb = false;  // the load view's deployment only: the planner tries both placements
   // sweep
   int sweep_axis = 0;     // see sweep_axes()
   int sweep_axis_2 = -1;  // a second input (a heat map over both), or -1 for none
@@ -83,6 +86,8 @@ class GuiState {
   void recompute_serving();
   // `serve --plan` on the serving inputs and SLOs, over every known GPU at the price input.
   void plan_serving();
+  // The serving inputs' precisions and kernels (`serve --kv-dtype fp8 --fp8-attention ...`).
+  PlanChoices serving_choices() const;
   void start_sweep();  // in a background thread; sweep_progress() runs 0..1
   // The values a sweep takes along axis `axis` (an index into sweep_axes()).
   static std::vector<double> sweep_values(int axis);

@@ -29,7 +29,7 @@ FinetuneEstimate finetune_on_a100s(const char* preset, FinetuneMethod method, do
 
 double serving_cost_per_1k(const char* preset, double rate) {
   const ServingWorkload w{rate, {1000, LengthDistribution::exponential}, {300, LengthDistribution::exponential}, 0.0, 2000, 1, {}};
-  return plan_serving(preset_model(preset), priced_alike({find_gpu("H100", "--gpu")}, 2.0), w, {2.0, 0.05}, 0.0)
+  return plan_serving(preset_model(preset), priced_alike({find_gpu("H100", "--gpu")}, 2.0), w, {2.0, 0.05})
       .best.front()
       .cost_per_1k_requests_usd;
 }

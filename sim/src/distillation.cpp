@@ -99,8 +99,8 @@ DistillationEstimate estimate_distillation(const DistillationJob& job, const std
   e.total_gpu_hours = e.teacher_gpu_hours + e.student_gpu_hours;
   e.total_cost_usd = e.total_gpu_hours * job.price_per_gpu_hour;
 
-  const ServingPlan teacher = plan_serving(job.teacher, serving_gpus, job.workload, job.slo, 0.0, c);
-  const ServingPlan student = plan_serving(job.student, serving_gpus, job.workload, job.slo, 0.0, c);
+  const ServingPlan teacher = plan_serving(job.teacher, serving_gpus, job.workload, job.slo, {}, c);
+  const ServingPlan student = plan_serving(job.student, serving_gpus, job.workload, job.slo, {}, c);
   e.teacher_serving = teacher.best.front();
   e.student_serving = student.best.front();
   e.teacher_cost_per_1k_requests_usd = e.teacher_serving.cost_per_1k_requests_usd;

@@ -49,7 +49,7 @@ std::vector<LadderRow> serving_ladder(const std::vector<LadderRung>& rungs, cons
     row.active_params = a.active_params;
     row.scores = published_scores(rung.name);
     try {
-      const ServingPlan plan = plan_serving(rung.model, gpus, w, slo, 0.0, c);
+      const ServingPlan plan = plan_serving(rung.model, gpus, w, slo, {}, c);
       row.best = plan.best.front();
     } catch (const ConfigError& e) {  // no deployment meets the SLOs: an answer for this rung
       row.no_plan = e.what();

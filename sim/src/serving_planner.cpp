@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "frugal/config/config_error.hpp"
+#include "frugal/sim/serving_report.hpp"
 #include "frugal/sim/text_table.hpp"
 
 namespace frugal::sim {
@@ -25,27 +26,18 @@ const std::vector<std::int64_t> kBatchLimits = {32, 64, 128, 256};
 const std::vector<std::int64_t> kPrefillSizesMoe = {1, 2, 4, 8, 16, 32};
 const std::vector<std::int64_t> kPrefillSizesDense = {1, 2, 4, 8};
 
-// Redundant-expert counts that make routed + N divisible by EP: the fewest, and one more per GPU.
-std::vector<std::int64_t> redundancy_options(const ModelConfig& m, std::int64_t ep) {
-  if (!m.is_moe() || ep == 1) return {0};
-  const std::int64_t fewest = (ep - m.moe.routed_experts % ep) % ep;
-  std::vector<std::int64_t> out = {fewest};
-  if (fewest + ep <= m.moe.routed_experts) out.push_back(fewest + ep);
-  return out;
-}
-
-ServingDeployment instance_of(const ModelConfig& m, const GpuSpec& gpu, std::int64_t gpus, std::int64_t redundant,
-                              double price, double acceptance) {
+ServingDeployment instance_of(const ModelConfig& m, const GpuSpec& gpu, std::int64_t gpus, ExpertSlotOption slots,
+                              double price, const PlanChoices& choices) {
   ServingDeployment d;
   d.gpu = gpu;
-  d.fp8_weights = gpu.fp8_flops > 0;
+  apply_choices(choices, d);
   d.gpus_per_instance = gpus;
   d.price_per_gpu_hour = price;
-  d.mtp_acceptance = acceptance;
   if (m.is_moe()) {
     d.ep = gpus;
     d.tp = 1;
-    d.redundant_experts = redundant;
+    d.redundant_experts = slots.redundant;
+    d.eplb = slots.eplb;
   } else {
     d.ep = 1;
     d.tp = std::min<std::int64_t>(gpus, gpu.gpus_per_node);
@@ -58,7 +50,8 @@ std::string layout_of(const ServingDeployment& d, const ModelConfig& m) {
   std::string s = fmt::format("{} at ${:.2f}/h, {}: {} x {} GPUs", d.gpu.name, d.price_per_gpu_hour,
                               d.disaggregated ? "disaggregated" : "aggregated", d.instances, d.gpus_per_instance);
   if (d.disaggregated) s += fmt::format(" decode + {} x {} prefill", d.prefill_instances, d.prefill_gpus_per_instance);
-  if (m.is_moe()) s += fmt::format(", EP = instance, {} redundant", d.redundant_experts);
+  if (m.is_moe()) s += fmt::format(", EP = instance, {} redundant{}", d.redundant_experts,
+                                   d.eplb && d.redundant_experts == 0 ? ", EPLB placement" : "");
   else s += fmt::format(", TP {}", d.tp);
   return s + fmt::format(", batch <= {} per rank", d.max_batch);
 }
@@ -116,6 +109,31 @@ OfferedLoad offered_load(const ServingWorkload& w) {
   return {(n - 1) / span, prompt / n, std::max(1.0, output / n)};
 }
 
+bool runs_choices(const GpuSpec& gpu, const PlanChoices& choices) {
+  const bool fp8 = gpu.fp8_flops > 0;
+  return fp8 || (!choices.fp8_weights.value_or(false) && !choices.fp8_attention);
+}
+
+void apply_choices(const PlanChoices& choices, ServingDeployment& d) {
+  d.fp8_weights = choices.fp8_weights.value_or(d.gpu.fp8_flops > 0);
+  d.kv_dtype = choices.kv_dtype;
+  d.fp8_attention = choices.fp8_attention;
+  d.two_batch_overlap = choices.two_batch_overlap;
+  d.low_latency_nvlink = choices.low_latency_nvlink;
+  d.token_budget = choices.token_budget;
+  d.mtp_acceptance = choices.mtp_acceptance;
+}
+
+std::vector<ExpertSlotOption> expert_slot_options(const ModelConfig& m, std::int64_t ep) {
+  if (!m.is_moe() || ep == 1) return {{0, false}};
+  const std::int64_t fewest = (ep - m.moe.routed_experts % ep) % ep;
+  std::vector<ExpertSlotOption> out;
+  if (fewest == 0) out.push_back({0, false});
+  out.push_back({fewest, true});
+  if (fewest + ep <= m.moe.routed_experts) out.push_back({fewest + ep, true});
+  return out;
+}
+
 std::vector<PricedGpu> priced_alike(const std::vector<GpuSpec>& gpus, double price_per_gpu_hour) {
   std::vector<PricedGpu> out;
   for (const GpuSpec& g : gpus) out.push_back({g, price_per_gpu_hour});
@@ -123,7 +141,16 @@ std::vector<PricedGpu> priced_alike(const std::vector<GpuSpec>& gpus, double pri
 }
 
 ServingPlan plan_serving(const ModelConfig& m, const std::vector<PricedGpu>& gpus, const ServingWorkload& w,
-                         const ServingSlo& slo, double acceptance, const EfficiencyConstants& c) {
+                         const ServingSlo& slo, const PlanChoices& choices, const EfficiencyConstants& c) {
+  // The choices on the first GPU that can run them: refused as `serve` refuses them.
+  const auto runnable = std::find_if(gpus.begin(), gpus.end(), [&](const PricedGpu& g) { return runs_choices(g.gpu, choices); });
+  if (runnable == gpus.end())
+    throw ConfigError(choices.fp8_attention ? "--fp8-attention" : "--weights",
+                      "needs FP8 Tensor Cores, which none of the GPUs to plan on has");
+  ServingDeployment probe;
+  probe.gpu = runnable->gpu;
+  apply_choices(choices, probe);
+  check_fp8_attention(probe);
   const OfferedLoad load = offered_load(w);
   const double rate = load.requests_per_s, prompt = load.prompt, output = load.output;
   const double uncached = prompt * (1.0 - w.prefix_hit_rate);
@@ -133,11 +160,12 @@ ServingPlan plan_serving(const ModelConfig& m, const std::vector<PricedGpu>& gpu
   double best_tpot = std::numeric_limits<double>::infinity(), best_ttft = best_tpot;
 
   for (const auto& [gpu, price] : gpus) {
+    if (!runs_choices(gpu, choices)) continue;
     const auto& sizes = m.is_moe() ? kMoeInstanceSizes : kDenseInstanceSizes;
     const auto& prefill_sizes = m.is_moe() ? kPrefillSizesMoe : kPrefillSizesDense;
     for (std::int64_t g : sizes) {
-      for (std::int64_t redundant : redundancy_options(m, g)) {
-        const ServingDeployment base = instance_of(m, gpu, g, redundant, price, acceptance);
+      for (const ExpertSlotOption slots : expert_slot_options(m, g)) {
+        const ServingDeployment base = instance_of(m, gpu, g, slots, price, choices);
         if (kv_capacity_tokens(m, base, g, c) < context) continue;  // the weights leave no room
         for (std::int64_t limit : kBatchLimits) {
           ServingDeployment d = base;
@@ -156,7 +184,7 @@ ServingPlan plan_serving(const ModelConfig& m, const std::vector<PricedGpu>& gpu
           std::vector<std::int64_t> modes = {0};
           modes.insert(modes.end(), prefill_sizes.begin(), prefill_sizes.end());
           for (std::int64_t prefill_gpus : modes) {
-            ServingDeployment p = prefill_gpus == 0 ? d : instance_of(m, gpu, prefill_gpus, redundancy_options(m, prefill_gpus).front(), price, acceptance);
+            ServingDeployment p = prefill_gpus == 0 ? d : instance_of(m, gpu, prefill_gpus, expert_slot_options(m, prefill_gpus).front(), price, choices);
             if (prefill_gpus > 0 && kv_capacity_tokens(m, p, prefill_gpus, c) < prompt) continue;
             if (prefill_gpus > 0) ++plan.candidates;
             const PrefillCapacity prefill = prefill_capacity(m, p, prompt, w.prefix_hit_rate, c);
@@ -256,7 +284,7 @@ ServingPlan plan_serving(const ModelConfig& m, const std::vector<PricedGpu>& gpu
     const bool seen = std::any_of(plan.best.begin(), plan.best.end(), [&d](const PlanCandidate& b) {
       const ServingDeployment& e = b.deployment;
       return e.gpu.name == d.gpu.name && e.disaggregated == d.disaggregated && e.instances == d.instances &&
-             e.gpus_per_instance == d.gpus_per_instance && e.redundant_experts == d.redundant_experts &&
+             e.gpus_per_instance == d.gpus_per_instance && e.redundant_experts == d.redundant_experts && e.eplb == d.eplb &&
              (!d.disaggregated || (e.prefill_instances == d.prefill_instances &&
                                    e.prefill_gpus_per_instance == d.prefill_gpus_per_instance));
     });
@@ -315,7 +343,11 @@ nlohmann::json serving_plan_json(const ServingPlan& plan) {
                    {"ep", d.ep},
                    {"tp", d.tp},
                    {"redundant_experts", d.redundant_experts},
+                   {"eplb", d.eplb || d.redundant_experts > 0},
                    {"max_batch", d.max_batch},
+                   {"fp8_weights", d.fp8_weights},
+                   {"kv_dtype", d.kv_dtype == KvDtype::fp8 ? "fp8" : "bf16"},
+                   {"fp8_attention", d.fp8_attention},
                    {"gpus", d.total_gpus()},
                    {"nodes", static_cast<double>(d.total_gpus()) / static_cast<double>(d.gpu.gpus_per_node)},
                    {"ttft_p50_s", r.ttft_s.p50},

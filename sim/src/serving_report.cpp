@@ -258,6 +258,12 @@ std::string capacity_table(const ModelConfig& m, const ServingDeployment& d, con
   return out;
 }
 
+void check_fp8_attention(const ServingDeployment& d) {
+  if (!d.fp8_attention) return;
+  if (d.kv_dtype != KvDtype::fp8) throw ConfigError("--fp8-attention", "needs --kv-dtype fp8 (FP8 queries attend to an FP8 cache)");
+  if (d.gpu.fp8_flops <= 0) throw ConfigError("--fp8-attention", "needs FP8 Tensor Cores, which the " + d.gpu.name + " lacks");
+}
+
 void check_expert_slots(const ModelConfig& m, const ServingDeployment& d) {
   if (d.redundant_experts < 0) throw ConfigError("--redundant-experts", "must be 0 or more");
   if (!m.is_moe()) {

@@ -52,6 +52,21 @@ class Simulator(unittest.TestCase):
         self.assertLess(mtp["tpot_p50_s"], plain["tpot_p50_s"] / 1.5)
         self.assertEqual(plain["completed"], 300)
 
+    def test_serve_takes_serves_kernel_and_placement_flags(self):
+        py = frugal.serve(rate=4, requests=300, kv_dtype="fp8", fp8_attention=True, eplb=True,
+                          two_batch_overlap=False, low_latency_nvlink=False)
+        cli = self.cli("serve", "--rate", "4", "--requests", "300", "--kv-dtype", "fp8", "--fp8-attention", "--eplb",
+                       "--no-two-batch-overlap", "--no-low-latency-nvlink", "--no-compare")
+        for key in ("ttft_p50_s", "ttft_p95_s", "tpot_p50_s", "tpot_p95_s", "cost_per_1k_requests_usd"):
+            self.assertEqual(py[key], cli[key], key)
+        self.assertEqual(py["deployment"]["kv_dtype"], "fp8")
+        self.assertNotEqual(py["tpot_p50_s"], frugal.serve(rate=4, requests=300)["tpot_p50_s"])
+        for kwargs, flag in [({"fp8_attention": True}, "--fp8-attention: needs --kv-dtype fp8"),
+                             ({"kv_dtype": "fp4"}, "kv_dtype"), ({"redundant_experts": 5}, "--ep")]:
+            with self.assertRaises(ValueError) as e:
+                frugal.serve(rate=4, requests=300, **kwargs)
+            self.assertIn(flag, str(e.exception))
+
     def cli(self, *args):
         return json.loads(subprocess.run([os.environ["FRUGAL_SIM"], *args, "--format", "json"], check=True,
                                          capture_output=True, text=True).stdout)

@@ -330,6 +330,26 @@ TEST(CliServe, PlanListsTheCheapestDeployments) {
               4.0, 1e-9);
 }
 
+// --plan keeps serve's precision and kernel flags on every candidate it prints.
+TEST(CliServe, PlanKeepsThePrecisionAndKernelFlags) {
+  const std::string base = "serve --plan --rate 20 --prompt-tokens 2000 --output-tokens 300 --ttft-p95 3 --tpot-p95 60 ";
+  const ProgramRun fp8 = frugal_sim(base + "--plan-gpus H100,A100 --kv-dtype fp8 --fp8-attention --format json");
+  ASSERT_EQ(fp8.status, 0) << fp8.err;
+  for (const auto& row : nlohmann::json::parse(fp8.out)) {
+    EXPECT_EQ(row["gpu"], "H100");
+    EXPECT_EQ(row["kv_dtype"], "fp8");
+    EXPECT_TRUE(row["fp8_attention"].get<bool>());
+  }
+  const ProgramRun bf16 = frugal_sim(base + "--plan-gpus H100 --weights bf16 --format json");
+  ASSERT_EQ(bf16.status, 0) << bf16.err;
+  for (const auto& row : nlohmann::json::parse(bf16.out)) {
+    EXPECT_FALSE(row["fp8_weights"].get<bool>());
+    EXPECT_EQ(row["kv_dtype"], "bf16");
+  }
+  expect_refused(frugal_sim(base + "--plan-gpus A100 --kv-dtype fp8 --fp8-attention"),
+                 "--fp8-attention: needs FP8 Tensor Cores, which none of the GPUs to plan on has");
+}
+
 TEST(CliServe, TraceDrivesTheWorkload) {
   const std::string file = temp_path(".trace");
   std::ofstream(file) << "0 100 10\n0.1 200 5\n0.2 50 1\n";

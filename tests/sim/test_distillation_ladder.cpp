@@ -74,7 +74,7 @@ TEST(Distillation, BreakEvenIsPipelineCostOverSavingPerRequest) {
   // Each serving cost is the planner's cheapest for that model alone.
   const DistillationJob j = small_job();
   EXPECT_DOUBLE_EQ(e.student_cost_per_1k_requests_usd,
-                   plan_serving(j.student, h100(), j.workload, {}, 0.0).best.front().cost_per_1k_requests_usd);
+                   plan_serving(j.student, h100(), j.workload, {}).best.front().cost_per_1k_requests_usd);
 }
 
 TEST(Distillation, NoBreakEvenWhenTheStudentIsNotCheaper) {
@@ -149,7 +149,7 @@ TEST(Ladder, EachRungIsThePlannersCheapest) {
   ASSERT_EQ(rows.size(), 2u);
   for (std::size_t i = 0; i < rows.size(); ++i) {
     ASSERT_TRUE(rows[i].best.has_value()) << rows[i].no_plan;
-    const ServingPlan alone = plan_serving(rungs[i].model, h100(), w, {2.0, 0.05}, 0.0);
+    const ServingPlan alone = plan_serving(rungs[i].model, h100(), w, {2.0, 0.05});
     EXPECT_DOUBLE_EQ(rows[i].best->cost_per_1k_requests_usd, alone.best.front().cost_per_1k_requests_usd);
     EXPECT_LE(rows[i].best->simulated.tpot_s.p95, 0.05);
   }

@@ -118,6 +118,32 @@ TEST(GuiState, ServingTabPlansADeployment) {
   EXPECT_NE(s.plan_error.find("--tpot-p95: no deployment meets"), std::string::npos) << s.plan_error;
 }
 
+// The serving tab's precision and kernel boxes are serve's flags: refused as the CLI refuses them,
+// and kept on every deployment the planner proposes.
+TEST(GuiState, ServingTabKeepsItsPrecisionsAndKernelsInThePlan) {
+  GuiState s;
+  s.load_preset("deepseek-v3");
+  s.inputs.rate = 20;
+  s.inputs.ttft_p95_s = 3;
+  s.inputs.tpot_p95_ms = 60;
+  s.inputs.fp8_attention = true;
+  s.recompute_serving();
+  EXPECT_EQ(s.serving_error, "--fp8-attention: needs --kv-dtype fp8 (FP8 queries attend to an FP8 cache)");
+  s.inputs.kv_fp8 = true;
+  s.inputs.two_batch_overlap = false;
+  s.recompute_serving();
+  EXPECT_TRUE(s.serving_error.empty()) << s.serving_error;
+  s.plan_serving();
+  ASSERT_TRUE(s.serving_plan.has_value()) << s.plan_error;
+  ASSERT_FALSE(s.serving_plan->best.empty());
+  for (const PlanCandidate& c : s.serving_plan->best) {
+    EXPECT_EQ(c.deployment.kv_dtype, KvDtype::fp8) << c.layout;
+    EXPECT_TRUE(c.deployment.fp8_attention) << c.layout;
+    EXPECT_FALSE(c.deployment.two_batch_overlap) << c.layout;
+    EXPECT_GT(c.deployment.gpu.fp8_flops, 0) << c.layout;
+  }
+}
+
 // The fine-tune & distill tab shows what frugal-sim finetune and distill compute for the same
 // inputs, and impossible inputs as the CLI's message.
 TEST(GuiState, AdviceTabPricesFinetuningAndDistillation) {

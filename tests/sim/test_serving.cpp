@@ -582,7 +582,7 @@ TEST(ServingPlanner, TheCheapestThatMeetTheSlosInSimulation) {
   const ModelConfig v3 = preset_model("deepseek-v3");
   const ServingWorkload w = exponential_workload(50, 2000, 500);
   const ServingSlo slo{3.0, 0.040};
-  const ServingPlan plan = plan_serving(v3, priced_alike(known_gpus(), 2.0), w, slo, 0.85);
+  const ServingPlan plan = plan_serving(v3, priced_alike(known_gpus(), 2.0), w, slo, PlanChoices::with_mtp(0.85));
   // Every known GPU x 12 instance sizes x redundancy x 4 batch limits x (aggregated + 3 prefill sizes).
   EXPECT_GE(plan.candidates, 1000);
   ASSERT_FALSE(plan.best.empty());
@@ -608,7 +608,7 @@ TEST(ServingPlanner, ItsCostIsTheDeploymentsAtTheOfferedRateWhichLongerSimulatio
   // 8 B200s at $2/h carrying 20 requests/s: 16 $/h over 72,000 requests/h = $0.2222 per 1,000, by hand.
   const ModelConfig v3 = preset_model("deepseek-v3");
   const ServingWorkload w = exponential_workload(20, 1000, 300);
-  const ServingPlan plan = plan_serving(v3, {{find_gpu("B200", "gpu"), 2.0}}, w, {2.0, 0.050}, 0);
+  const ServingPlan plan = plan_serving(v3, {{find_gpu("B200", "gpu"), 2.0}}, w, {2.0, 0.050});
   ASSERT_FALSE(plan.best.empty());
   const PlanCandidate& best = plan.best.front();
   const double gpus = static_cast<double>(best.deployment.total_gpus());
@@ -652,7 +652,7 @@ TEST(ServingPlanner, AnAggregatedDeploymentIsConfirmedAtTheSizeItsPromptsHoldSet
   // cheapest is four single H100s, confirmed as sized.
   const ModelConfig lite = preset_model("deepseek-v2-lite");
   const ServingWorkload w = exponential_workload(50, 4000, 500);
-  const ServingPlan plan = plan_serving(lite, {{find_gpu("H100", "gpu"), 2.0}}, w, {3.0, 0.030}, 0);
+  const ServingPlan plan = plan_serving(lite, {{find_gpu("H100", "gpu"), 2.0}}, w, {3.0, 0.030});
   const auto aggregated =
       std::find_if(plan.best.begin(), plan.best.end(), [](const PlanCandidate& c) { return !c.deployment.disaggregated; });
   ASSERT_NE(aggregated, plan.best.end());
@@ -665,12 +665,100 @@ TEST(ServingPlanner, AnSloNoDeploymentMeetsIsNamedWithTheBestReachable) {
   ServingWorkload w;
   w.arrival_rate = 10;
   try {
-    (void)plan_serving(v3, {{find_gpu("H800", "gpu"), 2.0}}, w, {0, 0.001}, 0);
+    (void)plan_serving(v3, {{find_gpu("H800", "gpu"), 2.0}}, w, {0, 0.001});
     FAIL() << "1 ms per output token is not reachable";
   } catch (const ConfigError& e) {
     const std::string what = e.what();
     EXPECT_NE(what.find("--tpot-p95: no deployment meets 1.0 ms; the best reachable is"), std::string::npos) << what;
   }
+}
+
+// The slots the planner tries at each EP, by hand: DeepSeek-V3's 256 routed experts divide over
+// EP 32 with none (then also EPLB's placement, and one more slot a GPU: 32); EP 72 needs the fewest
+// 72 - 256 mod 72 = 32 (then 104); EP 256, 0 or 256; one GPU or a dense model, nothing to place.
+TEST(ServingPlanner, ExpertSlotOptionsByHand) {
+  const ModelConfig v3 = preset_model("deepseek-v3");
+  auto options = [](const ModelConfig& m, std::int64_t ep) {
+    std::vector<std::pair<std::int64_t, bool>> out;
+    for (const ExpertSlotOption& o : expert_slot_options(m, ep)) out.emplace_back(o.redundant, o.eplb);
+    return out;
+  };
+  using Options = std::vector<std::pair<std::int64_t, bool>>;
+  EXPECT_EQ(options(v3, 32), (Options{{0, false}, {0, true}, {32, true}}));
+  EXPECT_EQ(options(v3, 72), (Options{{32, true}, {104, true}}));
+  EXPECT_EQ(options(v3, 256), (Options{{0, false}, {0, true}, {256, true}}));
+  EXPECT_EQ(options(v3, 1), (Options{{0, false}}));
+  EXPECT_EQ(options(preset_model("llama-3.1-8b"), 8), (Options{{0, false}}));
+}
+
+// EPLB's packing without redundant slots evens the busiest GPU's experts at no cost in memory, so
+// at a power-of-two EP it is the cheaper placement, and the plan keeps it.
+TEST(ServingPlanner, TriesEplbPlacementWithoutRedundantSlots) {
+  const ModelConfig v3 = preset_model("deepseek-v3");
+  const ServingPlan plan = plan_serving(v3, {{find_gpu("B200", "gpu"), 2.0}}, exponential_workload(20, 1000, 300), {2.0, 0.050});
+  const auto placed = std::find_if(plan.best.begin(), plan.best.end(), [](const PlanCandidate& c) {
+    return c.deployment.eplb && c.deployment.redundant_experts == 0;
+  });
+  ASSERT_NE(placed, plan.best.end());
+  EXPECT_NE(placed->layout.find("0 redundant, EPLB placement"), std::string::npos) << placed->layout;
+  ServingDeployment in_order = placed->deployment;
+  in_order.eplb = false;
+  const double context = 1000 + 300 / 2.0;
+  EXPECT_GT(decode_capacity(v3, placed->deployment, 32, context).tokens_per_s_per_gpu,
+            decode_capacity(v3, in_order, 32, context).tokens_per_s_per_gpu);
+  EXPECT_TRUE(serving_plan_json(plan)[static_cast<std::size_t>(placed - plan.best.begin())]["eplb"].get<bool>());
+}
+
+// The precisions and kernels the user gives are every candidate's: the planner used to build each
+// one with a BF16 cache, no MTP and its own defaults whatever serve's flags said.
+TEST(ServingPlanner, KeepsTheUsersPrecisionsAndKernelsOnEveryCandidate) {
+  const ModelConfig v3 = preset_model("deepseek-v3");
+  PlanChoices choices = PlanChoices::with_mtp(0.85);
+  choices.kv_dtype = KvDtype::fp8;
+  choices.fp8_attention = true;
+  choices.two_batch_overlap = false;
+  choices.low_latency_nvlink = false;
+  choices.token_budget = 4096;
+  const std::vector<PricedGpu> gpus = {{find_gpu("A100", "gpu"), 1.0}, {find_gpu("H100", "gpu"), 2.0}};
+  const ServingPlan plan = plan_serving(v3, gpus, exponential_workload(20, 2000, 300), {3.0, 0.060}, choices);
+  ASSERT_FALSE(plan.best.empty());
+  for (const PlanCandidate& c : plan.best) {
+    const ServingDeployment& d = c.deployment;
+    EXPECT_EQ(d.gpu.name, "H100") << "FP8 attention leaves the A100 out: " << c.layout;
+    EXPECT_TRUE(d.fp8_weights) << c.layout;
+    EXPECT_EQ(d.kv_dtype, KvDtype::fp8);
+    EXPECT_TRUE(d.fp8_attention);
+    EXPECT_FALSE(d.two_batch_overlap);
+    EXPECT_FALSE(d.low_latency_nvlink);
+    EXPECT_EQ(d.token_budget, 4096);
+    EXPECT_DOUBLE_EQ(d.mtp_acceptance, 0.85);
+  }
+  PlanChoices bf16;
+  bf16.fp8_weights = false;
+  for (const PlanCandidate& c : plan_serving(v3, gpus, exponential_workload(20, 2000, 300), {3.0, 0.060}, bf16).best)
+    EXPECT_FALSE(c.deployment.fp8_weights) << c.layout;
+}
+
+TEST(ServingPlanner, ChoicesNoListedGpuRunsAreRefusedNamingTheFlag) {
+  const ModelConfig v3 = preset_model("deepseek-v3");
+  const ServingWorkload w = exponential_workload(20, 1000, 300);
+  auto refused = [&](const std::vector<PricedGpu>& gpus, const PlanChoices& choices, const std::string& expected) {
+    try {
+      (void)plan_serving(v3, gpus, w, {}, choices);
+      ADD_FAILURE() << "not refused: " << expected;
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
+    }
+  };
+  const std::vector<PricedGpu> h100 = {{find_gpu("H100", "gpu"), 2.0}}, a100 = {{find_gpu("A100", "gpu"), 2.0}};
+  PlanChoices attention;
+  attention.fp8_attention = true;
+  refused(h100, attention, "--fp8-attention: needs --kv-dtype fp8");
+  attention.kv_dtype = KvDtype::fp8;
+  refused(a100, attention, "--fp8-attention: needs FP8 Tensor Cores, which none of the GPUs to plan on has");
+  PlanChoices weights;
+  weights.fp8_weights = true;
+  refused(a100, weights, "--weights: needs FP8 Tensor Cores, which none of the GPUs to plan on has");
 }
 
 TEST(Serving, ExpertsTouchedGrowWithTheBatch) {

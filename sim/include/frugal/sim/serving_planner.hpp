@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,10 +55,44 @@ struct PricedGpu {
 };
 std::vector<PricedGpu> priced_alike(const std::vector<GpuSpec>& gpus, double price_per_gpu_hour);
 
+// What the user fixed for every candidate: the precisions and kernels `serve` takes as flags. The
+// planner varies the layout (GPU, instance sizes, EP, expert slots and placement, batch limit) and
+// keeps these; a GPU that cannot run a choice (FP8 on an A100) is left out of the plan.
+struct PlanChoices {
+  double mtp_acceptance = 0.0;           // > 0: MTP speculative decoding
+  std::optional<bool> fp8_weights;       // unset: FP8 where the GPU has FP8 Tensor Cores
+  KvDtype kv_dtype = KvDtype::bf16;
+  bool fp8_attention = false;            // needs kv_dtype fp8 and FP8 Tensor Cores
+  bool two_batch_overlap = true;
+  bool low_latency_nvlink = true;
+  std::int64_t token_budget = 8192;
+
+  static PlanChoices with_mtp(double acceptance) {
+    PlanChoices c;
+    c.mtp_acceptance = acceptance;
+    return c;
+  }
+};
+
+// Whether `gpu` can run `choices`, and the deployment fields they set on it.
+bool runs_choices(const GpuSpec& gpu, const PlanChoices& choices);
+void apply_choices(const PlanChoices& choices, ServingDeployment& d);
+
+// The expert slots and placements the planner tries at one EP size: the fewest redundant experts
+// that let EP divide the slots, and one more per GPU; where the fewest is none, both the plain
+// placement (experts in order) and EPLB's placement by load (its balanced packing alone). Redundant
+// slots always come with EPLB. A dense model, or EP 1, has one option: no slots, no placement.
+struct ExpertSlotOption {
+  std::int64_t redundant = 0;
+  bool eplb = false;
+};
+std::vector<ExpertSlotOption> expert_slot_options(const ModelConfig& m, std::int64_t ep);
+
 // Throws ConfigError naming the SLO no candidate meets ("--tpot-p95" or "--ttft-p95") and the
-// best value any candidate reaches.
+// best value any candidate reaches; the choice no listed GPU runs (e.g. "--fp8-attention").
 ServingPlan plan_serving(const ModelConfig& m, const std::vector<PricedGpu>& gpus, const ServingWorkload& w,
-                         const ServingSlo& slo, double mtp_acceptance, const EfficiencyConstants& c = default_efficiency());
+                         const ServingSlo& slo, const PlanChoices& choices = {},
+                         const EfficiencyConstants& c = default_efficiency());
 
 std::string serving_plan_table(const ServingPlan& plan);
 nlohmann::json serving_plan_json(const ServingPlan& plan);

@@ -45,6 +45,9 @@ std::string capacity_table(const ModelConfig& m, const ServingDeployment& d, con
 // EP degrees that do: ConfigError("--ep", ...).
 void check_expert_slots(const ModelConfig& m, const ServingDeployment& d);
 
+// Refuses FP8 attention without an FP8 KV cache or FP8 Tensor Cores: ConfigError("--fp8-attention", ...).
+void check_fp8_attention(const ServingDeployment& d);
+
 struct ServingCheck {
   std::string name;
   double published = 0, predicted = 0, rel_error = 0;
