@@ -37,7 +37,12 @@ class ServeCommand : public Command {
     a.add_option("--kv-dtype", kv_, "KV-cache precision")->check(CLI::IsMember({"bf16", "fp8"}))->capture_default_str();
     a.add_flag("--disaggregated", d_.disaggregated, "prefill and decode on separate instances");
     a.add_option("--prefill-instances", d_.prefill_instances, "prefill instances when disaggregated")->capture_default_str();
-    a.add_option("--prefill-gpus-per-instance", prefill_gpus_, "GPUs of a prefill instance (default: as decode)");
+    a.add_option("--prefill-gpus-per-instance", prefill_gpus_,
+                 "GPUs of a prefill instance (default: as decode); its experts over all of them when decode's EP is its "
+                 "instance");
+    a.add_option("--prefill-redundant-experts", prefill_redundant_,
+                 "redundant experts of a prefill instance (default: decode's where its EP divides the slots, else the "
+                 "fewest that do)");
     a.add_option("--token-budget", d_.token_budget,
                  "tokens per engine iteration on each attention-DP rank (SGLang's --chunked-prefill-size over its DP size)")->capture_default_str();
     a.add_option("--max-batch", d_.max_batch, "running sequences per attention-data-parallel rank")->capture_default_str();
@@ -111,6 +116,8 @@ class ServeCommand : public Command {
     d.disaggregated = d_.disaggregated;
     d.prefill_instances = d_.prefill_instances;
     d.prefill_gpus_per_instance = given("--prefill-gpus-per-instance") ? prefill_gpus_ : d.gpus_per_instance;
+    if (given("--prefill-redundant-experts")) d.prefill_redundant_experts = prefill_redundant_;
+    if (d.disaggregated) (void)prefill_deployment(m, d);  // refuses prefill slots its EP does not divide
     d.token_budget = d_.token_budget;
     d.max_batch = d_.max_batch;
     d.mtp_acceptance = d_.mtp_acceptance;
@@ -228,7 +235,7 @@ class ServeCommand : public Command {
   ServingWorkload w_{2.0, {1000, LengthDistribution::exponential}, {300, LengthDistribution::exponential}, 0.0, 2000, 1, {}};
   std::string gpu_ = "H800", weights_, kv_ = "bf16", trace_, prompt_dist_ = "exponential", output_dist_ = "exponential";
   std::string dense_ = "llama-3.1-405b", format_ = "table";
-  std::int64_t prefill_gpus_ = 0;
+  std::int64_t prefill_gpus_ = 0, prefill_redundant_ = 0;
   bool no_compare_ = false, validate_ = false, capacity_ = false, plan_ = false, no_two_batch_overlap_ = false,
        no_low_latency_nvlink_ = false;
   double ttft_p95_s_ = 0, tpot_p95_ms_ = 0;

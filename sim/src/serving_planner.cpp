@@ -50,9 +50,16 @@ std::string layout_of(const ServingDeployment& d, const ModelConfig& m) {
   std::string s = fmt::format("{} at ${:.2f}/h, {}: {} x {} GPUs", d.gpu.name, d.price_per_gpu_hour,
                               d.disaggregated ? "disaggregated" : "aggregated", d.instances, d.gpus_per_instance);
   if (d.disaggregated) s += fmt::format(" decode + {} x {} prefill", d.prefill_instances, d.prefill_gpus_per_instance);
-  if (m.is_moe()) s += fmt::format(", EP = instance, {} redundant{}", d.redundant_experts,
-                                   d.eplb && d.redundant_experts == 0 ? ", EPLB placement" : "");
-  else s += fmt::format(", TP {}", d.tp);
+  if (m.is_moe()) {
+    s += fmt::format(", EP = instance, {} redundant{}", d.redundant_experts,
+                     d.eplb && d.redundant_experts == 0 ? ", EPLB placement" : "");
+    // The prefill instances' slots, where their EP needs others than decode's (prefill_deployment).
+    const ServingDeployment p = d.disaggregated ? prefill_deployment(m, d) : d;
+    if (p.redundant_experts != d.redundant_experts)
+      s += fmt::format(" (prefill {}{})", p.redundant_experts, p.eplb && p.redundant_experts == 0 ? ", EPLB placement" : "");
+  } else {
+    s += fmt::format(", TP {}", d.tp);
+  }
   return s + fmt::format(", batch <= {} per rank", d.max_batch);
 }
 
@@ -184,7 +191,15 @@ ServingPlan plan_serving(const ModelConfig& m, const std::vector<PricedGpu>& gpu
           std::vector<std::int64_t> modes = {0};
           modes.insert(modes.end(), prefill_sizes.begin(), prefill_sizes.end());
           for (std::int64_t prefill_gpus : modes) {
-            ServingDeployment p = prefill_gpus == 0 ? d : instance_of(m, gpu, prefill_gpus, expert_slot_options(m, prefill_gpus).front(), price, choices);
+            // Disaggregated: the prefill instances the simulation will run (prefill_deployment).
+            // Its expert slots are the fewest its EP (= its GPUs) needs, whatever decode's.
+            ServingDeployment paired = d, p = d;
+            if (prefill_gpus > 0) {
+              paired.disaggregated = true;
+              paired.prefill_gpus_per_instance = prefill_gpus;
+              paired.prefill_redundant_experts = expert_slot_options(m, prefill_gpus).front().redundant;
+              p = prefill_deployment(m, paired);
+            }
             if (prefill_gpus > 0 && kv_capacity_tokens(m, p, prefill_gpus, c) < prompt) continue;
             if (prefill_gpus > 0) ++plan.candidates;
             const PrefillCapacity prefill = prefill_capacity(m, p, prompt, w.prefix_hit_rate, c);
@@ -195,7 +210,7 @@ ServingPlan plan_serving(const ModelConfig& m, const std::vector<PricedGpu>& gpu
             best_ttft = std::min(best_ttft, ttft);
             if (slo.ttft_p95_s > 0 && ttft > slo.ttft_p95_s) continue;
             PlanCandidate cand;
-            cand.deployment = d;
+            cand.deployment = paired;
             if (prefill_gpus == 0) {
               // Aggregated: an instance kept full at this batch, each rank starting its prompts on its
               // own and every iteration waiting for the busiest (AggregatedCapacity's unsynchronised
@@ -208,9 +223,7 @@ ServingPlan plan_serving(const ModelConfig& m, const std::vector<PricedGpu>& gpu
               cand.deployment.instances =
                   std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(rate * output / agg_rate)));
             } else {
-              cand.deployment.disaggregated = true;
               cand.deployment.instances = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(rate * output / decode_rate)));
-              cand.deployment.prefill_gpus_per_instance = prefill_gpus;
               cand.deployment.prefill_instances =
                   std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(rate * uncached / prefill_rate)));
             }

@@ -71,15 +71,21 @@ std::string kernel_choices(const ServingDeployment& d) {
          (d.low_latency_nvlink ? "" : ", decode all-to-all through the NIC only");
 }
 
-std::string describe_deployment(const ServingDeployment& d) {
+std::string describe_deployment(const ModelConfig& m, const ServingDeployment& d) {
   std::string s = fmt::format("{} instance{} of {} x {} (TP {}, EP {}), {} weights, {} KV cache", d.instances,
                               d.instances == 1 ? "" : "s", d.gpus_per_instance, d.gpu.name, d.tp, d.ep,
                               d.fp8_weights ? "FP8" : "BF16", to_string(d.kv_dtype));
   if (d.eplb && d.redundant_experts == 0) s += ", EPLB placement";
   s += kernel_choices(d);
-  if (d.disaggregated)
+  if (d.disaggregated) {
     s += fmt::format(", prefill on {} separate instance{} of {} GPUs", d.prefill_instances,
                      d.prefill_instances == 1 ? "" : "s", d.prefill_gpus_per_instance);
+    if (m.is_moe()) {
+      const ServingDeployment p = prefill_deployment(m, d);
+      s += fmt::format(" (EP {}, {} redundant experts{})", p.ep, p.redundant_experts,
+                       p.eplb && p.redundant_experts == 0 ? ", EPLB placement" : "");
+    }
+  }
   if (d.mtp_acceptance > 0) s += fmt::format(", MTP speculative decoding at {:.0f}% acceptance", 100 * d.mtp_acceptance);
   return s + fmt::format(", token budget {}, ${:.2f}/GPU-hour", d.token_budget, d.price_per_gpu_hour);
 }
@@ -88,7 +94,7 @@ std::string describe_deployment(const ServingDeployment& d) {
 
 std::string serving_result_table(const ModelConfig& m, const ServingDeployment& d, const ServingWorkload& w,
                                  const ServingResult& r) {
-  std::string out = fmt::format("{} served on {}\n", m.name, describe_deployment(d));
+  std::string out = fmt::format("{} served on {}\n", m.name, describe_deployment(m, d));
   if (w.trace.empty())
     out += fmt::format("workload: {} requests, Poisson at {:.3g}/s, prompts {:.0f} tokens ({}), outputs {:.0f} tokens ({}), "
                        "prefix-cache hits {:.0f}%\n\n",

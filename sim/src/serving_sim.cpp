@@ -146,13 +146,14 @@ Percentiles percentiles(std::vector<double> v) {
 class Simulation {
  public:
   Simulation(const ModelConfig& m, const ServingDeployment& d, const ServingWorkload& w, const EfficiencyConstants& c)
-      : m_(m), d_(d), c_(c), iteration_(m, d, c), requests_(make_requests(w)), rate_(tokens_per_decode_step(d)) {
+      : m_(m), d_(d), c_(c), prefill_d_(d.disaggregated ? prefill_deployment(m, d) : d), iteration_(m, d, c),
+        prefill_iteration_(m, prefill_d_, c), requests_(make_requests(w)), rate_(tokens_per_decode_step(d)) {
     auto add = [&](Role role, std::int64_t count, std::int64_t gpus) {
       for (std::int64_t i = 0; i < count; ++i) {
         Instance in;
         in.role = role;
         in.gpus = gpus;
-        in.kv_capacity = iteration_.kv_capacity_tokens(gpus, mean_request_tokens());
+        in.kv_capacity = iteration_of(role).kv_capacity_tokens(gpus, mean_request_tokens());
         in.ranks = std::max<std::int64_t>(1, gpus / d.tp);  // an instance smaller than TP is one rank
         in.max_sequences = static_cast<double>(d.max_batch) * static_cast<double>(in.ranks);
         in.rank_prompt_tokens.assign(static_cast<std::size_t>(in.ranks), 0.0);
@@ -297,7 +298,7 @@ class Simulation {
     }
     for (std::int64_t rank : in.ranks_used) in.rank_prompt_tokens[static_cast<std::size_t>(rank)] = 0;
     if (load.decode_sequences == 0 && load.prefill_tokens == 0) return;  // blocked: nothing can run
-    const double t = iteration_.time(in.gpus, load);
+    const double t = iteration_of(in.role).time(in.gpus, load);
     in.busy = true;
     in.busy_time += t;
     decoding_area_ += load.decode_sequences * t;
@@ -387,10 +388,14 @@ class Simulation {
     return s;
   }
 
+  // Prefill instances of a disaggregated deployment run their own layout (prefill_deployment).
+  const IterationModel& iteration_of(Role role) const { return role == Role::prefill ? prefill_iteration_ : iteration_; }
+
   const ModelConfig& m_;
   const ServingDeployment& d_;
   const EfficiencyConstants& c_;
-  IterationModel iteration_;
+  const ServingDeployment prefill_d_;
+  IterationModel iteration_, prefill_iteration_;
   std::vector<Request> requests_;
   double rate_;
   std::vector<Instance> instances_;
@@ -402,6 +407,28 @@ class Simulation {
 };
 
 }  // namespace
+
+ServingDeployment prefill_deployment(const ModelConfig& m, const ServingDeployment& d) {
+  ServingDeployment p = d;
+  p.gpus_per_instance = d.prefill_gpus_per_instance;
+  if (!m.is_moe()) return p;
+  p.ep = d.ep == d.gpus_per_instance ? p.gpus_per_instance : std::min(d.ep, p.gpus_per_instance);
+  const std::int64_t routed = m.moe.routed_experts;
+  if (d.prefill_redundant_experts) {
+    p.redundant_experts = *d.prefill_redundant_experts;
+    if (p.redundant_experts < 0 || p.redundant_experts > 4 * routed)
+      throw ConfigError("--prefill-redundant-experts", fmt::format("must be 0 to four copies of each of the {} routed experts, got {}",
+                                                                   routed, p.redundant_experts));
+    if ((routed + p.redundant_experts) % p.ep != 0)
+      throw ConfigError("--prefill-redundant-experts",
+                        fmt::format("{} gives {} expert slots, which the prefill instances' EP {} does not divide ({} does)",
+                                    p.redundant_experts, routed + p.redundant_experts, p.ep, (p.ep - routed % p.ep) % p.ep));
+  } else if ((routed + p.redundant_experts) % p.ep != 0) {
+    p.redundant_experts = (p.ep - routed % p.ep) % p.ep;
+  }
+  p.eplb = d.eplb || d.redundant_experts > 0 || p.redundant_experts > 0;
+  return p;
+}
 
 ServingResult simulate_serving(const ModelConfig& m, const ServingDeployment& d, const ServingWorkload& w,
                                const EfficiencyConstants& c) {

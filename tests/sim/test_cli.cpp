@@ -346,6 +346,15 @@ TEST(CliServe, PlanKeepsThePrecisionAndKernelFlags) {
     EXPECT_FALSE(row["fp8_weights"].get<bool>());
     EXPECT_EQ(row["kv_dtype"], "bf16");
   }
+  // A disaggregated deployment's prefill layout is printed, and its slots refused where its EP does
+  // not divide them.
+  const ProgramRun day6 = frugal_sim("serve --disaggregated --gpus-per-instance 144 --ep 144 --redundant-experts 32 "
+                                     "--prefill-gpus-per-instance 32 --rate 5 --requests 300 --no-compare");
+  ASSERT_EQ(day6.status, 0) << day6.err;
+  EXPECT_NE(day6.out.find("prefill on 1 separate instance of 32 GPUs (EP 32, 32 redundant experts)"), std::string::npos) << day6.out;
+  expect_refused(frugal_sim("serve --disaggregated --gpus-per-instance 16 --ep 16 --prefill-gpus-per-instance 32 "
+                            "--prefill-redundant-experts 8"),
+                 "--prefill-redundant-experts: 8 gives 264 expert slots");
   expect_refused(frugal_sim(base + "--plan-gpus A100 --kv-dtype fp8 --fp8-attention"),
                  "--fp8-attention: needs FP8 Tensor Cores, which none of the GPUs to plan on has");
 }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <tuple>
 
 #include "frugal/config/presets.hpp"
 #include "frugal/sim/communication.hpp"
@@ -567,6 +568,58 @@ TEST(Serving, ThePromptsRankChunksItAtItsOwnBudget) {
   ServingWorkload w;
   w.trace = {{0.0, 20000, 1}};
   EXPECT_NEAR(simulate_serving(v3, d, w).ttft_s.mean, expected, 1e-9);
+}
+
+// A disaggregated deployment's prefill instances run their own layout, by hand: EP = instance carries
+// over (16-GPU decode, 32-GPU prefill: EP32), the decode slots kept where they divide (DeepSeek's
+// decode EP144 with 32 redundant beside prefill EP32: 288 = 9 x 32), else the fewest that do, placed
+// by EPLB (24 GPUs with 8 redundant, 264 slots; 32 GPUs need none); experts over 8 of 16 decode
+// GPUs stay over at most 8.
+TEST(Serving, PrefillInstancesRunTheirOwnLayout) {
+  const ModelConfig v3 = preset_model("deepseek-v3");
+  auto prefill_of = [&](ServingDeployment d, std::int64_t gpus) {
+    d.disaggregated = true;
+    d.prefill_gpus_per_instance = gpus;
+    return prefill_deployment(v3, d);
+  };
+  const ServingDeployment small = prefill_of(v3_instance(16), 32);
+  EXPECT_EQ(std::make_tuple(small.gpus_per_instance, small.ep, small.redundant_experts, small.eplb),
+            std::make_tuple(std::int64_t{32}, std::int64_t{32}, std::int64_t{0}, false));
+  const ServingDeployment day6 = prefill_of(v3_instance(144, 32), 32);
+  EXPECT_EQ(std::make_tuple(day6.ep, day6.redundant_experts, day6.eplb), std::make_tuple(std::int64_t{32}, std::int64_t{32}, true));
+  const ServingDeployment refit = prefill_of(v3_instance(24, 8), 32);
+  EXPECT_EQ(std::make_tuple(refit.ep, refit.redundant_experts, refit.eplb), std::make_tuple(std::int64_t{32}, std::int64_t{0}, true));
+  // Given, it is the prefill's own, refused where the prefill EP does not divide its slots.
+  ServingDeployment own = v3_instance(144, 32);
+  own.prefill_redundant_experts = 0;
+  EXPECT_EQ(std::make_tuple(prefill_of(own, 32).redundant_experts, prefill_of(own, 32).eplb), std::make_tuple(std::int64_t{0}, true));
+  own.prefill_redundant_experts = 8;
+  try {
+    (void)prefill_of(own, 32);
+    ADD_FAILURE() << "264 slots over EP32";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("--prefill-redundant-experts: 8 gives 264 expert slots, which the prefill instances' "
+                                         "EP 32 does not divide"),
+              std::string::npos)
+        << e.what();
+  }
+  ServingDeployment half = v3_instance(16);
+  half.ep = 8;
+  EXPECT_EQ(prefill_of(half, 32).ep, 8);
+  ServingDeployment dense = one_gpu();
+  EXPECT_EQ(prefill_deployment(preset_model("llama-3.1-8b"), dense).ep, 1);
+  // The simulation runs the prompt on that layout: one 8,192-token prompt's first token comes
+  // after one iteration of the EP32 prefill instance (it used to run at EP 16, the decode's).
+  ServingDeployment d = v3_instance(16);
+  d.disaggregated = true;
+  d.prefill_gpus_per_instance = 32;
+  const ServingDeployment p = prefill_deployment(v3, d);
+  const IterationLoad load{0, 0, 8192, 8192 * (8193 / 2.0), 8192};
+  ServingWorkload w;
+  w.trace = {{0.0, 8192, 1}};
+  const double ttft = simulate_serving(v3, d, w).ttft_s.mean;
+  EXPECT_NEAR(ttft, IterationModel(v3, p).time(32, load), 1e-9);
+  EXPECT_GT(std::abs(ttft / IterationModel(v3, d).time(32, load) - 1), 1e-3);
 }
 
 // Poisson arrivals at `rate` with exponential prompt and output lengths of these means.

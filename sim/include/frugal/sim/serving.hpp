@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,8 @@ struct ServingDeployment {
   bool disaggregated = false;
   std::int64_t prefill_instances = 1;
   std::int64_t prefill_gpus_per_instance = 8;
+  // The prefill instances' redundant experts; unset: as prefill_deployment() derives them.
+  std::optional<std::int64_t> prefill_redundant_experts;
   // Tokens one engine iteration may process on each attention-data-parallel rank (continuous
   // batching). TensorRT-LLM's max_num_tokens reads as a rank's (its H200 run: 1151 = one 1,024-token
   // prompt beside 127 of a rank's 128 sequences); SGLang's --chunked-prefill-size is the whole
@@ -247,6 +250,15 @@ struct ServingResult {
   double cost_per_m_output_tokens_usd = 0;  // all cost over output tokens
   double daily_cost_usd = 0;
 };
+
+// The deployment of a disaggregated deployment's prefill instances, which the simulation runs and the
+// planner sizes: `prefill_gpus_per_instance` GPUs each. A MoE model's experts spread over all of them
+// when the decode instances spread theirs over all of theirs (EP = instance: DeepSeek's decode EP144
+// beside prefill EP32, Day-6 post), else over at most `ep`; the decode instances' redundant experts
+// where that EP divides the slots, else the fewest that make it divide; `prefill_redundant_experts`
+// when given (ConfigError naming it when that EP does not divide its slots). Placed by EPLB when the
+// decode instances' are or when it has redundant slots.
+ServingDeployment prefill_deployment(const ModelConfig& m, const ServingDeployment& d);
 
 ServingResult simulate_serving(const ModelConfig& m, const ServingDeployment& d, const ServingWorkload& w,
                                const EfficiencyConstants& c = default_efficiency());
