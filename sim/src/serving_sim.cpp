@@ -425,6 +425,11 @@ ServingDeployment prefill_deployment(const ModelConfig& m, const ServingDeployme
                                     p.redundant_experts, routed + p.redundant_experts, p.ep, (p.ep - routed % p.ep) % p.ep));
   } else if ((routed + p.redundant_experts) % p.ep != 0) {
     p.redundant_experts = (p.ep - routed % p.ep) % p.ep;
+    if (p.redundant_experts > 4 * routed)
+      throw ConfigError("--prefill-gpus-per-instance",
+                        fmt::format("{} GPUs would spread the experts over EP {}, which needs {} redundant experts, more than "
+                                    "four copies of each of the {} routed experts",
+                                    p.gpus_per_instance, p.ep, p.redundant_experts, routed));
   }
   p.eplb = d.eplb || d.redundant_experts > 0 || p.redundant_experts > 0;
   return p;
@@ -439,6 +444,15 @@ ServingResult simulate_serving(const ModelConfig& m, const ServingDeployment& d,
   if (!(w.prefix_hit_rate >= 0 && w.prefix_hit_rate <= 1)) throw ConfigError("--prefix-hit-rate", "must be in [0, 1]");
   if (!(d.mtp_acceptance >= 0 && d.mtp_acceptance < 1)) throw ConfigError("--mtp-acceptance", "must be in [0, 1)");
   if (d.gpus_per_instance % d.tp != 0) throw ConfigError("--tp", "must divide the GPUs of an instance");
+  // Each attention-DP rank is tracked: the GPUs in all are bounded as a training cluster's.
+  bounds::require_in(d.gpus_per_instance, bounds::gpus, "--gpus-per-instance");
+  bounds::require_in(d.instances, bounds::gpus, "--instances");
+  if (d.disaggregated) {
+    bounds::require_in(d.prefill_gpus_per_instance, bounds::gpus, "--prefill-gpus-per-instance");
+    bounds::require_in(d.prefill_instances, bounds::gpus, "--prefill-instances");
+  }
+  if (d.total_gpus() > bounds::gpus.max)
+    throw ConfigError("--instances", fmt::format("{} GPUs in all; must be {}", d.total_gpus(), bounds::describe(bounds::gpus)));
   // The simulation steps once per engine iteration and tracks each request: bounded so that no
   // workload runs for more than seconds or allocates without bound (config/bounds.hpp).
   if (w.trace.empty()) bounds::require_in(w.requests, bounds::requests, "--requests");

@@ -378,6 +378,13 @@ TEST(CliServe, BadInputIsRefused) {
   expect_refused(frugal_sim("serve --gpu A100 --weights fp8"), "--weights: fp8 needs FP8 Tensor Cores");
   expect_refused(frugal_sim("serve --fp8-attention"), "--fp8-attention: needs --kv-dtype fp8");
   expect_refused(frugal_sim("serve --gpu A100 --kv-dtype fp8 --fp8-attention"), "--fp8-attention: needs FP8 Tensor Cores");
+  // Each attention-DP rank is tracked: a billion GPUs allocated gigabytes for 20 s before answering,
+  // and a billion-GPU prefill instance asked EPLB to place a billion slots; both refused at once.
+  expect_refused(frugal_sim("serve --gpus-per-instance 1000000000 --no-compare"), "--gpus-per-instance: must be between 1 and");
+  expect_refused(frugal_sim("serve --instances 100000 --gpus-per-instance 16 --ep 16 --no-compare"),
+                 "--instances: 1600000 GPUs in all");
+  expect_refused(frugal_sim("serve --disaggregated --gpus-per-instance 16 --ep 16 --prefill-gpus-per-instance 1000000000"),
+                 "--prefill-gpus-per-instance: 1000000000 GPUs would spread the experts over EP 1000000000");
 }
 
 // The decode all-to-all of an instance over two nodes: with DeepEP's NVLink path (the default) the
