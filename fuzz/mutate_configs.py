@@ -15,10 +15,10 @@ import json
 import math
 import os
 import random
-import subprocess
 import sys
 import tempfile
-import time
+
+from campaign import Tally
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SEED_DIRS = ["config/models", "tests/data/hf", "fuzz/seeds"]
@@ -76,9 +76,7 @@ def main():
             if name.endswith(".json"):
                 with open(os.path.join(ROOT, d, name)) as f:
                     seeds.append(f.read())
-    crashes, hangs, unclear, priced, refused = [], [], [], 0, 0
-    slowest = 0.0
-    start = time.time()
+    tally = Tally(timeout)
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(count):
             path = os.path.join(tmp, f"mutant-{i}.json")
@@ -86,35 +84,8 @@ def main():
             with open(path, "w") as f:
                 f.write(text)
             for command in COMMANDS:
-                t0 = time.time()
-                try:
-                    r = subprocess.run([exe, *command, "--config", path], capture_output=True, timeout=timeout)
-                except subprocess.TimeoutExpired:
-                    hangs.append((command, text))
-                    continue
-                slowest = max(slowest, time.time() - t0)
-                if r.returncode == 0:
-                    priced += 1
-                elif r.returncode == 2:
-                    lines = r.stderr.decode(errors="replace").strip().splitlines()
-                    if len(lines) == 1:
-                        refused += 1
-                    else:  # a refusal is one line naming the field
-                        unclear.append((command, text[:300], lines[:5]))
-                else:
-                    crashes.append((command, r.returncode, text[:300], r.stderr.decode(errors="replace")[-300:]))
-    runs = count * len(COMMANDS)
-    print(f"{count} mutants x {len(COMMANDS)} commands = {runs} runs in {time.time() - start:.0f} s: "
-          f"{priced} priced, {refused} refused in one line (exit 2), {len(unclear)} refused otherwise, "
-          f"{len(crashes)} crashes, {len(hangs)} hangs "
-          f"(> {timeout:.0f} s); slowest finished run {slowest:.2f} s")
-    for c in crashes[:10]:
-        print("CRASH", c)
-    for u in unclear[:10]:
-        print("UNCLEAR", u)
-    for h in hangs[:10]:
-        print("HANG", h[0], h[1][:300])
-    return 1 if crashes or hangs or unclear else 0
+                tally.run([exe, *command, "--config", path], f"{' '.join(command)} on {text[:300]}")
+    return tally.report(f"{count} mutants x {len(COMMANDS)} commands = {count * len(COMMANDS)} runs")
 
 
 if __name__ == "__main__":

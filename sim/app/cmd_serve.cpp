@@ -194,13 +194,8 @@ class ServeCommand : public Command {
   // are FP8 wherever the GPU has it unless --weights names them.
   PlanChoices plan_choices(const ServingDeployment& d) const {
     PlanChoices choices;
+    choices.kernels = d;
     if (!weights_.empty()) choices.fp8_weights = weights_ == "fp8";
-    choices.kv_dtype = d.kv_dtype;
-    choices.fp8_attention = d.fp8_attention;
-    choices.two_batch_overlap = d.two_batch_overlap;
-    choices.low_latency_nvlink = d.low_latency_nvlink;
-    choices.token_budget = d.token_budget;
-    choices.mtp_acceptance = d.mtp_acceptance;
     return choices;
   }
 

@@ -271,11 +271,12 @@ void GuiState::recompute_serving() {
 
 PlanChoices GuiState::serving_choices() const {
   PlanChoices choices;
-  choices.mtp_acceptance = inputs.mtp_acceptance;
-  choices.kv_dtype = inputs.kv_fp8 ? KvDtype::fp8 : KvDtype::bf16;
-  choices.fp8_attention = inputs.fp8_attention;
-  choices.two_batch_overlap = inputs.two_batch_overlap;
-  choices.low_latency_nvlink = inputs.low_latency_nvlink;
+  ServingDeployment& k = choices.kernels;
+  k.mtp_acceptance = inputs.mtp_acceptance;
+  k.kv_dtype = inputs.kv_fp8 ? KvDtype::fp8 : KvDtype::bf16;
+  k.fp8_attention = inputs.fp8_attention;
+  k.two_batch_overlap = inputs.two_batch_overlap;
+  k.low_latency_nvlink = inputs.low_latency_nvlink;
   return choices;
 }
 

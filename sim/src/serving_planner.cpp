@@ -118,17 +118,18 @@ OfferedLoad offered_load(const ServingWorkload& w) {
 
 bool runs_choices(const GpuSpec& gpu, const PlanChoices& choices) {
   const bool fp8 = gpu.fp8_flops > 0;
-  return fp8 || (!choices.fp8_weights.value_or(false) && !choices.fp8_attention);
+  return fp8 || (!choices.fp8_weights.value_or(false) && !choices.kernels.fp8_attention);
 }
 
 void apply_choices(const PlanChoices& choices, ServingDeployment& d) {
   d.fp8_weights = choices.fp8_weights.value_or(d.gpu.fp8_flops > 0);
-  d.kv_dtype = choices.kv_dtype;
-  d.fp8_attention = choices.fp8_attention;
-  d.two_batch_overlap = choices.two_batch_overlap;
-  d.low_latency_nvlink = choices.low_latency_nvlink;
-  d.token_budget = choices.token_budget;
-  d.mtp_acceptance = choices.mtp_acceptance;
+  const ServingDeployment& k = choices.kernels;
+  d.kv_dtype = k.kv_dtype;
+  d.fp8_attention = k.fp8_attention;
+  d.two_batch_overlap = k.two_batch_overlap;
+  d.low_latency_nvlink = k.low_latency_nvlink;
+  d.token_budget = k.token_budget;
+  d.mtp_acceptance = k.mtp_acceptance;
 }
 
 std::vector<ExpertSlotOption> expert_slot_options(const ModelConfig& m, std::int64_t ep) {
@@ -152,7 +153,7 @@ ServingPlan plan_serving(const ModelConfig& m, const std::vector<PricedGpu>& gpu
   // The choices on the first GPU that can run them: refused as `serve` refuses them.
   const auto runnable = std::find_if(gpus.begin(), gpus.end(), [&](const PricedGpu& g) { return runs_choices(g.gpu, choices); });
   if (runnable == gpus.end())
-    throw ConfigError(choices.fp8_attention ? "--fp8-attention" : "--weights",
+    throw ConfigError(choices.kernels.fp8_attention ? "--fp8-attention" : "--weights",
                       "needs FP8 Tensor Cores, which none of the GPUs to plan on has");
   ServingDeployment probe;
   probe.gpu = runnable->gpu;

@@ -102,12 +102,17 @@ TEST(GuiState, NonsenseInputsAreRefusedNotCrashed) {
   EXPECT_EQ(s.serving_error, "--output-tokens: must be at least 1");
 }
 
-TEST(GuiState, ServingTabPlansADeployment) {
-  GuiState s;
+// The serving tab's inputs for DeepSeek-V3 at 20 requests/s within 3 s TTFT and 60 ms TPOT at p95.
+void serve_v3_at_20_per_s(GuiState& s) {
   s.load_preset("deepseek-v3");
   s.inputs.rate = 20;
   s.inputs.ttft_p95_s = 3;
   s.inputs.tpot_p95_ms = 60;
+}
+
+TEST(GuiState, ServingTabPlansADeployment) {
+  GuiState s;
+  serve_v3_at_20_per_s(s);
   s.plan_serving();
   ASSERT_TRUE(s.serving_plan.has_value()) << s.plan_error;
   ASSERT_FALSE(s.serving_plan->best.empty());
@@ -122,10 +127,7 @@ TEST(GuiState, ServingTabPlansADeployment) {
 // and kept on every deployment the planner proposes.
 TEST(GuiState, ServingTabKeepsItsPrecisionsAndKernelsInThePlan) {
   GuiState s;
-  s.load_preset("deepseek-v3");
-  s.inputs.rate = 20;
-  s.inputs.ttft_p95_s = 3;
-  s.inputs.tpot_p95_ms = 60;
+  serve_v3_at_20_per_s(s);
   s.inputs.fp8_attention = true;
   s.recompute_serving();
   EXPECT_EQ(s.serving_error, "--fp8-attention: needs --kv-dtype fp8 (FP8 queries attend to an FP8 cache)");

@@ -767,11 +767,11 @@ TEST(ServingPlanner, TriesEplbPlacementWithoutRedundantSlots) {
 TEST(ServingPlanner, KeepsTheUsersPrecisionsAndKernelsOnEveryCandidate) {
   const ModelConfig v3 = preset_model("deepseek-v3");
   PlanChoices choices = PlanChoices::with_mtp(0.85);
-  choices.kv_dtype = KvDtype::fp8;
-  choices.fp8_attention = true;
-  choices.two_batch_overlap = false;
-  choices.low_latency_nvlink = false;
-  choices.token_budget = 4096;
+  choices.kernels.kv_dtype = KvDtype::fp8;
+  choices.kernels.fp8_attention = true;
+  choices.kernels.two_batch_overlap = false;
+  choices.kernels.low_latency_nvlink = false;
+  choices.kernels.token_budget = 4096;
   const std::vector<PricedGpu> gpus = {{find_gpu("A100", "gpu"), 1.0}, {find_gpu("H100", "gpu"), 2.0}};
   const ServingPlan plan = plan_serving(v3, gpus, exponential_workload(20, 2000, 300), {3.0, 0.060}, choices);
   ASSERT_FALSE(plan.best.empty());
@@ -805,9 +805,9 @@ TEST(ServingPlanner, ChoicesNoListedGpuRunsAreRefusedNamingTheFlag) {
   };
   const std::vector<PricedGpu> h100 = {{find_gpu("H100", "gpu"), 2.0}}, a100 = {{find_gpu("A100", "gpu"), 2.0}};
   PlanChoices attention;
-  attention.fp8_attention = true;
+  attention.kernels.fp8_attention = true;
   refused(h100, attention, "--fp8-attention: needs --kv-dtype fp8");
-  attention.kv_dtype = KvDtype::fp8;
+  attention.kernels.kv_dtype = KvDtype::fp8;
   refused(a100, attention, "--fp8-attention: needs FP8 Tensor Cores, which none of the GPUs to plan on has");
   PlanChoices weights;
   weights.fp8_weights = true;

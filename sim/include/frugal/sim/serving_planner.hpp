@@ -59,17 +59,15 @@ std::vector<PricedGpu> priced_alike(const std::vector<GpuSpec>& gpus, double pri
 // planner varies the layout (GPU, instance sizes, EP, expert slots and placement, batch limit) and
 // keeps these; a GPU that cannot run a choice (FP8 on an A100) is left out of the plan.
 struct PlanChoices {
-  double mtp_acceptance = 0.0;           // > 0: MTP speculative decoding
-  std::optional<bool> fp8_weights;       // unset: FP8 where the GPU has FP8 Tensor Cores
-  KvDtype kv_dtype = KvDtype::bf16;
-  bool fp8_attention = false;            // needs kv_dtype fp8 and FP8 Tensor Cores
-  bool two_batch_overlap = true;
-  bool low_latency_nvlink = true;
-  std::int64_t token_budget = 8192;
+  // Its precision and kernel fields are every candidate's: MTP acceptance, KV-cache dtype, FP8
+  // attention, two-batch overlap, NVLink in decode's all-to-all, token budget (apply_choices). Its
+  // layout (GPU, sizes, EP, expert slots, batch limit) is ignored: the planner varies that.
+  ServingDeployment kernels;
+  std::optional<bool> fp8_weights;  // unset: FP8 where the GPU has FP8 Tensor Cores
 
   static PlanChoices with_mtp(double acceptance) {
     PlanChoices c;
-    c.mtp_acceptance = acceptance;
+    c.kernels.mtp_acceptance = acceptance;
     return c;
   }
 };
