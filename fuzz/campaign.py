@@ -4,8 +4,22 @@ A run passes when it exits 0 (answered) or 2 with exactly one line on stderr (re
 time limit; another exit status is a crash, a refusal of several lines is unclear, and a timeout is
 a hang.
 """
+import random
 import subprocess
+import sys
 import time
+
+
+def arguments(usage, default_count):
+    """A campaign's command line, FRUGAL_SIM [COUNT] [SEED] [TIMEOUT_S]: (exe, count, rng, timeout_s),
+    or None after printing `usage` when the program is missing."""
+    if len(sys.argv) < 2:
+        print(usage, file=sys.stderr)
+        return None
+    count = int(sys.argv[2]) if len(sys.argv) > 2 else default_count
+    rng = random.Random(int(sys.argv[3]) if len(sys.argv) > 3 else 1)
+    timeout = float(sys.argv[4]) if len(sys.argv) > 4 else 20.0
+    return sys.argv[1], count, rng, timeout
 
 
 class Tally:

@@ -14,11 +14,10 @@ lines, or a timeout (a hang).
 import json
 import math
 import os
-import random
 import sys
 import tempfile
 
-from campaign import Tally
+from campaign import Tally, arguments
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SEED_DIRS = ["config/models", "tests/data/hf", "fuzz/seeds"]
@@ -63,13 +62,10 @@ def mutant(text, rng):
 
 
 def main():
-    if len(sys.argv) < 2:
-        print(__doc__, file=sys.stderr)
+    args = arguments(__doc__, 2000)
+    if args is None:
         return 2
-    exe = sys.argv[1]
-    count = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
-    rng = random.Random(int(sys.argv[3]) if len(sys.argv) > 3 else 1)
-    timeout = float(sys.argv[4]) if len(sys.argv) > 4 else 20.0
+    exe, count, rng, timeout = args
     seeds = []
     for d in SEED_DIRS:
         for name in sorted(os.listdir(os.path.join(ROOT, d))):

@@ -12,12 +12,11 @@ exit status is a crash, a refusal of several lines is unclear, and a timeout is 
     fuzz/mutate_flags.py FRUGAL_SIM [COUNT] [SEED] [TIMEOUT_S]
     fuzz/mutate_flags.py build/dev/sim/frugal-sim 3000 2 10
 """
-import random
 import re
 import subprocess
 import sys
 
-from campaign import Tally
+from campaign import Tally, arguments
 
 MODES = [
     ["train"],
@@ -40,13 +39,10 @@ def numeric_flags(exe, command):
 
 
 def main():
-    if len(sys.argv) < 2:
-        print(__doc__, file=sys.stderr)
+    args = arguments(__doc__, 600)
+    if args is None:
         return 2
-    exe = sys.argv[1]
-    count = int(sys.argv[2]) if len(sys.argv) > 2 else 600
-    rng = random.Random(int(sys.argv[3]) if len(sys.argv) > 3 else 1)
-    timeout = float(sys.argv[4]) if len(sys.argv) > 4 else 20.0
+    exe, count, rng, timeout = args
     flags = {command: numeric_flags(exe, command) for command in {mode[0] for mode in MODES}}
     tally = Tally(timeout)
     for _ in range(count):
