@@ -107,7 +107,7 @@ void bind_sim(py::module_& m) {
         j["model"] = model.name;
         j["deployment"] = {{"gpu", gpu.name}, {"gpus_per_instance", d.gpus_per_instance}, {"instances", d.instances},
                            {"tp", d.tp}, {"ep", d.ep}, {"fp8_weights", d.fp8_weights}, {"price_per_gpu_hour", d.price_per_gpu_hour},
-                           {"kv_dtype", kv_dtype}, {"fp8_attention", d.fp8_attention}, {"eplb", d.eplb || d.redundant_experts > 0},
+                           {"kv_dtype", kv_dtype}, {"fp8_attention", d.fp8_attention}, {"eplb", d.placed_by_load()},
                            {"redundant_experts", d.redundant_experts}};
         return to_python(j);
       },

@@ -249,8 +249,9 @@ void GuiState::recompute_serving() {
   try {
     const TrainingRun run = build_run(document_, inputs);
     ServingDeployment d = default_deployment(run.model, run.gpu, inputs.fp8 && run.gpu.fp8_flops > 0);
-    apply_choices(serving_choices(), d);
-    d.fp8_weights = inputs.fp8 && run.gpu.fp8_flops > 0;
+    PlanChoices choices = serving_choices();
+    choices.fp8_weights = d.fp8_weights;  // the training tab's recipe, where the GPU has FP8
+    apply_choices(choices, d);
     d.eplb = inputs.eplb;
     check_fp8_attention(d);
     d.price_per_gpu_hour = inputs.price;

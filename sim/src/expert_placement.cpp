@@ -95,6 +95,8 @@ double compute_placement_imbalance(std::int64_t experts, std::int64_t ep, std::i
 
 }  // namespace
 
+std::int64_t fewest_redundant_slots(std::int64_t routed, std::int64_t ep) { return (ep - routed % ep) % ep; }
+
 double placement_imbalance(std::int64_t experts, std::int64_t ep, std::int64_t redundant, double cv, bool eplb) {
   static std::mutex mutex;
   static std::map<std::tuple<std::int64_t, std::int64_t, std::int64_t, double, bool>, double> memo;

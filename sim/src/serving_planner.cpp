@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "frugal/config/config_error.hpp"
+#include "frugal/sim/expert_placement.hpp"
 #include "frugal/sim/serving_report.hpp"
 #include "frugal/sim/text_table.hpp"
 
@@ -51,12 +52,11 @@ std::string layout_of(const ServingDeployment& d, const ModelConfig& m) {
                               d.disaggregated ? "disaggregated" : "aggregated", d.instances, d.gpus_per_instance);
   if (d.disaggregated) s += fmt::format(" decode + {} x {} prefill", d.prefill_instances, d.prefill_gpus_per_instance);
   if (m.is_moe()) {
-    s += fmt::format(", EP = instance, {} redundant{}", d.redundant_experts,
-                     d.eplb && d.redundant_experts == 0 ? ", EPLB placement" : "");
+    s += fmt::format(", EP = instance, {} redundant{}", d.redundant_experts, eplb_without_slots_note(d));
     // The prefill instances' slots, where their EP needs others than decode's (prefill_deployment).
     const ServingDeployment p = d.disaggregated ? prefill_deployment(m, d) : d;
     if (p.redundant_experts != d.redundant_experts)
-      s += fmt::format(" (prefill {}{})", p.redundant_experts, p.eplb && p.redundant_experts == 0 ? ", EPLB placement" : "");
+      s += fmt::format(" (prefill {}{})", p.redundant_experts, eplb_without_slots_note(p));
   } else {
     s += fmt::format(", TP {}", d.tp);
   }
@@ -134,7 +134,7 @@ void apply_choices(const PlanChoices& choices, ServingDeployment& d) {
 
 std::vector<ExpertSlotOption> expert_slot_options(const ModelConfig& m, std::int64_t ep) {
   if (!m.is_moe() || ep == 1) return {{0, false}};
-  const std::int64_t fewest = (ep - m.moe.routed_experts % ep) % ep;
+  const std::int64_t fewest = fewest_redundant_slots(m.moe.routed_experts, ep);
   std::vector<ExpertSlotOption> out;
   if (fewest == 0) out.push_back({0, false});
   out.push_back({fewest, true});
@@ -357,7 +357,7 @@ nlohmann::json serving_plan_json(const ServingPlan& plan) {
                    {"ep", d.ep},
                    {"tp", d.tp},
                    {"redundant_experts", d.redundant_experts},
-                   {"eplb", d.eplb || d.redundant_experts > 0},
+                   {"eplb", d.placed_by_load()},
                    {"max_batch", d.max_batch},
                    {"fp8_weights", d.fp8_weights},
                    {"kv_dtype", d.kv_dtype == KvDtype::fp8 ? "fp8" : "bf16"},

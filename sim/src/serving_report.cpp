@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "frugal/config/config_error.hpp"
+#include "frugal/sim/expert_placement.hpp"
 #include "frugal/sim/format.hpp"
 #include "frugal/config/presets.hpp"
 #include "frugal/sim/text_table.hpp"
@@ -75,15 +76,14 @@ std::string describe_deployment(const ModelConfig& m, const ServingDeployment& d
   std::string s = fmt::format("{} instance{} of {} x {} (TP {}, EP {}), {} weights, {} KV cache", d.instances,
                               d.instances == 1 ? "" : "s", d.gpus_per_instance, d.gpu.name, d.tp, d.ep,
                               d.fp8_weights ? "FP8" : "BF16", to_string(d.kv_dtype));
-  if (d.eplb && d.redundant_experts == 0) s += ", EPLB placement";
+  s += eplb_without_slots_note(d);
   s += kernel_choices(d);
   if (d.disaggregated) {
     s += fmt::format(", prefill on {} separate instance{} of {} GPUs", d.prefill_instances,
                      d.prefill_instances == 1 ? "" : "s", d.prefill_gpus_per_instance);
     if (m.is_moe()) {
       const ServingDeployment p = prefill_deployment(m, d);
-      s += fmt::format(" (EP {}, {} redundant experts{})", p.ep, p.redundant_experts,
-                       p.eplb && p.redundant_experts == 0 ? ", EPLB placement" : "");
+      s += fmt::format(" (EP {}, {} redundant experts{})", p.ep, p.redundant_experts, eplb_without_slots_note(p));
     }
   }
   if (d.mtp_acceptance > 0) s += fmt::format(", MTP speculative decoding at {:.0f}% acceptance", 100 * d.mtp_acceptance);
@@ -264,6 +264,10 @@ std::string capacity_table(const ModelConfig& m, const ServingDeployment& d, con
   return out;
 }
 
+std::string eplb_without_slots_note(const ServingDeployment& d) {
+  return d.eplb && d.redundant_experts == 0 ? ", EPLB placement" : "";
+}
+
 void check_fp8_attention(const ServingDeployment& d) {
   if (!d.fp8_attention) return;
   if (d.kv_dtype != KvDtype::fp8) throw ConfigError("--fp8-attention", "needs --kv-dtype fp8 (FP8 queries attend to an FP8 cache)");
@@ -288,7 +292,7 @@ void check_expert_slots(const ModelConfig& m, const ServingDeployment& d) {
   std::int64_t below = d.ep, above = d.ep;
   while (below > 1 && slots % below != 0) --below;
   while (above < slots && slots % above != 0) ++above;
-  const std::int64_t fitting = (d.ep - m.moe.routed_experts % d.ep) % d.ep;  // redundancy that makes EP divide
+  const std::int64_t fitting = fewest_redundant_slots(m.moe.routed_experts, d.ep);
   throw ConfigError("--ep", fmt::format("{} does not divide the {} expert slots ({} routed + {} redundant); nearest that "
                                         "do: {} and {} (or change --redundant-experts: {} gives {} slots)",
                                         d.ep, slots, m.moe.routed_experts, d.redundant_experts, below, above, fitting,

@@ -23,6 +23,7 @@
 
 #include "frugal/config/bounds.hpp"
 #include "frugal/config/config_error.hpp"
+#include "frugal/sim/expert_placement.hpp"
 #include "frugal/sim/serving.hpp"
 
 namespace frugal::sim {
@@ -147,7 +148,8 @@ class Simulation {
  public:
   Simulation(const ModelConfig& m, const ServingDeployment& d, const ServingWorkload& w, const EfficiencyConstants& c)
       : m_(m), d_(d), c_(c), prefill_d_(d.disaggregated ? prefill_deployment(m, d) : d), iteration_(m, d, c),
-        prefill_iteration_(m, prefill_d_, c), requests_(make_requests(w)), rate_(tokens_per_decode_step(d)) {
+        requests_(make_requests(w)), rate_(tokens_per_decode_step(d)) {
+    if (d.disaggregated) prefill_iteration_.emplace(m, prefill_d_, c);
     auto add = [&](Role role, std::int64_t count, std::int64_t gpus) {
       for (std::int64_t i = 0; i < count; ++i) {
         Instance in;
@@ -389,13 +391,14 @@ class Simulation {
   }
 
   // Prefill instances of a disaggregated deployment run their own layout (prefill_deployment).
-  const IterationModel& iteration_of(Role role) const { return role == Role::prefill ? prefill_iteration_ : iteration_; }
+  const IterationModel& iteration_of(Role role) const { return role == Role::prefill ? *prefill_iteration_ : iteration_; }
 
   const ModelConfig& m_;
   const ServingDeployment& d_;
   const EfficiencyConstants& c_;
   const ServingDeployment prefill_d_;
-  IterationModel iteration_, prefill_iteration_;
+  IterationModel iteration_;
+  std::optional<IterationModel> prefill_iteration_;  // disaggregated only
   std::vector<Request> requests_;
   double rate_;
   std::vector<Instance> instances_;
@@ -422,16 +425,16 @@ ServingDeployment prefill_deployment(const ModelConfig& m, const ServingDeployme
     if ((routed + p.redundant_experts) % p.ep != 0)
       throw ConfigError("--prefill-redundant-experts",
                         fmt::format("{} gives {} expert slots, which the prefill instances' EP {} does not divide ({} does)",
-                                    p.redundant_experts, routed + p.redundant_experts, p.ep, (p.ep - routed % p.ep) % p.ep));
+                                    p.redundant_experts, routed + p.redundant_experts, p.ep, fewest_redundant_slots(routed, p.ep)));
   } else if ((routed + p.redundant_experts) % p.ep != 0) {
-    p.redundant_experts = (p.ep - routed % p.ep) % p.ep;
+    p.redundant_experts = fewest_redundant_slots(routed, p.ep);
     if (p.redundant_experts > 4 * routed)
       throw ConfigError("--prefill-gpus-per-instance",
                         fmt::format("{} GPUs would spread the experts over EP {}, which needs {} redundant experts, more than "
                                     "four copies of each of the {} routed experts",
                                     p.gpus_per_instance, p.ep, p.redundant_experts, routed));
   }
-  p.eplb = d.eplb || d.redundant_experts > 0 || p.redundant_experts > 0;
+  p.eplb = d.placed_by_load() || p.redundant_experts > 0;
   return p;
 }
 

@@ -25,6 +25,9 @@ std::vector<double> placed_gpu_loads(const std::vector<double>& expert_loads, st
 // (fixed seed; memoised, so the planner pays once per layout).
 double placement_imbalance(std::int64_t experts, std::int64_t ep, std::int64_t redundant, double cv, bool eplb = false);
 
+// The fewest redundant slots that let `ep` GPUs divide routed + redundant slots evenly.
+std::int64_t fewest_redundant_slots(std::int64_t routed, std::int64_t ep);
+
 // What sampling adds for `copies_per_gpu` routed copies a GPU: the busiest of `ep` GPUs is about
 // sqrt(2 ln ep) standard deviations above its expectation, sqrt(n) for n copies (Poisson), so
 // sqrt(2 ln ep / n) of the mean.

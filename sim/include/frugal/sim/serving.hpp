@@ -47,6 +47,7 @@ struct ServingDeployment {
   // balanced_packing alone; SGLang's --enable-eplb with --ep-num-redundant-experts 0). Redundant
   // slots always come with it.
   bool eplb = false;
+  bool placed_by_load() const { return eplb || redundant_experts > 0; }
   // Two micro-batches per iteration, one's dispatch and combine beside the other's computation
   // (V3 report §3.4; deepseek-ai/profile-data README). Off: each layer's all-to-all waits its turn
   // (SGLang without --enable-two-batch-overlap, LMSYS's ablation).

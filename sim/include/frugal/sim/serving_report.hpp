@@ -45,6 +45,10 @@ std::string capacity_table(const ModelConfig& m, const ServingDeployment& d, con
 // EP degrees that do: ConfigError("--ep", ...).
 void check_expert_slots(const ModelConfig& m, const ServingDeployment& d);
 
+// ", EPLB placement" where EPLB places the experts without redundant slots (with them it always
+// does, and the slot count says so); empty otherwise.
+std::string eplb_without_slots_note(const ServingDeployment& d);
+
 // Refuses FP8 attention without an FP8 KV cache or FP8 Tensor Cores: ConfigError("--fp8-attention", ...).
 void check_fp8_attention(const ServingDeployment& d);
 
