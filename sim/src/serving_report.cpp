@@ -133,17 +133,34 @@ std::vector<ServingVariant> serving_comparisons(const ModelConfig& m, const Serv
   out.push_back({w.prefix_hit_rate > 0 ? "without prefix caching" : "with 50% prefix-cache hits", m.name,
                  simulate_serving(m, d, cache)});
   if (d.gpu.fp8_flops > 0) {
-    // BF16 weights may need a bigger instance: double it (and EP with it) until they fit.
+    // BF16 weights may need bigger instances: double the decode instance (and EP with it), and a
+    // disaggregated deployment's prefill instance (its slots then as prefill_deployment derives
+    // them), until each holds its weights.
     ServingDeployment other = d;
     other.fp8_weights = !d.fp8_weights;
     std::string label = d.fp8_weights ? "BF16 weights" : "FP8 weights";
-    while (kv_capacity_tokens(m, other, other.gpus_per_instance) <= 0 && other.gpus_per_instance < 1024) {
-      other.gpus_per_instance *= 2;
-      if (m.is_moe() && m.moe.routed_experts % (other.ep * 2) == 0) other.ep *= 2;
-      label = fmt::format("BF16 weights, {} GPUs per instance", other.gpus_per_instance);
+    auto decode_fits = [&] { return kv_capacity_tokens(m, other, other.gpus_per_instance) > 0; };
+    auto prefill_fits = [&] {
+      if (!other.disaggregated) return true;
+      try {
+        return kv_capacity_tokens(m, prefill_deployment(m, other), other.prefill_gpus_per_instance) > 0;
+      } catch (const ConfigError&) {  // an EP its experts cannot be spread over: no such variant
+        return false;
+      }
+    };
+    while (!(decode_fits() && prefill_fits()) && other.gpus_per_instance < 1024 && other.prefill_gpus_per_instance < 1024) {
+      if (!decode_fits()) {
+        other.gpus_per_instance *= 2;
+        if (m.is_moe() && m.moe.routed_experts % (other.ep * 2) == 0) other.ep *= 2;
+      }
+      if (!prefill_fits()) {
+        other.prefill_gpus_per_instance *= 2;
+        other.prefill_redundant_experts.reset();
+      }
+      label = fmt::format("BF16 weights, {} GPUs per instance", other.gpus_per_instance) +
+              (other.disaggregated ? fmt::format(" ({} per prefill instance)", other.prefill_gpus_per_instance) : "");
     }
-    if (kv_capacity_tokens(m, other, other.gpus_per_instance) > 0)
-      out.push_back({label, m.name, simulate_serving(m, other, w)});
+    if (decode_fits() && prefill_fits()) out.push_back({label, m.name, simulate_serving(m, other, w)});
   }
   // A dense GQA model on the same number of GPUs, split into as many instances as hold it.
   const ModelConfig dense = preset_model(dense_preset);

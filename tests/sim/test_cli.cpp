@@ -352,6 +352,12 @@ TEST(CliServe, PlanKeepsThePrecisionAndKernelFlags) {
                                      "--prefill-gpus-per-instance 32 --rate 5 --requests 300 --no-compare");
   ASSERT_EQ(day6.status, 0) << day6.err;
   EXPECT_NE(day6.out.find("prefill on 1 separate instance of 32 GPUs (EP 32, 32 redundant experts)"), std::string::npos) << day6.out;
+  // Side by side, its BF16 variant grows the prefill instance too until it holds its weights: the
+  // whole command used to be refused for the variant's prefill ('the weights leave no room').
+  const ProgramRun sides = frugal_sim("serve --disaggregated --gpus-per-instance 144 --ep 144 --redundant-experts 32 "
+                                      "--prefill-gpus-per-instance 32 --rate 5 --requests 300");
+  ASSERT_EQ(sides.status, 0) << sides.err;
+  EXPECT_NE(sides.out.find("BF16 weights, 144 GPUs per instance (64 per prefill instance)"), std::string::npos) << sides.out;
   expect_refused(frugal_sim("serve --disaggregated --gpus-per-instance 16 --ep 16 --prefill-gpus-per-instance 32 "
                             "--prefill-redundant-experts 8"),
                  "--prefill-redundant-experts: 8 gives 264 expert slots");
