@@ -283,12 +283,21 @@ std::vector<ServingCheck> validate_published_serving(const EfficiencyConstants& 
       d.token_budget = m.token_budget;
       const AggregatedCapacity r =
           aggregated_capacity(v3, d, m.sequences / static_cast<double>(m.deployment.gpus), m.prompt, m.output, 0, c_run);
+      // Attention-DP ranks take their prompts as the engine's router deals them, and every
+      // iteration waits for its busiest rank (AggregatedCapacity's unsynchronised form, as the
+      // event simulation and the planner price aggregated serving). The synchronised form is in
+      // the text beside it.
       out.push_back(check(
-          m.name + ": output tokens/s per GPU", m.published_per_gpu, r.tokens_per_s_per_gpu,
+          m.name + ": output tokens/s per GPU", m.published_per_gpu, r.unsynchronised_tokens_per_s_per_gpu,
           fmt::format("{:.1f} sequences per GPU, {:.0f}-token prompts, {:.0f}-token outputs: a decode-only iteration {}; "
-                      "{:.1f}% of the iterations also compute {:.0f} prompt tokens a rank, {:.1f} ms{}; {}",
+                      "{:.1f}% of a rank's iterations also compute {:.0f} prompt tokens{}; each rank starts its prompts on "
+                      "its own and every iteration waits for the busiest: {:.1f} ms with one rank's chunk, {:.1f} ms with "
+                      "every rank's, {:.1f} ms an iteration on average ({:.1f} ms and {:.0f} tokens/s per GPU if every rank "
+                      "computed its prompts in the same iterations); {}",
                       r.batch_per_gpu, m.prompt, m.output, step_parts(r.decode_step), 100 * r.mixed_fraction, r.prompt_chunk,
-                      1e3 * r.mixed_step.total_s, r.prefill_bound ? " (the prompts bound the batch)" : "", joined(m.lacks)),
+                      r.prefill_bound ? " (the prompts bound the batch)" : "", 1e3 * r.one_rank_step.total_s,
+                      1e3 * r.mixed_step.total_s, 1e3 * r.unsynchronised_iteration_s, 1e3 * r.mean_iteration_s,
+                      r.tokens_per_s_per_gpu, joined(m.lacks)),
           m.source));
     } else {
       ServingDeployment p = d;
