@@ -290,17 +290,35 @@ TEST(GemmModel, SmallMIsMemoryBound) {
   EXPECT_NEAR(gemm_time({1, 7168, 7168, 1}, GemmPrecision::bf16, h800, c), bytes / (h800.hbm_bandwidth * c.hbm), 1e-15);
 }
 
+// GB200 from NVIDIA's NVL72 table: a rack of 72 GPUs gives 360 PFLOPS BF16 and 720 FP8 "with
+// sparsity" and 576 TB/s of HBM, so a GPU has (360 / 72) / 2 = 2.5 and 5 dense PFLOPS and 8 TB/s;
+// its node is the 72-GPU NVLink domain. DeepSeek-V3 with EP 64 (Megatron-Bridge's GB200 layout)
+// then sends nothing across racks, where on 8-GPU B200 nodes the same EP crosses 8 of them.
+TEST(Hardware, Gb200IsPricedAsAnNvl72Rack) {
+  const GpuSpec gb200 = find_gpu("GB200", "--gpu");
+  EXPECT_DOUBLE_EQ(gb200.bf16_flops, 360e15 / 72 / 2);
+  EXPECT_DOUBLE_EQ(gb200.fp8_flops, 720e15 / 72 / 2);
+  EXPECT_DOUBLE_EQ(gb200.hbm_bandwidth, 576e12 / 72);
+  EXPECT_DOUBLE_EQ(gb200.nvlink_bandwidth, 1.8e12 / 2);  // "1.8 TB/s bidirectional per GPU"
+  EXPECT_EQ(gb200.gpus_per_node, 72);
+  const ModelConfig v3 = preset_model("deepseek-v3");
+  const AllToAllBytes rack = all_to_all_bytes_per_token(v3, 64, gb200.gpus_per_node, 1.0);
+  EXPECT_EQ(rack.scaleout, 0.0);
+  EXPECT_NEAR(rack.nvlink, 8 * (1.0 - 1.0 / 64) * 7168, 1e-9);
+  EXPECT_GT(all_to_all_bytes_per_token(v3, 64, find_gpu("B200", "--gpu").gpus_per_node, 1.0).scaleout, 0.0);
+}
+
 TEST(Hardware, KnownGpusAndErrors) {
   const GpuSpec h800 = find_gpu("h800", "--gpu");
   EXPECT_EQ(h800.name, "H800");
   EXPECT_DOUBLE_EQ(h800.nvlink_bandwidth, 200e9);  // 400 GB/s bidirectional (V3 report §3.2.2)
   EXPECT_EQ(find_gpu("A100", "--gpu").fp8_flops, 0.0);
-  for (const char* name : {"H800", "H100", "H200", "A100", "B200"}) EXPECT_NO_THROW((void)find_gpu(name, "--gpu"));
+  for (const char* name : {"H800", "H100", "H200", "A100", "B200", "GB200"}) EXPECT_NO_THROW((void)find_gpu(name, "--gpu"));
   try {
     (void)find_gpu("X100", "--gpu");
     FAIL();
   } catch (const ConfigError& e) {
-    EXPECT_EQ(std::string(e.what()).rfind("--gpu: unknown GPU \"X100\" (known: H800, H100, H200, A100, B200, A100-40GB, H20, RTX A6000)", 0), 0u)
+    EXPECT_EQ(std::string(e.what()).rfind("--gpu: unknown GPU \"X100\" (known: H800, H100, H200, A100, B200, GB200, A100-40GB, H20, RTX A6000)", 0), 0u)
         << e.what();
   }
 }
