@@ -189,10 +189,8 @@ int main(int argc, char** argv) {
     const bool flips = (h20_48.rel_error < 0) != (h20_8.rel_error < 0);
     n.say(fmt::format("On H20s (148 BF16 TFLOPS, a seventh of the H800's, with 4 TB/s of HBM; Ant Group's SGLang "
                       "deployment, LMSYS blog 2025-09-26) the error {} with the batch: at 48 sequences a GPU the model "
-                      "decodes {:.0f} tokens/s a GPU against {:.0f} published ({}), at 8 it decodes {:.0f} against "
-                      "{:.0f} ({}). At 8 the sweep has EP32 {} EP16 ({:.0f} against {:.0f}) and the model puts it {}.{}",
-                      flips ? "changes sign" : "keeps its sign", h20_48.predicted, h20_48.published,
-                      format_percent(h20_48.rel_error), h20_8.predicted, h20_8.published, format_percent(h20_8.rel_error),
+                      "is {}, at 8 {}. At 8 the sweep has EP32 {} EP16 ({:.0f} against {:.0f}) and the model puts it {}.{}",
+                      flips ? "changes sign" : "keeps its sign", off_by(h20_48), off_by(h20_8),
                       ep32_8.published > h20_8.published ? "ahead of" : "behind", ep32_8.published, h20_8.published,
                       (ep32_8.predicted > h20_8.predicted) == (ep32_8.published > h20_8.published) ? "the same way"
                                                                                                   : "the other way",
