@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
     app.add_option("--config", flags.config_file, "your model: a Hugging Face config.json (unchanged) or a FrugalLM config")
         ->check(CLI::ExistingFile);
     app.add_option("--tokens", flags.tokens, "training tokens, e.g. 2T (default: the config's, or 1T)");
-    app.add_option("--gpu", flags.gpu, "GPU name (H800, H100, H200, H20, A100, A100-40GB, B200, GB200, RTX A6000)");
+    app.add_option("--gpu", flags.gpu, "GPU name (H800, H100, H200, H20, A100, A100-40GB, B200, GB200, B300, GB300, RTX A6000)");
     app.add_option("--gpus", flags.gpus, "number of GPUs (default: the config's, or 2048)");
     app.add_option("--price", flags.price, "dollars per GPU-hour (default: the config's, or 2)");
   });

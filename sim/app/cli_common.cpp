@@ -42,7 +42,7 @@ ModelConfig ModelSource::load() const {
 void RunOptions::add_options(CLI::App& command) {
   app = &command;
   source.add_options(command, "deepseek-v3");
-  command.add_option("--gpu", gpu, "GPU name (H800, H100, H200, H20, A100, A100-40GB, B200, GB200, RTX A6000, or one from --gpu-file)");
+  command.add_option("--gpu", gpu, "GPU name (H800, H100, H200, H20, A100, A100-40GB, B200, GB200, B300, GB300, RTX A6000, or one from --gpu-file)");
   command.add_option("--gpu-file", gpu_file, "JSON file with your own GPUs (keys as sim/data/gpus.json)");
   command.add_option("--gpus", gpus, "number of GPUs");
   command.add_option("--price", price, "dollars per GPU-hour");

@@ -212,7 +212,7 @@ TEST(CliTrain, CsvHasOneRowPerStage) {
 
 TEST(CliTrain, BadInputIsRefused) {
   expect_refused(frugal_sim("train --gpus 100 --no-baselines"), "does not equal the 100 GPUs");
-  expect_refused(frugal_sim("train --gpu X100"), "unknown GPU \"X100\" (known: H800, H100, H200, A100, B200, GB200, A100-40GB, H20, RTX A6000)");
+  expect_refused(frugal_sim("train --gpu X100"), "unknown GPU \"X100\" (known: H800, H100, H200, A100, B200, GB200, B300, GB300, A100-40GB, H20, RTX A6000)");
   expect_refused(frugal_sim("train --tokens 0"), "--tokens");
   expect_refused(frugal_sim("train --price -1"), "--price: must be positive");
   expect_refused(frugal_sim("train --ep 512 --pp 4"), "parallelism.ep: 512 exceeds the 256 routed experts");

@@ -215,7 +215,7 @@ TEST(TrainingCorpus, ModelsAgreeWithTheirPublishedConfigs) {
     EXPECT_DOUBLE_EQ(a.train_flops_per_token, b.train_flops_per_token) << row.name;
     ++checked;
   }
-  EXPECT_EQ(checked, 36);  // 23 Megatron-Bridge rows (6 of them on GB200), the 5 Megatron-MoE-ModelZoo Qwen3-235B layouts and its 8 long-context rows
+  EXPECT_EQ(checked, 42);  // 29 Megatron-Bridge rows (12 of them on B300, GB200 and GB300), the 5 Megatron-MoE-ModelZoo Qwen3-235B layouts and its 8 long-context rows
 }
 
 // Two rows with one run and step times 10 s and 20 s: the best single prediction is

@@ -308,17 +308,34 @@ TEST(Hardware, Gb200IsPricedAsAnNvl72Rack) {
   EXPECT_GT(all_to_all_bytes_per_token(v3, 64, find_gpu("B200", "--gpu").gpus_per_node, 1.0).scaleout, 0.0);
 }
 
+// Blackwell Ultra from its datasheet's per-GPU columns, printed sparse ("Dense is 1/2 sparse spec
+// shown"): GB300 NVL72 5 PFLOPS BF16 and 10 FP8, 279 GB at 8 TB/s, in a rack of 72; HGX B300 4.5 and
+// 9, 270 GB at 7.7 TB/s, 8 to a node. Both with ConnectX-8 at 800 Gb/s a GPU.
+TEST(Hardware, BlackwellUltraFromItsDatasheet) {
+  const GpuSpec gb300 = find_gpu("GB300", "--gpu"), b300 = find_gpu("B300", "--gpu");
+  EXPECT_DOUBLE_EQ(gb300.bf16_flops, 5e15 / 2);
+  EXPECT_DOUBLE_EQ(gb300.fp8_flops, 10e15 / 2);
+  EXPECT_DOUBLE_EQ(b300.bf16_flops, 4.5e15 / 2);
+  EXPECT_DOUBLE_EQ(b300.fp8_flops, 9e15 / 2);
+  EXPECT_DOUBLE_EQ(gb300.hbm_bandwidth, 8e12);
+  EXPECT_DOUBLE_EQ(b300.hbm_bandwidth, 7.7e12);
+  EXPECT_EQ(gb300.gpus_per_node, 72);
+  EXPECT_EQ(b300.gpus_per_node, 8);
+  EXPECT_DOUBLE_EQ(gb300.scaleout_bandwidth, 800e9 / 8);
+  EXPECT_DOUBLE_EQ(b300.scaleout_bandwidth, 800e9 / 8);
+}
+
 TEST(Hardware, KnownGpusAndErrors) {
   const GpuSpec h800 = find_gpu("h800", "--gpu");
   EXPECT_EQ(h800.name, "H800");
   EXPECT_DOUBLE_EQ(h800.nvlink_bandwidth, 200e9);  // 400 GB/s bidirectional (V3 report §3.2.2)
   EXPECT_EQ(find_gpu("A100", "--gpu").fp8_flops, 0.0);
-  for (const char* name : {"H800", "H100", "H200", "A100", "B200", "GB200"}) EXPECT_NO_THROW((void)find_gpu(name, "--gpu"));
+  for (const char* name : {"H800", "H100", "H200", "A100", "B200", "GB200", "B300", "GB300"}) EXPECT_NO_THROW((void)find_gpu(name, "--gpu"));
   try {
     (void)find_gpu("X100", "--gpu");
     FAIL();
   } catch (const ConfigError& e) {
-    EXPECT_EQ(std::string(e.what()).rfind("--gpu: unknown GPU \"X100\" (known: H800, H100, H200, A100, B200, GB200, A100-40GB, H20, RTX A6000)", 0), 0u)
+    EXPECT_EQ(std::string(e.what()).rfind("--gpu: unknown GPU \"X100\" (known: H800, H100, H200, A100, B200, GB200, B300, GB300, A100-40GB, H20, RTX A6000)", 0), 0u)
         << e.what();
   }
 }

@@ -8,15 +8,15 @@ namespace frugal::sim {
 struct EfficiencyConstants {
   // --- GEMMs (gemm_model.hpp) --------------------------------------------------------------
   // Fraction of the dense peak a large, well-shaped GEMM reaches before wave and K effects.
-  // FP8 in training: FITTED on the corpus (corpus_fit.hpp): 0.65. The corpus's FP8 rows ran three
+  // FP8 in training: FITTED on the corpus (corpus_fit.hpp): 0.68. The corpus's FP8 rows ran three
   // kinds of kernel: DeepSeek's block-scaled CUTLASS-3.6 kernels (DeepSeek-V3 rows), Transformer
   // Engine's per-tensor scaled cuBLASLt GEMMs (NeMo and Megatron-Bridge FP8 / FP8-CS rows on
-  // H100, MPT-3B amp_fp8) and MXFP8 on B200 and GB200. Bounds from the sources: DeepGEMM reaches 1358 TFLOPS
+  // H100, MPT-3B amp_fp8) and MXFP8 on B200, B300, GB200 and GB300. Bounds from the sources: DeepGEMM reaches 1358 TFLOPS
   // at M=4096 N=7168 K=16384 on an H800 (1979 peak; DeepGEMM README, first table): 0.686 of peak =
   // 0.75 x wave utilisation 0.97 x K factor 0.94, and the same README puts DeepGEMM 1.1-1.2x ahead
   // of the CUTLASS-3.6 kernels DeepSeek trained with: 0.75 / 1.2 = 0.625 for those. The fit lands
   // between the two. A user's measurement replaces it (frugal-sim calibrate, cuBLASLt).
-  double gemm_fp8 = 0.65;
+  double gemm_fp8 = 0.68;
   // FP8 GEMMs in serving: DeepGEMM itself, the kernels DeepSeek's inference and SGLang run ("we
   // tested all shapes potentially used in DeepSeek-V3/R1 inference", DeepGEMM README; the LMSYS
   // blog: "full functionality of DeepEP, DeepGEMM"), so 0.75, before the shape factor. With the
@@ -48,10 +48,10 @@ struct EfficiencyConstants {
   // A grouped (expert) GEMM pays a fixed time per expert on top of its FLOPs: each expert is a
   // problem of its own to schedule (Transformer Engine's GroupedLinear runs "a per-expert loop of
   // cuBLASLt GEMMs across multiple CUDA streams", NVIDIA/TransformerEngine PR #3134). FITTED on the
-  // corpus (corpus_fit.hpp): 28 us. An independent check of its size, in the same PR's table: 8
+  // corpus (corpus_fit.hpp): 25 us. An independent check of its size, in the same PR's table: 8
   // experts x 128 tokens, N = K = 2048, take 0.267 ms through that loop on a B200 (33 us an expert)
   // and 0.069 ms in one CUTLASS launch.
-  double grouped_gemm_per_expert_s = 28e-6;
+  double grouped_gemm_per_expert_s = 25e-6;
   // --- attention core (FlashAttention-style kernels, BF16) ---------------------------------
   // FlashAttention-2, the kernel of the 2023-24 runs validated here, "achieves only 35%
   // utilization on H100" (FlashAttention-3, arXiv 2407.08608, abstract); its backward is assumed
@@ -82,9 +82,9 @@ struct EfficiencyConstants {
   // they run, so the computation they overlap slows, and dependencies serialise part of the rest.
   // Charged as this share of the communication an overlap could hide (TP with comm overlap,
   // FSDP/ZeRO gathers and reductions, ring attention; DualPipe gives communication SMs of its
-  // own, dualpipe_comm_sms, and is not charged). FITTED on the corpus (corpus_fit.hpp): 0.6 --
+  // own, dualpipe_comm_sms, and is not charged). FITTED on the corpus (corpus_fit.hpp): 0.625 --
   // large for contention alone; it also carries what the model lacks about overlap.
-  double overlap_shortfall = 0.6;
+  double overlap_shortfall = 0.625;
   // --- overlap and scheduling ---------------------------------------------------------------
   // DualPipe overlaps all-to-all and PP traffic with computation but gives communication 20 of
   // the H800's 132 SMs (V3 report §3.2.2): computation runs on the rest.
@@ -103,8 +103,8 @@ struct EfficiencyConstants {
   // Fixed cost of one MoE layer's forward and backward per micro-batch beyond its kernels' work:
   // a dropless dispatcher copies the tokens-per-expert counts to the host to size the all-to-all
   // and waits for them, so the GPU idles while the host launches what follows; permutation and
-  // router kernels too short to fill the GPU. FITTED on the corpus (corpus_fit.hpp): 0.45 ms.
-  double moe_layer_fixed_s = 0.45e-3;
+  // router kernels too short to fill the GPU. FITTED on the corpus (corpus_fit.hpp): 0.55 ms.
+  double moe_layer_fixed_s = 0.55e-3;
   // --- serving (serving.hpp) ------------------------------------------------------------------
   // Streaming weights and KV cache in decode: FlashMLA reaches 3000 GB/s of the H800's 3350
   // (deepseek-ai/FlashMLA README) = 0.89.
