@@ -148,19 +148,22 @@ std::vector<ServingVariant> serving_comparisons(const ModelConfig& m, const Serv
         return false;
       }
     };
-    while (!(decode_fits() && prefill_fits()) && other.gpus_per_instance < 1024 && other.prefill_gpus_per_instance < 1024) {
-      if (!decode_fits()) {
+    bool decode = decode_fits(), prefill = prefill_fits();
+    while (!(decode && prefill) && other.gpus_per_instance < 1024 && other.prefill_gpus_per_instance < 1024) {
+      if (!decode) {
         other.gpus_per_instance *= 2;
         if (m.is_moe() && m.moe.routed_experts % (other.ep * 2) == 0) other.ep *= 2;
       }
-      if (!prefill_fits()) {
+      if (!prefill) {
         other.prefill_gpus_per_instance *= 2;
         other.prefill_redundant_experts.reset();
       }
       label = fmt::format("BF16 weights, {} GPUs per instance", other.gpus_per_instance) +
               (other.disaggregated ? fmt::format(" ({} per prefill instance)", other.prefill_gpus_per_instance) : "");
+      decode = decode_fits();
+      prefill = prefill_fits();
     }
-    if (decode_fits() && prefill_fits()) out.push_back({label, m.name, simulate_serving(m, other, w)});
+    if (decode && prefill) out.push_back({label, m.name, simulate_serving(m, other, w)});
   }
   // A dense GQA model on the same number of GPUs, split into as many instances as hold it.
   const ModelConfig dense = preset_model(dense_preset);
